@@ -1,0 +1,55 @@
+"""Exceptions raised by neurocore.
+
+Every error says what failed, where (node, layer, core or parameter) and what to
+do about it. Each subclasses ``ValueError`` (or ``RuntimeError`` for the build)
+so that generic handlers still catch them.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "NeurocoreError",
+    "GraphError",
+    "ConversionError",
+    "MappingError",
+    "BitWidthError",
+    "FileFormatError",
+    "ProfileError",
+    "SimulationError",
+    "BuildError",
+]
+
+
+class NeurocoreError(Exception):
+    """Base class of every neurocore error."""
+
+
+class GraphError(NeurocoreError, ValueError):
+    """A graph is malformed: wrong shape, unknown node, zero-delay loop, ..."""
+
+
+class ConversionError(NeurocoreError, ValueError):
+    """An ANN cannot be converted: unsupported layer, NaN weights, ..."""
+
+
+class MappingError(NeurocoreError, ValueError):
+    """A graph does not fit the chip: names the layer, the limit, the need and the budget."""
+
+
+class BitWidthError(NeurocoreError, ValueError):
+    """A parameter or weight lies outside the range its bit width allows."""
+
+
+class FileFormatError(NeurocoreError, ValueError):
+    """A saved file is truncated, corrupt or of an unsupported version."""
+
+
+class ProfileError(NeurocoreError, ValueError):
+    """An energy profile is missing a number, or is malformed."""
+
+
+class SimulationError(NeurocoreError, ValueError):
+    """Bad arguments to a simulation run: input shape, step count, probes."""
+
+
+class BuildError(NeurocoreError, RuntimeError):
+    """The compiled kernels are missing: the package was not built."""
