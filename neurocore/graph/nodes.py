@@ -1,0 +1,122 @@
+"""Graph nodes: plain data, no numerics. Shapes are checked when a node is made."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurocore.errors import GraphError
+from neurocore.graph.neurons import NeuronModel
+
+__all__ = ["Node", "Input", "Population", "Projection", "as_weight_matrix", "one_to_one"]
+
+
+@dataclass(frozen=True, eq=False)
+class Node:
+    """Anything a projection can start from: an input or a population of ``n`` neurons."""
+
+    name: str
+    n: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.n, (int, np.integer)) or isinstance(self.n, bool) or self.n < 1:
+            raise GraphError(f"node '{self.name}': size must be a positive int, got {self.n!r}")
+        object.__setattr__(self, "n", int(self.n))
+
+
+@dataclass(frozen=True, eq=False)
+class Input(Node):
+    """``n`` external channels. Each step a channel carries a spike (0/1) or, if
+    ``graded``, a signed integer of the chip's ``graded_bits`` (16 on Loihi 2)."""
+
+    graded: bool = False
+    shape: tuple[int, ...] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class Population(Node):
+    """``n`` neurons of one model; ``shape`` (e.g. (C, H, W)) is informational."""
+
+    neuron: NeuronModel = None  # type: ignore[assignment]
+    shape: tuple[int, ...] | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.neuron, NeuronModel):
+            raise GraphError(f"population '{self.name}': neuron must be a neuron model (nc.CubaLIF, nc.IF), "
+                             f"got {type(self.neuron).__name__}")
+        for k, val in self.neuron.__dict__.items():
+            if isinstance(val, np.ndarray) and val.shape != (self.n,):
+                raise GraphError(f"population '{self.name}': {type(self.neuron).__name__}.{k} has shape "
+                                 f"{val.shape}; per-neuron values must have shape ({self.n},)")
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Synapses from ``src`` to ``dst``.
+
+    Attributes
+    ----------
+    weights : scipy.sparse.csr_matrix, int64, shape (n_dst, n_src)
+        Signed weight mantissas; stored zeros are removed (no synapse).
+    weight_exp : int
+        The table's weight exponent: a spike adds ``w << (act_shift + weight_exp)`` to ``u``.
+    delay : int
+        Steps from emission to integration (1 = next step, as Lava's Dense; 0 only from inputs).
+    kind : str
+        What built it ("sparse", "dense", "conv2d", ...); compile may store it differently.
+    meta : dict
+        Layer details (kernel shape, stride...) used for memory accounting.
+    """
+
+    name: str
+    src: str
+    dst: str
+    weights: sp.csr_matrix
+    weight_exp: int = 0
+    delay: int = 1
+    kind: str = "sparse"
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.weights.nnz)
+
+
+def one_to_one(n: int, weight: int = 1) -> sp.csr_matrix:
+    """A one-to-one weight matrix (``n`` x ``n`` diagonal) for :meth:`Graph.connect`."""
+    w = np.broadcast_to(np.asarray(weight), (n,))
+    return sp.diags(w.astype(np.int64), format="csr")
+
+
+def as_weight_matrix(weights, n_dst: int, n_src: int, where: str) -> sp.csr_matrix:
+    """Coerce dense or sparse weights to an int64 CSR (n_dst, n_src), checking shape and values."""
+    if sp.issparse(weights):
+        w = sp.csr_matrix(weights)
+    else:
+        arr = np.asarray(weights)
+        if arr.ndim != 2:
+            raise GraphError(f"{where}: weights must be 2-D (n_dst, n_src) = ({n_dst}, {n_src}), "
+                             f"got shape {arr.shape}; use nc.one_to_one(n) for one-to-one")
+        w = sp.csr_matrix(arr)
+    if w.shape != (n_dst, n_src):
+        hint = " (transposed? weights are (n_dst, n_src))" if w.shape == (n_src, n_dst) else ""
+        raise GraphError(f"{where}: weights have shape {w.shape}, expected (n_dst, n_src) = ({n_dst}, {n_src}){hint}")
+    data = w.data
+    if data.dtype.kind not in "iuf" or data.dtype.kind == "b":
+        raise GraphError(f"{where}: weights must be numbers, got dtype {data.dtype}")
+    if data.dtype.kind == "f":
+        bad = ~np.isfinite(data)
+        if bad.any():
+            coo = w.tocoo()
+            k = int(np.flatnonzero(~np.isfinite(coo.data))[0])
+            raise GraphError(f"{where}: weight [{coo.row[k]}, {coo.col[k]}] is {coo.data[k]}; weights must be finite")
+        frac = data != np.round(data)
+        if frac.any():
+            raise GraphError(f"{where}: weights must be integer mantissas (fixed point), got fractional values "
+                             f"such as {data[frac][0]!r}; quantize them (nc.convert does) first")
+    w = sp.csr_matrix((w.data.astype(np.int64), w.indices, w.indptr), shape=w.shape)
+    w.eliminate_zeros()
+    w.sort_indices()
+    return w
