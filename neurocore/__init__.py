@@ -1,0 +1,16 @@
+"""neurocore: a bit-exact neuromorphic chip simulator.
+
+describe (Graph) -> compile (Program) -> run (RunResult) -> report (EnergyReport).
+"""
+from neurocore import chip
+from neurocore.errors import (BitWidthError, BuildError, ConversionError, FileFormatError, GraphError, MappingError,
+                              NeurocoreError, ProfileError, SimulationError)
+from neurocore.graph import IF, CubaLIF, Graph, one_to_one
+from neurocore.mapping import Program, compile
+from neurocore.sim import RunResult, Simulator
+
+__version__ = "0.1.0"
+
+__all__ = ["chip", "Graph", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
+           "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
+           "ProfileError", "SimulationError", "BuildError"]

@@ -1,0 +1,332 @@
+# cython: language_level=3
+"""The simulation kernel: every core of a Program advanced in lockstep, integers only.
+
+One call runs a whole batch; samples are independent and run in parallel
+(OpenMP, GIL released). Per sample and step t:
+
+1. external inputs of step t are delivered through their synapse rows
+   (a row of delay d adds into the accumulation slot of step t + d, d >= 0);
+2. every neuron takes its slot-t input ``a`` and updates u, v (see
+   ``neuron_update``); spikes are recorded;
+3. every spike is routed: one packet per destination core (XY routing on the
+   tile mesh, links counted), then integrated through each destination row into
+   the slot of step t + d (d >= 1).
+
+The NumPy twin is ``neurocore.kernels.reference``; tests require identical results.
+"""
+from cython.parallel cimport prange, threadid
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t
+from libc.string cimport memset
+
+from neurocore.kernels.fixedpoint cimport saturate_bits, trunc_shift, wrap_bits
+
+import numpy as np
+
+# Counter slots, in the order of COUNTER_NAMES.
+cdef enum:
+    C_TIMESTEPS = 0
+    C_SYNOPS = 1
+    C_SYNOPS_BINARY = 2
+    C_SYNOPS_GRADED = 3
+    C_WORDS = 4
+    C_ACTIVE = 5
+    C_IDLE = 6
+    C_SPIKES = 7
+    C_PACKETS = 8
+    C_INTRA_TILE = 9
+    C_HOPS_EW = 10
+    C_HOPS_NS = 11
+    C_HOPS_CHIP = 12
+    C_INPUT_PACKETS = 13
+    C_OVF_U = 14
+    C_OVF_V = 15
+    N_COUNTERS = 16
+
+COUNTER_NAMES = ("timesteps", "synops", "synops_binary", "synops_graded", "syn_mem_words_read",
+                 "neuron_updates_active", "neuron_updates_idle", "spikes", "packets", "intra_tile_packets",
+                 "hops_ew", "hops_ns", "hops_interchip", "input_packets", "overflow_u", "overflow_v")
+
+
+cdef struct Net:
+    # sizes
+    int64_t N            # neurons
+    int64_t C            # input channels (sources N .. N+C-1)
+    int64_t T            # steps
+    int64_t D            # accumulation slots (max delay + 1)
+    int64_t n_cores      # cores used
+    int64_t n_links      # 4 per tile of the board mesh (E, W, +y, -y)
+    int64_t mesh_x       # tiles along x on the board
+    # widths and rules
+    int decay_bits
+    int u_bits
+    int v_bits
+    bint u_wrap          # else saturate
+    bint v_wrap
+    # neurons (N)
+    const int32_t* decay_u   # 2**decay_bits - (du + 1): multiplier of u
+    const int32_t* decay_v   # 2**decay_bits - dv
+    const int64_t* vth       # vth << vth_shift
+    const int64_t* bias      # bias_mant << bias_exp
+    const uint8_t* reset     # 0 = to zero, 1 = subtract vth
+    const int32_t* refractory
+    const int64_t* u0
+    const int64_t* v0
+    const int32_t* ncore     # core slot of each neuron
+    # synapse rows (R)
+    const int64_t* row_ptr   # R + 1, into syn arrays
+    const int32_t* target    # neuron index of each synapse
+    const int32_t* wscaled   # weight mantissa << (act_shift + weight_exp)
+    const int32_t* row_delay
+    const int32_t* row_core
+    const int32_t* row_words # synapse-memory words read per delivery
+    const int32_t* row_start # first target if the row's targets are contiguous, else -1
+    # packets: per source (N + C) a list of packets, per packet a list of rows
+    const int64_t* src_pk_ptr
+    const int64_t* pk_row_ptr
+    const int32_t* pk_rows
+    const int32_t* pk_src_tile   # -1 for input packets (injected, no hops)
+    const int32_t* pk_dst_tile
+    const int32_t* pk_hops_ew
+    const int32_t* pk_hops_ns
+    const int32_t* pk_hops_chip
+    const uint8_t* chan_graded   # C
+
+
+cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t t, int64_t* acc,
+                         int64_t* cnt, int32_t* core_syn, bint graded) noexcept nogil:
+    """Add one source value x (1 for a spike) through row r into the slot of step t + delay."""
+    cdef int64_t lo = net.row_ptr[r], hi = net.row_ptr[r + 1], k, st
+    cdef int64_t* a = acc + ((t + net.row_delay[r]) % net.D) * net.N
+    cdef int64_t* ac
+    cdef const int32_t* w
+    if x == 1:
+        st = net.row_start[r]
+        if st >= 0:  # contiguous targets: an index-free row add the compiler vectorises
+            ac = a + st
+            w = net.wscaled + lo
+            for k in range(hi - lo):
+                ac[k] += w[k]
+        else:
+            for k in range(lo, hi):
+                a[net.target[k]] += net.wscaled[k]
+    else:
+        for k in range(lo, hi):
+            a[net.target[k]] += <int64_t>net.wscaled[k] * x
+    cnt[C_SYNOPS] += hi - lo
+    if graded:
+        cnt[C_SYNOPS_GRADED] += hi - lo
+    else:
+        cnt[C_SYNOPS_BINARY] += hi - lo
+    cnt[C_WORDS] += net.row_words[r]
+    core_syn[net.row_core[r]] += <int32_t>(hi - lo)
+
+
+cdef inline int64_t walk_links(const Net* net, int64_t src, int64_t dst, int32_t* link_step,
+                               int32_t* touched, int64_t n_touched, int64_t* link_total) noexcept nogil:
+    """Count one packet on every link of its XY route; returns the new number of touched links."""
+    cdef int64_t x = src % net.mesh_x, y = src // net.mesh_x
+    cdef int64_t x1 = dst % net.mesh_x, y1 = dst // net.mesh_x, l
+    while x != x1 or y != y1:
+        if x < x1:
+            l = (y * net.mesh_x + x) * 4 + 0
+            x += 1
+        elif x > x1:
+            l = (y * net.mesh_x + x) * 4 + 1
+            x -= 1
+        elif y < y1:
+            l = (y * net.mesh_x + x) * 4 + 2
+            y += 1
+        else:
+            l = (y * net.mesh_x + x) * 4 + 3
+            y -= 1
+        if link_step[l] == 0:
+            touched[n_touched] = <int32_t>l
+            n_touched += 1
+        link_step[l] += 1
+        link_total[l] += 1
+    return n_touched
+
+
+cdef void run_one(const Net* net, const int32_t* inp, int64_t* acc, int64_t* u, int64_t* v,
+                  int32_t* refr, int32_t* spk, int32_t* link_step, int32_t* touched, int64_t* link_total,
+                  int64_t* cnt, int32_t* spike_counts, int32_t* core_syn, int32_t* core_act,
+                  int32_t* busiest, int64_t n_pu, const int32_t* pu_idx, int32_t* pu,
+                  int64_t n_pv, const int32_t* pv_idx, int32_t* pv,
+                  int64_t n_ps, const int32_t* ps_idx, uint8_t* ps) noexcept nogil:
+    """Simulate one sample for net.T steps. All pointers address this sample's rows."""
+    cdef int64_t N = net.N, C = net.C, t, n, c, i, p, q, s, slot, x, a, un, vn, nspk, n_touched, best
+    cdef int64_t ovf_u = 0, ovf_v = 0, active = 0, spikes = 0
+    cdef bint act
+    for n in range(N):
+        u[n] = net.u0[n]
+        v[n] = net.v0[n]
+        refr[n] = 0
+    memset(acc, 0, net.D * N * sizeof(int64_t))
+    memset(link_step, 0, net.n_links * sizeof(int32_t))
+    for t in range(net.T):
+        slot = t % net.D
+        # 1. external inputs of step t
+        for c in range(C):
+            x = inp[t * C + c]
+            if x == 0:
+                continue
+            s = N + c
+            for p in range(net.src_pk_ptr[s], net.src_pk_ptr[s + 1]):
+                cnt[C_INPUT_PACKETS] += 1
+                for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
+                    deliver(net, net.pk_rows[q], x, t, acc, cnt, core_syn + t * net.n_cores,
+                            net.chan_graded[c])
+        # 2. neuron updates
+        nspk = 0
+        for n in range(N):
+            a = acc[slot * N + n]
+            acc[slot * N + n] = 0
+            act = a != 0 or u[n] != 0 or v[n] != 0 or net.bias[n] != 0 or refr[n] != 0
+            if act:
+                active += 1
+                core_act[t * net.n_cores + net.ncore[n]] += 1
+            un = trunc_shift(u[n] * net.decay_u[n], net.decay_bits) + a
+            if net.u_wrap:
+                x = wrap_bits(un, net.u_bits)
+            else:
+                x = saturate_bits(un, net.u_bits)
+            ovf_u += x != un
+            u[n] = x
+            if refr[n] > 0:
+                refr[n] -= 1
+                continue
+            vn = trunc_shift(v[n] * net.decay_v[n], net.decay_bits) + x + net.bias[n]
+            if net.v_wrap:
+                x = wrap_bits(vn, net.v_bits)
+            else:
+                x = saturate_bits(vn, net.v_bits)
+            ovf_v += x != vn
+            if x > net.vth[n]:
+                x = x - net.vth[n] if net.reset[n] else 0
+                refr[n] = net.refractory[n]
+                spk[nspk] = <int32_t>n
+                nspk += 1
+                spike_counts[n] += 1
+            v[n] = x
+        spikes += nspk
+        for i in range(n_pu):
+            pu[t * n_pu + i] = <int32_t>u[pu_idx[i]]
+        for i in range(n_pv):
+            pv[t * n_pv + i] = <int32_t>v[pv_idx[i]]
+        for i in range(nspk):
+            for q in range(n_ps):  # probes of spikes are rare; a linear scan keeps it simple
+                if ps_idx[q] == spk[i]:
+                    ps[t * n_ps + q] = 1
+        # 3. route and integrate this step's spikes
+        n_touched = 0
+        for i in range(nspk):
+            s = spk[i]
+            for p in range(net.src_pk_ptr[s], net.src_pk_ptr[s + 1]):
+                cnt[C_PACKETS] += 1
+                if net.pk_src_tile[p] == net.pk_dst_tile[p]:
+                    cnt[C_INTRA_TILE] += 1
+                else:
+                    cnt[C_HOPS_EW] += net.pk_hops_ew[p]
+                    cnt[C_HOPS_NS] += net.pk_hops_ns[p]
+                    cnt[C_HOPS_CHIP] += net.pk_hops_chip[p]
+                    n_touched = walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], link_step, touched,
+                                           n_touched, link_total)
+                for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
+                    deliver(net, net.pk_rows[q], 1, t, acc, cnt, core_syn + t * net.n_cores, False)
+        best = 0
+        for i in range(n_touched):
+            if link_step[touched[i]] > best:
+                best = link_step[touched[i]]
+            link_step[touched[i]] = 0
+        busiest[t] = <int32_t>best
+    cnt[C_TIMESTEPS] = net.T
+    cnt[C_ACTIVE] = active
+    cnt[C_IDLE] = net.T * N - active
+    cnt[C_SPIKES] = spikes
+    cnt[C_OVF_U] = ovf_u
+    cnt[C_OVF_V] = ovf_v
+
+
+def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int n_threads):
+    """Run a batch. ``tb`` holds the Program's kernel arrays (see ``Program.kernel_tables``);
+    ``out`` holds preallocated output arrays (see ``neurocore.sim``), filled in place."""
+    cdef Net net
+    cdef int64_t B = inputs.shape[0], b, N = tb["N"], C = tb["C"]
+    net.N = N
+    net.C = C
+    net.T = n_steps
+    net.D = tb["D"]
+    net.n_cores = tb["n_cores"]
+    net.n_links = tb["n_links"]
+    net.mesh_x = tb["mesh_x"]
+    net.decay_bits = tb["decay_bits"]
+    net.u_bits = tb["u_bits"]
+    net.v_bits = tb["v_bits"]
+    net.u_wrap = tb["u_wrap"]
+    net.v_wrap = tb["v_wrap"]
+    # typed views keep the arrays' buffers pinned while we hold raw pointers
+    cdef const int32_t[::1] decay_u = tb["decay_u"], decay_v = tb["decay_v"], refractory = tb["refractory"]
+    cdef const int64_t[::1] vth = tb["vth"], bias = tb["bias"], u0 = tb["u0"], v0 = tb["v0"]
+    cdef const uint8_t[::1] reset = tb["reset"], chan_graded = tb["chan_graded"]
+    cdef const int32_t[::1] ncore = tb["ncore"], target = tb["target"], wscaled = tb["wscaled"]
+    cdef const int32_t[::1] row_delay = tb["row_delay"], row_core = tb["row_core"], row_words = tb["row_words"]
+    cdef const int32_t[::1] row_start = tb["row_start"], pk_rows = tb["pk_rows"]
+    cdef const int64_t[::1] row_ptr = tb["row_ptr"], src_pk_ptr = tb["src_pk_ptr"], pk_row_ptr = tb["pk_row_ptr"]
+    cdef const int32_t[::1] pk_src_tile = tb["pk_src_tile"], pk_dst_tile = tb["pk_dst_tile"]
+    cdef const int32_t[::1] pk_hops_ew = tb["pk_hops_ew"], pk_hops_ns = tb["pk_hops_ns"]
+    cdef const int32_t[::1] pk_hops_chip = tb["pk_hops_chip"]
+    net.decay_u = &decay_u[0]
+    net.decay_v = &decay_v[0]
+    net.vth = &vth[0]
+    net.bias = &bias[0]
+    net.reset = &reset[0]
+    net.refractory = &refractory[0]
+    net.u0 = &u0[0]
+    net.v0 = &v0[0]
+    net.ncore = &ncore[0]
+    net.row_ptr = &row_ptr[0]
+    net.target = &target[0]
+    net.wscaled = &wscaled[0]
+    net.row_delay = &row_delay[0]
+    net.row_core = &row_core[0]
+    net.row_words = &row_words[0]
+    net.row_start = &row_start[0]
+    net.src_pk_ptr = &src_pk_ptr[0]
+    net.pk_row_ptr = &pk_row_ptr[0]
+    net.pk_rows = &pk_rows[0]
+    net.pk_src_tile = &pk_src_tile[0]
+    net.pk_dst_tile = &pk_dst_tile[0]
+    net.pk_hops_ew = &pk_hops_ew[0]
+    net.pk_hops_ns = &pk_hops_ns[0]
+    net.pk_hops_chip = &pk_hops_chip[0]
+    net.chan_graded = &chan_graded[0]
+
+    # per-thread scratch
+    cdef int64_t[:, ::1] acc = np.zeros((n_threads, max(net.D * N, 1)), np.int64)
+    cdef int64_t[:, ::1] u = np.zeros((n_threads, max(N, 1)), np.int64)
+    cdef int64_t[:, ::1] v = np.zeros((n_threads, max(N, 1)), np.int64)
+    cdef int32_t[:, ::1] refr = np.zeros((n_threads, max(N, 1)), np.int32)
+    cdef int32_t[:, ::1] spk = np.zeros((n_threads, max(N, 1)), np.int32)
+    cdef int32_t[:, ::1] link_step = np.zeros((n_threads, max(net.n_links, 1)), np.int32)
+    cdef int32_t[:, ::1] touched = np.zeros((n_threads, max(net.n_links, 1)), np.int32)
+    cdef int64_t[:, ::1] link_total = out["link_total"]
+    # outputs
+    cdef int64_t[:, ::1] cnt = out["counters"]
+    cdef int32_t[:, ::1] spike_counts = out["spike_counts"]
+    cdef int32_t[:, :, ::1] core_syn = out["core_synops"], core_act = out["core_active"]
+    cdef int32_t[:, ::1] busiest = out["busiest_link"]
+    cdef int64_t[:, ::1] u_out = out["u"], v_out = out["v"]
+    cdef const int32_t[::1] pu_idx = out["probe_u_idx"], pv_idx = out["probe_v_idx"], ps_idx = out["probe_s_idx"]
+    cdef int32_t[:, :, ::1] pu = out["probe_u"], pv = out["probe_v"]
+    cdef uint8_t[:, :, ::1] ps = out["probe_s"]
+    cdef int64_t n_pu = out["n_probe_u"], n_pv = out["n_probe_v"], n_ps = out["n_probe_s"]
+    cdef int tid, n
+    for b in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
+        tid = threadid()
+        run_one(&net, &inputs[b, 0, 0], &acc[tid, 0], &u[tid, 0], &v[tid, 0], &refr[tid, 0], &spk[tid, 0],
+                &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0], &cnt[b, 0], &spike_counts[b, 0],
+                &core_syn[b, 0, 0], &core_act[b, 0, 0], &busiest[b, 0],
+                n_pu, &pu_idx[0], &pu[b, 0, 0], n_pv, &pv_idx[0], &pv[b, 0, 0], n_ps, &ps_idx[0], &ps[b, 0, 0])
+        for n in range(N):
+            u_out[b, n] = u[tid, n]
+            v_out[b, n] = v[tid, n]

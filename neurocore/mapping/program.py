@@ -1,0 +1,125 @@
+"""Program: a graph mapped onto a chip. Plain data: arrays and small records."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurocore.chip.spec import ChipSpec
+
+__all__ = ["Program", "PopulationMap", "InputMap"]
+
+
+@dataclass(frozen=True)
+class PopulationMap:
+    """Where a population's neurons live: global neuron indices ``offset .. offset + n``."""
+
+    name: str
+    offset: int
+    n: int
+    neuron_type: str
+    pieces: tuple[tuple[int, int, int], ...]  # (core slot, first neuron, stop) in population indices
+
+
+@dataclass(frozen=True)
+class InputMap:
+    """An input node's channels: global channel indices ``offset .. offset + n``."""
+
+    name: str
+    offset: int
+    n: int
+    graded: bool
+
+
+@dataclass
+class Program:
+    """A compiled network: per-core neuron parameters, synapse tables and routes.
+
+    Neurons are numbered globally (population by population); sources are the
+    neurons followed by the input channels. Arrays:
+
+    Neurons (N): ``du``, ``dv`` (unsigned decay_bits), ``vth`` (mantissa),
+    ``bias_mant``, ``bias_exp``, ``refractory``, ``reset`` (0 zero, 1 subtract),
+    ``u0``, ``v0``, ``neuron_core`` (core slot).
+
+    Synapse rows (R), one per (source, destination core, projection):
+    ``row_ptr`` (R+1) into ``target`` (global neuron index), ``weight`` (signed
+    mantissa), and per row ``row_shift`` (act_shift + weight_exp), ``row_delay``,
+    ``row_core``, ``row_words`` (synapse-memory words the row occupies and a
+    delivery reads), ``row_proj`` (projection index).
+
+    Packets (P), one per (source, destination core): ``src_pk_ptr`` (S+1),
+    ``pk_core``, ``pk_row_ptr`` (P+1) into ``pk_rows``.
+
+    Cores: ``core_ids`` maps each used core slot to its physical core on the board.
+    """
+
+    chip: ChipSpec
+    populations: dict[str, PopulationMap]
+    inputs: dict[str, InputMap]
+    projections: list[dict]
+    arrays: dict[str, NDArray]
+    core_ids: NDArray[np.int32]
+    meta: dict = field(default_factory=dict)
+
+    # ---- sizes ---------------------------------------------------------------
+    @property
+    def n_neurons(self) -> int:
+        return int(self.arrays["du"].shape[0])
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(i.n for i in self.inputs.values())
+
+    @property
+    def n_cores_used(self) -> int:
+        return int(self.core_ids.shape[0])
+
+    @property
+    def n_delay_slots(self) -> int:
+        d = self.arrays["row_delay"]
+        return int(d.max()) + 1 if d.size else 1
+
+    @property
+    def neurons_per_core_used(self) -> NDArray[np.int64]:
+        return np.bincount(self.arrays["neuron_core"], minlength=self.n_cores_used)
+
+    @property
+    def layer_stats(self) -> list[dict]:
+        """Per projection: name, n_src, n_dst, synapses, dense_macs, weight_bits, recurrent."""
+        return [dict(p) for p in self.projections]
+
+    # ---- resources -------------------------------------------------------------
+    def core_usage(self) -> dict[str, NDArray[np.int64]]:
+        """Per used core: neurons, input axons (rows), output axons (packets sent), synapse bits."""
+        a, k = self.arrays, self.n_cores_used
+        pk_src_core = np.full(a["pk_core"].shape, -1, np.int64)
+        src_of_pk = np.repeat(np.arange(a["src_pk_ptr"].shape[0] - 1), np.diff(a["src_pk_ptr"]))
+        is_neuron = src_of_pk < self.n_neurons
+        pk_src_core[is_neuron] = a["neuron_core"][src_of_pk[is_neuron]]
+        return {
+            "neurons": np.bincount(a["neuron_core"], minlength=k),
+            "axons_in": np.bincount(a["row_core"], minlength=k),
+            "axons_out": np.bincount(pk_src_core[is_neuron], minlength=k),
+            "synapse_bits": np.bincount(a["row_core"], weights=a["row_words"], minlength=k).astype(np.int64)
+            * self.chip.syn_word_bits,
+        }
+
+    def summary(self) -> str:
+        """Cores used and per-core use of each limit."""
+        c, use = self.chip, self.core_usage()
+        lim = {"neurons": c.neurons_per_core, "axons_in": c.axons_in_per_core,
+               "axons_out": c.axons_out_per_core, "synapse_bits": c.syn_mem_bits_per_core}
+        lines = [f"Program on {c.name}: {self.n_cores_used} of {c.n_cores} cores, {self.n_neurons} neurons, "
+                 f"{self.arrays['target'].shape[0]} synapses, {self.arrays['pk_core'].shape[0]} routes"]
+        for k, v in use.items():
+            if v.size:
+                lines.append(f"  {k:<13} max {int(v.max()):>9} / {lim[k]:<9} mean {v.mean():>11.1f}"
+                             f"  ({100 * v.max() / lim[k]:5.1f}% of a core at most)")
+        if "est_hops" in self.meta:
+            lines.append(f"  estimated hops per all-fire step: {self.meta['est_hops']}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary().splitlines()[0]

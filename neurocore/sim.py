@@ -1,0 +1,259 @@
+"""Run: Simulator(program).run(inputs, n_steps) -> RunResult.
+
+Validates and coerces the inputs, allocates the outputs, and hands the whole
+batch to one kernel call (``neurocore.kernels._sim``): no Python per timestep.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurocore.chip.spec import signed_range
+from neurocore.errors import BitWidthError, BuildError, SimulationError
+from neurocore.mapping.program import Program
+
+__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "kernel_tables", "load_kernel"]
+
+#: Variables a probe can record: state at the end of each step (v after reset).
+PROBE_VARIABLES = ("u", "v", "spikes")
+
+
+def load_kernel():
+    """The compiled simulation kernel, or a :class:`BuildError` that says how to build it."""
+    try:
+        from neurocore.kernels import _sim
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise BuildError("neurocore's compiled kernels are missing (neurocore.kernels._sim): install the package "
+                         "with `pip install .`, or build in place with `python setup.py build_ext --inplace`"
+                         f" ({exc})") from exc
+    return _sim
+
+
+def _pad(a: NDArray) -> NDArray:
+    """Kernel arrays must have at least one element so their first address exists."""
+    return np.ascontiguousarray(a) if a.size else np.zeros(1, a.dtype)
+
+
+def kernel_tables(program: Program) -> dict:
+    """The Program's arrays in the dtypes and layout the kernel reads."""
+    a, chip = program.arrays, program.chip
+    unity = 1 << chip.decay_bits
+    n_chan = program.n_inputs
+    graded = np.zeros(n_chan, np.uint8)
+    for im in program.inputs.values():
+        graded[im.offset: im.offset + im.n] = im.graded
+    i32, i64 = np.int32, np.int64
+    tb = {
+        "N": program.n_neurons, "C": n_chan, "D": program.n_delay_slots, "n_cores": program.n_cores_used,
+        "n_links": chip.mesh_x * chip.mesh_y * 4, "mesh_x": chip.mesh_x, "decay_bits": chip.decay_bits,
+        "u_bits": chip.u_bits, "v_bits": chip.v_bits, "u_wrap": chip.u_overflow == "wrap",
+        "v_wrap": chip.v_overflow == "wrap",
+        "decay_u": (unity - (a["du"] + 1)).astype(i32), "decay_v": (unity - a["dv"]).astype(i32),
+        "vth": a["vth"].astype(i64) << chip.vth_shift, "bias": a["bias_mant"].astype(i64) << a["bias_exp"],
+        "reset": a["reset"].astype(np.uint8), "refractory": a["refractory"].astype(i32),
+        "u0": a["u0"].astype(i64), "v0": a["v0"].astype(i64), "ncore": a["neuron_core"].astype(i32),
+        "chan_graded": graded,
+    }
+    for k in ("row_ptr", "src_pk_ptr", "pk_row_ptr"):
+        tb[k] = a[k].astype(i64)
+    for k in ("target", "wscaled", "row_delay", "row_core", "row_words", "row_start", "pk_rows", "pk_src_tile",
+              "pk_dst_tile", "pk_hops_ew", "pk_hops_ns", "pk_hops_chip"):
+        tb[k] = a[k].astype(i32)
+    return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
+
+
+@dataclass
+class RunResult:
+    """What a run produced, per inference (sample) of the batch.
+
+    Attributes
+    ----------
+    counters : dict[str, (batch,) int64]
+        Exact operation counts per sample (see ``COUNTER_NAMES``): timesteps, synops,
+        synops_binary, synops_graded, syn_mem_words_read, neuron_updates_active,
+        neuron_updates_idle, spikes, packets, intra_tile_packets, hops_ew, hops_ns,
+        hops_interchip, input_packets, overflow_u, overflow_v.
+    spike_counts : dict[str, (batch, n) int32]
+        Spikes per neuron of each population over the run.
+    probes : dict[str, dict[str, (batch, n_steps, n) array]]
+        Recorded variables, state at the end of each step.
+    core_steps : dict[str, (batch, n_steps, n_cores_used) int32]
+        ``synops`` and ``updates_active`` per core per step (for the slowest-core latency).
+    busiest_link : (batch, n_steps) int32
+        Packets on the most loaded mesh link in each step.
+    link_packets : (n_links,) int64
+        Packets per directed link (4 per tile: +x, -x, +y, -y), summed over the batch.
+    final_state : dict[str, (batch, N) int64]
+        u and v of every neuron after the last step.
+    """
+
+    program: Program
+    n_steps: int
+    counters: dict[str, NDArray[np.int64]]
+    spike_counts: dict[str, NDArray[np.int32]]
+    probes: dict[str, dict[str, NDArray]]
+    core_steps: dict[str, NDArray[np.int32]]
+    busiest_link: NDArray[np.int32]
+    link_packets: NDArray[np.int64]
+    final_state: dict[str, NDArray[np.int64]]
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.busiest_link.shape[0])
+
+    def totals(self) -> dict[str, int]:
+        """Counters summed over the batch."""
+        return {k: int(v.sum()) for k, v in self.counters.items()}
+
+    def summary(self) -> str:
+        tot = self.totals()
+        lines = [f"RunResult: batch {self.batch_size}, {self.n_steps} steps, {self.program.n_cores_used} cores"]
+        lines += [f"  {k:<22} {v:>16,}  ({v / self.batch_size:,.1f} per inference)" for k, v in tot.items()]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary().splitlines()[0]
+
+
+class Simulator:
+    """Runs a compiled :class:`~neurocore.mapping.Program` on batches of inputs."""
+
+    def __init__(self, program: Program) -> None:
+        if not isinstance(program, Program):
+            raise SimulationError(f"Simulator needs a Program from nc.compile(graph, chip), got "
+                                  f"{type(program).__name__}")
+        self.program = program
+        self._kernel = load_kernel()
+        self._tables = kernel_tables(program)
+
+    def _check_inputs(self, inputs, n_steps) -> NDArray[np.int32]:
+        p = self.program
+        if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
+            raise SimulationError(f"n_steps must be a positive int, got {n_steps!r}")
+        x = np.asarray(inputs)
+        if x.ndim != 3:
+            raise SimulationError(f"inputs must have shape (batch, n_steps, channels) = (B, {n_steps}, "
+                                  f"{p.n_inputs}); got shape {x.shape} (for one sample use inputs[None])")
+        if x.shape[1] != n_steps or x.shape[2] != p.n_inputs:
+            raise SimulationError(f"inputs have shape {x.shape}; expected (batch, {n_steps}, {p.n_inputs}): "
+                                  f"one value per step (n_steps={n_steps}) per input channel "
+                                  f"({', '.join(f'{i.name}: {i.n}' for i in p.inputs.values()) or 'none'})")
+        if x.shape[0] < 1:
+            raise SimulationError("inputs hold an empty batch; give at least one sample")
+        if x.dtype.kind == "b":
+            x = x.astype(np.int32)
+        if x.dtype.kind not in "iu":
+            raise SimulationError(f"inputs must be integers (spikes 0/1 or graded values), got dtype {x.dtype}; "
+                                  "encode float data first (rate or direct encoding)")
+        lo, hi = signed_range(p.chip.graded_bits)
+        for im in p.inputs.values():
+            xs = x[:, :, im.offset: im.offset + im.n]
+            if xs.size == 0:
+                continue
+            if im.graded:
+                bad = (xs < lo) | (xs > hi)
+                what = f"a {p.chip.graded_bits}-bit signed graded value [{lo}, {hi}]"
+            else:
+                bad = (xs != 0) & (xs != 1)
+                what = "a spike (0 or 1); declare g.input(n, graded=True) for graded values"
+            if bad.any():
+                b, t, c = (int(i[0]) for i in np.nonzero(bad))
+                raise BitWidthError(f"input '{im.name}' channel {c} at sample {b}, step {t} is {int(xs[b, t, c])}; "
+                                    f"each value must be {what}")
+        return np.ascontiguousarray(x, dtype=np.int32)
+
+    def _probe_index(self, probes) -> dict[str, list[tuple[str, int, int]]]:
+        out: dict[str, list] = {v: [] for v in PROBE_VARIABLES}
+        for pop, variables in (probes or {}).items():
+            if pop not in self.program.populations:
+                raise SimulationError(f"probe of unknown population {pop!r}; populations are "
+                                      f"{list(self.program.populations)}")
+            if isinstance(variables, str):
+                variables = [variables]
+            for var in variables:
+                if var not in PROBE_VARIABLES:
+                    raise SimulationError(f"probe of unknown variable {var!r} on population {pop!r}; "
+                                          f"choose from {PROBE_VARIABLES}")
+                pm = self.program.populations[pop]
+                out[var].append((pop, pm.offset, pm.n))
+        return out
+
+    def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
+            n_threads: int | None = None) -> RunResult:
+        """Simulate every sample of ``inputs`` for ``n_steps`` steps.
+
+        Parameters
+        ----------
+        inputs : (batch, n_steps, channels) int array
+            Per step per input channel a spike (0/1) or, for graded inputs, a signed
+            ``graded_bits`` integer. Channels are the graph's inputs in the order added.
+        n_steps : int
+            Algorithmic timesteps to run (>= 1).
+        probes : dict, optional
+            ``{"population": ["u", "v", "spikes"]}``: record these each step.
+        n_threads : int, optional
+            OpenMP threads across the batch (default: ``NEUROCORE_NUM_THREADS`` or the CPU
+            count). Results do not depend on it.
+
+        Returns
+        -------
+        RunResult
+        """
+        p = self.program
+        if p.n_inputs == 0 and np.asarray(inputs).size == 0 and np.asarray(inputs).ndim == 3:
+            x = np.zeros((np.asarray(inputs).shape[0], n_steps, 0), np.int32)
+            self._check_inputs(x, n_steps)
+        else:
+            x = self._check_inputs(inputs, n_steps)
+        pidx = self._probe_index(probes)
+        B, T, N = x.shape[0], int(n_steps), p.n_neurons
+        if n_threads is None:
+            n_threads = int(os.environ.get("NEUROCORE_NUM_THREADS", os.cpu_count() or 1))
+        if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
+            raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
+        n_threads = int(min(n_threads, B))
+        kernel = self._kernel
+        n_links = self._tables["n_links"]
+
+        def idx(var):
+            parts = [np.arange(off, off + n, dtype=np.int32) for _, off, n in pidx[var]]
+            return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+
+        pu, pv, ps = idx("u"), idx("v"), idx("spikes")
+        out = {
+            "counters": np.zeros((B, len(kernel.COUNTER_NAMES)), np.int64),
+            "spike_counts": np.zeros((B, max(N, 1)), np.int32),
+            "core_synops": np.zeros((B, T, p.n_cores_used), np.int32),
+            "core_active": np.zeros((B, T, p.n_cores_used), np.int32),
+            "busiest_link": np.zeros((B, T), np.int32),
+            "link_total": np.zeros((n_threads, n_links), np.int64),
+            "u": np.zeros((B, N), np.int64), "v": np.zeros((B, N), np.int64),
+            "probe_u_idx": _pad(pu), "probe_v_idx": _pad(pv), "probe_s_idx": _pad(ps),
+            "n_probe_u": pu.size, "n_probe_v": pv.size, "n_probe_s": ps.size,
+            "probe_u": np.zeros((B, T, max(pu.size, 1)), np.int32),
+            "probe_v": np.zeros((B, T, max(pv.size, 1)), np.int32),
+            "probe_s": np.zeros((B, T, max(ps.size, 1)), np.uint8),
+        }
+        xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]
+        kernel.run(self._tables, xin, T, out, n_threads)
+
+        counters = {name: out["counters"][:, i].copy() for i, name in enumerate(kernel.COUNTER_NAMES)}
+        spike_counts = {name: out["spike_counts"][:, pm.offset: pm.offset + pm.n]
+                        for name, pm in p.populations.items()}
+        probes_out: dict[str, dict[str, NDArray]] = {}
+        for var, key in (("u", "probe_u"), ("v", "probe_v"), ("spikes", "probe_s")):
+            col = 0
+            for pop, _, n in pidx[var]:
+                probes_out.setdefault(pop, {})[var] = out[key][:, :, col: col + n]
+                col += n
+        return RunResult(
+            program=p, n_steps=T, counters=counters, spike_counts=spike_counts, probes=probes_out,
+            core_steps={"synops": out["core_synops"], "updates_active": out["core_active"]},
+            busiest_link=out["busiest_link"], link_packets=out["link_total"].sum(axis=0),
+            final_state={"u": out["u"], "v": out["v"]},
+        )
+
