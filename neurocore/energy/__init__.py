@@ -1,0 +1,7 @@
+"""Energy and latency reports: cited chip profiles, a dense baseline, NeuroBench metrics."""
+from neurocore.energy.estimate import EnergyReport, Term, estimate
+from neurocore.energy.neurobench import neurobench_metrics
+from neurocore.energy.profiles import Entry, Profile, list_profiles, load_profile
+
+__all__ = ["estimate", "EnergyReport", "Term", "load_profile", "list_profiles", "Profile", "Entry",
+           "neurobench_metrics"]
