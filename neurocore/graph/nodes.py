@@ -87,7 +87,7 @@ class Projection:
 def one_to_one(n: int, weight: int = 1) -> sp.csr_matrix:
     """A one-to-one weight matrix (``n`` x ``n`` diagonal) for :meth:`Graph.connect`."""
     w = np.broadcast_to(np.asarray(weight), (n,))
-    return sp.diags(w.astype(np.int64), format="csr")
+    return sp.diags(w.astype(np.int64), format="csr", dtype=np.int64)
 
 
 def as_weight_matrix(weights, n_dst: int, n_src: int, where: str) -> sp.csr_matrix:

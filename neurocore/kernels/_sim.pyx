@@ -330,3 +330,22 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
         for n in range(N):
             u_out[b, n] = u[tid, n]
             v_out[b, n] = v[tid, n]
+
+
+def fixedpoint(str op, const int64_t[::1] x, int k):
+    """Apply one fixedpoint.pxd helper elementwise (for tests against the NumPy twin).
+
+    op: "trunc_shift" (k = shift), "wrap" or "saturate" (k = bits)."""
+    cdef Py_ssize_t i, n = x.shape[0]
+    out = np.empty(n, np.int64)
+    cdef int64_t[::1] o = out
+    cdef int which = {"trunc_shift": 0, "wrap": 1, "saturate": 2}[op]
+    with nogil:
+        for i in range(n):
+            if which == 0:
+                o[i] = trunc_shift(x[i], k)
+            elif which == 1:
+                o[i] = wrap_bits(x[i], k)
+            else:
+                o[i] = saturate_bits(x[i], k)
+    return out

@@ -1,0 +1,211 @@
+"""NumPy twin of the simulation kernel: the same integer arithmetic, written plainly.
+
+Two parts, both independent of the kernel's data layout:
+
+* :func:`simulate` runs a :class:`~neurocore.graph.Graph` directly on a chip's
+  arithmetic, **un-partitioned**: one accumulator per population and delay, one
+  sparse matrix product per projection. State, spikes and overflow counts must
+  equal the kernel's bit for bit, whatever the partitioning.
+* :func:`count` derives every routing and memory counter from the spike trains
+  and the compiled Program's tables (which cores, which rows, which links).
+
+The fixed-point helpers mirror ``fixedpoint.pxd`` one-to-one.
+"""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from neurocore.chip.spec import ChipSpec
+from neurocore.graph.graph import Graph
+from neurocore.graph.nodes import Input
+
+__all__ = ["trunc_shift", "wrap_bits", "saturate_bits", "neuron_step", "simulate", "count"]
+
+
+def trunc_shift(p: NDArray[np.int64], k: int) -> NDArray[np.int64]:
+    """sign(p) * (|p| >> k): division by 2**k rounding toward zero."""
+    p = np.asarray(p, np.int64)
+    return np.sign(p) * (np.abs(p) >> k)
+
+
+def wrap_bits(x: NDArray[np.int64], bits: int) -> NDArray[np.int64]:
+    """Wrap into (-2**(bits-1), 2**(bits-1)]: -2**(bits-1) maps to +2**(bits-1), as Lava does."""
+    h = 1 << (bits - 1)
+    return np.mod(np.asarray(x, np.int64) + h - 1, 1 << bits) - h + 1
+
+
+def saturate_bits(x: NDArray[np.int64], bits: int) -> NDArray[np.int64]:
+    """Clip into [-(2**(bits-1) - 1), 2**(bits-1) - 1]."""
+    h = (1 << (bits - 1)) - 1
+    return np.clip(np.asarray(x, np.int64), -h, h)
+
+
+def _limit(x, bits, rule):
+    return wrap_bits(x, bits) if rule == "wrap" else saturate_bits(x, bits)
+
+
+def neuron_step(u, v, refr, a, p: dict, chip: ChipSpec):
+    """One update of every neuron. ``p`` holds per-neuron int64 arrays du, dv, vth, bias_mant,
+    bias_exp, refractory, reset. Returns (u, v, refr, spikes, active, overflow_u, overflow_v)."""
+    unity = 1 << chip.decay_bits
+    bias = p["bias_mant"] << p["bias_exp"]
+    vth = p["vth"] << chip.vth_shift
+    active = (a != 0) | (u != 0) | (v != 0) | (bias != 0) | (refr != 0)
+    un = trunc_shift(u * (unity - (p["du"] + 1)), chip.decay_bits) + a
+    u_new = _limit(un, chip.u_bits, chip.u_overflow)
+    ovf_u = u_new != un
+    held = refr > 0
+    vn = trunc_shift(v * (unity - p["dv"]), chip.decay_bits) + u_new + bias
+    v_lim = _limit(vn, chip.v_bits, chip.v_overflow)
+    ovf_v = (v_lim != vn) & ~held
+    spikes = (v_lim > vth) & ~held
+    v_reset = np.where(p["reset"] == 1, v_lim - vth, 0)
+    v_new = np.where(held, v, np.where(spikes, v_reset, v_lim))
+    refr_new = np.where(held, refr - 1, np.where(spikes, p["refractory"], 0))
+    return u_new, v_new, refr_new, spikes, active, ovf_u, ovf_v
+
+
+def simulate(graph: Graph, chip: ChipSpec, inputs: NDArray, n_steps: int) -> dict[str, NDArray]:
+    """Run ``graph`` on ``chip``'s arithmetic without partitioning.
+
+    Returns a dict with ``u``, ``v`` (batch, n_steps, N) int64 at the end of each step,
+    ``spikes`` (batch, n_steps, N) bool, ``active`` (batch, n_steps, N) bool and
+    ``overflow_u``, ``overflow_v`` (batch,). Neurons are numbered population by population.
+    """
+    pops = graph.populations
+    offs, off = {}, 0
+    for pop in pops:
+        offs[pop.name] = off
+        off += pop.n
+    N = off
+    chan, coff = {}, 0
+    for node in graph.inputs:
+        chan[node.name] = coff
+        coff += node.n
+    x = np.asarray(inputs, np.int64)
+    B = x.shape[0]
+    lowered = [pop.neuron.lowered(pop.n, chip.decay_bits) for pop in pops]
+    p = {k: np.concatenate([low[k] for low in lowered]).astype(np.int64) for k in lowered[0]}
+    projs = list(graph.projections.values())
+    D = max([pr.delay for pr in projs], default=0) + 1
+    acc = np.zeros((D, B, N), np.int64)
+    u = np.broadcast_to(p["u0"], (B, N)).copy()
+    v = np.broadcast_to(p["v0"], (B, N)).copy()
+    refr = np.zeros((B, N), np.int64)
+    out = {k: np.zeros((B, n_steps, N), np.int64) for k in ("u", "v")}
+    out["spikes"] = np.zeros((B, n_steps, N), bool)
+    out["active"] = np.zeros((B, n_steps, N), bool)
+    ovf_u, ovf_v = np.zeros(B, np.int64), np.zeros(B, np.int64)
+
+    def project(pr, values, t):
+        w = pr.weights.T.astype(np.int64) * (1 << (chip.act_shift + pr.weight_exp))
+        contrib = sp.csr_matrix(values.astype(np.int64)) @ w
+        d0 = offs[pr.dst]
+        acc[(t + pr.delay) % D][:, d0: d0 + pr.weights.shape[0]] += np.asarray(contrib.todense(), np.int64)
+
+    for t in range(n_steps):
+        for pr in projs:
+            if isinstance(graph.nodes[pr.src], Input):
+                c0 = chan[pr.src]
+                project(pr, x[:, t, c0: c0 + pr.weights.shape[1]], t)
+        slot = t % D
+        a = acc[slot].copy()
+        acc[slot] = 0
+        u, v, refr, s, act, ou, ov = neuron_step(u, v, refr, a, p, chip)
+        ovf_u += ou.sum(1)
+        ovf_v += ov.sum(1)
+        out["u"][:, t], out["v"][:, t], out["spikes"][:, t], out["active"][:, t] = u, v, s, act
+        for pr in projs:
+            if not isinstance(graph.nodes[pr.src], Input):
+                s0 = offs[pr.src]
+                project(pr, s[:, s0: s0 + pr.weights.shape[1]], t)
+    out["overflow_u"], out["overflow_v"] = ovf_u, ovf_v
+    return out
+
+
+def _links_of(src_tile: int, dst_tile: int, mesh_x: int) -> list[int]:
+    """Directed links (tile * 4 + {0:+x, 1:-x, 2:+y, 3:-y}) of an XY route."""
+    x, y, x1, y1 = src_tile % mesh_x, src_tile // mesh_x, dst_tile % mesh_x, dst_tile // mesh_x
+    links = []
+    while x != x1:
+        step = 1 if x1 > x else -1
+        links.append((y * mesh_x + x) * 4 + (0 if step > 0 else 1))
+        x += step
+    while y != y1:
+        step = 1 if y1 > y else -1
+        links.append((y * mesh_x + x) * 4 + (2 if step > 0 else 3))
+        y += step
+    return links
+
+
+def count(program, inputs: NDArray, spikes: NDArray, active: NDArray) -> dict[str, NDArray]:
+    """Every counter the kernel keeps, from the spike trains and the Program's tables.
+
+    ``spikes`` and ``active`` are (batch, n_steps, N) from :func:`simulate`.
+    Returns the ``counters`` dict (per sample) plus ``core_synops``, ``core_active``,
+    ``busiest_link`` and ``link_packets``, shaped as in :class:`~neurocore.sim.RunResult`.
+    """
+    a, chip = program.arrays, program.chip
+    N, B, T = program.n_neurons, spikes.shape[0], spikes.shape[1]
+    C = program.n_inputs
+    S, K = N + C, program.n_cores_used
+    n_links = chip.mesh_x * chip.mesh_y * 4
+    # per source: synapses, words, per-core synapses, packets, hops, links
+    nnz = np.diff(a["row_ptr"])
+    row_pk = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
+    pk_src = np.repeat(np.arange(S), np.diff(a["src_pk_ptr"]))
+    row_src = pk_src[row_pk] if row_pk.size else np.zeros(0, np.int64)
+    syn_of = np.bincount(row_src, weights=nnz, minlength=S).astype(np.int64)
+    words_of = np.bincount(row_src, weights=a["row_words"], minlength=S).astype(np.int64)
+    core_syn_of = sp.csr_matrix((nnz, (row_src, a["row_core"])), shape=(S, K)).astype(np.int64)
+    pk_of = np.bincount(pk_src, minlength=S)
+    intra = a["pk_src_tile"] == a["pk_dst_tile"]
+    moving = ~intra & (a["pk_src_tile"] >= 0)
+    intra_of = np.bincount(pk_src, weights=intra & (a["pk_src_tile"] >= 0), minlength=S).astype(np.int64)
+    hew_of = np.bincount(pk_src, weights=a["pk_hops_ew"] * moving, minlength=S).astype(np.int64)
+    hns_of = np.bincount(pk_src, weights=a["pk_hops_ns"] * moving, minlength=S).astype(np.int64)
+    hch_of = np.bincount(pk_src, weights=a["pk_hops_chip"] * moving, minlength=S).astype(np.int64)
+    rows_l, cols_l = [], []
+    for k in np.flatnonzero(moving):
+        for link in _links_of(int(a["pk_src_tile"][k]), int(a["pk_dst_tile"][k]), chip.mesh_x):
+            rows_l.append(pk_src[k])
+            cols_l.append(link)
+    link_of = sp.csr_matrix((np.ones(len(rows_l), np.int64), (rows_l, cols_l)), shape=(S, n_links))
+
+    graded = np.zeros(C, bool)
+    for im in program.inputs.values():
+        graded[im.offset: im.offset + im.n] = im.graded
+    x = np.asarray(inputs, np.int64)
+    nz_in = (x != 0)  # (B, T, C)
+    s = spikes.astype(np.int64)
+    neuron_counts = s.sum(1)  # (B, N)
+    in_counts = nz_in.sum(1).astype(np.int64)  # (B, C)
+    syn_n, syn_c = syn_of[:N], syn_of[N:]
+    cnt = {
+        "timesteps": np.full(B, T, np.int64),
+        "synops_binary": neuron_counts @ syn_n + in_counts[:, ~graded] @ syn_c[~graded],
+        "synops_graded": in_counts[:, graded] @ syn_c[graded],
+        "syn_mem_words_read": neuron_counts @ words_of[:N] + in_counts @ words_of[N:],
+        "neuron_updates_active": active.sum((1, 2)).astype(np.int64),
+        "spikes": s.sum((1, 2)),
+        "packets": neuron_counts @ pk_of[:N],
+        "intra_tile_packets": neuron_counts @ intra_of[:N],
+        "hops_ew": neuron_counts @ hew_of[:N],
+        "hops_ns": neuron_counts @ hns_of[:N],
+        "hops_interchip": neuron_counts @ hch_of[:N],
+        "input_packets": in_counts @ pk_of[N:],
+    }
+    cnt["synops"] = cnt["synops_binary"] + cnt["synops_graded"]
+    cnt["neuron_updates_idle"] = T * N - cnt["neuron_updates_active"]
+    # per step: core loads and busiest link
+    allsrc = np.concatenate([s, nz_in.astype(np.int64)], axis=2).reshape(B * T, S)
+    core_synops = np.asarray((sp.csr_matrix(allsrc) @ core_syn_of).todense()).reshape(B, T, K)
+    core_active = np.zeros((B, T, K), np.int64)
+    for k in range(K):
+        core_active[:, :, k] = active[:, :, a["neuron_core"] == k].sum(2)
+    link_load = np.asarray((sp.csr_matrix(s.reshape(B * T, N)) @ link_of[:N]).todense()).reshape(B, T, n_links)
+    return {"counters": cnt, "core_synops": core_synops, "core_active": core_active,
+            "busiest_link": link_load.max(2) if n_links else np.zeros((B, T), np.int64),
+            "link_packets": link_load.sum((0, 1))}
