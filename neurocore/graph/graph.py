@@ -83,6 +83,56 @@ class Graph:
         self.projections[pname] = proj
         return proj
 
+    # ---- layers (each = one population + one projection) -----------------------
+    def _layer_src_shape(self, src: Node, where: str) -> tuple[int, ...]:
+        shape = getattr(src, "shape", None)
+        if shape is None:
+            raise GraphError(f"{where}: source '{src.name}' has no (C, H, W) shape; give shape= when adding it")
+        return tuple(int(i) for i in shape)
+
+    def dense(self, src: Node | str, weight, neuron: NeuronModel, weight_exp: int = 0, delay: int = 1,
+              name: str | None = None) -> Population:
+        """A fully connected layer: ``weight`` is (n_out, n_in) integer mantissas."""
+        s = self[src]
+        w = np.asarray(weight)
+        if w.ndim != 2:
+            raise GraphError(f"dense layer '{name or '?'}': weight must be 2-D (n_out, n_in), got shape {w.shape}")
+        pop = self.population(w.shape[0], neuron, name=name)
+        self.connect(s, pop, w, weight_exp=weight_exp, delay=delay, name=f"{pop.name}.weight", kind="dense",
+                     meta={"dense_macs": int(w.shape[0] * w.shape[1])})
+        return pop
+
+    def conv2d(self, src: Node | str, kernel, neuron: NeuronModel, stride=1, padding=0, dilation=1, groups: int = 1,
+               weight_exp: int = 0, delay: int = 1, name: str | None = None) -> Population:
+        """A 2-D convolution over a (C, H, W) source; ``kernel`` is (C_out, C_in/groups, kh, kw) mantissas."""
+        from neurocore.graph.layers import conv2d_matrix
+
+        s = self[src]
+        where = f"conv2d layer '{name or '?'}' (from '{s.name}')"
+        in_shape = self._layer_src_shape(s, where)
+        kernel = np.asarray(kernel)
+        m, out_shape = conv2d_matrix(kernel, in_shape, stride, padding, dilation, groups, where)
+        pop = self.population(int(np.prod(out_shape)), neuron, name=name, shape=out_shape)
+        macs = int(np.prod(out_shape)) * int(np.prod(kernel.shape[1:]))
+        self.connect(s, pop, m, weight_exp=weight_exp, delay=delay, name=f"{pop.name}.weight", kind="conv2d",
+                     meta={"dense_macs": macs, "kernel_shape": tuple(int(i) for i in kernel.shape),
+                           "in_shape": in_shape, "out_shape": out_shape, "stride": stride, "padding": padding,
+                           "dilation": dilation, "groups": groups})
+        return pop
+
+    def sumpool2d(self, src: Node | str, kernel_size, neuron: NeuronModel, stride=None, weight: int = 1,
+                  weight_exp: int = 0, delay: int = 1, name: str | None = None) -> Population:
+        """Sum pooling (average pooling with the 1/k² folded into the threshold): a depthwise all-``weight`` conv."""
+        from neurocore.graph.layers import sumpool2d_kernel
+
+        s = self[src]
+        in_shape = self._layer_src_shape(s, f"sumpool2d layer '{name or '?'}'")
+        kernel = sumpool2d_kernel(in_shape[0], kernel_size) * int(weight)
+        pop = self.conv2d(s, kernel, neuron, stride=kernel_size if stride is None else stride, groups=in_shape[0],
+                          weight_exp=weight_exp, delay=delay, name=name)
+        self.projections[f"{pop.name}.weight"].meta["pool"] = True
+        return pop
+
     # ---- queries -----------------------------------------------------------
     def __getitem__(self, key: Node | str) -> Node:
         name = key.name if isinstance(key, Node) else key
