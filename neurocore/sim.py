@@ -100,6 +100,8 @@ class RunResult:
     link_packets: NDArray[np.int64]
     final_state: dict[str, NDArray[np.int64]]
     meta: dict = field(default_factory=dict)
+    #: Decoded output per sample (class index or value) when the Program has a codec, else None.
+    predictions: NDArray | None = None
 
     @property
     def batch_size(self) -> int:
@@ -183,7 +185,7 @@ class Simulator:
         return out
 
     def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
-            n_threads: int | None = None) -> RunResult:
+            n_threads: int | None = None, seed: int = 0) -> RunResult:
         """Simulate every sample of ``inputs`` for ``n_steps`` steps.
 
         Parameters
@@ -198,12 +200,22 @@ class Simulator:
         n_threads : int, optional
             OpenMP threads across the batch (default: ``NEUROCORE_NUM_THREADS`` or the CPU
             count). Results do not depend on it.
+        seed : int
+            Seed of a stochastic input encoding (Poisson), when the Program has a codec.
+
+        If the Program carries a codec (``program.meta["codec"]``, set by ``nc.convert``),
+        ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
+        encodes them into per-step channel values and ``RunResult.predictions`` holds the
+        decoded outputs.
 
         Returns
         -------
         RunResult
         """
         p = self.program
+        codec = p.meta.get("codec")
+        if codec is not None:
+            inputs = codec.encode(inputs, n_steps, seed=seed)
         if p.n_inputs == 0 and np.asarray(inputs).size == 0 and np.asarray(inputs).ndim == 3:
             x = np.zeros((np.asarray(inputs).shape[0], n_steps, 0), np.int32)
             self._check_inputs(x, n_steps)
@@ -250,10 +262,13 @@ class Simulator:
             for pop, _, n in pidx[var]:
                 probes_out.setdefault(pop, {})[var] = out[key][:, :, col: col + n]
                 col += n
-        return RunResult(
+        result = RunResult(
             program=p, n_steps=T, counters=counters, spike_counts=spike_counts, probes=probes_out,
             core_steps={"synops": out["core_synops"], "updates_active": out["core_active"]},
             busiest_link=out["busiest_link"], link_packets=out["link_total"].sum(axis=0),
             final_state={"u": out["u"], "v": out["v"]},
         )
+        if codec is not None:
+            result.predictions = codec.decode(result)
+        return result
 

@@ -22,6 +22,9 @@ class Graph:
     def __init__(self) -> None:
         self.nodes: dict[str, Node] = {}
         self.projections: dict[str, Projection] = {}
+        #: Free-form data carried into the Program (e.g. ``"codec"``: how a converted
+        #: network encodes float samples and decodes predictions; see Simulator.run).
+        self.meta: dict = {}
 
     # ---- building ----------------------------------------------------------
     def _name(self, name: str | None, prefix: str) -> str:

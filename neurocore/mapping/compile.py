@@ -134,7 +134,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None) -> Program:  # noqa: A00
         chip=chip,
         populations={p.name: PopulationMap(p.name, pop_offset[p.name], p.n, type(p.neuron).__name__,
                                            tuple(pop_pieces[p.name])) for p in pops},
-        inputs=inputs, projections=stats, arrays=arr, core_ids=core_ids,
+        inputs=inputs, projections=stats, arrays=arr, core_ids=core_ids, meta=dict(graph.meta),
     )
     _check_out_axons(program)
     return program
