@@ -3,5 +3,13 @@ from neurocore.energy.estimate import EnergyReport, Term, estimate
 from neurocore.energy.neurobench import neurobench_metrics
 from neurocore.energy.profiles import Entry, Profile, list_profiles, load_profile
 
-__all__ = ["estimate", "EnergyReport", "Term", "load_profile", "list_profiles", "Profile", "Entry",
-           "neurobench_metrics"]
+__all__ = [
+           "EnergyReport",
+           "Entry",
+           "Profile",
+           "Term",
+           "estimate",
+           "list_profiles",
+           "load_profile",
+           "neurobench_metrics",
+]

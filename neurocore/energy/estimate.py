@@ -73,7 +73,7 @@ import numpy as np
 from neurocore.energy.profiles import PRECISION_BITS, UNITS, Entry, Profile, load_profile
 from neurocore.errors import FileFormatError, ProfileError
 
-__all__ = ["estimate", "EnergyReport", "Term", "CHIP_TERMS", "ACTIVITY_COUNTERS"]
+__all__ = ["ACTIVITY_COUNTERS", "CHIP_TERMS", "EnergyReport", "Term", "estimate"]
 
 #: (counter, profile entry, breakdown kind) priced by a per_term chip profile.
 CHIP_TERMS: tuple[tuple[str, str, str], ...] = (

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["neurobench_metrics", "NEUROBENCH_KEYS"]
+__all__ = ["NEUROBENCH_KEYS", "neurobench_metrics"]
 
 NEUROBENCH_KEYS = ("Footprint", "ConnectionSparsity", "ClassificationAccuracy", "ActivationSparsity",
                    "MembraneUpdates", "SynapticOperations")

@@ -30,6 +30,7 @@ barrier-sync latency as a function of tiles used).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from collections.abc import Mapping
@@ -39,7 +40,7 @@ from typing import Any
 
 from neurocore.errors import FileFormatError, ProfileError
 
-__all__ = ["Entry", "Profile", "load_profile", "list_profiles", "UNITS", "PRECISION_BITS"]
+__all__ = ["PRECISION_BITS", "UNITS", "Entry", "Profile", "list_profiles", "load_profile"]
 
 PROFILE_DIR = Path(__file__).parent / "profiles"
 
@@ -309,45 +310,45 @@ def _parse_levels(raw: Any, entries: Mapping[str, Entry], where: str) -> tuple[t
 
 def _parse_entry(raw: Any, where: str) -> Entry:
     if not isinstance(raw, Mapping):
-        raise ProfileError(f"energy profile {where}: must be an object with value, unit and source")
+        raise _fail(where, "must be an object with value, unit and source")
     unknown = set(raw) - _ENTRY_FIELDS
     if unknown:
-        raise ProfileError(f"energy profile {where}: unknown field(s) {sorted(unknown)}; allowed {sorted(_ENTRY_FIELDS)}")
+        raise _fail(where, f"unknown field(s) {sorted(unknown)}; allowed {sorted(_ENTRY_FIELDS)}")
     unit, source = raw.get("unit"), raw.get("source")
     if unit not in UNITS:
-        raise ProfileError(f"energy profile {where}: unit {unit!r} is not one of {list(UNITS)}")
+        raise _fail(where, f"unit {unit!r} is not one of {list(UNITS)}")
     if not isinstance(source, str) or not source.strip():
-        raise ProfileError(f"energy profile {where}: every entry needs a 'source' string citing where the number comes from")
+        raise _fail(where, "every entry needs a 'source' string citing where the number comes from")
     unpublished = raw.get("unpublished", False)
     if not isinstance(unpublished, bool):
-        raise ProfileError(f"energy profile {where}: 'unpublished' must be true or false")
+        raise _fail(where, "'unpublished' must be true or false")
     included_in = raw.get("included_in")
     if included_in is not None and not isinstance(included_in, str):
-        raise ProfileError(f"energy profile {where}: 'included_in' must name another entry")
+        raise _fail(where, "'included_in' must name another entry")
     if unpublished and included_in is not None:
-        raise ProfileError(f"energy profile {where}: an entry is either unpublished or included_in another, not both")
+        raise _fail(where, "an entry is either unpublished or included_in another, not both")
     value = raw.get("value")
     if unpublished or included_in is not None:
         if value is not None and not _number(value):
-            raise ProfileError(f"energy profile {where}: 'value' must be a number or null, got {value!r}")
+            raise _fail(where, f"'value' must be a number or null, got {value!r}")
     elif not _number(value) or value < 0:
-        raise ProfileError(f"energy profile {where}: 'value' must be a finite number >= 0, got {value!r} "
+        raise _fail(where, f"'value' must be a finite number >= 0, got {value!r} "
                            "(declare \"unpublished\": true if no number is published)")
     rng = raw.get("range")
     if rng is not None:
         if not (isinstance(rng, list) and len(rng) == 2 and all(_number(x) for x in rng) and rng[0] <= rng[1]):
-            raise ProfileError(f"energy profile {where}: 'range' must be [low, high] numbers")
+            raise _fail(where, "'range' must be [low, high] numbers")
         rng = (float(rng[0]), float(rng[1]))
     table = raw.get("table")
     if table is not None:
         ok = isinstance(table, list) and table and all(
             isinstance(p, list) and len(p) == 2 and all(_number(x) for x in p) for p in table)
         xs = [p[0] for p in table] if ok else []
-        if not ok or any(b <= a for a, b in zip(xs, xs[1:])):
-            raise ProfileError(f"energy profile {where}: 'table' must be [[x, value], ...] with increasing x")
+        if not ok or any(b <= a for a, b in itertools.pairwise(xs)):
+            raise _fail(where, "'table' must be [[x, value], ...] with increasing x")
         table = tuple((float(p[0]), float(p[1])) for p in table)
     note = raw.get("note", "")
     if not isinstance(note, str):
-        raise ProfileError(f"energy profile {where}: 'note' must be a string")
+        raise _fail(where, "'note' must be a string")
     return Entry(value=None if value is None else float(value), unit=unit, source=source,
                  unpublished=unpublished, included_in=included_in, note=note, range=rng, table=table)

@@ -14,18 +14,21 @@ from neurocore.errors import ProfileError
 REL = 1e-12
 pJ, ns = 1e-12, 1e-9
 
-COUNTERS = dict(timesteps=[3, 3], synops=[100, 140], synops_binary=[80, 120], synops_graded=[20, 20],
-                syn_mem_words_read=[30, 40], neuron_updates_active=[10, 14], neuron_updates_idle=[35, 31],
-                spikes=[5, 7], packets=[6, 8], intra_tile_packets=[2, 3], hops_ew=[4, 6], hops_ns=[1, 2],
-                hops_interchip=[0, 0], input_packets=[9, 9], overflow_u=[0, 0], overflow_v=[0, 0])
+COUNTERS = {"timesteps": [3, 3], "synops": [100, 140], "synops_binary": [80, 120], "synops_graded": [20, 20],
+            "syn_mem_words_read": [30, 40], "neuron_updates_active": [10, 14], "neuron_updates_idle": [35, 31],
+            "spikes": [5, 7], "packets": [6, 8], "intra_tile_packets": [2, 3], "hops_ew": [4, 6], "hops_ns": [1, 2],
+            "hops_interchip": [0, 0], "input_packets": [9, 9], "overflow_u": [0, 0], "overflow_v": [0, 0]}
 # (batch=2, steps=3, cores=2)
 CORE_SYNOPS = [[[20, 10], [30, 5], [25, 10]], [[40, 10], [30, 20], [20, 20]]]
 CORE_ACTIVE = [[[3, 1], [2, 1], [2, 1]], [[4, 2], [3, 1], [2, 2]]]
 BUSIEST = [[2, 1, 0], [3, 0, 1]]
 NEURONS = [10, 5]
-BIG = [dict(name="big", n_src=1000, n_dst=1000, synapses=10**6, dense_macs=10**6, weight_bits=8, recurrent=False)]
-LAYERS = [dict(name="fc1", n_src=20, n_dst=10, synapses=150, dense_macs=200, weight_bits=8, recurrent=False),
-          dict(name="rec", n_src=5, n_dst=5, synapses=10, dense_macs=25, weight_bits=4, recurrent=True)]
+BIG = [{"name": "big", "n_src": 1000, "n_dst": 1000, "synapses": 10**6, "dense_macs": 10**6, "weight_bits": 8,
+        "recurrent": False}]
+LAYERS = [{"name": "fc1", "n_src": 20, "n_dst": 10, "synapses": 150, "dense_macs": 200, "weight_bits": 8,
+           "recurrent": False},
+          {"name": "rec", "n_src": 5, "n_dst": 5, "synapses": 10, "dense_macs": 25, "weight_bits": 4,
+           "recurrent": True}]
 
 
 def fake_result(counters=None, chip=None, n_cores_used=2, neurons=None, layers=None, accuracy=None, **over):
