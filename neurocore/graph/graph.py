@@ -181,6 +181,19 @@ class Graph:
 
         return {p.name for p in self.projections.values() if reaches(p.dst, p.src)}
 
+    def save(self, path):
+        """Write the graph to ``path`` (versioned ``.npz``); read it back with :meth:`Graph.load`."""
+        from neurocore.graph.io import save_graph
+
+        return save_graph(self, path)
+
+    @staticmethod
+    def load(path) -> "Graph":
+        """Read a graph written by :meth:`save`; raises FileFormatError on a truncated or foreign file."""
+        from neurocore.graph.io import load_graph
+
+        return load_graph(path)
+
     def summary(self) -> str:
         lines = [f"Graph: {len(self.inputs)} input(s), {len(self.populations)} population(s), "
                  f"{len(self.projections)} projection(s), {self.n_neurons} neurons, "
