@@ -22,6 +22,8 @@ if sys.platform == "win32":
     compile_args, link_args = ["/O2", "/openmp"], []
 else:
     compile_args = ["-O3", "-fopenmp"] + (["-O0", "-g"] if debug else [])
+    if os.environ.get("NEUROCORE_PORTABLE", "0") == "0":
+        compile_args.append("-march=native")  # AVX2 row adds; set NEUROCORE_PORTABLE=1 for a portable build
     link_args = ["-fopenmp"]
 
 extensions = [

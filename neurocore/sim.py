@@ -65,6 +65,46 @@ def kernel_tables(program: Program) -> dict:
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
 
 
+def concat_results(parts: list["RunResult"]) -> "RunResult":
+    """One RunResult from runs of consecutive chunks of a batch (same Program and n_steps)."""
+    if len(parts) == 1:
+        return parts[0]
+    first = parts[0]
+    cat = (lambda get: np.concatenate([get(r) for r in parts], axis=0))
+    return RunResult(
+        program=first.program, n_steps=first.n_steps,
+        counters={k: cat(lambda r: r.counters[k]) for k in first.counters},
+        spike_counts={k: cat(lambda r: r.spike_counts[k]) for k in first.spike_counts},
+        probes={p: {v: cat(lambda r: r.probes[p][v]) for v in d} for p, d in first.probes.items()},
+        core_steps={k: cat(lambda r: r.core_steps[k]) for k in first.core_steps},
+        busiest_link=cat(lambda r: r.busiest_link), link_packets=sum(r.link_packets for r in parts),
+        final_state={k: cat(lambda r: r.final_state[k]) for k in first.final_state}, meta=dict(first.meta),
+        predictions=None if first.predictions is None else cat(lambda r: r.predictions),
+    )
+
+
+def accumulator_bound(program: Program) -> int:
+    """Largest |input| any neuron can receive in one step, in u units.
+
+    Each row reaches a given accumulation slot at most once per step (its source fires
+    or carries a value at most once per step, and the row has one delay), so the bound is
+    the sum over rows of |w << shift| times the largest value its source carries:
+    1 for a spike, 2**(graded_bits-1) for a graded input. Below 2**31 the kernel
+    accumulates exactly in int32, which is faster.
+    """
+    a = program.arrays
+    nnz = np.diff(a["row_ptr"])
+    xmax = np.ones(nnz.shape[0], np.int64)
+    graded = np.zeros(program.n_neurons + program.n_inputs, bool)
+    for im in program.inputs.values():
+        graded[program.n_neurons + im.offset: program.n_neurons + im.offset + im.n] = im.graded
+    if nnz.size:
+        xmax[graded[a["row_src"]]] = 1 << (program.chip.graded_bits - 1)
+    per_syn = np.abs(a["wscaled"].astype(np.int64)) * np.repeat(xmax, nnz)
+    per_neuron = np.bincount(a["target"], weights=per_syn.astype(np.float64), minlength=program.n_neurons)
+    return int(per_neuron.max()) if per_neuron.size else 0
+
+
 @dataclass
 class RunResult:
     """What a run produced, per inference (sample) of the batch.
@@ -107,6 +147,52 @@ class RunResult:
     def batch_size(self) -> int:
         return int(self.busiest_link.shape[0])
 
+    def accuracy(self, labels) -> float:
+        """Fraction of samples whose decoded prediction equals ``labels`` (needs a converted Program)."""
+        if self.predictions is None:
+            raise SimulationError("this run has no predictions: the Program carries no codec (convert a model with "
+                                  "nc.convert, or decode result.spike_counts yourself)")
+        y = np.asarray(labels)
+        if y.shape[0] != self.batch_size:
+            raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {self.batch_size}")
+        return float(np.mean(self.predictions == y))
+
+    def save(self, path):
+        """Write the result, with its Program, to ``path`` (versioned ``.npz``)."""
+        from neurocore._io import write_npz
+
+        arrays = {f"program/{k}": v for k, v in self.program.to_arrays().items()}
+        arrays.update({f"counters/{k}": v for k, v in self.counters.items()})
+        arrays.update({f"spike_counts/{k}": v for k, v in self.spike_counts.items()})
+        arrays.update({f"probes/{pop}/{var}": v for pop, d in self.probes.items() for var, v in d.items()})
+        arrays.update({f"core_steps/{k}": v for k, v in self.core_steps.items()})
+        arrays.update({f"final_state/{k}": v for k, v in self.final_state.items()})
+        arrays["busiest_link"], arrays["link_packets"] = self.busiest_link, self.link_packets
+        if self.predictions is not None:
+            arrays["predictions"] = np.asarray(self.predictions)
+        meta = {k: v for k, v in self.meta.items() if isinstance(v, (int, float, str, bool, type(None)))}
+        return write_npz(path, "result", 1, {"n_steps": self.n_steps, "meta": meta}, arrays)
+
+    @staticmethod
+    def load(path) -> "RunResult":
+        """Read a result written by :meth:`save`; raises FileFormatError on a bad file."""
+        from neurocore._io import read_npz
+
+        head, arrays = read_npz(path, "result", 1)
+        groups: dict[str, dict] = {}
+        for key, v in arrays.items():
+            top, _, rest = key.partition("/")
+            groups.setdefault(top, {})[rest] = v
+        probes: dict[str, dict] = {}
+        for key, v in groups.get("probes", {}).items():
+            pop, _, var = key.partition("/")
+            probes.setdefault(pop, {})[var] = v
+        return RunResult(program=Program.from_arrays(groups["program"]), n_steps=int(head["n_steps"]),
+                         counters=groups["counters"], spike_counts=groups.get("spike_counts", {}), probes=probes,
+                         core_steps=groups["core_steps"], busiest_link=arrays["busiest_link"],
+                         link_packets=arrays["link_packets"], final_state=groups["final_state"],
+                         meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"))
+
     def totals(self) -> dict[str, int]:
         """Counters summed over the batch."""
         return {k: int(v.sum()) for k, v in self.counters.items()}
@@ -131,6 +217,7 @@ class Simulator:
         self.program = program
         self._kernel = load_kernel()
         self._tables = kernel_tables(program)
+        self._acc_bound = accumulator_bound(program)
 
     def _check_inputs(self, inputs, n_steps) -> NDArray[np.int32]:
         p = self.program
@@ -251,7 +338,7 @@ class Simulator:
             "probe_s": np.zeros((B, T, max(ps.size, 1)), np.uint8),
         }
         xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]
-        kernel.run(self._tables, xin, T, out, n_threads)
+        kernel.run(self._tables, xin, T, out, n_threads, self._acc_bound >= 2**31)
 
         counters = {name: out["counters"][:, i].copy() for i, name in enumerate(kernel.COUNTER_NAMES)}
         spike_counts = {name: out["spike_counts"][:, pm.offset: pm.offset + pm.n]

@@ -47,6 +47,13 @@ COUNTER_NAMES = ("timesteps", "synops", "synops_binary", "synops_graded", "syn_m
                  "hops_ew", "hops_ns", "hops_interchip", "input_packets", "overflow_u", "overflow_v")
 
 
+ctypedef fused acc_t:
+    # The per-neuron input accumulator. int32 when the compiled tables prove no
+    # step's sum can leave 32 bits (Simulator checks the bound), else int64.
+    int32_t
+    int64_t
+
+
 cdef struct Net:
     # sizes
     int64_t N            # neurons
@@ -92,12 +99,18 @@ cdef struct Net:
     const uint8_t* chan_graded   # C
 
 
-cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t t, int64_t* acc,
+cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, acc_t* acc,
                          int64_t* cnt, int32_t* core_syn, bint graded) noexcept nogil:
-    """Add one source value x (1 for a spike) through row r into the slot of step t + delay."""
+    """Add one source value x (1 for a spike) through row r into the slot of step t + delay.
+
+    ``slot`` is t mod D; t + delay lands in slot + delay, taken mod D by one subtraction
+    since delay < D."""
     cdef int64_t lo = net.row_ptr[r], hi = net.row_ptr[r + 1], k, st
-    cdef int64_t* a = acc + ((t + net.row_delay[r]) % net.D) * net.N
-    cdef int64_t* ac
+    cdef int64_t sd = slot + net.row_delay[r]
+    if sd >= net.D:
+        sd -= net.D
+    cdef acc_t* a = acc + sd * net.N
+    cdef acc_t* ac
     cdef const int32_t* w
     if x == 1:
         st = net.row_start[r]
@@ -111,7 +124,7 @@ cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t t, int64_
                 a[net.target[k]] += net.wscaled[k]
     else:
         for k in range(lo, hi):
-            a[net.target[k]] += <int64_t>net.wscaled[k] * x
+            a[net.target[k]] += <acc_t>(<int64_t>net.wscaled[k] * x)
     cnt[C_SYNOPS] += hi - lo
     if graded:
         cnt[C_SYNOPS_GRADED] += hi - lo
@@ -147,7 +160,7 @@ cdef inline int64_t walk_links(const Net* net, int64_t src, int64_t dst, int32_t
     return n_touched
 
 
-cdef void run_one(const Net* net, const int32_t* inp, int64_t* acc, int64_t* u, int64_t* v,
+cdef void run_one(const Net* net, const int32_t* inp, acc_t* acc, int64_t* u, int64_t* v,
                   int32_t* refr, int32_t* spk, int32_t* link_step, int32_t* touched, int64_t* link_total,
                   int64_t* cnt, int32_t* spike_counts, int32_t* core_syn, int32_t* core_act,
                   int32_t* busiest, int64_t n_pu, const int32_t* pu_idx, int32_t* pu,
@@ -161,10 +174,13 @@ cdef void run_one(const Net* net, const int32_t* inp, int64_t* acc, int64_t* u, 
         u[n] = net.u0[n]
         v[n] = net.v0[n]
         refr[n] = 0
-    memset(acc, 0, net.D * N * sizeof(int64_t))
+    memset(acc, 0, net.D * N * sizeof(acc_t))
     memset(link_step, 0, net.n_links * sizeof(int32_t))
+    slot = net.D - 1
     for t in range(net.T):
-        slot = t % net.D
+        slot += 1
+        if slot == net.D:
+            slot = 0
         # 1. external inputs of step t
         for c in range(C):
             x = inp[t * C + c]
@@ -174,7 +190,7 @@ cdef void run_one(const Net* net, const int32_t* inp, int64_t* acc, int64_t* u, 
             for p in range(net.src_pk_ptr[s], net.src_pk_ptr[s + 1]):
                 cnt[C_INPUT_PACKETS] += 1
                 for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-                    deliver(net, net.pk_rows[q], x, t, acc, cnt, core_syn + t * net.n_cores,
+                    deliver(net, net.pk_rows[q], x, slot, acc, cnt, core_syn + t * net.n_cores,
                             net.chan_graded[c])
         # 2. neuron updates
         nspk = 0
@@ -232,7 +248,7 @@ cdef void run_one(const Net* net, const int32_t* inp, int64_t* acc, int64_t* u, 
                     n_touched = walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], link_step, touched,
                                            n_touched, link_total)
                 for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-                    deliver(net, net.pk_rows[q], 1, t, acc, cnt, core_syn + t * net.n_cores, False)
+                    deliver(net, net.pk_rows[q], 1, slot, acc, cnt, core_syn + t * net.n_cores, False)
         best = 0
         for i in range(n_touched):
             if link_step[touched[i]] > best:
@@ -247,9 +263,10 @@ cdef void run_one(const Net* net, const int32_t* inp, int64_t* acc, int64_t* u, 
     cnt[C_OVF_V] = ovf_v
 
 
-def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int n_threads):
+def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int n_threads, bint wide_acc=True):
     """Run a batch. ``tb`` holds the Program's kernel arrays (see ``Program.kernel_tables``);
-    ``out`` holds preallocated output arrays (see ``neurocore.sim``), filled in place."""
+    ``out`` holds preallocated output arrays (see ``neurocore.sim``), filled in place.
+    ``wide_acc=False`` accumulates in int32: only when the caller has proven the bound."""
     cdef Net net
     cdef int64_t B = inputs.shape[0], b, N = tb["N"], C = tb["C"]
     net.N = N
@@ -302,7 +319,8 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     net.chan_graded = &chan_graded[0]
 
     # per-thread scratch
-    cdef int64_t[:, ::1] acc = np.zeros((n_threads, max(net.D * N, 1)), np.int64)
+    cdef int64_t[:, ::1] acc64 = np.zeros((n_threads if wide_acc else 1, max(net.D * N, 1)), np.int64)
+    cdef int32_t[:, ::1] acc32 = np.zeros((1 if wide_acc else n_threads, max(net.D * N, 1)), np.int32)
     cdef int64_t[:, ::1] u = np.zeros((n_threads, max(N, 1)), np.int64)
     cdef int64_t[:, ::1] v = np.zeros((n_threads, max(N, 1)), np.int64)
     cdef int32_t[:, ::1] refr = np.zeros((n_threads, max(N, 1)), np.int32)
@@ -323,10 +341,16 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     cdef int tid, n
     for b in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
-        run_one(&net, &inputs[b, 0, 0], &acc[tid, 0], &u[tid, 0], &v[tid, 0], &refr[tid, 0], &spk[tid, 0],
-                &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0], &cnt[b, 0], &spike_counts[b, 0],
-                &core_syn[b, 0, 0], &core_act[b, 0, 0], &busiest[b, 0],
-                n_pu, &pu_idx[0], &pu[b, 0, 0], n_pv, &pv_idx[0], &pv[b, 0, 0], n_ps, &ps_idx[0], &ps[b, 0, 0])
+        if wide_acc:
+            run_one(&net, &inputs[b, 0, 0], &acc64[tid, 0], &u[tid, 0], &v[tid, 0], &refr[tid, 0], &spk[tid, 0],
+                    &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0], &cnt[b, 0], &spike_counts[b, 0],
+                    &core_syn[b, 0, 0], &core_act[b, 0, 0], &busiest[b, 0],
+                    n_pu, &pu_idx[0], &pu[b, 0, 0], n_pv, &pv_idx[0], &pv[b, 0, 0], n_ps, &ps_idx[0], &ps[b, 0, 0])
+        else:
+            run_one(&net, &inputs[b, 0, 0], &acc32[tid, 0], &u[tid, 0], &v[tid, 0], &refr[tid, 0], &spk[tid, 0],
+                    &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0], &cnt[b, 0], &spike_counts[b, 0],
+                    &core_syn[b, 0, 0], &core_act[b, 0, 0], &busiest[b, 0],
+                    n_pu, &pu_idx[0], &pu[b, 0, 0], n_pv, &pv_idx[0], &pv[b, 0, 0], n_ps, &ps_idx[0], &ps[b, 0, 0])
         for n in range(N):
             u_out[b, n] = u[tid, n]
             v_out[b, n] = v[tid, n]

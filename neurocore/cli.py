@@ -1,0 +1,247 @@
+"""The ``neurocore`` command: demo, convert, compile, run, report, profiles.
+
+Exit codes: 0 success; 1 a neurocore error (bad model, does not fit, corrupt
+file, ...), with the error's message on stderr; 2 bad command-line arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["main"]
+
+#: Chip preset -> its default energy profile.
+CHIP_PROFILE = {"loihi": "loihi", "truenorth": "truenorth"}
+
+
+def _chip(name: str):
+    from neurocore import chip
+
+    try:
+        return chip.get(name)
+    except KeyError as exc:
+        raise SystemExit(_usage_error(str(exc).strip("'\"")))
+
+
+def _usage_error(msg: str) -> int:
+    print(f"neurocore: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def _load_array(path: str, what: str) -> np.ndarray:
+    from neurocore.errors import FileFormatError
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileFormatError(f"{what} file '{p}' does not exist")
+    try:
+        if p.suffix == ".npz":
+            with np.load(p, allow_pickle=False) as z:
+                if len(z.files) != 1:
+                    raise FileFormatError(f"{what} file '{p}' holds {len(z.files)} arrays ({z.files}); give one .npy")
+                return z[z.files[0]]
+        return np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:
+        raise FileFormatError(f"{what} file '{p}' is not a readable .npy/.npz array: {exc}") from None
+
+
+def _progress(total: int, desc: str):
+    try:
+        from tqdm import tqdm
+    except ImportError:  # tqdm is optional: no bar, no failure
+        return None
+    return tqdm(total=total, desc=desc, unit="sample", file=sys.stderr, leave=False)
+
+
+def run_batched(sim, x, n_steps: int, desc: str = "simulating", chunk: int | None = None, **kw):
+    """Run ``x`` in chunks with a progress bar. Samples are independent, so results equal one call's."""
+    from neurocore.sim import concat_results
+
+    n = len(x)
+    chunk = chunk or max(1, min(256, -(-n // 10)))
+    bar = _progress(n, desc) if n > chunk else None
+    parts = []
+    for i in range(0, n, chunk):
+        parts.append(sim.run(x[i:i + chunk], n_steps, **kw))
+        if bar is not None:
+            bar.update(min(chunk, n - i))
+    if bar is not None:
+        bar.close()
+    return concat_results(parts)
+
+
+# ---- subcommands ------------------------------------------------------------------
+def cmd_demo(args) -> int:
+    from neurocore.demo import run_demo
+
+    run_demo(steps=args.steps, chip_name=args.chip, plot_dir=args.plot, json_path=args.json, seed=args.seed,
+             out=sys.stdout)
+    return 0
+
+
+def cmd_convert(args) -> int:
+    from neurocore.convert import convert, load_model
+
+    model = load_model(args.model)
+    cal = _load_array(args.calibration, "calibration")
+    graph = convert(model, calibration=cal, chip=_chip(args.chip), encoding=args.encoding,
+                    percentile=args.percentile)
+    graph.save(args.output)
+    print(graph.summary())
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_compile(args) -> int:
+    import neurocore as nc
+
+    graph = nc.Graph.load(args.graph)
+    t0 = time.perf_counter()
+    program = nc.compile(graph, _chip(args.chip), **({"placement": args.placement} if args.placement else {}))
+    print(program.summary())
+    print(f"compiled in {time.perf_counter() - t0:.2f} s")
+    program.save(args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    import neurocore as nc
+
+    program = nc.Program.load(args.program)
+    x = _load_array(args.inputs, "inputs")
+    sim = nc.Simulator(program)
+    t0 = time.perf_counter()
+    result = run_batched(sim, x, args.steps, n_threads=args.threads, seed=args.seed)
+    wall = time.perf_counter() - t0
+    if args.labels:
+        y = _load_array(args.labels, "labels")
+        result.meta["accuracy"] = result.accuracy(y)
+    print(result.summary())
+    if "accuracy" in result.meta:
+        print(f"  accuracy               {result.meta['accuracy']:.4f}")
+    print(f"simulated {result.batch_size} sample(s) x {args.steps} steps in {wall:.2f} s")
+    result.save(args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    import neurocore as nc
+    from neurocore.energy import estimate
+
+    result = nc.RunResult.load(args.result)
+    profile = args.profile or CHIP_PROFILE.get(result.program.chip.name, "loihi")
+    report = estimate(result, chip=profile, baseline=args.baseline)
+    print(report.table())
+    if args.json:
+        Path(args.json).write_text(report.to_json())
+        print(f"wrote {args.json}")
+    if args.plot:
+        from neurocore.report import save_all
+
+        for p in save_all(result, report, args.plot):
+            print(f"wrote {p}")
+    return 0
+
+
+def cmd_profiles(args) -> int:
+    from neurocore.energy import list_profiles, load_profile
+
+    if not args.name:
+        for name in list_profiles():
+            prof = load_profile(name)
+            print(f"{name:<20} {prof.kind:<6} {prof.scope:<9} {prof.description.splitlines()[0] if prof.description else ''}")
+        return 0
+    prof = load_profile(args.name)
+    print(f"{prof.name} ({prof.kind}, scope {prof.scope})")
+    if prof.description:
+        print(prof.description)
+    for key, e in prof.entries.items():
+        val = "unpublished" if e.unpublished else (f"in {e.included_in}" if e.included_in else f"{e.value} {e.unit}")
+        print(f"  {key:<28} {val:<20} {e.source}")
+    for c in prof.citations:
+        print(f"  [{c}]" if isinstance(c, str) else f"  {json.dumps(c)}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="neurocore", description="Simulate spiking networks on a bit-exact neuromorphic "
+                                "chip model and report accuracy, latency and energy against a dense baseline.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    d = sub.add_parser("demo", help="train an MLP on sklearn digits, convert, map on Loihi, run, report energy")
+    d.add_argument("--steps", type=int, default=32, help="timesteps per inference (default 32)")
+    d.add_argument("--chip", default="loihi", help="chip preset (default loihi)")
+    d.add_argument("--plot", metavar="DIR", help="write figures to DIR")
+    d.add_argument("--json", metavar="PATH", help="write the full report as JSON")
+    d.add_argument("--seed", type=int, default=0)
+    d.set_defaults(func=cmd_demo)
+
+    c = sub.add_parser("convert", help="convert a trained ANN (sklearn pickle, .onnx, .pt, layer .npz) to a graph")
+    c.add_argument("model", help="model file")
+    c.add_argument("--calibration", required=True, metavar="X.npy", help="calibration samples for threshold balancing")
+    c.add_argument("-o", "--output", required=True, metavar="GRAPH.npz")
+    c.add_argument("--chip", default="loihi")
+    c.add_argument("--encoding", default="direct", choices=["direct", "rate"])
+    c.add_argument("--percentile", type=float, default=99.9)
+    c.set_defaults(func=cmd_convert)
+
+    m = sub.add_parser("compile", help="map a graph onto a chip")
+    m.add_argument("graph", help="graph file from `neurocore convert` or Graph.save")
+    m.add_argument("--chip", default="loihi")
+    m.add_argument("--placement", default=None, help="placement strategy (see nc.compile)")
+    m.add_argument("-o", "--output", required=True, metavar="PROGRAM.npz")
+    m.set_defaults(func=cmd_compile)
+
+    r = sub.add_parser("run", help="simulate a compiled program on a batch of inputs")
+    r.add_argument("program")
+    r.add_argument("--inputs", required=True, metavar="X.npy",
+                   help="(batch, features) floats for a converted program, else (batch, steps, channels) ints")
+    r.add_argument("--labels", metavar="Y.npy", help="labels, to report accuracy")
+    r.add_argument("--steps", type=int, default=32)
+    r.add_argument("--threads", type=int, default=None)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("-o", "--output", required=True, metavar="RESULT.npz")
+    r.set_defaults(func=cmd_run)
+
+    e = sub.add_parser("report", help="energy and latency report of a run against a dense baseline")
+    e.add_argument("result")
+    e.add_argument("--profile", help="chip energy profile (default: the chip's own)")
+    e.add_argument("--baseline", default="gpu-h100", help="dense baseline profile (gpu-h100, dense-45nm)")
+    e.add_argument("--json", metavar="PATH")
+    e.add_argument("--plot", metavar="DIR")
+    e.set_defaults(func=cmd_report)
+
+    f = sub.add_parser("profiles", help="list energy profiles, or show one with its sources")
+    f.add_argument("name", nargs="?")
+    f.set_defaults(func=cmd_profiles)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from neurocore.errors import NeurocoreError
+
+    args = build_parser().parse_args(argv)
+    for k in ("steps", "threads"):
+        v = getattr(args, k, None)
+        if v is not None and v < 1:
+            return _usage_error(f"--{k} must be >= 1, got {v}")
+    try:
+        return args.func(args)
+    except NeurocoreError as exc:
+        print(f"neurocore {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except ImportError as exc:
+        print(f"neurocore {args.command}: missing optional dependency: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
