@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
 from neurocore.chip.presets import loihi
 from neurocore.chip.spec import ChipSpec, check_range, signed_range, unsigned_range
 from neurocore.errors import BitWidthError, GraphError, MappingError
 from neurocore.graph.graph import Graph
 from neurocore.graph.nodes import Input
-from neurocore.mapping.partition import partition
-from neurocore.mapping.place import place_in_order
+from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition
+from neurocore.mapping.place import place
 from neurocore.mapping.program import InputMap, PopulationMap, Program
-from neurocore.mapping.tables import build_tables
+from neurocore.mapping.tables import build_routes, build_tables, packet_sources
 
 __all__ = ["compile"]
 
@@ -31,8 +32,29 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
     }
 
 
-def compile(graph: Graph, chip: ChipSpec | None = None) -> Program:  # noqa: A001 - the stage's name
+def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",  # noqa: A001
+            placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float = 4.0) -> Program:
     """Map ``graph`` onto ``chip`` (default :func:`neurocore.chip.loihi`).
+
+    Parameters
+    ----------
+    graph : Graph
+    chip : ChipSpec, optional
+        A chip, or a board of chips (``chips_x * chips_y > 1``): a network that does not fit
+        one chip spreads over the board; inter-chip hops are counted separately.
+    conv_storage : {"expanded", "shared"}
+        How conv2d weights are stored: one entry per synapse, or one kernel copy per core
+        (see :mod:`neurocore.mapping.partition` for the memory model). Never changes results.
+    placement : {"in_order", "greedy", "anneal"}
+        How pieces are placed on the mesh (see :mod:`neurocore.mapping.place`).
+    seed : int
+        Seed of the annealer; the same seed gives the same Program.
+    traffic : None, "synapses", RunResult or dict
+        Edge weights for placement: None = every neuron fires once per step; "synapses" =
+        synapses each packet reaches; a RunResult (its spike counts) or ``{population:
+        spikes per step}`` = measured rates.
+    interchip_cost : float
+        Cost of a chip-to-chip hop relative to an on-chip hop, in the placement objective.
 
     Raises
     ------
@@ -80,7 +102,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None) -> Program:  # noqa: A00
     # ---- projections --------------------------------------------------------------
     wlo, whi = chip.weight_range
     recurrent = graph.recurrent_projections()
-    srcs, dsts, ws, pidx, shifts, delays, stats = [], [], [], [], [], [], []
+    srcs, dsts, ws, pidx, shifts, delays, stats, shared = [], [], [], [], [], [], [], []
     for j, proj in enumerate(graph.projections.values()):
         where = f"projection '{proj.name}'"
         check_range("weight", proj.weights.data, wlo, whi, where=where,
@@ -105,6 +127,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None) -> Program:  # noqa: A00
         pidx.append(np.full(coo.nnz, j, np.int64))
         shifts.append(shift)
         delays.append(proj.delay)
+        shared.append(is_shared(proj, conv_storage))
         n_src, n_dst = proj.weights.shape[1], proj.weights.shape[0]
         stats.append({"name": proj.name, "src": proj.src, "dst": proj.dst, "kind": proj.kind, "n_src": n_src,
                       "n_dst": n_dst, "synapses": proj.n_synapses,
@@ -112,41 +135,148 @@ def compile(graph: Graph, chip: ChipSpec | None = None) -> Program:  # noqa: A00
                                                       else proj.n_synapses)),
                       "weight_bits": chip.weight_bits, "weight_exp": proj.weight_exp, "delay": proj.delay,
                       "recurrent": proj.name in recurrent})
+        if proj.kind == "conv2d" and "kernel_shape" in proj.meta:
+            stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
+            stats[-1]["storage"] = "shared" if shared[-1] else "expanded"
 
-    # ---- partition and place --------------------------------------------------------
-    pieces = partition(graph, chip)
-    order = [(p.name, lo, hi) for p in pops for (lo, hi) in pieces[p.name]]
-    core_ids = place_in_order(len(order), chip, [p.name for p in pops])
-    neuron_core = np.empty(n_neurons, np.int32)
-    pop_pieces: dict[str, list] = {p.name: [] for p in pops}
-    for slot, (name, lo, hi) in enumerate(order):
-        neuron_core[pop_offset[name] + lo: pop_offset[name] + hi] = slot
-        pop_pieces[name].append((slot, lo, hi))
+    # ---- partition, tables, place, routes ----------------------------------------------
+    parts = partition(graph, chip, conv_storage)
+    neuron_core = parts.neuron_core().astype(np.int32)
+    pop_pieces = {p.name: parts.pieces(p.name) for p in pops}
+    names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in pops]
+    n_slots = parts.n_cores
+    if n_slots > chip.n_cores:
+        _too_many_cores(pops, pop_pieces, n_slots, chip, conv_storage)
 
     cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
     tables = build_tables(cat(srcs, np.int64), cat(dsts, np.int64), cat(ws, np.int64), cat(pidx, np.int64),
                           np.asarray(shifts, np.int64), np.asarray(delays, np.int64), neuron_core, n_sources,
-                          chip, core_ids)
+                          chip, proj_shared=np.asarray(shared, bool))
     arr.update(tables)
     arr["neuron_core"] = neuron_core
+    arr["core_syn_bits"] = _core_syn_bits(arr, graph, chip, n_slots, conv_storage, pop_offset)
 
+    W = traffic_matrix(arr, n_neurons, n_slots, _rates(traffic, graph, pop_offset, n_neurons))
+    core_ids, info = place(W, chip, placement, seed=seed, interchip_cost=interchip_cost, names=names)
+    arr.update(build_routes(arr, neuron_core, core_ids, chip))
+
+    info.update(conv_storage=conv_storage, traffic=_traffic_name(traffic), n_chips_used=int(
+        np.unique(_chip_of(core_ids, chip)).size))
+    meta = dict(graph.meta)
+    meta["mapping"] = info
+    meta["est_hops"] = info["est_hops"]
     program = Program(
         chip=chip,
         populations={p.name: PopulationMap(p.name, pop_offset[p.name], p.n, type(p.neuron).__name__,
-                                           tuple(pop_pieces[p.name])) for p in pops},
-        inputs=inputs, projections=stats, arrays=arr, core_ids=core_ids, meta=dict(graph.meta),
+                                           tuple(pop_pieces[p.name]), order=parts.orders[p.name])
+                     for p in pops},
+        inputs=inputs, projections=stats, arrays=arr, core_ids=core_ids, meta=meta,
     )
-    _check_out_axons(program)
+    _check_limits(program)
     return program
 
 
-def _check_out_axons(program: Program) -> None:
+def _chip_of(core_ids: np.ndarray, chip: ChipSpec) -> np.ndarray:
+    tile = core_ids.astype(np.int64) // chip.cores_per_tile
+    tx, ty = tile % chip.mesh_x, tile // chip.mesh_x
+    return (ty // chip.tiles_y) * chip.chips_x + tx // chip.tiles_x
+
+
+def _traffic_name(traffic) -> str:
+    if traffic is None or isinstance(traffic, str):
+        return traffic or "all-fire"
+    return "rates"
+
+
+def _rates(traffic, graph: Graph, pop_offset: dict, n_neurons: int):
+    """Per-neuron packet weight: None (each neuron fires once), "synapses", or measured rates."""
+    if traffic is None or traffic == "all-fire":
+        return None
+    if isinstance(traffic, str):
+        if traffic != "synapses":
+            raise MappingError(f"traffic = {traffic!r}; give 'all-fire', 'synapses', a RunResult, or a dict "
+                               "{population: spikes per step per neuron}")
+        return "synapses"
+    rates = np.ones(n_neurons, float)
+    counts = getattr(traffic, "spike_counts", None)
+    if counts is not None:  # a RunResult: spikes per neuron per step, averaged over the batch
+        steps = max(1, int(traffic.n_steps)) * max(1, int(traffic.batch_size))
+        items = {k: np.asarray(v).sum(axis=0) / steps for k, v in counts.items()}
+    elif isinstance(traffic, dict):
+        items = traffic
+    else:
+        raise MappingError(f"traffic must be None, 'synapses', a RunResult or a dict of rates, got "
+                           f"{type(traffic).__name__}")
+    for name, r in items.items():
+        if name not in pop_offset:
+            raise MappingError(f"traffic names population {name!r}, which is not in the graph; populations are "
+                               f"{list(pop_offset)}")
+        n = graph[name].n
+        r = np.broadcast_to(np.asarray(r, float), (n,))
+        if not np.all(np.isfinite(r)) or np.any(r < 0):
+            raise MappingError(f"traffic rates of population '{name}' must be finite and >= 0")
+        rates[pop_offset[name]: pop_offset[name] + n] = r
+    return rates
+
+
+def traffic_matrix(arr: dict, n_neurons: int, n_slots: int, rates) -> sp.csr_matrix:
+    """(K, K) packets per step between core slots (neuron sources only; inputs are injected)."""
+    pk_src = packet_sources(arr)
+    keep = pk_src < n_neurons
+    a = arr["neuron_core"][pk_src[keep]].astype(np.int64)
+    b = arr["pk_core"][keep].astype(np.int64)
+    if isinstance(rates, str):  # synapses reached by each packet
+        nnz = np.diff(arr["row_ptr"])
+        per_pk = np.add.reduceat(nnz, arr["pk_row_ptr"][:-1]) if nnz.size else np.zeros(0, np.int64)
+        wt = per_pk[keep].astype(float)
+    elif rates is None:
+        wt = np.ones(a.shape[0])
+    else:
+        wt = rates[pk_src[keep]]
+    return sp.csr_matrix((wt, (a, b)), shape=(n_slots, n_slots))
+
+
+def _core_syn_bits(arr: dict, graph: Graph, chip: ChipSpec, n_slots: int, conv_storage: str,
+                   pop_offset: dict) -> np.ndarray:
+    """Synapse-memory bits per core slot under the storage model of :mod:`.partition`."""
+    shared_row = arr["row_shared"].astype(bool)
+    rc = arr["row_core"].astype(np.int64)
+    bits = np.bincount(rc[~shared_row], weights=arr["row_words"][~shared_row], minlength=n_slots) * chip.syn_word_bits
+    bits = bits + np.bincount(rc[shared_row], minlength=n_slots) * chip.syn_row_header_bits
+    has_shared = np.zeros(arr["neuron_core"].shape[0], bool)
+    for j, proj in enumerate(graph.projections.values()):
+        if not is_shared(proj, conv_storage):
+            continue
+        o, ho, wo = proj.meta["out_shape"]
+        off, n = pop_offset[proj.dst], proj.weights.shape[0]
+        has_shared[off: off + n] = True
+        oc = np.arange(n) // (int(ho) * int(wo))
+        key = np.unique(arr["neuron_core"][off: off + n].astype(np.int64) * int(o) + oc)
+        bits = bits + np.bincount(key // int(o), minlength=n_slots) * kernel_channel_bits(proj, chip)
+    bits = bits + np.bincount(arr["neuron_core"][has_shared], minlength=n_slots) * chip.index_bits
+    return bits.astype(np.int64)
+
+
+def _too_many_cores(pops, pop_pieces, total: int, chip: ChipSpec, conv_storage: str) -> None:
+    counts = [(len(pop_pieces[p.name]), p.name) for p in pops]
+    biggest = ", ".join(f"'{name}' {c:,}" for c, name in sorted(counts, reverse=True)[:3])
+    fix = "use a board with more chips (ChipSpec chips_x, chips_y), lower weight_bits"
+    if conv_storage == "expanded":
+        fix += ", use conv_storage='shared' for convolutions"
+    raise MappingError(f"the network needs {total:,} cores (largest layers: {biggest}); chip '{chip.name}' has "
+                       f"{chip.n_cores:,}: {fix}, or shrink the network")
+
+
+def _check_limits(program: Program) -> None:
+    """Every core within every limit (the partitioner guarantees it; this guards the accounting)."""
     chip = program.chip
     use = program.core_usage()
-    over = np.flatnonzero(use["axons_out"] > chip.axons_out_per_core)
-    if over.size:
-        slot = int(over[0])
-        name = next(p.name for p in program.populations.values() if any(s == slot for s, _, _ in p.pieces))
-        raise MappingError(f"layer '{name}' piece on core slot {slot} needs {int(use['axons_out'][slot]):,} output "
-                           f"axons (routes to other cores); a core has {chip.axons_out_per_core:,}: reduce fan-out "
-                           "or use a chip with more output axons")
+    limits = {"neurons": chip.neurons_per_core, "axons_in": chip.axons_in_per_core,
+              "axons_out": chip.axons_out_per_core, "synapse_bits": chip.syn_mem_bits_per_core}
+    for key, lim in limits.items():
+        over = np.flatnonzero(use[key] > lim)
+        if over.size:
+            slot = int(over[0])
+            name = next(p.name for p in program.populations.values() if any(s == slot for s, _, _ in p.pieces))
+            raise MappingError(f"layer '{name}' piece on core slot {slot} needs {int(use[key][slot]):,} {key}; a "
+                               f"core has {lim:,}: report this as a partitioner bug")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
@@ -19,7 +20,15 @@ class PopulationMap:
     offset: int
     n: int
     neuron_type: str
-    pieces: tuple[tuple[int, int, int], ...]  # (core slot, first neuron, stop) in population indices
+    #: (core slot, start, stop): positions ``start .. stop`` of ``order`` (population indices if no order)
+    pieces: tuple[tuple[int, int, int], ...]
+    #: packing order, position -> neuron index within the population; None = identity
+    order: NDArray[np.int64] | None = None
+
+    def piece_neurons(self, i: int) -> NDArray[np.int64]:
+        """Population indices of the neurons of piece ``i``."""
+        _, lo, hi = self.pieces[i]
+        return np.arange(lo, hi) if self.order is None else np.asarray(self.order[lo:hi])
 
 
 @dataclass(frozen=True)
@@ -102,24 +111,52 @@ class Program:
             "neurons": np.bincount(a["neuron_core"], minlength=k),
             "axons_in": np.bincount(a["row_core"], minlength=k),
             "axons_out": np.bincount(pk_src_core[is_neuron], minlength=k),
-            "synapse_bits": np.bincount(a["row_core"], weights=a["row_words"], minlength=k).astype(np.int64)
-            * self.chip.syn_word_bits,
+            "synapse_bits": (np.asarray(a["core_syn_bits"], np.int64) if "core_syn_bits" in a else
+                             np.bincount(a["row_core"], weights=a["row_words"], minlength=k).astype(np.int64)
+                             * self.chip.syn_word_bits),
         }
 
     def summary(self) -> str:
-        """Cores used and per-core use of each limit."""
+        """Cores used; per-core use of neurons, axons and synapse memory; estimated hops."""
         c, use = self.chip, self.core_usage()
         lim = {"neurons": c.neurons_per_core, "axons_in": c.axons_in_per_core,
                "axons_out": c.axons_out_per_core, "synapse_bits": c.syn_mem_bits_per_core}
-        lines = [f"Program on {c.name}: {self.n_cores_used} of {c.n_cores} cores, {self.n_neurons} neurons, "
+        m = self.meta.get("mapping", {})
+        chips = f" on {m['n_chips_used']} of {c.n_chips} chips" if c.n_chips > 1 and "n_chips_used" in m else ""
+        lines = [f"Program on {c.name}: {self.n_cores_used} of {c.n_cores} cores{chips}, {self.n_neurons} neurons, "
                  f"{self.arrays['target'].shape[0]} synapses, {self.arrays['pk_core'].shape[0]} routes"]
+        lines.append(f"  {'per core':<13} {'max':>9}   {'limit':<9} {'mean':>11}")
         for k, v in use.items():
             if v.size:
-                lines.append(f"  {k:<13} max {int(v.max()):>9} / {lim[k]:<9} mean {v.mean():>11.1f}"
+                lines.append(f"  {k:<13} {int(v.max()):>9} / {lim[k]:<9} {v.mean():>11.1f}"
                              f"  ({100 * v.max() / lim[k]:5.1f}% of a core at most)")
-        if "est_hops" in self.meta:
+        if m:
+            def pct(a, b):
+                return f"{100 * (1 - a / b):+.1f}%" if b else "n/a"
+            lines.append(f"  placement {m['method']} (seed {m['seed']}, traffic {m.get('traffic', 'all-fire')}, "
+                         f"{m.get('conv_storage', 'expanded')} conv storage)")
+            lines.append(f"  estimated hops per step: {m['est_hops']:,.0f} (in-order {m['est_hops_in_order']:,.0f}, "
+                         f"cut {pct(m['est_hops'], m['est_hops_in_order'])})")
+            if c.n_chips > 1:
+                lines.append(f"  estimated inter-chip hops per step: {m['est_hops_chip']:,.0f} "
+                             f"(in-order {m['est_hops_chip_in_order']:,.0f})")
+        elif "est_hops" in self.meta:
             lines.append(f"  estimated hops per all-fire step: {self.meta['est_hops']}")
         return "\n".join(lines)
+
+    # ---- files ---------------------------------------------------------------------
+    def save(self, path) -> Path:
+        """Write the Program to ``path`` (versioned, checksummed ``.npz``); see :meth:`load`."""
+        from neurocore.mapping.io import save_program
+
+        return save_program(self, path)
+
+    @classmethod
+    def load(cls, path) -> "Program":
+        """Read a Program written by :meth:`save`; raises ``FileFormatError`` on a bad file."""
+        from neurocore.mapping.io import load_program
+
+        return load_program(path)
 
     def __repr__(self) -> str:
         return self.summary().splitlines()[0]

@@ -1,0 +1,108 @@
+"""Save and load a Program (versioned, checksummed ``.npz``; see :mod:`neurocore._io`).
+
+Layout: every array of ``Program.arrays`` as ``a.<name>``, the placement as
+``core_ids``, each population's packing order as ``order.<population>``; the
+JSON header holds the chip, the population and input maps, the layer stats and
+the meta (objects with ``to_dict``, such as a converter's codec, are tagged with
+their type and rebuilt from ``neurocore.convert.encode.CODEC_TYPES``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from neurocore._io import decode_meta, encode_meta, read_npz, write_npz
+from neurocore.chip.spec import ChipSpec
+from neurocore.errors import BitWidthError, FileFormatError
+from neurocore.mapping.program import InputMap, PopulationMap, Program
+
+__all__ = ["save_program", "load_program", "PROGRAM_FORMAT_VERSION"]
+
+#: Bump when the layout or the meaning of an array changes.
+PROGRAM_FORMAT_VERSION = 1
+
+
+def _jsonable(v):
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(i) for i in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(i) for k, i in v.items()}
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, np.floating):
+        return float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
+def _savable_meta(meta: dict) -> dict:
+    out = {}
+    for k, v in meta.items():
+        if hasattr(v, "to_dict"):
+            out[k] = v
+            continue
+        v = _jsonable(v)
+        try:
+            json.dumps(v)
+        except TypeError:
+            warnings.warn(f"Program.meta[{k!r}] ({type(v).__name__}) cannot be saved (no to_dict); it is left out",
+                          stacklevel=3)
+            continue
+        out[k] = v
+    return out
+
+
+def save_program(program: Program, path) -> Path:
+    """Write ``program`` to ``path``."""
+    arrays = {f"a.{k}": np.ascontiguousarray(v) for k, v in program.arrays.items()}
+    arrays["core_ids"] = np.asarray(program.core_ids)
+    pops = []
+    for pm in program.populations.values():
+        pops.append({"name": pm.name, "offset": pm.offset, "n": pm.n, "neuron_type": pm.neuron_type,
+                     "pieces": _jsonable(pm.pieces), "order": pm.order is not None})
+        if pm.order is not None:
+            arrays[f"order.{pm.name}"] = np.asarray(pm.order, np.int64)
+    header = {
+        "chip": dataclasses.asdict(program.chip),
+        "populations": pops,
+        "inputs": [dataclasses.asdict(i) for i in program.inputs.values()],
+        "projections": _jsonable(program.projections),
+        "meta": encode_meta(_savable_meta(program.meta)),
+    }
+    return write_npz(path, "program", PROGRAM_FORMAT_VERSION, header, arrays)
+
+
+def load_program(path) -> Program:
+    """Read a Program written by :func:`save_program`; raises FileFormatError naming the file and the problem."""
+    head, arrays = read_npz(path, "program", PROGRAM_FORMAT_VERSION)
+    try:
+        chip = ChipSpec(**head["chip"])
+        pops = {}
+        for d in head["populations"]:
+            order = arrays[f"order.{d['name']}"] if d["order"] else None
+            pops[d["name"]] = PopulationMap(d["name"], int(d["offset"]), int(d["n"]), d["neuron_type"],
+                                            tuple(tuple(int(i) for i in p) for p in d["pieces"]), order=order)
+        inputs = {d["name"]: InputMap(d["name"], int(d["offset"]), int(d["n"]), bool(d["graded"]))
+                  for d in head["inputs"]}
+        projections = head["projections"]
+        core_ids = arrays.pop("core_ids")
+        prog_arrays = {k[2:]: v for k, v in arrays.items() if k.startswith("a.")}
+        meta = decode_meta(head.get("meta", {}))
+    except (KeyError, TypeError, ValueError, BitWidthError) as exc:
+        if isinstance(exc, FileFormatError):
+            raise
+        raise FileFormatError(f"'{path}': program description is inconsistent ({type(exc).__name__}: {exc})") \
+            from None
+    missing = [k for k in ("row_ptr", "target", "wscaled", "neuron_core", "src_pk_ptr", "pk_row_ptr", "du")
+               if k not in prog_arrays]
+    if missing:
+        raise FileFormatError(f"'{path}': program arrays {missing} are missing")
+    return Program(chip=chip, populations=pops, inputs=inputs, projections=projections, arrays=prog_arrays,
+                   core_ids=core_ids, meta=meta)
