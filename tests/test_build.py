@@ -8,7 +8,11 @@ from neurocore.sim import load_kernel
 
 
 def test_missing_kernel_raises_build_error(monkeypatch):
+    import neurocore.kernels
+
+    load_kernel()  # make sure it was imported once, so the test covers a cached module too
     monkeypatch.setitem(sys.modules, "neurocore.kernels._sim", None)  # makes the import fail
+    monkeypatch.delattr(neurocore.kernels, "_sim", raising=False)
     with pytest.raises(BuildError, match=r"pip install \."):
         load_kernel()
 
