@@ -2,4 +2,4 @@
 from neurocore.mapping.compile import compile
 from neurocore.mapping.program import InputMap, PopulationMap, Program
 
-__all__ = ["compile", "Program", "PopulationMap", "InputMap"]
+__all__ = ["InputMap", "PopulationMap", "Program", "compile"]

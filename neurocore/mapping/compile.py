@@ -8,7 +8,6 @@ from neurocore.chip.presets import loihi
 from neurocore.chip.spec import ChipSpec, check_range, signed_range, unsigned_range
 from neurocore.errors import BitWidthError, GraphError, MappingError
 from neurocore.graph.graph import Graph
-from neurocore.graph.nodes import Input
 from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition
 from neurocore.mapping.place import place
 from neurocore.mapping.program import InputMap, PopulationMap, Program
@@ -32,7 +31,7 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
     }
 
 
-def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",  # noqa: A001
+def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",
             placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float = 4.0) -> Program:
     """Map ``graph`` onto ``chip`` (default :func:`neurocore.chip.loihi`).
 

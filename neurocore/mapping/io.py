@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from neurocore.chip.spec import ChipSpec
 from neurocore.errors import BitWidthError, FileFormatError
 from neurocore.mapping.program import InputMap, PopulationMap, Program
 
-__all__ = ["save_program", "load_program", "PROGRAM_FORMAT_VERSION"]
+__all__ = ["PROGRAM_FORMAT_VERSION", "load_program", "save_program"]
 
 #: Bump when the layout or the meaning of an array changes.
 PROGRAM_FORMAT_VERSION = 1
@@ -81,7 +82,10 @@ def save_program(program: Program, path) -> Path:
 
 def load_program(path) -> Program:
     """Read a Program written by :func:`save_program`; raises FileFormatError naming the file and the problem."""
-    head, arrays = read_npz(path, "program", PROGRAM_FORMAT_VERSION)
+    try:
+        head, arrays = read_npz(path, "program", PROGRAM_FORMAT_VERSION)
+    except zlib.error as exc:  # a corrupt compressed member (neurocore._io lets this one through)
+        raise FileFormatError(f"'{path}' is not a readable neurocore program file (corrupt data: {exc})") from None
     try:
         chip = ChipSpec(**head["chip"])
         pops = {}

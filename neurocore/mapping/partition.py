@@ -47,7 +47,7 @@ from neurocore.errors import MappingError
 from neurocore.graph.graph import Graph
 from neurocore.graph.nodes import Population
 
-__all__ = ["partition", "row_words", "shared_row_words", "Partition", "CONV_STORAGE", "is_shared"]
+__all__ = ["CONV_STORAGE", "Partition", "is_shared", "partition", "row_words", "shared_row_words"]
 
 #: Storage modes of convolution weights.
 CONV_STORAGE = ("expanded", "shared")
@@ -277,7 +277,7 @@ def _incoming(graph: Graph, chip: ChipSpec, conv_storage: str) -> dict[str, list
         shared = is_shared(proj, conv_storage)
         oc = oc_bits = None
         if shared:
-            o, ho, wo = proj.meta["out_shape"]
+            _, ho, wo = proj.meta["out_shape"]
             oc = np.arange(w.shape[0]) // (int(ho) * int(wo))
             oc_bits = kernel_channel_bits(proj, chip)
         into[proj.dst].append(_Incoming(w.indptr.astype(np.int64), w.indices.astype(np.int64), shared, oc,

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from neurocore.chip.spec import ChipSpec
 from neurocore.errors import MappingError
 
-__all__ = ["place", "place_in_order", "placement_cost", "PLACEMENTS"]
+__all__ = ["PLACEMENTS", "place", "place_in_order", "placement_cost"]
 
 PLACEMENTS = ("in_order", "greedy", "anneal")
 

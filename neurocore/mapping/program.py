@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 from neurocore.chip.spec import ChipSpec
 
-__all__ = ["Program", "PopulationMap", "InputMap"]
+__all__ = ["InputMap", "PopulationMap", "Program"]
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,8 @@ class Program:
                "axons_out": c.axons_out_per_core, "synapse_bits": c.syn_mem_bits_per_core}
         m = self.meta.get("mapping", {})
         chips = f" on {m['n_chips_used']} of {c.n_chips} chips" if c.n_chips > 1 and "n_chips_used" in m else ""
-        lines = [f"Program on {c.name}: {self.n_cores_used} of {c.n_cores} cores{chips}, {self.n_neurons} neurons, "
-                 f"{self.arrays['target'].shape[0]} synapses, {self.arrays['pk_core'].shape[0]} routes"]
+        lines = [(f"Program on {c.name}: {self.n_cores_used} of {c.n_cores} cores{chips}, {self.n_neurons} neurons, "
+                  f"{self.arrays['target'].shape[0]} synapses, {self.arrays['pk_core'].shape[0]} routes")]
         lines.append(f"  {'per core':<13} {'max':>9}   {'limit':<9} {'mean':>11}")
         for k, v in use.items():
             if v.size:
@@ -152,7 +152,7 @@ class Program:
         return save_program(self, path)
 
     @classmethod
-    def load(cls, path) -> "Program":
+    def load(cls, path) -> Program:
         """Read a Program written by :meth:`save`; raises ``FileFormatError`` on a bad file."""
         from neurocore.mapping.io import load_program
 

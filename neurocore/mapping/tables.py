@@ -14,7 +14,7 @@ import numpy as np
 from neurocore.chip.spec import ChipSpec
 from neurocore.mapping.partition import row_words, shared_row_words
 
-__all__ = ["build_tables", "build_routes"]
+__all__ = ["build_routes", "build_tables"]
 
 
 def build_tables(src: np.ndarray, dst: np.ndarray, w: np.ndarray, proj: np.ndarray, proj_shift: np.ndarray,
