@@ -61,7 +61,16 @@ class Program:
     Packets (P), one per (source, destination core): ``src_pk_ptr`` (S+1),
     ``pk_core``, ``pk_row_ptr`` (P+1) into ``pk_rows``.
 
-    Cores: ``core_ids`` maps each used core slot to its physical core on the board.
+    Rows also carry ``row_shared`` (1: a shared-kernel conv row, whose ``row_words`` count
+    only the weights a delivery reads). ``core_syn_bits`` (K) is the synapse memory of each
+    core slot under the storage model of :mod:`neurocore.mapping.partition`.
+
+    Cores: ``core_ids`` maps each used core slot to its physical core on the board. A slot
+    may hold pieces of several (small, consecutive) populations.
+
+    ``meta["mapping"]``: placement method, seed, traffic, conv storage, chips used and the
+    estimated hops per step (``est_hops``, ``est_hops_chip``) against in-order placement
+    (``est_hops_in_order``, ``est_hops_chip_in_order``).
     """
 
     chip: ChipSpec
