@@ -1,0 +1,315 @@
+"""Fold an ANN (a list of :class:`~neurocore.convert._ir.Op`) into spiking layers.
+
+Every tensor of the ANN is held as an *affine expression* over the spiking
+populations built so far: ``x = sum_s M_s @ a_s + b`` (``M_s`` sparse). Linear
+ops (Linear, Conv2d, BatchNorm, AvgPool, Flatten, Dropout, constant adds) only
+rewrite the expression, so BatchNorm and average pooling fold into the layer
+next to them, wherever they sit, and a residual addition is the sum of two
+expressions. A ReLU *materializes* the expression: it becomes a population of
+IF neurons with one projection per source ``s`` and a bias ``b``.
+
+Max-pooling is converted exactly, not approximated in the ANN: the max of a
+window is a tournament of pairwise maxima, ``max(a, b) = b + relu(a - b)``, and
+each round of the tournament is one population of IF neurons computing
+``relu(a - b)`` from spikes (a 2x2 window: two rounds, two extra populations).
+The result is again an affine expression and folds into the next layer. The
+spiking version is exact in the rate limit and costs two extra steps of latency
+per 2x2 pool; the accuracy test is ``tests/convert/test_torch.py``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurocore.convert._ir import Op
+from neurocore.errors import ConversionError, GraphError
+from neurocore.graph.layers import conv2d_matrix
+
+__all__ = ["Term", "Expr", "SpikingLayer", "build_layers", "forward"]
+
+
+@dataclass
+class Term:
+    """``matrix`` (n_dst, n_src) float; ``kind``: identity | diag | dense | conv2d | sparse; ``meta`` for Graph."""
+
+    matrix: sp.csr_matrix
+    kind: str = "identity"
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass
+class Expr:
+    terms: dict[str, Term]
+    bias: np.ndarray
+    shape: tuple
+    ops: list[tuple[str, str]] = field(default_factory=list)  # (name, source_type) folded since last layer
+    nonneg: bool = False
+
+    @property
+    def n(self) -> int:
+        return int(np.prod(self.shape))
+
+    def is_pure(self) -> bool:
+        """A spiking population's own output, untouched."""
+        return (len(self.terms) == 1 and next(iter(self.terms.values())).kind == "identity"
+                and not np.any(self.bias) and self.nonneg)
+
+
+@dataclass
+class SpikingLayer:
+    """One population of IF neurons: ``z = sum_s M_s @ a_s + bias``, ``a = relu(z)`` (or ``z`` if ``none``)."""
+
+    name: str
+    shape: tuple
+    terms: dict[str, Term]
+    bias: np.ndarray
+    activation: str = "relu"
+    ops: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return int(np.prod(self.shape))
+
+    @property
+    def type(self) -> str:
+        kinds = [t for _, t in self.ops]
+        return "+".join(kinds) if kinds else "IF"
+
+
+def _ident(src: str, shape: tuple, nonneg: bool) -> Expr:
+    n = int(np.prod(shape))
+    return Expr({src: Term(sp.identity(n, format="csr", dtype=np.float64))}, np.zeros(n), tuple(shape), [], nonneg)
+
+
+def _linear(e: Expr, a: sp.csr_matrix, b, shape: tuple, kind: str, meta: dict, op: Op) -> Expr:
+    terms = {}
+    for src, t in e.terms.items():
+        m = sp.csr_matrix(a @ t.matrix)
+        if t.kind in ("identity", "diag") and kind != "sparse":
+            terms[src] = Term(m, kind, dict(meta))
+        else:
+            macs = t.meta.get("dense_macs", t.matrix.nnz) + meta.get("dense_macs", a.nnz)
+            terms[src] = Term(m, "sparse", {"dense_macs": int(macs)})
+    bias = a @ e.bias + (0.0 if b is None else b)
+    return Expr(terms, np.asarray(bias, np.float64), tuple(shape), e.ops + [(op.name, op.source_type)], False)
+
+
+def _scale(e: Expr, scale: np.ndarray, shift: np.ndarray, op: Op, nonneg: bool = False) -> Expr:
+    d = sp.diags(scale, format="csr")
+    terms = {s: Term(sp.csr_matrix(d @ t.matrix), "diag" if t.kind == "identity" else t.kind, dict(t.meta))
+             for s, t in e.terms.items()}
+    return Expr(terms, scale * e.bias + shift, e.shape, e.ops + [(op.name, op.source_type)], nonneg)
+
+
+def _add(e1: Expr, e2: Expr, op: Op | None) -> Expr:
+    terms = dict(e1.terms)
+    for s, t in e2.terms.items():
+        if s in terms:
+            u = terms[s]
+            macs = u.meta.get("dense_macs", u.matrix.nnz) + t.meta.get("dense_macs", t.matrix.nnz)
+            terms[s] = Term(sp.csr_matrix(u.matrix + t.matrix), "sparse", {"dense_macs": int(macs)})
+        else:
+            terms[s] = t
+    ops = e1.ops + [o for o in e2.ops if o not in e1.ops] + ([(op.name, op.source_type)] if op else [])
+    return Expr(terms, e1.bias + e2.bias, e1.shape, ops, e1.nonneg and e2.nonneg)
+
+
+def _neg(e: Expr) -> Expr:
+    terms = {s: Term(-t.matrix, "sparse" if t.kind == "identity" else t.kind, dict(t.meta)) for s, t in e.terms.items()}
+    return Expr(terms, -e.bias, e.shape, list(e.ops), False)
+
+
+def _vstack(exprs: list[Expr], shape: tuple) -> Expr:
+    srcs = []
+    for e in exprs:
+        srcs += [s for s in e.terms if s not in srcs]
+    terms = {}
+    for s in srcs:
+        n_src = next(e.terms[s].matrix.shape[1] for e in exprs if s in e.terms)
+        blocks = [e.terms[s].matrix if s in e.terms else sp.csr_matrix((e.n, n_src)) for e in exprs]
+        terms[s] = Term(sp.csr_matrix(sp.vstack(blocks)), "sparse", {})
+    ops = []
+    for e in exprs:
+        ops += [o for o in e.ops if o not in ops]
+    return Expr(terms, np.concatenate([e.bias for e in exprs]), shape, ops, False)
+
+
+def _rows(e: Expr, lo: int, hi: int, shape: tuple) -> Expr:
+    terms = {s: Term(t.matrix[lo:hi], "sparse" if t.kind == "identity" else t.kind, dict(t.meta))
+             for s, t in e.terms.items()}
+    return Expr(terms, e.bias[lo:hi].copy(), shape, list(e.ops), e.nonneg)
+
+
+def _pair(v) -> tuple[int, int]:
+    return (int(v), int(v)) if np.ndim(v) == 0 else (int(v[0]), int(v[1]))
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.layers: list[SpikingLayer] = []
+        self.names: set[str] = set()
+
+    def unique(self, name: str) -> str:
+        base, i = name, 1
+        while name in self.names:
+            name = f"{base}_{i}"
+            i += 1
+        self.names.add(name)
+        return name
+
+    def materialize(self, e: Expr, name: str, activation: str = "relu", extra: tuple[str, str] | None = None) -> Expr:
+        if e.is_pure() and activation == "relu":
+            return e
+        ops = list(e.ops) + ([extra] if extra else [])
+        first = next((nm for nm, _ in e.ops), name)
+        layer = SpikingLayer(self.unique(first), e.shape, e.terms, e.bias, activation, ops)
+        self.layers.append(layer)
+        return _ident(layer.name, e.shape, activation == "relu")
+
+
+def _maxpool(b: _Builder, e: Expr, op: Op) -> Expr:
+    if len(e.shape) != 3:
+        raise ConversionError(f"layer '{op.name}' ({op.source_type}) needs a (C, H, W) input, got shape {e.shape}")
+    kh, kw = _pair(op.params["kernel_size"])
+    stride = op.params.get("stride") or (kh, kw)
+    c = e.shape[0]
+    vals, out_shape = [], None
+    for i in range(kh):
+        for j in range(kw):
+            k = np.zeros((c, 1, kh, kw))
+            k[:, 0, i, j] = 1.0
+            try:
+                m, out_shape = conv2d_matrix(k, e.shape, stride, 0, 1, c, where=f"layer '{op.name}'")
+            except GraphError as exc:
+                raise ConversionError(str(exc)) from None
+            vals.append(_linear(e, m, None, out_shape, "sparse", {}, op))
+    n = int(np.prod(out_shape))
+    level = 0
+    while len(vals) > 1:
+        pairs = [(vals[i], vals[i + 1]) for i in range(0, len(vals) - 1, 2)]
+        diff = _vstack([_add(a, _neg(bb), None) for a, bb in pairs], (len(pairs) * c,) + tuple(out_shape[1:]))
+        diff.ops = [(f"{op.name}.max{level}", f"{op.source_type} round {level}")]
+        r = b.materialize(diff, f"{op.name}.max{level}")
+        nxt = [_add(bb, _rows(r, k * n, (k + 1) * n, out_shape), None) for k, (_, bb) in enumerate(pairs)]
+        if len(vals) % 2:
+            nxt.append(vals[-1])
+        vals = nxt
+        level += 1
+    out = vals[0]
+    out.nonneg = e.nonneg
+    out.ops = [(op.name, op.source_type)]
+    return out
+
+
+def build_layers(ops: list[Op], output_activation: str = "none") -> tuple[str, tuple, list[SpikingLayer]]:
+    """Fold ``ops`` into spiking layers; returns (input name, input shape, layers in topological order).
+
+    The last layer is the output; it has ``output_activation`` unless the model
+    ends in a ReLU (then that population is the output).
+    """
+    b = _Builder()
+    env: dict[str, Expr] = {}
+    in_name, in_shape = None, None
+    last = None
+    for op in ops:
+        args = [env[s] for s in op.inputs]
+        p = op.params
+        where = f"layer '{op.name}' ({op.source_type})"
+        if op.kind == "input":
+            in_name, in_shape = b.unique(op.name), tuple(int(i) for i in p["shape"])
+            e = _ident(in_name, in_shape, False)
+        elif op.kind == "identity":
+            e = args[0]
+        elif op.kind == "flatten":
+            e = Expr(args[0].terms, args[0].bias, (args[0].n,), args[0].ops, args[0].nonneg)
+        elif op.kind == "dense":
+            w = np.asarray(p["weight"], np.float64)
+            x = args[0]
+            if x.shape != (x.n,) and w.shape[1] == x.n:
+                x = Expr(x.terms, x.bias, (x.n,), x.ops, x.nonneg)  # implicit flatten
+            if w.ndim != 2 or w.shape[1] != x.n:
+                raise ConversionError(f"{where}: weight has shape {w.shape}; its input has {x.n} features")
+            e = _linear(x, sp.csr_matrix(w), p.get("bias"), (w.shape[0],), "dense",
+                        {"dense_macs": int(w.size)}, op)
+        elif op.kind == "conv2d":
+            k = np.asarray(p["weight"], np.float64)
+            x = args[0]
+            if len(x.shape) != 3:
+                raise ConversionError(f"{where}: needs a (C, H, W) input, got shape {x.shape}")
+            try:
+                m, oshape = conv2d_matrix(k, x.shape, p.get("stride", 1), p.get("padding", 0), p.get("dilation", 1),
+                                          p.get("groups", 1), where=where)
+            except GraphError as exc:
+                raise ConversionError(str(exc)) from None
+            bias = None if p.get("bias") is None else np.repeat(np.asarray(p["bias"], np.float64), oshape[1] * oshape[2])
+            meta = {"dense_macs": int(np.prod(oshape)) * int(np.prod(k.shape[1:])),
+                    "kernel_shape": tuple(int(i) for i in k.shape), "in_shape": tuple(x.shape), "out_shape": oshape,
+                    "stride": p.get("stride", 1), "padding": p.get("padding", 0), "dilation": p.get("dilation", 1),
+                    "groups": p.get("groups", 1)}
+            e = _linear(x, m, bias, oshape, "conv2d", meta, op)
+        elif op.kind in ("batchnorm", "affine"):
+            x = args[0]
+            sc, sh = np.asarray(p["scale"], np.float64), np.asarray(p["shift"], np.float64)
+            reps = x.n // max(sc.size, 1) if op.kind == "batchnorm" else 1
+            if op.kind == "batchnorm" and sc.size != x.shape[0]:
+                raise ConversionError(f"{where}: {sc.size} channels; its input has shape {x.shape}")
+            sc = np.repeat(sc, reps) if sc.size > 1 or op.kind == "batchnorm" else np.full(x.n, sc.item())
+            sh = np.repeat(sh, reps) if sh.size > 1 or op.kind == "batchnorm" else np.full(x.n, sh.item())
+            if sc.size != x.n or sh.size != x.n:
+                raise ConversionError(f"{where}: cannot broadcast its constants over an input of shape {x.shape}")
+            e = _scale(x, sc, sh, op, nonneg=x.nonneg and np.all(sc >= 0) and np.all(sh >= 0))
+        elif op.kind == "relu":
+            x = args[0]
+            x = Expr(x.terms, x.bias, x.shape, x.ops + [(op.name, op.source_type)], x.nonneg)
+            if x.nonneg and all(t.kind == "identity" for t in x.terms.values()) and len(x.terms) == 1 \
+                    and not np.any(x.bias):
+                e = args[0]
+            else:
+                e = b.materialize(x, op.name)
+        elif op.kind == "avgpool2d":
+            x = args[0]
+            if len(x.shape) != 3:
+                raise ConversionError(f"{where}: needs a (C, H, W) input, got shape {x.shape}")
+            kh, kw = (x.shape[1], x.shape[2]) if p.get("global") else _pair(p["kernel_size"])
+            c = x.shape[0]
+            k = np.full((c, 1, kh, kw), 1.0 / (kh * kw))
+            try:
+                m, oshape = conv2d_matrix(k, x.shape, p.get("stride") or (kh, kw), p.get("padding", 0), 1, c,
+                                          where=where)
+            except GraphError as exc:
+                raise ConversionError(str(exc)) from None
+            e = _linear(x, m, None, oshape, "sparse", {"dense_macs": int(np.prod(oshape)) * kh * kw}, op)
+            e.nonneg = x.nonneg
+        elif op.kind == "maxpool2d":
+            e = _maxpool(b, args[0], op)
+        elif op.kind == "add":
+            if len(args) != 2 or args[0].shape != args[1].shape and args[0].n != args[1].n:
+                raise ConversionError(f"{where}: adds tensors of shapes {[a.shape for a in args]}")
+            e = _add(args[0], args[1], op)
+        else:  # pragma: no cover - check_ops refuses these first
+            raise ConversionError(f"{where}: unsupported")
+        env[op.name] = e
+        last = e
+    if last is None or in_name is None:
+        raise ConversionError("the model has no layers")
+    if last.is_pure() and b.layers and next(iter(last.terms)) == b.layers[-1].name:
+        pass  # the model ends in a ReLU: that population is the output
+    else:
+        out_name = (last.ops[0][0] if last.ops else "output")
+        b.materialize(Expr(last.terms, last.bias, last.shape, last.ops, False), out_name, output_activation)
+    if not b.layers:
+        raise ConversionError("the model has no weighted layer to convert")
+    return in_name, in_shape, b.layers
+
+
+def forward(layers: list[SpikingLayer], in_name: str, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Float ANN activations of every layer, (batch, n); ``out[in_name]`` is the flattened input."""
+    acts = {in_name: np.asarray(x, np.float64).reshape(x.shape[0], -1)}
+    for layer in layers:
+        z = np.tile(layer.bias, (acts[in_name].shape[0], 1))
+        for s, t in layer.terms.items():
+            z += np.asarray(t.matrix @ acts[s].T).T
+        acts[layer.name] = np.maximum(z, 0.0) if layer.activation == "relu" else z
+    return acts

@@ -1,0 +1,129 @@
+"""Fixed-point quantization of one normalized layer onto a chip's widths.
+
+In normalized units a layer's threshold is 1. On the chip it is
+``theta = vth << vth_shift``, and a spike through weight mantissa ``w`` with
+table exponent ``e`` adds ``w << (act_shift + e)`` to ``v``; a graded input
+value ``x_int = x' * gain`` adds ``(w * x_int) << (act_shift + e)``. So a
+normalized weight ``m`` becomes ``w = round(m * vth * 2**-e / gain)``.
+
+Per layer:
+
+1. ``vth`` is as large as the v register allows with headroom: the worst-case
+   one-step input ``B`` (all sources firing, in thresholds) must satisfy
+   ``B * theta < 2**(v_bits - 2)``, so neither the 24-bit u (wraps) nor v
+   (saturates) can overflow; and ``vth < 2**vth_bits``.
+2. Each projection picks the smallest exponent ``e`` (in the chip's range and
+   ``>= -act_shift``) whose largest ``|w|`` fits ``weight_bits``: the largest
+   weight uses the top bit of the mantissa (the full range). For the input
+   projection of a direct-encoded network the exponent and the input gain are
+   chosen together (gain as large as the graded width allows, for input
+   resolution).
+3. The bias ``b' * theta`` is a signed ``bias_mant_bits`` mantissa with the
+   smallest per-layer exponent that fits the largest bias.
+
+Values that still do not fit are clipped, counted and reported.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurocore.chip.spec import ChipSpec
+
+__all__ = ["QuantizedLayer", "quantize_layer"]
+
+
+@dataclass
+class QuantizedLayer:
+    vth: int
+    theta: int
+    weights: dict[str, sp.csr_matrix]       # int64 mantissas
+    weight_exp: dict[str, int]
+    bias_mant: np.ndarray
+    bias_exp: int
+    gain: int | None                          # input gain chosen here (direct encoding), else None
+    weight_error: dict[str, float] = field(default_factory=dict)  # relative Frobenius error
+    bias_error: float = 0.0
+    weight_bits_used: dict[str, int] = field(default_factory=dict)
+    saturated: int = 0
+    step_bound: float = 0.0
+
+
+def _bits_used(w: sp.csr_matrix) -> int:
+    m = int(np.abs(w.data).max()) if w.nnz else 0
+    return int(m).bit_length() + 1 if m else 0
+
+
+def quantize_layer(terms: dict[str, sp.csr_matrix], bias: np.ndarray, input_src: str | None, graded: bool,
+                   gain: int | None, chip: ChipSpec, vth_cap: int | None = None) -> QuantizedLayer:
+    """Quantize a normalized layer (threshold 1); see the module docstring.
+
+    ``input_src`` names the source that is the network input (or None); ``graded``
+    says whether it carries graded values (direct encoding, ``x' <= 2`` assumed
+    for the bound) or spikes; ``gain`` is the input gain if already fixed.
+    """
+    wmax = (1 << (chip.weight_bits - 1)) - 1
+    e_lo = max(chip.weight_exp_min, -chip.act_shift)
+    e_hi = chip.weight_exp_max
+    gmax = max(chip.graded_bits - 2, 0)
+    # 1. threshold
+    bound = np.abs(bias).astype(np.float64)
+    for s, m in terms.items():
+        peak = 2.0 if (s == input_src and graded) else 1.0
+        bound = bound + peak * np.asarray(abs(m).sum(axis=1)).ravel()
+    b_max = float(bound.max()) if bound.size else 0.0
+    cap = min((1 << chip.vth_bits) - 1, int((1 << (chip.v_bits - 2 - chip.vth_shift)) / max(1.0, b_max)))
+    if vth_cap is not None:
+        cap = min(cap, int(vth_cap))
+    for s, m in terms.items():
+        mx = float(abs(m).max()) if m.nnz else 0.0
+        if mx > 0 and not (s == input_src and graded and gain is None):
+            g = gain if (s == input_src and graded) else 1
+            cap = min(cap, int((wmax + 0.49) * 2.0 ** e_hi * g / mx))
+    vth = max(1, cap)
+    # 2. weights
+    weights, exps, errs, used = {}, {}, {}, {}
+    saturated = 0
+    new_gain = None
+    for s, m in terms.items():
+        mx = float(abs(m).max()) if m.nnz else 0.0
+        if s == input_src and graded and gain is None:
+            k = e_lo  # combined exponent e + log2(gain): w = m * vth * 2**-(e + g)
+            while k < e_hi + gmax and mx * vth * 2.0 ** -k > wmax + 0.49:
+                k += 1
+            g = max(0, min(gmax, k - e_lo))  # the largest gain: finest input resolution
+            e, new_gain = k - g, 1 << g
+            gain = new_gain
+            div = float(new_gain)
+        else:
+            div = float(gain) if (s == input_src and graded) else 1.0
+            e = e_lo
+            while e < e_hi and mx * vth * 2.0 ** -e / div > wmax + 0.49:
+                e += 1
+        q = np.rint(m.data * vth * 2.0 ** -e / div)
+        saturated += int(np.sum((q > wmax) | (q < -wmax - 1)))
+        q = np.clip(q, -wmax - 1, wmax)
+        w = sp.csr_matrix((q.astype(np.int64), m.indices.copy(), m.indptr.copy()), shape=m.shape)
+        w.eliminate_zeros()
+        back = q * 2.0 ** e * div / vth
+        nrm = float(np.linalg.norm(m.data))
+        errs[s] = float(np.linalg.norm(back - m.data) / nrm) if nrm > 0 else 0.0
+        weights[s], exps[s], used[s] = w, int(e), _bits_used(w)
+    # 3. bias
+    theta = vth << chip.vth_shift
+    bmax = (1 << (chip.bias_mant_bits - 1)) - 1
+    target = bias * theta
+    bexp = 0
+    top = (1 << chip.bias_exp_bits) - 1
+    while bexp < top and np.any(np.abs(np.rint(target / 2.0 ** bexp)) > bmax):
+        bexp += 1
+    bq = np.rint(target / 2.0 ** bexp)
+    saturated += int(np.sum(np.abs(bq) > bmax))
+    bq = np.clip(bq, -bmax, bmax)
+    bn = float(np.linalg.norm(target))
+    berr = float(np.linalg.norm(bq * 2.0 ** bexp - target) / bn) if bn > 0 else 0.0
+    return QuantizedLayer(vth=int(vth), theta=int(theta), weights=weights, weight_exp=exps,
+                          bias_mant=bq.astype(np.int64), bias_exp=int(bexp), gain=new_gain, weight_error=errs,
+                          bias_error=berr, weight_bits_used=used, saturated=saturated, step_bound=b_max)
