@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +49,7 @@ def read_npz(path, kind: str, version: int) -> tuple[dict, dict[str, np.ndarray]
     try:
         with np.load(path, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
+    except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError) as exc:
         raise FileFormatError(f"{what} is not a readable neurocore {kind} file (truncated or corrupt?): {exc}") from None
     if "__header__" not in arrays:
         raise FileFormatError(f"{what} has no neurocore header; it was not written by neurocore")

@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from neurocore.chip.spec import signed_range
-from neurocore.errors import BitWidthError, BuildError, SimulationError
+from neurocore.errors import BitWidthError, BuildError, FileFormatError, SimulationError
 from neurocore.mapping.program import Program
 
 __all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "kernel_tables", "load_kernel"]
@@ -160,8 +160,10 @@ class RunResult:
     def save(self, path):
         """Write the result, with its Program, to ``path`` (versioned ``.npz``)."""
         from neurocore._io import write_npz
+        from neurocore.mapping.io import program_parts
 
-        arrays = {f"program/{k}": v for k, v in self.program.to_arrays().items()}
+        prog_head, prog_arrays = program_parts(self.program)
+        arrays = {f"program/{k}": v for k, v in prog_arrays.items()}
         arrays.update({f"counters/{k}": v for k, v in self.counters.items()})
         arrays.update({f"spike_counts/{k}": v for k, v in self.spike_counts.items()})
         arrays.update({f"probes/{pop}/{var}": v for pop, d in self.probes.items() for var, v in d.items()})
@@ -171,12 +173,13 @@ class RunResult:
         if self.predictions is not None:
             arrays["predictions"] = np.asarray(self.predictions)
         meta = {k: v for k, v in self.meta.items() if isinstance(v, (int, float, str, bool, type(None)))}
-        return write_npz(path, "result", 1, {"n_steps": self.n_steps, "meta": meta}, arrays)
+        return write_npz(path, "result", 1, {"n_steps": self.n_steps, "meta": meta, "program": prog_head}, arrays)
 
     @staticmethod
     def load(path) -> "RunResult":
         """Read a result written by :meth:`save`; raises FileFormatError on a bad file."""
         from neurocore._io import read_npz
+        from neurocore.mapping.io import program_from_parts
 
         head, arrays = read_npz(path, "result", 1)
         groups: dict[str, dict] = {}
@@ -187,10 +190,16 @@ class RunResult:
         for key, v in groups.get("probes", {}).items():
             pop, _, var = key.partition("/")
             probes.setdefault(pop, {})[var] = v
-        return RunResult(program=Program.from_arrays(groups["program"]), n_steps=int(head["n_steps"]),
-                         counters=groups["counters"], spike_counts=groups.get("spike_counts", {}), probes=probes,
-                         core_steps=groups["core_steps"], busiest_link=arrays["busiest_link"],
-                         link_packets=arrays["link_packets"], final_state=groups["final_state"],
+        try:
+            program = program_from_parts(head["program"], groups["program"], str(path))
+            n_steps = int(head["n_steps"])
+            counters, core_steps, final = groups["counters"], groups["core_steps"], groups["final_state"]
+        except KeyError as exc:
+            raise FileFormatError(f"'{path}': result file lacks {exc}") from None
+        return RunResult(program=program, n_steps=n_steps,
+                         counters=counters, spike_counts=groups.get("spike_counts", {}), probes=probes,
+                         core_steps=core_steps, busiest_link=arrays["busiest_link"],
+                         link_packets=arrays["link_packets"], final_state=final,
                          meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"))
 
     def totals(self) -> dict[str, int]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -60,8 +59,8 @@ def _savable_meta(meta: dict) -> dict:
     return out
 
 
-def save_program(program: Program, path) -> Path:
-    """Write ``program`` to ``path``."""
+def program_parts(program: Program) -> tuple[dict, dict[str, np.ndarray]]:
+    """(JSON header, arrays) describing ``program``; also embedded in saved RunResults."""
     arrays = {f"a.{k}": np.ascontiguousarray(v) for k, v in program.arrays.items()}
     arrays["core_ids"] = np.asarray(program.core_ids)
     pops = []
@@ -77,15 +76,24 @@ def save_program(program: Program, path) -> Path:
         "projections": _jsonable(program.projections),
         "meta": encode_meta(_savable_meta(program.meta)),
     }
+    return header, arrays
+
+
+def save_program(program: Program, path) -> Path:
+    """Write ``program`` to ``path``."""
+    header, arrays = program_parts(program)
     return write_npz(path, "program", PROGRAM_FORMAT_VERSION, header, arrays)
 
 
 def load_program(path) -> Program:
     """Read a Program written by :func:`save_program`; raises FileFormatError naming the file and the problem."""
-    try:
-        head, arrays = read_npz(path, "program", PROGRAM_FORMAT_VERSION)
-    except zlib.error as exc:  # a corrupt compressed member (neurocore._io lets this one through)
-        raise FileFormatError(f"'{path}' is not a readable neurocore program file (corrupt data: {exc})") from None
+    head, arrays = read_npz(path, "program", PROGRAM_FORMAT_VERSION)
+    return program_from_parts(head, arrays, str(path))
+
+
+def program_from_parts(head: dict, arrays: dict[str, np.ndarray], path: str = "<memory>") -> Program:
+    """Inverse of :func:`program_parts`."""
+    arrays = dict(arrays)
     try:
         chip = ChipSpec(**head["chip"])
         pops = {}
