@@ -22,10 +22,7 @@ CHIP_PROFILE = {"loihi": "loihi", "truenorth": "truenorth"}
 def _chip(name: str):
     from neurocore import chip
 
-    try:
-        return chip.get(name)
-    except KeyError as exc:
-        raise SystemExit(_usage_error(str(exc).strip("'\"")))
+    return chip.get(name)  # argparse has already checked the name against the presets
 
 
 def _usage_error(msg: str) -> int:
@@ -171,6 +168,9 @@ def cmd_profiles(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from neurocore.chip import PRESETS
+
+    chips = sorted(PRESETS)
     p = argparse.ArgumentParser(prog="neurocore", description="Simulate spiking networks on a bit-exact neuromorphic "
                                 "chip model and report accuracy, latency and energy against a dense baseline.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
@@ -178,7 +178,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="train an MLP on sklearn digits, convert, map on Loihi, run, report energy")
     d.add_argument("--steps", type=int, default=32, help="timesteps per inference (default 32)")
-    d.add_argument("--chip", default="loihi", help="chip preset (default loihi)")
+    d.add_argument("--chip", default="loihi", choices=chips, help="chip preset (default loihi)")
     d.add_argument("--plot", metavar="DIR", help="write figures to DIR")
     d.add_argument("--json", metavar="PATH", help="write the full report as JSON")
     d.add_argument("--seed", type=int, default=0)
@@ -188,14 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("model", help="model file")
     c.add_argument("--calibration", required=True, metavar="X.npy", help="calibration samples for threshold balancing")
     c.add_argument("-o", "--output", required=True, metavar="GRAPH.npz")
-    c.add_argument("--chip", default="loihi")
+    c.add_argument("--chip", default="loihi", choices=chips)
     c.add_argument("--encoding", default="direct", choices=["direct", "rate"])
     c.add_argument("--percentile", type=float, default=99.9)
     c.set_defaults(func=cmd_convert)
 
     m = sub.add_parser("compile", help="map a graph onto a chip")
     m.add_argument("graph", help="graph file from `neurocore convert` or Graph.save")
-    m.add_argument("--chip", default="loihi")
+    m.add_argument("--chip", default="loihi", choices=chips)
     m.add_argument("--placement", default=None, help="placement strategy (see nc.compile)")
     m.add_argument("-o", "--output", required=True, metavar="PROGRAM.npz")
     m.set_defaults(func=cmd_compile)
