@@ -46,6 +46,7 @@ class Expr:
     shape: tuple
     ops: list[tuple[str, str]] = field(default_factory=list)  # (name, source_type) folded since last layer
     nonneg: bool = False
+    anchor: str | None = None  # the weighted ANN layer (Linear/Conv) that names the population
 
     @property
     def n(self) -> int:
@@ -93,14 +94,16 @@ def _linear(e: Expr, a: sp.csr_matrix, b, shape: tuple, kind: str, meta: dict, o
             macs = t.meta.get("dense_macs", t.matrix.nnz) + meta.get("dense_macs", a.nnz)
             terms[src] = Term(m, "sparse", {"dense_macs": int(macs)})
     bias = a @ e.bias + (0.0 if b is None else b)
-    return Expr(terms, np.asarray(bias, np.float64), tuple(shape), e.ops + [(op.name, op.source_type)], False)
+    anchor = op.name if kind in ("dense", "conv2d") else e.anchor
+    return Expr(terms, np.asarray(bias, np.float64), tuple(shape), e.ops + [(op.name, op.source_type)], False,
+                anchor)
 
 
 def _scale(e: Expr, scale: np.ndarray, shift: np.ndarray, op: Op, nonneg: bool = False) -> Expr:
     d = sp.diags(scale, format="csr")
     terms = {s: Term(sp.csr_matrix(d @ t.matrix), "diag" if t.kind == "identity" else t.kind, dict(t.meta))
              for s, t in e.terms.items()}
-    return Expr(terms, scale * e.bias + shift, e.shape, e.ops + [(op.name, op.source_type)], nonneg)
+    return Expr(terms, scale * e.bias + shift, e.shape, e.ops + [(op.name, op.source_type)], nonneg, e.anchor)
 
 
 def _add(e1: Expr, e2: Expr, op: Op | None) -> Expr:
@@ -113,7 +116,7 @@ def _add(e1: Expr, e2: Expr, op: Op | None) -> Expr:
         else:
             terms[s] = t
     ops = e1.ops + [o for o in e2.ops if o not in e1.ops] + ([(op.name, op.source_type)] if op else [])
-    return Expr(terms, e1.bias + e2.bias, e1.shape, ops, e1.nonneg and e2.nonneg)
+    return Expr(terms, e1.bias + e2.bias, e1.shape, ops, e1.nonneg and e2.nonneg, e1.anchor or e2.anchor)
 
 
 def _neg(e: Expr) -> Expr:
@@ -163,7 +166,7 @@ class _Builder:
         if e.is_pure() and activation == "relu":
             return e
         ops = list(e.ops) + ([extra] if extra else [])
-        first = next((nm for nm, _ in e.ops), name)
+        first = e.anchor or next((nm for nm, _ in e.ops), name)
         layer = SpikingLayer(self.unique(first), e.shape, e.terms, e.bias, activation, ops)
         self.layers.append(layer)
         return _ident(layer.name, e.shape, activation == "relu")
@@ -190,7 +193,7 @@ def _maxpool(b: _Builder, e: Expr, op: Op) -> Expr:
     while len(vals) > 1:
         pairs = [(vals[i], vals[i + 1]) for i in range(0, len(vals) - 1, 2)]
         diff = _vstack([_add(a, _neg(bb), None) for a, bb in pairs], (len(pairs) * c,) + tuple(out_shape[1:]))
-        diff.ops = [(f"{op.name}.max{level}", f"{op.source_type} round {level}")]
+        diff.ops, diff.anchor = [(f"{op.name}.max{level}", f"{op.source_type} round {level}")], None
         r = b.materialize(diff, f"{op.name}.max{level}")
         nxt = [_add(bb, _rows(r, k * n, (k + 1) * n, out_shape), None) for k, (_, bb) in enumerate(pairs)]
         if len(vals) % 2:
@@ -223,12 +226,12 @@ def build_layers(ops: list[Op], output_activation: str = "none") -> tuple[str, t
         elif op.kind == "identity":
             e = args[0]
         elif op.kind == "flatten":
-            e = Expr(args[0].terms, args[0].bias, (args[0].n,), args[0].ops, args[0].nonneg)
+            e = Expr(args[0].terms, args[0].bias, (args[0].n,), args[0].ops, args[0].nonneg, args[0].anchor)
         elif op.kind == "dense":
             w = np.asarray(p["weight"], np.float64)
             x = args[0]
             if x.shape != (x.n,) and w.shape[1] == x.n:
-                x = Expr(x.terms, x.bias, (x.n,), x.ops, x.nonneg)  # implicit flatten
+                x = Expr(x.terms, x.bias, (x.n,), x.ops, x.nonneg, x.anchor)  # implicit flatten
             if w.ndim != 2 or w.shape[1] != x.n:
                 raise ConversionError(f"{where}: weight has shape {w.shape}; its input has {x.n} features")
             e = _linear(x, sp.csr_matrix(w), p.get("bias"), (w.shape[0],), "dense",
@@ -262,7 +265,7 @@ def build_layers(ops: list[Op], output_activation: str = "none") -> tuple[str, t
             e = _scale(x, sc, sh, op, nonneg=x.nonneg and np.all(sc >= 0) and np.all(sh >= 0))
         elif op.kind == "relu":
             x = args[0]
-            x = Expr(x.terms, x.bias, x.shape, x.ops + [(op.name, op.source_type)], x.nonneg)
+            x = Expr(x.terms, x.bias, x.shape, x.ops + [(op.name, op.source_type)], x.nonneg, x.anchor)
             if x.nonneg and all(t.kind == "identity" for t in x.terms.values()) and len(x.terms) == 1 \
                     and not np.any(x.bias):
                 e = args[0]
@@ -297,8 +300,8 @@ def build_layers(ops: list[Op], output_activation: str = "none") -> tuple[str, t
     if last.is_pure() and b.layers and next(iter(last.terms)) == b.layers[-1].name:
         pass  # the model ends in a ReLU: that population is the output
     else:
-        out_name = (last.ops[0][0] if last.ops else "output")
-        b.materialize(Expr(last.terms, last.bias, last.shape, last.ops, False), out_name, output_activation)
+        b.materialize(Expr(last.terms, last.bias, last.shape, last.ops, False, last.anchor), "output",
+                      output_activation)
     if not b.layers:
         raise ConversionError("the model has no weighted layer to convert")
     return in_name, in_shape, b.layers

@@ -8,10 +8,10 @@ normalized weight ``m`` becomes ``w = round(m * vth * 2**-e / gain)``.
 
 Per layer:
 
-1. ``vth`` is as large as the v register allows with headroom: the worst-case
-   one-step input ``B`` (all sources firing, in thresholds) must satisfy
-   ``B * theta < 2**(v_bits - 2)``, so neither the 24-bit u (wraps) nor v
-   (saturates) can overflow; and ``vth < 2**vth_bits``.
+1. ``vth``: the worst-case one-step input ``B`` (all sources firing, in
+   thresholds) must satisfy ``B * theta < 2**(v_bits - 2)``, so the 24-bit u
+   (wraps) cannot overflow, and v keeps ``2**HEADROOM_BITS`` thresholds of range
+   for accumulated inhibition; ``vth < 2**vth_bits``.
 2. Each projection picks the smallest exponent ``e`` (in the chip's range and
    ``>= -act_shift``) whose largest ``|w|`` fits ``weight_bits``: the largest
    weight uses the top bit of the mantissa (the full range). For the input
@@ -32,7 +32,11 @@ import scipy.sparse as sp
 
 from neurocore.chip.spec import ChipSpec
 
-__all__ = ["QuantizedLayer", "quantize_layer"]
+__all__ = ["QuantizedLayer", "quantize_layer", "HEADROOM_BITS"]
+
+#: v keeps 2**HEADROOM_BITS thresholds of range, so a long run of inhibition rarely
+#: saturates it. A smaller vth costs no precision: the weight exponent adapts.
+HEADROOM_BITS = 9
 
 
 @dataclass
@@ -74,7 +78,8 @@ def quantize_layer(terms: dict[str, sp.csr_matrix], bias: np.ndarray, input_src:
         peak = 2.0 if (s == input_src and graded) else 1.0
         bound = bound + peak * np.asarray(abs(m).sum(axis=1)).ravel()
     b_max = float(bound.max()) if bound.size else 0.0
-    cap = min((1 << chip.vth_bits) - 1, int((1 << (chip.v_bits - 2 - chip.vth_shift)) / max(1.0, b_max)))
+    cap = min((1 << chip.vth_bits) - 1, int((1 << (chip.v_bits - 2 - chip.vth_shift)) / max(1.0, b_max)),
+              max(1, 1 << max(0, chip.v_bits - 1 - chip.vth_shift - HEADROOM_BITS)))
     if vth_cap is not None:
         cap = min(cap, int(vth_cap))
     for s, m in terms.items():
