@@ -1,0 +1,252 @@
+"""Compare neurocore's simulator with NumPy and Brian2 on the benchmark workloads.
+
+Prints a markdown table per run: for each workload and implementation the wall time
+of the whole workload (median of ``--repeats`` runs, [min-max]), synaptic events/s,
+neuron updates/s, spikes, and the speed-up against the float32 NumPy event-driven step
+measured in the same run. Everything is single-threaded.
+
+Implementations:
+
+* ``neurocore kernel``: ``Simulator.run(..., n_threads=1)``; compile time excluded (printed apart).
+* ``neurocore reference``: the NumPy twin ``neurocore.kernels.reference.simulate`` on the
+  first ``--ref-steps`` steps, time extrapolated linearly to the full run (labelled).
+* ``numpy f32 event``: ``I = W[spiking_rows].sum(0)``; ``numpy f32 dense``: ``I = s @ W``
+  (``bench/numpy_steps.py``). CUBA's dense step (a 4000 x 4000 gemv per step) runs on the
+  first ``--dense-steps`` steps and is extrapolated (labelled).
+* ``brian2 cpp_standalone``: when Brian2 can be run (this interpreter, or ``--brian2-python``,
+  default ``/tmp/b2venv/bin/python`` if it exists; Brian2 2.9 needs ``numpy<2.4``):
+  ``bench/brian2_runner.py`` builds the binary once (build excluded) and times the loop
+  with Brian2's own timer. CUBA is Brian2's original float model (two synaptic time
+  constants), FF the same integer network as neurocore's.
+
+A synaptic event is one spike through one (non-zero) synapse; a neuron update is one
+neuron advanced by one step (N x steps).
+
+Usage::
+
+    python bench/compare.py [--workload ff|cuba|all] [--repeats 5] [--json out.json]
+                            [--brian2-python PATH | --no-brian2]
+"""
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+             "NEUROCORE_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy_steps
+import workloads
+from workloads import nc, synaptic_events
+
+from neurocore.kernels.reference import simulate
+
+BASELINE = "numpy f32 event"
+DEFAULT_B2 = "/tmp/b2venv/bin/python"
+
+
+def _timed(fn, repeats: int, warmup: int = 1):
+    """Run ``fn`` warmup + repeats times; returns (times, last result)."""
+    out = None
+    for _ in range(warmup):
+        out = fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return times, out
+
+
+def _row(wl, impl, times, events, updates, spikes, steps_timed, note=""):
+    """One table row; ``times`` are for ``steps_timed`` steps, scaled to the full workload."""
+    scale = wl.n_steps / steps_timed
+    full = [t * scale for t in times]
+    med = statistics.median(full)
+    return {"workload": wl.name, "implementation": impl, "steps_timed": steps_timed, "n_steps": wl.n_steps,
+            "extrapolated": steps_timed != wl.n_steps, "wall_s": full, "median_s": med, "min_s": min(full),
+            "max_s": max(full), "events": int(events * scale), "events_per_s": events / (med / scale),
+            "neuron_updates_per_s": updates / (med / scale), "spikes": int(spikes * scale)
+            if steps_timed != wl.n_steps else int(spikes), "n": len(times), "note": note}
+
+
+def _pop_counts(wl, spikes_tn):
+    out, off = {}, 0
+    for pop in wl.graph.populations:
+        out[pop.name] = spikes_tn[:, off: off + pop.n].sum(0)
+        off += pop.n
+    return out
+
+
+def bench_neurocore(wl, repeats):
+    t0 = time.perf_counter()
+    prog = nc.compile(wl.graph, wl.chip)
+    t_compile = time.perf_counter() - t0
+    sim = nc.Simulator(prog)
+    times, r = _timed(lambda: sim.run(wl.inputs, n_steps=wl.n_steps, n_threads=1), repeats)
+    tot = r.totals()
+    N = wl.graph.n_neurons
+    row = _row(wl, "neurocore kernel (1 thread)", times, tot["synops"], N * wl.n_steps, tot["spikes"], wl.n_steps,
+               f"compile {t_compile:.2f} s excluded; {prog.n_cores_used} cores")
+    return row, sim, r
+
+
+def bench_reference(wl, sim, repeats, ref_steps):
+    short = wl.truncated(min(ref_steps, wl.n_steps))
+    times, ref = _timed(lambda: simulate(short.graph, short.chip, short.inputs, short.n_steps),
+                        max(1, min(repeats, 3)), warmup=0)
+    counts = _pop_counts(short, ref["spikes"][0])
+    r = sim.run(short.inputs, n_steps=short.n_steps, n_threads=1)
+    same = all(np.array_equal(r.spike_counts[p][0], counts[p]) for p in counts)
+    if not same:
+        raise SystemExit(f"{wl.name}: kernel and NumPy twin disagree on {short.n_steps} steps")
+    counts["input"] = short.inputs[0].sum(0) if short.inputs.shape[2] else None
+    events = synaptic_events(short, {k: v for k, v in counts.items() if k in short.out_degree})
+    spikes = sum(int(v.sum()) for k, v in counts.items() if k != "input" and v is not None)
+    return _row(wl, "neurocore reference (NumPy twin)", times, events, wl.graph.n_neurons * short.n_steps, spikes,
+                short.n_steps, f"extrapolated from {short.n_steps} steps; spikes equal the kernel's")
+
+
+def bench_numpy(wl, variant, repeats, steps):
+    steps = min(steps, wl.n_steps)
+    times, counts = _timed(lambda: numpy_steps.run(wl, variant, steps), repeats)
+    events = synaptic_events(wl, {k: v for k, v in counts.items() if k in wl.out_degree})
+    spikes = sum(int(v.sum()) for k, v in counts.items() if k != "input")
+    note = "float32" + (f"; extrapolated from {steps} steps" if steps != wl.n_steps else "")
+    return _row(wl, f"numpy f32 {variant}", times, events, wl.graph.n_neurons * steps, spikes, steps, note)
+
+
+def _brian2_python(arg):
+    if arg == "none":
+        return None
+    if arg:
+        return arg
+    try:
+        import brian2  # noqa: F401
+        return sys.executable
+    except Exception:  # noqa: BLE001 - Brian2 fails to import with numpy >= 2.4
+        return DEFAULT_B2 if Path(DEFAULT_B2).exists() else None
+
+
+def bench_brian2(wl, py, repeats, workdir):
+    wdir = Path(workdir) / f"b2_{wl.name}"
+    cmd = [py, str(HERE / "brian2_runner.py"), wl.name, "--steps", str(wl.n_steps), "--repeats", str(repeats),
+           "--workdir", str(wdir)]
+    if wl.name == "ff":
+        npz = Path(workdir) / "ff_net.npz"
+        d = {"raster": wl.inputs[0].astype(np.uint8)}
+        for k, layer in enumerate(wl.layers):
+            d[f"w{k}"] = layer["wt"].T.astype(np.int16)
+            d[f"vth{k}"] = np.float64(wl.neurons[layer["dst"]]["vth"])
+        np.savez(npz, **d)
+        cmd += ["--npz", str(npz)]
+    p = subprocess.run(cmd, capture_output=True, text=True, cwd=workdir, check=False)
+    if p.returncode != 0:
+        print(f"[brian2] {wl.name} failed:\n{p.stderr[-2000:]}", file=sys.stderr)
+        return None
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    row = _row(wl, "brian2 cpp_standalone (1 thread)", res["loop_s"], res["events"],
+               res["n_neurons"] * wl.n_steps, res["spikes"], wl.n_steps,
+               f"loop timer; build {res['build_s']:.1f} s excluded; whole binary median "
+               f"{statistics.median(res['binary_s']):.3f} s"
+               + ("; original float model (2 synaptic taus)" if wl.name == "cuba" else ""))
+    row["spikes_per_group"] = res["spikes_per_group"]
+    return row
+
+
+def _fmt_t(r):
+    return f"{r['median_s']:.3f} [{r['min_s']:.3f}–{r['max_s']:.3f}]"
+
+
+def table(rows):
+    lines = [("| workload | implementation | wall time, s: median [min–max] | synaptic events/s | "
+             "neuron updates/s | spikes | speed-up vs numpy f32 event | n | notes |"),
+             "|---|---|---|---|---|---|---|---|---|"]
+    for wl in dict.fromkeys(r["workload"] for r in rows):
+        rs = [r for r in rows if r["workload"] == wl]
+        base = next((r for r in rs if r["implementation"] == BASELINE), None)
+        for r in rs:
+            ratio = f"{base['median_s'] / r['median_s']:.2f}×" if base else "—"
+            lines.append(f"| {wl} | {r['implementation']} | {_fmt_t(r)}{' (extrap.)' if r['extrapolated'] else ''}"
+                         f" | {r['events_per_s']:.3g} | {r['neuron_updates_per_s']:.3g} | {r['spikes']:,}"
+                         f"{' (extrap.)' if r['extrapolated'] else ''} | {ratio} | {r['n']} | {r['note']} |")
+    return "\n".join(lines)
+
+
+def targets(rows):
+    out = []
+    get = {(r["workload"], r["implementation"].split(" (")[0]): r for r in rows}
+    ff = get.get(("ff", "neurocore kernel"))
+    if ff:
+        ok = ff["events_per_s"] >= 1e9
+        out.append(f"- FF: neurocore {ff['events_per_s']:.3g} synaptic events/s (target >= 1e9): "
+                   f"{'MET' if ok else 'MISSED'}")
+    cu, b2 = get.get(("cuba", "neurocore kernel")), get.get(("cuba", "brian2 cpp_standalone"))
+    if cu and b2:
+        ratio = cu["median_s"] / b2["median_s"]
+        out.append(f"- CUBA: neurocore {cu['median_s']:.3f} s vs Brian2 C++ standalone {b2['median_s']:.3f} s "
+                   f"= {ratio:.2f}× Brian2's wall time (target <= 0.5×): {'MET' if ratio <= 0.5 else 'MISSED'}")
+    elif cu:
+        out.append(f"- CUBA: neurocore {cu['median_s']:.3f} s; no Brian2 in this run (anchor: 0.169 s loop, "
+                   f"target <= 0.085 s): {'MET' if cu['median_s'] <= 0.0845 else 'MISSED'} against the anchor")
+    return "\n".join(out)
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description="neurocore simulator vs NumPy and Brian2 (markdown table)")
+    ap.add_argument("--workload", choices=("ff", "cuba", "all"), default="all")
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs per implementation (after one warm-up)")
+    ap.add_argument("--json", help="also write the rows (every time) to this JSON file")
+    ap.add_argument("--brian2-python", help="interpreter with brian2 (default: this one if it imports brian2, "
+                    f"else {DEFAULT_B2} if present)")
+    ap.add_argument("--no-brian2", action="store_true")
+    ap.add_argument("--ref-steps", type=int, default=None, help="steps for the NumPy twin (default ff 200, cuba 500)")
+    ap.add_argument("--dense-steps", type=int, default=500, help="steps for CUBA's dense NumPy step")
+    ap.add_argument("--workdir", default=None, help="Brian2 build folder (default: a temporary folder)")
+    a = ap.parse_args(argv)
+    names = ("ff", "cuba") if a.workload == "all" else (a.workload,)
+    py = None if a.no_brian2 else _brian2_python(a.brian2_python)
+    workdir = a.workdir or tempfile.mkdtemp(prefix="neurocore_bench_")
+    Path(workdir).mkdir(parents=True, exist_ok=True)
+    rows = []
+    print(f"# neurocore simulator benchmark\n\nPython {platform.python_version()}, numpy {np.__version__}, "
+          f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; single thread; "
+          f"repeats {a.repeats} (+1 warm-up)\n")
+    for name in names:
+        wl = workloads.WORKLOADS[name]()
+        print(f"- **{name}**: {wl.description}")
+        row, sim, _ = bench_neurocore(wl, a.repeats)
+        rows.append(row)
+        ref_steps = a.ref_steps or {"ff": 200, "cuba": 500}[name]
+        rows.append(bench_reference(wl, sim, a.repeats, ref_steps))
+        rows.append(bench_numpy(wl, "event", a.repeats, wl.n_steps))
+        rows.append(bench_numpy(wl, "dense", a.repeats, wl.n_steps if name == "ff" else a.dense_steps))
+        if py:
+            r = bench_brian2(wl, py, a.repeats, workdir)
+            if r:
+                rows.append(r)
+    print()
+    print(table(rows))
+    print("\nTargets:\n" + targets(rows))
+    if a.json:
+        Path(a.json).write_text(json.dumps(rows, indent=1))
+        print(f"\nrows written to {a.json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Float32 NumPy steps of the benchmark workloads: the references neurocore is timed against.
+
+Two variants per workload, both one Python loop over steps with vectorised NumPy inside:
+
+* ``event``: synaptic input is the sum of the spiking sources' weight rows,
+  ``I = W[spiking_rows].sum(0)`` with ``W`` the dense (n_src, n_dst) float32 matrix;
+* ``dense``: ``I = s @ W`` with the 0/1 spike vector ``s`` (a BLAS gemv).
+
+Both follow neurocore's step order exactly: the input a layer integrates at step t
+is what its sources emitted at step t - 1 (every projection has delay 1).
+
+FF (IF, reset by subtraction): weights and thresholds are the workload's integer
+mantissas held in float32, and every partial sum is an integer below 2**24, so the
+float32 run is exact and its spike counts equal neurocore's (which the benchmark checks;
+the one difference would be v saturating at 24 bits, which does not change spikes here).
+
+CUBA (CubaLIF): the float32 twin of the same fixed-point model (same decays, bias,
+threshold, weights and refractory period) without truncation, so its spike counts
+are close to neurocore's but not identical.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["VARIANTS", "run", "run_cuba", "run_ff"]
+
+VARIANTS = ("event", "dense")
+
+
+def run_ff(w, variant: str = "event", n_steps: int | None = None) -> dict[str, np.ndarray]:
+    """Feed-forward IF network; returns spike counts per source node (``input`` included)."""
+    T = w.n_steps if n_steps is None else n_steps
+    x = w.inputs[0, :T].astype(bool)
+    xf = x.astype(np.float32)
+    Ws = [layer["wt"] for layer in w.layers]
+    names = [layer["dst"] for layer in w.layers]
+    th = [np.float32(w.neurons[n]["vth"]) for n in names]
+    v = [np.zeros(W.shape[1], np.float32) for W in Ws]
+    inp = [np.zeros(W.shape[1], np.float32) for W in Ws]
+    counts = [np.zeros(W.shape[1], np.int64) for W in Ws]
+    L = len(Ws)
+    event = variant == "event"
+    for t in range(T):
+        spk = []
+        for i in range(L):
+            vi = v[i]
+            vi += inp[i]
+            s = vi > th[i]
+            vi -= s * th[i]
+            counts[i] += s
+            spk.append(s)
+        if event:
+            inp[0] = Ws[0][np.flatnonzero(x[t])].sum(0)
+            for i in range(1, L):
+                inp[i] = Ws[i][np.flatnonzero(spk[i - 1])].sum(0)
+        else:
+            inp[0] = xf[t] @ Ws[0]
+            for i in range(1, L):
+                inp[i] = spk[i - 1].astype(np.float32) @ Ws[i]
+    out = {"input": x.sum(0).astype(np.int64)}
+    out.update(dict(zip(names, counts)))
+    return out
+
+
+def run_cuba(w, variant: str = "event", n_steps: int | None = None) -> dict[str, np.ndarray]:
+    """CUBA float32 twin; returns spike counts per population (``exc``, ``inh``)."""
+    T = w.n_steps if n_steps is None else n_steps
+    p = w.neurons["all"]
+    N = p["n"]
+    We, Wi = (layer["wt"] for layer in w.layers)  # (Ne, N), (Ni, N)
+    Ne = We.shape[0]
+    du, dv = np.float32(p["decay_u"]), np.float32(p["decay_v"])
+    bias, vth, R = np.float32(p["bias"]), np.float32(p["vth"]), p["refractory"]
+    u = np.zeros(N, np.float32)
+    v = p["v0"].astype(np.float32).copy()
+    refr = np.zeros(N, np.int32)
+    inp = np.zeros(N, np.float32)
+    counts = np.zeros(N, np.int64)
+    event = variant == "event"
+    for t in range(T):
+        u *= du
+        u += inp
+        held = refr > 0
+        vn = v * dv
+        vn += u
+        vn += bias
+        np.copyto(v, vn, where=~held)
+        s = (v > vth) & ~held
+        v[s] = 0.0
+        refr -= held
+        refr[s] = R
+        counts += s
+        if event:
+            idx = np.flatnonzero(s)
+            if idx.size:
+                ie, ii = idx[idx < Ne], idx[idx >= Ne] - Ne
+                inp = We[ie].sum(0) + Wi[ii].sum(0)
+            else:
+                inp = np.zeros(N, np.float32)
+        else:
+            sf = s.astype(np.float32)
+            inp = sf[:Ne] @ We + sf[Ne:] @ Wi
+    return {"exc": counts[:Ne], "inh": counts[Ne:]}
+
+
+_RUNNERS = {"ff": run_ff, "cuba": run_cuba}
+
+
+def run(w, variant: str = "event", n_steps: int | None = None) -> dict[str, np.ndarray]:
+    """Dispatch on ``w.name``."""
+    if variant not in VARIANTS:
+        raise ValueError(f"variant {variant!r}; choose from {VARIANTS}")
+    return _RUNNERS[w.name](w, variant, n_steps)
