@@ -8,11 +8,36 @@ thresholds on the calibration data, quantizes to the chip's widths and attaches
 a codec (input encoding, output decoding), a float twin and a report.
 """
 from neurocore.convert.convert import DECODINGS, READERS, convert, read_model
-from neurocore.convert.encode import CODEC_TYPES, ENCODINGS, Codec, DirectCodec, PoissonCodec, RateCodec, codec_from_dict
+from neurocore.convert.encode import (
+           CODEC_TYPES,
+           ENCODINGS,
+           Codec,
+           DirectCodec,
+           PoissonCodec,
+           RateCodec,
+           codec_from_dict,
+)
 from neurocore.convert.evaluate import accuracy_vs_timesteps, float_accuracy_vs_timesteps
 from neurocore.convert.floatsim import FloatLayer, FloatRunResult, FloatSNN
 from neurocore.convert.report import ConversionReport, LayerReport
 
-__all__ = ["convert", "read_model", "READERS", "DECODINGS", "accuracy_vs_timesteps", "float_accuracy_vs_timesteps",
-           "Codec", "DirectCodec", "PoissonCodec", "RateCodec", "CODEC_TYPES", "ENCODINGS", "codec_from_dict",
-           "FloatSNN", "FloatLayer", "FloatRunResult", "ConversionReport", "LayerReport"]
+__all__ = [
+           "CODEC_TYPES",
+           "DECODINGS",
+           "ENCODINGS",
+           "READERS",
+           "Codec",
+           "ConversionReport",
+           "DirectCodec",
+           "FloatLayer",
+           "FloatRunResult",
+           "FloatSNN",
+           "LayerReport",
+           "PoissonCodec",
+           "RateCodec",
+           "accuracy_vs_timesteps",
+           "codec_from_dict",
+           "convert",
+           "float_accuracy_vs_timesteps",
+           "read_model",
+]

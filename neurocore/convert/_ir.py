@@ -29,7 +29,7 @@ import numpy as np
 
 from neurocore.errors import ConversionError
 
-__all__ = ["Op", "OP_KINDS", "check_ops", "bn_scale_shift"]
+__all__ = ["OP_KINDS", "Op", "bn_scale_shift", "check_ops"]
 
 OP_KINDS = ("input", "dense", "conv2d", "batchnorm", "affine", "relu", "avgpool2d", "maxpool2d", "flatten",
             "identity", "add")

@@ -27,7 +27,7 @@ from neurocore.errors import ConversionError
 from neurocore.graph.graph import Graph
 from neurocore.graph.neurons import IF
 
-__all__ = ["convert", "read_model", "READERS", "DECODINGS"]
+__all__ = ["DECODINGS", "READERS", "convert", "read_model"]
 
 DECODINGS = ("count", "membrane")
 
@@ -157,7 +157,7 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
     graded = encoding == "direct"
     membrane = decoding == "membrane"
     g = Graph()
-    inp = g.input(n_feat, name=in_name, graded=graded, shape=tuple(in_shape) if len(in_shape) == 3 else None)
+    g.input(n_feat, name=in_name, graded=graded, shape=tuple(in_shape) if len(in_shape) == 3 else None)
     gain = None if graded else 1
     report = ConversionReport(info["format"], encoding, decoding, percentile, per_channel, reset, float(v_frac),
                               in_scale, 0)
@@ -200,7 +200,7 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
             shape=tuple(la.shape), scale=float(np.median(lam_l)), vth=int(vth), weight_exp=dict(q.weight_exp),
             weight_bits_used=dict(q.weight_bits_used), quant_error=dict(q.weight_error), bias_exp=q.bias_exp,
             bias_error=q.bias_error, saturated=q.saturated,
-            sparsity=float(np.mean(a <= 0)) if la.activation == "relu" else float(np.mean(a <= 0)),
+            sparsity=float(np.mean(a <= 0)),
             latency=d, delays=dict(delays[la.name])))
         if q.saturated:
             report.warnings.append(f"layer '{la.name}': {q.saturated} weight/bias value(s) clipped to the chip's "

@@ -35,14 +35,14 @@ used for regression and single-logit (binary) classifiers.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from neurocore.errors import SimulationError
 
-__all__ = ["Codec", "DirectCodec", "PoissonCodec", "RateCodec", "CODEC_TYPES", "ENCODINGS", "codec_from_dict"]
+__all__ = ["CODEC_TYPES", "ENCODINGS", "Codec", "DirectCodec", "PoissonCodec", "RateCodec", "codec_from_dict"]
 
 
 @dataclass
@@ -172,7 +172,7 @@ class Codec:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict) -> "Codec":
+    def from_dict(cls, d: dict) -> Codec:
         d = dict(d)
         kind = d.pop("type", cls.__name__)
         if kind not in CODEC_TYPES:

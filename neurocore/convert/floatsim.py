@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from neurocore.convert.encode import Codec
 
-__all__ = ["FloatLayer", "FloatSNN", "FloatRunResult"]
+__all__ = ["FloatLayer", "FloatRunResult", "FloatSNN"]
 
 
 @dataclass

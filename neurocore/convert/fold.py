@@ -27,7 +27,7 @@ from neurocore.convert._ir import Op
 from neurocore.errors import ConversionError, GraphError
 from neurocore.graph.layers import conv2d_matrix
 
-__all__ = ["Term", "Expr", "SpikingLayer", "build_layers", "forward"]
+__all__ = ["Expr", "SpikingLayer", "Term", "build_layers", "forward"]
 
 
 @dataclass

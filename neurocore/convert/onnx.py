@@ -139,7 +139,7 @@ def read_onnx(model, input_shape=None) -> tuple[list[Op], dict]:
                 and op.params["shift"].size in (1, merged[-1].params["weight"].shape[0])):
             prev = merged[-1]
             prev.params["bias"] = np.broadcast_to(op.params["shift"], (prev.params["weight"].shape[0],)).copy()
-            old, prev.name = prev.name, op.name
+            prev.name = op.name
             continue
         merged.append(op)
     outs = [o.name for o in g.output]

@@ -32,7 +32,7 @@ import scipy.sparse as sp
 
 from neurocore.chip.spec import ChipSpec
 
-__all__ = ["QuantizedLayer", "quantize_layer", "HEADROOM_BITS"]
+__all__ = ["HEADROOM_BITS", "QuantizedLayer", "quantize_layer"]
 
 #: v keeps 2**HEADROOM_BITS thresholds of range, so a long run of inhibition rarely
 #: saturates it. A smaller vth costs no precision: the weight exponent adapts.

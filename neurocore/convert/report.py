@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["LayerReport", "ConversionReport"]
+__all__ = ["ConversionReport", "LayerReport"]
 
 
 @dataclass
@@ -86,8 +86,9 @@ class ConversionReport:
     def table(self) -> str:
         head = (f"{'layer':<18} {'type':<30} {'shape':<14} {'scale':>8} {'vth':>6} {'exp':>8} {'bits':>5} "
                 f"{'q.err':>7} {'sparsity':>8} {'lat':>4}")
-        lines = [f"ConversionReport ({self.format}; {self.encoding} in, {self.decoding} out; p{self.percentile}"
-                 f"{' per channel' if self.per_channel else ''}; reset {self.reset}; v0 {self.v_init} theta)", head]
+        title = (f"ConversionReport ({self.format}; {self.encoding} in, {self.decoding} out; p{self.percentile}"
+                 f"{' per channel' if self.per_channel else ''}; reset {self.reset}; v0 {self.v_init} theta)")
+        lines = [title, head]
         for r in self.layers:
             exps = ",".join(str(e) for e in r.weight_exp.values())
             bits = max(r.weight_bits_used.values(), default=0)

@@ -34,9 +34,8 @@ def _np(t):
 def read_torch(model, input_shape=None, sample=None) -> tuple[list[Op], dict]:
     """Ops of a PyTorch module; ``sample`` (one or more calibration inputs) gives the shapes."""
     import torch
-    import torch.nn as nn
     import torch.nn.functional as F
-    from torch import fx
+    from torch import fx, nn
     from torch.fx.passes.shape_prop import ShapeProp
 
     if input_shape is None:

@@ -1,7 +1,6 @@
 """Shared fixtures: sklearn's bundled digits (no downloads) and tiny models trained in a few seconds."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 

@@ -9,11 +9,11 @@ import pytest
 
 onnx = pytest.importorskip("onnx")
 
-import neurocore as nc  # noqa: E402
-from neurocore.convert import accuracy_vs_timesteps, convert, read_model  # noqa: E402
-from neurocore.convert.fold import build_layers, forward  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper
 
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+import neurocore as nc
+from neurocore.convert import accuracy_vs_timesteps, convert, read_model
+from neurocore.convert.fold import build_layers, forward
 
 
 def _export(net, x):

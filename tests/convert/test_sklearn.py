@@ -9,10 +9,17 @@ import pytest
 
 pytest.importorskip("sklearn")
 
-import neurocore as nc  # noqa: E402
-from neurocore.convert import (CODEC_TYPES, ConversionReport, Codec, DirectCodec, accuracy_vs_timesteps,  # noqa: E402
-                               convert, float_accuracy_vs_timesteps)
-from neurocore.kernels import reference  # noqa: E402
+import neurocore as nc
+from neurocore.convert import (
+    CODEC_TYPES,
+    Codec,
+    ConversionReport,
+    DirectCodec,
+    accuracy_vs_timesteps,
+    convert,
+    float_accuracy_vs_timesteps,
+)
+from neurocore.kernels import reference
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +29,7 @@ def converted(mlp, digits):
 
 
 def test_mlp_meets_targets_on_integer_chip(mlp, digits, converted):
-    Xtr, Xte, ytr, yte = digits
+    _, Xte, _, yte = digits
     ann = mlp.score(Xte, yte)
     acc = accuracy_vs_timesteps(converted, nc.chip.loihi(), Xte, yte, steps=(8, 32))
     assert acc[32] >= ann - 0.005, (ann, acc)
@@ -148,7 +155,7 @@ def test_regressor(digits):
     from sklearn.neural_network import MLPRegressor
     from threadpoolctl import threadpool_limits
 
-    Xtr, Xte, ytr, yte = digits
+    Xtr, Xte, ytr, _ = digits
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         reg = MLPRegressor(hidden_layer_sizes=(32,), max_iter=200, random_state=0).fit(Xtr, ytr.astype(float))
@@ -163,7 +170,7 @@ def test_binary_classifier(digits):
     from sklearn.neural_network import MLPClassifier
     from threadpoolctl import threadpool_limits
 
-    Xtr, Xte, ytr, yte = digits
+    Xtr, Xte, ytr, _ = digits
     with threadpool_limits(1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=100, random_state=0).fit(Xtr, ytr >= 5)

@@ -7,9 +7,9 @@ import pytest
 torch = pytest.importorskip("torch")
 nn = torch.nn
 
-import neurocore as nc  # noqa: E402
-from neurocore.convert import accuracy_vs_timesteps, convert, read_model  # noqa: E402
-from neurocore.convert.fold import build_layers, forward  # noqa: E402
+import neurocore as nc
+from neurocore.convert import accuracy_vs_timesteps, convert, read_model
+from neurocore.convert.fold import build_layers, forward
 
 
 def make_cnn(pool=nn.AvgPool2d):
@@ -53,7 +53,7 @@ def cnn(images):
 
 
 def test_cnn_meets_targets_on_integer_chip(cnn, images):
-    Xtr, Xte, ytr, yte = images
+    Xtr, Xte, _, yte = images
     ann = ann_accuracy(cnn, Xte, yte)
     g = convert(cnn, calibration=Xtr[:500], chip=nc.chip.loihi())
     acc = accuracy_vs_timesteps(g, nc.chip.loihi(), Xte, yte, steps=(8, 32))
@@ -77,7 +77,7 @@ def test_fold_equals_torch_forward(cnn, images):
 
 def test_maxpool_is_converted_exactly_in_the_rate_limit(cnn, images):
     """The trained CNN with its average pools swapped for max pools: the SNN follows that ANN."""
-    Xtr, Xte, ytr, yte = images
+    Xtr, Xte, _, yte = images
     net = make_cnn(nn.MaxPool2d)
     net.load_state_dict(cnn.state_dict())
     net.eval()
