@@ -57,6 +57,9 @@ def kernel_tables(program: Program) -> dict:
         "u0": a["u0"].astype(i64), "v0": a["v0"].astype(i64), "ncore": a["neuron_core"].astype(i32),
         "chan_graded": graded,
     }
+    fits32 = (lambda arr: arr.size == 0 or int(np.abs(arr).max()) < 2**31)
+    tb["vth32"] = tb["vth"].astype(i32) if fits32(tb["vth"]) else np.zeros_like(tb["vth"], i32)
+    tb["bias32"] = tb["bias"].astype(i32) if fits32(tb["bias"]) else np.zeros_like(tb["bias"], i32)
     for k in ("row_ptr", "src_pk_ptr", "pk_row_ptr"):
         tb[k] = a[k].astype(i64)
     for k in ("target", "wscaled", "row_delay", "row_core", "row_words", "row_start", "pk_rows", "pk_src_tile",
@@ -103,6 +106,25 @@ def accumulator_bound(program: Program) -> int:
     per_syn = np.abs(a["wscaled"].astype(np.int64)) * np.repeat(xmax, nnz)
     per_neuron = np.bincount(a["target"], weights=per_syn.astype(np.float64), minlength=program.n_neurons)
     return int(per_neuron.max()) if per_neuron.size else 0
+
+
+def narrow_ok(program: Program, tables: dict) -> bool:
+    """True when the kernel may keep accumulators, u and v in int32 words, exactly.
+
+    Every intermediate of a step must then stay below 2**31 in magnitude:
+    ``decay(u) + a`` (|decay(u)| <= 2**(u_bits-1), |a| <= :func:`accumulator_bound`),
+    ``decay(v) + u + bias``, ``v - vth``, and the exact 32-bit decay needs
+    ``decay_bits <= 15``. Otherwise the kernel runs in int64 words. Results are
+    identical either way; int32 is only faster.
+    """
+    chip = program.chip
+    if chip.decay_bits > 15 or chip.u_bits > 30 or chip.v_bits > 30:
+        return False
+    lim = 2**31 - 1
+    hu, hv = 1 << (chip.u_bits - 1), 1 << (chip.v_bits - 1)
+    bias = int(np.abs(tables["bias"]).max()) if program.n_neurons else 0
+    vth = int(np.abs(tables["vth"]).max()) if program.n_neurons else 0
+    return (accumulator_bound(program) + 2 * hu < lim and hv + hu + bias < lim and hv + vth < lim)
 
 
 @dataclass
@@ -226,7 +248,7 @@ class Simulator:
         self.program = program
         self._kernel = load_kernel()
         self._tables = kernel_tables(program)
-        self._acc_bound = accumulator_bound(program)
+        self._narrow = narrow_ok(program, self._tables)
 
     def _check_inputs(self, inputs, n_steps) -> NDArray[np.int32]:
         p = self.program
@@ -347,7 +369,7 @@ class Simulator:
             "probe_s": np.zeros((B, T, max(ps.size, 1)), np.uint8),
         }
         xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]
-        kernel.run(self._tables, xin, T, out, n_threads, self._acc_bound >= 2**31)
+        kernel.run(self._tables, xin, T, out, n_threads, not self._narrow)
 
         counters = {name: out["counters"][:, i].copy() for i, name in enumerate(kernel.COUNTER_NAMES)}
         spike_counts = {name: out["spike_counts"][:, pm.offset: pm.offset + pm.n]

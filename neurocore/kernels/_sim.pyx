@@ -18,7 +18,8 @@ from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t
 from libc.string cimport memset
 
-from neurocore.kernels.fixedpoint cimport saturate_bits, trunc_shift, wrap_bits
+from neurocore.kernels.fixedpoint cimport (nc_decay32, nc_decay64, nc_saturate32, nc_saturate64, nc_trunc_shift,
+                                          nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
 
 import numpy as np
 
@@ -47,13 +48,6 @@ COUNTER_NAMES = ("timesteps", "synops", "synops_binary", "synops_graded", "syn_m
                  "hops_ew", "hops_ns", "hops_interchip", "input_packets", "overflow_u", "overflow_v")
 
 
-ctypedef fused acc_t:
-    # The per-neuron input accumulator. int32 when the compiled tables prove no
-    # step's sum can leave 32 bits (Simulator checks the bound), else int64.
-    int32_t
-    int64_t
-
-
 cdef struct Net:
     # sizes
     int64_t N            # neurons
@@ -74,6 +68,8 @@ cdef struct Net:
     const int32_t* decay_v   # 2**decay_bits - dv
     const int64_t* vth       # vth << vth_shift
     const int64_t* bias      # bias_mant << bias_exp
+    const int32_t* vth32     # the same in int32, for narrow runs
+    const int32_t* bias32
     const uint8_t* reset     # 0 = to zero, 1 = subtract vth
     const int32_t* refractory
     const int64_t* u0
@@ -99,7 +95,7 @@ cdef struct Net:
     const uint8_t* chan_graded   # C
 
 
-cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, acc_t* acc,
+cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, word_t* acc,
                          int64_t* cnt, int32_t* core_syn, bint graded) noexcept nogil:
     """Add one source value x (1 for a spike) through row r into the slot of step t + delay.
 
@@ -109,8 +105,8 @@ cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, acc
     cdef int64_t sd = slot + net.row_delay[r]
     if sd >= net.D:
         sd -= net.D
-    cdef acc_t* a = acc + sd * net.N
-    cdef acc_t* ac
+    cdef word_t* a = acc + sd * net.N
+    cdef word_t* ac
     cdef const int32_t* w
     if x == 1:
         st = net.row_start[r]
@@ -124,7 +120,7 @@ cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, acc
                 a[net.target[k]] += net.wscaled[k]
     else:
         for k in range(lo, hi):
-            a[net.target[k]] += <acc_t>(<int64_t>net.wscaled[k] * x)
+            a[net.target[k]] += <word_t>(<int64_t>net.wscaled[k] * x)
     cnt[C_SYNOPS] += hi - lo
     if graded:
         cnt[C_SYNOPS_GRADED] += hi - lo
@@ -160,21 +156,53 @@ cdef inline int64_t walk_links(const Net* net, int64_t src, int64_t dst, int32_t
     return n_touched
 
 
-cdef void run_one(const Net* net, const int32_t* inp, acc_t* acc, int64_t* u, int64_t* v,
-                  int32_t* refr, int32_t* spk, int32_t* link_step, int32_t* touched, int64_t* link_total,
+cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_t* v, int32_t* refr,
+                                   uint8_t* flag, int32_t* spk, int32_t* spike_counts, int32_t* core_act,
+                                   int64_t* active, int64_t* ovf) noexcept nogil:
+    """One step of every neuron; takes and clears this step's input slot. Returns the spike count.
+
+    Per neuron (Lava's PyLifModelBitAcc, plus refractory hold and reset by subtraction):
+    u <- limit_u(trunc(u * decay_u >> decay_bits) + a); unless refractory:
+    v <- limit_v(trunc(v * decay_v >> decay_bits) + u + bias); spike if v > vth, then
+    v <- 0 (or v - vth) and the refractory counter starts. Pass 1 (nc_update, C, vectorised)
+    computes the state and a flag per neuron; pass 2 lists spikes and counts activity."""
+    cdef int64_t N = net.N, n, nspk = 0, n_active = 0, f, sp, act
+    if word_t is int32_t:
+        nc_update32(N, acc, u, v, refr, flag, net.decay_u, net.decay_v, net.vth32, net.bias32, net.reset,
+                    net.refractory, net.decay_bits, net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, ovf)
+    else:
+        nc_update64(N, acc, u, v, refr, flag, net.decay_u, net.decay_v, net.vth, net.bias, net.reset,
+                    net.refractory, net.decay_bits, net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, ovf)
+    for n in range(N):
+        f = flag[n]
+        act = f & 1
+        sp = f >> 1
+        n_active += act
+        core_act[net.ncore[n]] += <int32_t>act
+        spike_counts[n] += <int32_t>sp
+        spk[nspk] = <int32_t>n
+        nspk += sp
+    active[0] += n_active
+    return nspk
+
+
+cdef void run_one(const Net* net, const int32_t* inp, word_t* acc, word_t* u, word_t* v,
+                  int32_t* refr, uint8_t* flag, int32_t* spk, int32_t* link_step, int32_t* touched, int64_t* link_total,
                   int64_t* cnt, int32_t* spike_counts, int32_t* core_syn, int32_t* core_act,
                   int32_t* busiest, int64_t n_pu, const int32_t* pu_idx, int32_t* pu,
                   int64_t n_pv, const int32_t* pv_idx, int32_t* pv,
                   int64_t n_ps, const int32_t* ps_idx, uint8_t* ps) noexcept nogil:
     """Simulate one sample for net.T steps. All pointers address this sample's rows."""
-    cdef int64_t N = net.N, C = net.C, t, n, c, i, p, q, s, slot, x, a, un, vn, nspk, n_touched, best
-    cdef int64_t ovf_u = 0, ovf_v = 0, active = 0, spikes = 0
-    cdef bint act
+    cdef int64_t N = net.N, C = net.C, t, n, c, i, p, q, s, slot, x, nspk, n_touched, best
+    cdef int64_t active = 0, spikes = 0
+    cdef int64_t ovf[2]
+    ovf[0] = 0
+    ovf[1] = 0
     for n in range(N):
-        u[n] = net.u0[n]
-        v[n] = net.v0[n]
+        u[n] = <word_t>net.u0[n]
+        v[n] = <word_t>net.v0[n]
         refr[n] = 0
-    memset(acc, 0, net.D * N * sizeof(acc_t))
+    memset(acc, 0, net.D * N * sizeof(word_t))
     memset(link_step, 0, net.n_links * sizeof(int32_t))
     slot = net.D - 1
     for t in range(net.T):
@@ -193,37 +221,8 @@ cdef void run_one(const Net* net, const int32_t* inp, acc_t* acc, int64_t* u, in
                     deliver(net, net.pk_rows[q], x, slot, acc, cnt, core_syn + t * net.n_cores,
                             net.chan_graded[c])
         # 2. neuron updates
-        nspk = 0
-        for n in range(N):
-            a = acc[slot * N + n]
-            acc[slot * N + n] = 0
-            act = a != 0 or u[n] != 0 or v[n] != 0 or net.bias[n] != 0 or refr[n] != 0
-            if act:
-                active += 1
-                core_act[t * net.n_cores + net.ncore[n]] += 1
-            un = trunc_shift(u[n] * net.decay_u[n], net.decay_bits) + a
-            if net.u_wrap:
-                x = wrap_bits(un, net.u_bits)
-            else:
-                x = saturate_bits(un, net.u_bits)
-            ovf_u += x != un
-            u[n] = x
-            if refr[n] > 0:
-                refr[n] -= 1
-                continue
-            vn = trunc_shift(v[n] * net.decay_v[n], net.decay_bits) + x + net.bias[n]
-            if net.v_wrap:
-                x = wrap_bits(vn, net.v_bits)
-            else:
-                x = saturate_bits(vn, net.v_bits)
-            ovf_v += x != vn
-            if x > net.vth[n]:
-                x = x - net.vth[n] if net.reset[n] else 0
-                refr[n] = net.refractory[n]
-                spk[nspk] = <int32_t>n
-                nspk += 1
-                spike_counts[n] += 1
-            v[n] = x
+        nspk = update_neurons(net, acc + slot * N, u, v, refr, flag, spk, spike_counts,
+                              core_act + t * net.n_cores, &active, ovf)
         spikes += nspk
         for i in range(n_pu):
             pu[t * n_pu + i] = <int32_t>u[pu_idx[i]]
@@ -259,14 +258,15 @@ cdef void run_one(const Net* net, const int32_t* inp, acc_t* acc, int64_t* u, in
     cnt[C_ACTIVE] = active
     cnt[C_IDLE] = net.T * N - active
     cnt[C_SPIKES] = spikes
-    cnt[C_OVF_U] = ovf_u
-    cnt[C_OVF_V] = ovf_v
+    cnt[C_OVF_U] = ovf[0]
+    cnt[C_OVF_V] = ovf[1]
 
 
-def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int n_threads, bint wide_acc=True):
+def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int n_threads, bint wide=True):
     """Run a batch. ``tb`` holds the Program's kernel arrays (see ``Program.kernel_tables``);
     ``out`` holds preallocated output arrays (see ``neurocore.sim``), filled in place.
-    ``wide_acc=False`` accumulates in int32: only when the caller has proven the bound."""
+    ``wide=False`` keeps accumulators, u and v in int32: only when the caller has proven
+    that every intermediate fits (see ``neurocore.sim.narrow_ok``)."""
     cdef Net net
     cdef int64_t B = inputs.shape[0], b, N = tb["N"], C = tb["C"]
     net.N = N
@@ -284,6 +284,7 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     # typed views keep the arrays' buffers pinned while we hold raw pointers
     cdef const int32_t[::1] decay_u = tb["decay_u"], decay_v = tb["decay_v"], refractory = tb["refractory"]
     cdef const int64_t[::1] vth = tb["vth"], bias = tb["bias"], u0 = tb["u0"], v0 = tb["v0"]
+    cdef const int32_t[::1] vth32 = tb["vth32"], bias32 = tb["bias32"]
     cdef const uint8_t[::1] reset = tb["reset"], chan_graded = tb["chan_graded"]
     cdef const int32_t[::1] ncore = tb["ncore"], target = tb["target"], wscaled = tb["wscaled"]
     cdef const int32_t[::1] row_delay = tb["row_delay"], row_core = tb["row_core"], row_words = tb["row_words"]
@@ -296,6 +297,8 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     net.decay_v = &decay_v[0]
     net.vth = &vth[0]
     net.bias = &bias[0]
+    net.vth32 = &vth32[0]
+    net.bias32 = &bias32[0]
     net.reset = &reset[0]
     net.refractory = &refractory[0]
     net.u0 = &u0[0]
@@ -319,10 +322,14 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     net.chan_graded = &chan_graded[0]
 
     # per-thread scratch
-    cdef int64_t[:, ::1] acc64 = np.zeros((n_threads if wide_acc else 1, max(net.D * N, 1)), np.int64)
-    cdef int32_t[:, ::1] acc32 = np.zeros((1 if wide_acc else n_threads, max(net.D * N, 1)), np.int32)
-    cdef int64_t[:, ::1] u = np.zeros((n_threads, max(N, 1)), np.int64)
-    cdef int64_t[:, ::1] v = np.zeros((n_threads, max(N, 1)), np.int64)
+    cdef Py_ssize_t nw = n_threads if wide else 1, nn = 1 if wide else n_threads
+    cdef int64_t[:, ::1] acc64 = np.zeros((nw, max(net.D * N, 1)), np.int64)
+    cdef int32_t[:, ::1] acc32 = np.zeros((nn, max(net.D * N, 1)), np.int32)
+    cdef int64_t[:, ::1] u64 = np.zeros((nw, max(N, 1)), np.int64)
+    cdef int64_t[:, ::1] v64 = np.zeros((nw, max(N, 1)), np.int64)
+    cdef int32_t[:, ::1] u32 = np.zeros((nn, max(N, 1)), np.int32)
+    cdef int32_t[:, ::1] v32 = np.zeros((nn, max(N, 1)), np.int32)
+    cdef uint8_t[:, ::1] flag = np.zeros((n_threads, max(N, 1)), np.uint8)
     cdef int32_t[:, ::1] refr = np.zeros((n_threads, max(N, 1)), np.int32)
     cdef int32_t[:, ::1] spk = np.zeros((n_threads, max(N, 1)), np.int32)
     cdef int32_t[:, ::1] link_step = np.zeros((n_threads, max(net.n_links, 1)), np.int32)
@@ -341,35 +348,49 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     cdef int tid, n
     for b in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
-        if wide_acc:
-            run_one(&net, &inputs[b, 0, 0], &acc64[tid, 0], &u[tid, 0], &v[tid, 0], &refr[tid, 0], &spk[tid, 0],
-                    &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0], &cnt[b, 0], &spike_counts[b, 0],
-                    &core_syn[b, 0, 0], &core_act[b, 0, 0], &busiest[b, 0],
+        if wide:
+            run_one(&net, &inputs[b, 0, 0], &acc64[tid, 0], &u64[tid, 0], &v64[tid, 0], &refr[tid, 0],
+                    &flag[tid, 0], &spk[tid, 0], &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0],
+                    &cnt[b, 0], &spike_counts[b, 0], &core_syn[b, 0, 0], &core_act[b, 0, 0], &busiest[b, 0],
                     n_pu, &pu_idx[0], &pu[b, 0, 0], n_pv, &pv_idx[0], &pv[b, 0, 0], n_ps, &ps_idx[0], &ps[b, 0, 0])
+            for n in range(N):
+                u_out[b, n] = u64[tid, n]
+                v_out[b, n] = v64[tid, n]
         else:
-            run_one(&net, &inputs[b, 0, 0], &acc32[tid, 0], &u[tid, 0], &v[tid, 0], &refr[tid, 0], &spk[tid, 0],
-                    &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0], &cnt[b, 0], &spike_counts[b, 0],
-                    &core_syn[b, 0, 0], &core_act[b, 0, 0], &busiest[b, 0],
+            run_one(&net, &inputs[b, 0, 0], &acc32[tid, 0], &u32[tid, 0], &v32[tid, 0], &refr[tid, 0],
+                    &flag[tid, 0], &spk[tid, 0], &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0],
+                    &cnt[b, 0], &spike_counts[b, 0], &core_syn[b, 0, 0], &core_act[b, 0, 0], &busiest[b, 0],
                     n_pu, &pu_idx[0], &pu[b, 0, 0], n_pv, &pv_idx[0], &pv[b, 0, 0], n_ps, &ps_idx[0], &ps[b, 0, 0])
-        for n in range(N):
-            u_out[b, n] = u[tid, n]
-            v_out[b, n] = v[tid, n]
+            for n in range(N):
+                u_out[b, n] = u32[tid, n]
+                v_out[b, n] = v32[tid, n]
 
-
-def fixedpoint(str op, const int64_t[::1] x, int k):
+def fixedpoint(str op, const int64_t[::1] x, int k, const int32_t[::1] d=None):
     """Apply one fixedpoint.pxd helper elementwise (for tests against the NumPy twin).
 
-    op: "trunc_shift" (k = shift), "wrap" or "saturate" (k = bits)."""
+    op: "trunc_shift" (k = shift), "wrap" or "saturate" (k = bits), each in int64;
+    "wrap32", "saturate32" in int32 words; "decay32" / "decay64" compute
+    trunc_shift(x * d, k) for each (x, d) pair of ``x`` and ``d``."""
     cdef Py_ssize_t i, n = x.shape[0]
     out = np.empty(n, np.int64)
     cdef int64_t[::1] o = out
-    cdef int which = {"trunc_shift": 0, "wrap": 1, "saturate": 2}[op]
+    cdef int which = {"trunc_shift": 0, "wrap": 1, "saturate": 2, "wrap32": 3, "saturate32": 4, "decay32": 5,
+                      "decay64": 6}[op]
+    cdef const int32_t[::1] dd = d if d is not None else np.zeros(n, np.int32)
     with nogil:
         for i in range(n):
             if which == 0:
-                o[i] = trunc_shift(x[i], k)
+                o[i] = nc_trunc_shift(x[i], k)
             elif which == 1:
-                o[i] = wrap_bits(x[i], k)
+                o[i] = nc_wrap64(x[i], k)
+            elif which == 2:
+                o[i] = nc_saturate64(x[i], k)
+            elif which == 3:
+                o[i] = nc_wrap32(<int32_t>x[i], k)
+            elif which == 4:
+                o[i] = nc_saturate32(<int32_t>x[i], k)
+            elif which == 5:
+                o[i] = nc_decay32(<int32_t>x[i], dd[i], k)
             else:
-                o[i] = saturate_bits(x[i], k)
+                o[i] = nc_decay64(x[i], dd[i], k)
     return out
