@@ -57,6 +57,11 @@ def kernel_tables(program: Program) -> dict:
         "u0": a["u0"].astype(i64), "v0": a["v0"].astype(i64), "ncore": a["neuron_core"].astype(i32),
         "chan_graded": graded,
     }
+    core = a["neuron_core"]
+    starts = np.flatnonzero(np.diff(core)) + 1 if core.size else np.zeros(0, np.int64)
+    tb["run_start"] = np.concatenate([[0], starts, [core.size]]).astype(i64)
+    tb["run_core"] = _pad(core[tb["run_start"][:-1]].astype(i32)) if core.size else np.zeros(1, i32)
+    tb["n_runs"] = int(tb["run_start"].size - 1)
     fits32 = (lambda arr: arr.size == 0 or int(np.abs(arr).max()) < 2**31)
     tb["vth32"] = tb["vth"].astype(i32) if fits32(tb["vth"]) else np.zeros_like(tb["vth"], i32)
     tb["bias32"] = tb["bias"].astype(i32) if fits32(tb["bias"]) else np.zeros_like(tb["bias"], i32)

@@ -15,8 +15,8 @@ One call runs a whole batch; samples are independent and run in parallel
 The NumPy twin is ``neurocore.kernels.reference``; tests require identical results.
 """
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t
-from libc.string cimport memset
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint64_t
+from libc.string cimport memcpy, memset
 
 from neurocore.kernels.fixedpoint cimport (nc_decay32, nc_decay64, nc_saturate32, nc_saturate64, nc_trunc_shift,
                                           nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
@@ -75,6 +75,9 @@ cdef struct Net:
     const int64_t* u0
     const int64_t* v0
     const int32_t* ncore     # core slot of each neuron
+    int64_t n_runs           # runs of consecutive neurons on one core
+    const int64_t* run_start # n_runs + 1 boundaries
+    const int32_t* run_core  # core slot of each run
     # synapse rows (R)
     const int64_t* row_ptr   # R + 1, into syn arrays
     const int32_t* target    # neuron index of each synapse
@@ -166,22 +169,37 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
     v <- limit_v(trunc(v * decay_v >> decay_bits) + u + bias); spike if v > vth, then
     v <- 0 (or v - vth) and the refractory counter starts. Pass 1 (nc_update, C, vectorised)
     computes the state and a flag per neuron; pass 2 lists spikes and counts activity."""
-    cdef int64_t N = net.N, n, nspk = 0, n_active = 0, f, sp, act
+    cdef int64_t N = net.N, n, r, k, nspk = 0, n_active = 0, cnt_run
+    cdef uint64_t w
     if word_t is int32_t:
         nc_update32(N, acc, u, v, refr, flag, net.decay_u, net.decay_v, net.vth32, net.bias32, net.reset,
                     net.refractory, net.decay_bits, net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, ovf)
     else:
         nc_update64(N, acc, u, v, refr, flag, net.decay_u, net.decay_v, net.vth, net.bias, net.reset,
                     net.refractory, net.decay_bits, net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, ovf)
-    for n in range(N):
-        f = flag[n]
-        act = f & 1
-        sp = f >> 1
-        n_active += act
-        core_act[net.ncore[n]] += <int32_t>act
-        spike_counts[n] += <int32_t>sp
-        spk[nspk] = <int32_t>n
-        nspk += sp
+    # active updates per core: a vectorised byte sum over each run of same-core neurons
+    for r in range(net.n_runs):
+        cnt_run = 0
+        for n in range(net.run_start[r], net.run_start[r + 1]):
+            cnt_run += flag[n] & 1
+        core_act[net.run_core[r]] += <int32_t>cnt_run
+        n_active += cnt_run
+    # the spike list: skip 8 neurons at a time when none of them spiked
+    n = 0
+    while n + 8 <= N:
+        memcpy(&w, flag + n, 8)
+        if w & 0x0202020202020202ULL:
+            for k in range(n, n + 8):
+                if flag[k] & 2:
+                    spk[nspk] = <int32_t>k
+                    nspk += 1
+                    spike_counts[k] += 1
+        n += 8
+    for k in range(n, N):
+        if flag[k] & 2:
+            spk[nspk] = <int32_t>k
+            nspk += 1
+            spike_counts[k] += 1
     active[0] += n_active
     return nspk
 
@@ -287,6 +305,8 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     cdef const int32_t[::1] vth32 = tb["vth32"], bias32 = tb["bias32"]
     cdef const uint8_t[::1] reset = tb["reset"], chan_graded = tb["chan_graded"]
     cdef const int32_t[::1] ncore = tb["ncore"], target = tb["target"], wscaled = tb["wscaled"]
+    cdef const int64_t[::1] run_start = tb["run_start"]
+    cdef const int32_t[::1] run_core = tb["run_core"]
     cdef const int32_t[::1] row_delay = tb["row_delay"], row_core = tb["row_core"], row_words = tb["row_words"]
     cdef const int32_t[::1] row_start = tb["row_start"], pk_rows = tb["pk_rows"]
     cdef const int64_t[::1] row_ptr = tb["row_ptr"], src_pk_ptr = tb["src_pk_ptr"], pk_row_ptr = tb["pk_row_ptr"]
@@ -304,6 +324,9 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     net.u0 = &u0[0]
     net.v0 = &v0[0]
     net.ncore = &ncore[0]
+    net.n_runs = tb["n_runs"]
+    net.run_start = &run_start[0]
+    net.run_core = &run_core[0]
     net.row_ptr = &row_ptr[0]
     net.target = &target[0]
     net.wscaled = &wscaled[0]

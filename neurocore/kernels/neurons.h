@@ -39,25 +39,43 @@ static inline W nc_decay##SUF(W x, int32_t d, int k) {                          
 }                                                                                          \
 /* One step of N neurons (Lava's PyLifModelBitAcc, plus refractory hold and reset by      \
  * subtraction). Takes and clears the input slot `acc`; writes flag[n] = active | spike<<1; \
- * adds the u and v overflow events to ovf[0], ovf[1]. Masks select: (a & m) | (b & ~m). */  \
+ * adds the u and v overflow events to ovf[0], ovf[1]. Masks select: (a & m) | (b & ~m).    \
+ * UW, VW (1 = wrap, 0 = saturate) are compile-time constants in each of the 4 variants. */  \
+NC_LOOP(W, SUF, 0, 0) NC_LOOP(W, SUF, 0, 1) NC_LOOP(W, SUF, 1, 0) NC_LOOP(W, SUF, 1, 1)     \
 static inline void nc_update##SUF(int64_t N, W *restrict acc, W *restrict u, W *restrict v,  \
         int32_t *restrict refr, uint8_t *restrict flag, const int32_t *restrict dcu,        \
         const int32_t *restrict dcv, const W *restrict vth, const W *restrict bias,          \
         const uint8_t *restrict reset, const int32_t *restrict refractory,                   \
         int db, int ub, int vb, int uw, int vw, int64_t *restrict ovf) {                      \
-    W um = -(W)(uw != 0), vm = -(W)(vw != 0);                                              \
+    if (uw) {                                                                              \
+        if (vw) nc_loop##SUF##_1_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
+        else    nc_loop##SUF##_1_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
+    } else {                                                                               \
+        if (vw) nc_loop##SUF##_0_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
+        else    nc_loop##SUF##_0_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
+    }                                                                                      \
+}
+
+#define NC_LIMIT(SUF, WRAP, x, bits) ((WRAP) ? nc_wrap##SUF(x, bits) : nc_saturate##SUF(x, bits))
+
+#define NC_LOOP(W, SUF, UW, VW)                                                            \
+static inline void nc_loop##SUF##_##UW##_##VW(int64_t N, W *restrict acc, W *restrict u,    \
+        W *restrict v, int32_t *restrict refr, uint8_t *restrict flag,                       \
+        const int32_t *restrict dcu, const int32_t *restrict dcv, const W *restrict vth,     \
+        const W *restrict bias, const uint8_t *restrict reset,                              \
+        const int32_t *restrict refractory, int db, int ub, int vb, int64_t *restrict ovf) { \
     int64_t ou = 0, ov = 0;                                                                \
     for (int64_t n = 0; n < N; n++) {                                                      \
         W a = acc[n];                                                                      \
         acc[n] = 0;                                                                        \
         W act = ((a | u[n] | v[n] | bias[n] | (W)refr[n]) != 0);                           \
         W un = nc_decay##SUF(u[n], dcu[n], db) + a;                                        \
-        W x = (nc_wrap##SUF(un, ub) & um) | (nc_saturate##SUF(un, ub) & ~um);              \
+        W x = NC_LIMIT(SUF, UW, un, ub);                                                   \
         ou += (x != un);                                                                   \
         u[n] = x;                                                                          \
         W held = (refr[n] > 0);                                                            \
         W vn = nc_decay##SUF(v[n], dcv[n], db) + x + bias[n];                              \
-        x = (nc_wrap##SUF(vn, vb) & vm) | (nc_saturate##SUF(vn, vb) & ~vm);                \
+        x = NC_LIMIT(SUF, VW, vn, vb);                                                     \
         ov += (x != vn) & (held == 0);                                                     \
         W vt = vth[n];                                                                     \
         W spike = (x > vt) & (held == 0);                                                  \
@@ -75,5 +93,7 @@ static inline void nc_update##SUF(int64_t N, W *restrict acc, W *restrict u, W *
 NC_DEFINE(int32_t, uint32_t, 32)
 NC_DEFINE(int64_t, uint64_t, 64)
 #undef NC_DEFINE
+#undef NC_LOOP
+#undef NC_LIMIT
 
 #endif
