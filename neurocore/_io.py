@@ -68,32 +68,66 @@ def read_npz(path, kind: str, version: int) -> tuple[dict, dict[str, np.ndarray]
     return head, arrays
 
 
+#: Meta entries that live only in memory and are left out of files on purpose:
+#: the converter's float twin (float weights, for comparing float and integer runs).
+TRANSIENT_META = frozenset({"float_snn"})
+
+
+def _savable_types() -> dict:
+    """Types a meta entry may have to be saved as an object: codecs and conversion reports."""
+    try:
+        from neurocore.convert.encode import CODEC_TYPES
+        from neurocore.convert.report import ConversionReport
+    except ImportError:  # pragma: no cover - the convert package is part of neurocore
+        return {}
+    return {**CODEC_TYPES, "ConversionReport": ConversionReport}
+
+
+def _jsonable(v):
+    if isinstance(v, (tuple, list)):
+        return [_jsonable(i) for i in v]
+    if isinstance(v, dict):
+        return {str(k): _jsonable(i) for k, i in v.items()}
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return v
+
+
 def encode_meta(meta: dict) -> dict:
-    """Meta entries as JSON: plain values as they are, objects with ``to_dict`` tagged with their type."""
+    """Meta entries as JSON: plain values as they are, known objects tagged with their type.
+
+    Entries in :data:`TRANSIENT_META` are left out; any other entry that cannot be
+    saved is left out with a warning naming it.
+    """
+    import warnings
+
+    known = _savable_types()
     out = {}
     for k, v in meta.items():
-        if hasattr(v, "to_dict"):
-            out[k] = {"__type__": type(v).__name__, "data": v.to_dict()}
-        else:
-            try:
-                json.dumps(v)
-            except TypeError:
-                raise FileFormatError(f"meta entry {k!r} ({type(v).__name__}) cannot be saved: give it to_dict()") \
-                    from None
-            out[k] = v
+        if k in TRANSIENT_META:
+            continue
+        if type(v).__name__ in known and hasattr(v, "to_dict"):
+            out[k] = {"__type__": type(v).__name__, "data": _jsonable(v.to_dict())}
+            continue
+        v = _jsonable(v)
+        try:
+            json.dumps(v)
+        except TypeError:
+            warnings.warn(f"meta entry {k!r} ({type(v).__name__}) cannot be saved and is left out", stacklevel=3)
+            continue
+        out[k] = v
     return out
 
 
 def decode_meta(meta: dict) -> dict:
-    """Inverse of :func:`encode_meta`; tagged objects are rebuilt from the codec registry."""
+    """Inverse of :func:`encode_meta`."""
+    known = _savable_types()
     out = {}
     for k, v in meta.items():
         if isinstance(v, dict) and "__type__" in v:
-            try:
-                from neurocore.convert.encode import CODEC_TYPES
-            except ImportError:
-                CODEC_TYPES = {}
-            cls = CODEC_TYPES.get(v["__type__"])
+            cls = known.get(v["__type__"])
             if cls is None:
                 raise FileFormatError(f"meta entry {k!r} has unknown type {v['__type__']!r}")
             out[k] = cls.from_dict(v["data"])

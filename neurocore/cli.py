@@ -81,8 +81,38 @@ def cmd_demo(args) -> int:
     return 0
 
 
+def load_model(path: str):
+    """A trained model from a file, by suffix: ``.onnx`` (path handed to the ONNX reader),
+    ``.pt``/``.pth`` (a whole pickled ``torch.nn.Module``) or ``.pkl``/``.pickle``/``.joblib``
+    (a pickled scikit-learn estimator). Pickles run code when loaded: open only files you trust."""
+    from neurocore.errors import ConversionError, FileFormatError
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileFormatError(f"model file '{p}' does not exist")
+    suffix = p.suffix.lower()
+    if suffix == ".onnx":
+        return str(p)
+    try:
+        if suffix in (".pt", ".pth"):
+            import torch
+
+            return torch.load(p, weights_only=False, map_location="cpu")
+        if suffix in (".pkl", ".pickle", ".joblib"):
+            import pickle
+
+            with open(p, "rb") as f:
+                return pickle.load(f)
+    except ImportError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
+        raise FileFormatError(f"model file '{p}' could not be loaded: {type(exc).__name__}: {exc}") from None
+    raise ConversionError(f"model file '{p}': unknown suffix '{suffix}'; give .onnx, .pt/.pth (torch.save(model)) "
+                          "or .pkl/.joblib (a pickled scikit-learn MLP)")
+
+
 def cmd_convert(args) -> int:
-    from neurocore.convert import convert, load_model
+    from neurocore.convert import convert
 
     model = load_model(args.model)
     cal = _load_array(args.calibration, "calibration")
@@ -90,6 +120,8 @@ def cmd_convert(args) -> int:
                     percentile=args.percentile)
     graph.save(args.output)
     print(graph.summary())
+    if "conversion_report" in graph.meta:
+        print(graph.meta["conversion_report"])
     print(f"wrote {args.output}")
     return 0
 
@@ -189,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--calibration", required=True, metavar="X.npy", help="calibration samples for threshold balancing")
     c.add_argument("-o", "--output", required=True, metavar="GRAPH.npz")
     c.add_argument("--chip", default="loihi", choices=chips)
-    c.add_argument("--encoding", default="direct", choices=["direct", "rate"])
+    c.add_argument("--encoding", default="direct", choices=["direct", "poisson", "rate"])
     c.add_argument("--percentile", type=float, default=99.9)
     c.set_defaults(func=cmd_convert)
 

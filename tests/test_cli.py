@@ -100,3 +100,44 @@ def test_errors_exit_1_with_message(saved, tmp_path):
 def test_console_script_installed():
     r = subprocess.run(["neurocore", "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "demo" in r.stdout
+
+
+def test_convert_compile_run_a_pickled_sklearn_mlp(tmp_path):
+    sklearn = pytest.importorskip("sklearn")
+    import pickle
+
+    from sklearn.datasets import load_digits
+    from sklearn.neural_network import MLPClassifier
+
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    mlp = MLPClassifier((32,), max_iter=400, random_state=0).fit(X[:1000], y[:1000])
+    (tmp_path / "mlp.pkl").write_bytes(pickle.dumps(mlp))
+    np.save(tmp_path / "cal.npy", X[:300])
+    np.save(tmp_path / "x.npy", X[1500:1600])
+    np.save(tmp_path / "y.npy", y[1500:1600])
+    r = cli("convert", tmp_path / "mlp.pkl", "--calibration", tmp_path / "cal.npy", "-o", tmp_path / "g.npz")
+    assert r.returncode == 0, r.stderr
+    assert "ConversionReport" in r.stdout
+    assert cli("compile", tmp_path / "g.npz", "-o", tmp_path / "p.npz").returncode == 0
+    r = cli("run", tmp_path / "p.npz", "--inputs", tmp_path / "x.npy", "--labels", tmp_path / "y.npy",
+            "--steps", 16, "-o", tmp_path / "r.npz")
+    assert r.returncode == 0, r.stderr
+    acc = float(r.stdout.split("accuracy")[-1].split()[0])
+    # the files reproduce the in-memory pipeline exactly
+    g = nc.convert(mlp, calibration=X[:300])
+    mem = nc.Simulator(nc.compile(g)).run(X[1500:1600], 16)
+    saved = nc.RunResult.load(tmp_path / "r.npz")
+    np.testing.assert_array_equal(saved.predictions, mem.predictions)
+    assert acc == pytest.approx(mem.accuracy(y[1500:1600])) and acc > 0.8
+    assert isinstance(nc.Graph.load(tmp_path / "g.npz").meta["conversion_report"], nc.ConversionReport)
+
+
+def test_convert_refuses_unknown_model_file(tmp_path):
+    (tmp_path / "m.h5").write_bytes(b"xx")
+    np.save(tmp_path / "cal.npy", np.zeros((4, 3)))
+    r = cli("convert", tmp_path / "m.h5", "--calibration", tmp_path / "cal.npy", "-o", tmp_path / "g.npz")
+    assert r.returncode == 1 and "unknown suffix '.h5'" in r.stderr
+    (tmp_path / "bad.pkl").write_bytes(b"not a pickle")
+    r = cli("convert", tmp_path / "bad.pkl", "--calibration", tmp_path / "cal.npy", "-o", tmp_path / "g.npz")
+    assert r.returncode == 1 and "could not be loaded" in r.stderr

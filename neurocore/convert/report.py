@@ -83,6 +83,12 @@ class ConversionReport:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "ConversionReport":
+        d = dict(d)
+        layers = [LayerReport(**{**r, "shape": tuple(r["shape"])}) for r in d.pop("layers", [])]
+        return cls(**d, layers=layers)
+
     def table(self) -> str:
         head = (f"{'layer':<18} {'type':<30} {'shape':<14} {'scale':>8} {'vth':>6} {'exp':>8} {'bits':>5} "
                 f"{'q.err':>7} {'sparsity':>8} {'lat':>4}")

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from neurocore._io import decode_meta, encode_meta, read_npz, write_npz
+from neurocore._io import _jsonable, decode_meta, encode_meta, read_npz, write_npz
 from neurocore.errors import FileFormatError, GraphError
 from neurocore.graph.graph import Graph
 from neurocore.graph.neurons import neuron_from_dict
@@ -15,18 +15,6 @@ from neurocore.graph.nodes import Input
 __all__ = ["save_graph", "load_graph", "GRAPH_FORMAT_VERSION"]
 
 GRAPH_FORMAT_VERSION = 1
-
-
-def _jsonable(v):
-    if isinstance(v, (tuple, list)):
-        return [_jsonable(i) for i in v]
-    if isinstance(v, dict):
-        return {k: _jsonable(i) for k, i in v.items()}
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    return v
 
 
 def save_graph(graph: Graph, path) -> Path:

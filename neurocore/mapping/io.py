@@ -9,13 +9,11 @@ their type and rebuilt from ``neurocore.convert.encode.CODEC_TYPES``).
 from __future__ import annotations
 
 import dataclasses
-import json
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from neurocore._io import decode_meta, encode_meta, read_npz, write_npz
+from neurocore._io import _jsonable, decode_meta, encode_meta, read_npz, write_npz
 from neurocore.chip.spec import ChipSpec
 from neurocore.errors import BitWidthError, FileFormatError
 from neurocore.mapping.program import InputMap, PopulationMap, Program
@@ -24,39 +22,6 @@ __all__ = ["PROGRAM_FORMAT_VERSION", "load_program", "save_program"]
 
 #: Bump when the layout or the meaning of an array changes.
 PROGRAM_FORMAT_VERSION = 1
-
-
-def _jsonable(v):
-    if isinstance(v, (tuple, list)):
-        return [_jsonable(i) for i in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(i) for k, i in v.items()}
-    if isinstance(v, np.integer):
-        return int(v)
-    if isinstance(v, np.floating):
-        return float(v)
-    if isinstance(v, np.bool_):
-        return bool(v)
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    return v
-
-
-def _savable_meta(meta: dict) -> dict:
-    out = {}
-    for k, v in meta.items():
-        if hasattr(v, "to_dict"):
-            out[k] = v
-            continue
-        v = _jsonable(v)
-        try:
-            json.dumps(v)
-        except TypeError:
-            warnings.warn(f"Program.meta[{k!r}] ({type(v).__name__}) cannot be saved (no to_dict); it is left out",
-                          stacklevel=3)
-            continue
-        out[k] = v
-    return out
 
 
 def program_parts(program: Program) -> tuple[dict, dict[str, np.ndarray]]:
@@ -74,7 +39,7 @@ def program_parts(program: Program) -> tuple[dict, dict[str, np.ndarray]]:
         "populations": pops,
         "inputs": [dataclasses.asdict(i) for i in program.inputs.values()],
         "projections": _jsonable(program.projections),
-        "meta": encode_meta(_savable_meta(program.meta)),
+        "meta": encode_meta(program.meta),
     }
     return header, arrays
 
