@@ -1,0 +1,29 @@
+"""The README's tutorial code runs as written."""
+import re
+from pathlib import Path
+
+import pytest
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+BLOCKS = re.findall(r"```python\n(.*?)```", README, re.S)
+
+
+def _block(marker: str) -> str:
+    found = [b for b in BLOCKS if marker in b]
+    assert found, f"README has no python block containing {marker!r}"
+    return found[0]
+
+
+def test_hand_built_network_block_runs():
+    ns: dict = {}
+    exec(compile(_block("W_rec ="), "README", "exec"), ns)
+    assert ns["result"].probes["exc"]["v"].shape == (8, 500, 400)
+    assert ns["result"].counters["synops"].shape == (8,)
+
+
+def test_pytorch_to_energy_report_block_runs():
+    pytest.importorskip("torch")
+    pytest.importorskip("sklearn")
+    ns: dict = {}
+    exec(compile(_block("nc.convert(net"), "README", "exec"), ns)
+    assert ns["report"].energy_per_inference_J > 0
