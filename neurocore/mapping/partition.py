@@ -80,21 +80,16 @@ def kernel_channel_bits(proj, chip: ChipSpec) -> int:
 class Partition:
     """How the network is split into cores.
 
-    The neurons are laid out in a *stream*: a sequence of ``segments``, each a run
-    of packing positions ``lo .. hi`` of one population, and the stream is cut into
-    cores, so one core may hold runs of several populations (small layers share
-    cores; a neuron-heavy and a memory-heavy layer may share one). Every
-    population's runs appear in increasing position order.
+    Populations are laid end to end in a *stream* (in graph order, each in its
+    packing order) and the stream is cut into cores, so one core may hold the end
+    of one population and the start of the next (small layers share cores).
 
     orders : {population: (n,) int64 or None}
         Packing order of each population: position -> neuron index (None: identity).
     order_names : {population: str}
         "chw" (as stored), "hwc" or "tile<T>" (position-major, channels innermost).
     starts : {population: int}
-        Global index of each population's first neuron (graph order).
-    sizes : {population: int}
-    segments : [(population, lo, hi), ...]
-        The stream, in order.
+        Stream position of each population's first neuron.
     bounds : (K + 1,) int64
         Core ``k`` holds stream positions ``bounds[k] .. bounds[k + 1]``.
     """
@@ -103,7 +98,6 @@ class Partition:
     order_names: dict
     starts: dict
     sizes: dict
-    segments: list
     bounds: np.ndarray
 
     @property
@@ -114,41 +108,31 @@ class Partition:
         """(N,) core of every stream position."""
         return np.repeat(np.arange(self.n_cores), np.diff(self.bounds))
 
-    def stream_neurons(self) -> np.ndarray:
-        """(N,) global neuron index of every stream position."""
-        parts = []
-        for name, lo, hi in self.segments:
-            order = self.orders[name]
-            idx = np.arange(lo, hi, dtype=np.int64) if order is None else np.asarray(order[lo:hi], np.int64)
-            parts.append(idx + self.starts[name])
-        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-
     def neuron_core(self) -> np.ndarray:
         """(N,) core of every neuron, neurons numbered population by population in graph order."""
         cs = self.core_of_stream()
         out = np.empty_like(cs)
-        out[self.stream_neurons()] = cs
+        for name, start in self.starts.items():
+            n, order = self.sizes[name], self.orders[name]
+            seg = cs[start: start + n]
+            if order is None:
+                out[start: start + n] = seg
+            else:
+                out[start + order] = seg
         return out
 
     def pieces(self, name: str) -> list[tuple[int, int, int]]:
-        """(core, start, stop) of a population, in positions of its packing order (one run per core)."""
-        out: list[list[int]] = []
-        s = 0
-        bounds = self.bounds
-        for nm, lo, hi in self.segments:
-            if nm == name:
-                a = s
-                k = int(np.searchsorted(bounds, a, "right")) - 1
-                while a < s + hi - lo:
-                    b = min(int(bounds[k + 1]), s + hi - lo)
-                    p0, p1 = lo + a - s, lo + b - s
-                    if out and out[-1][0] == k and out[-1][2] == p0:
-                        out[-1][2] = p1
-                    else:
-                        out.append([k, p0, p1])
-                    a, k = b, k + 1
-            s += hi - lo
-        return [tuple(p) for p in out]
+        """(core, start, stop) of a population, in positions of its packing order."""
+        start, n = self.starts[name], self.sizes[name]
+        k0 = int(np.searchsorted(self.bounds, start, "right")) - 1
+        out = []
+        k = k0
+        while k < self.n_cores and self.bounds[k] < start + n:
+            lo, hi = max(int(self.bounds[k]), start), min(int(self.bounds[k + 1]), start + n)
+            if hi > lo:
+                out.append((k, lo - start, hi - start))
+            k += 1
+        return out
 
 
 @dataclass
