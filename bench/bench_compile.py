@@ -8,7 +8,11 @@ syn        synapses of the network.
 cores      cores used; ``lb`` the lower bound = total need / per-core budget for the
            binding resource (max over neurons and synapse memory; memory = entries x
            (weight + index bits) expanded, or one kernel copy per layer shared); ``x lb``
-           the ratio.
+           the ratio. Each resource's ceil(need / budget) bounds the cores on its own, so
+           the max does; memory leaves out row headers and word rounding (the compiler
+           counts them), so the bound never overstates.
+packing    how the compiler cut the layers into cores ("stream": consecutive layers per
+           core; "balanced": neuron-heavy and memory-heavy layers share cores).
 hops       estimated packet hops per all-fire step after placement, ``in-order`` the same
            traffic placed in order, ``cut`` the reduction; ``chip hops`` inter-chip hops.
 compile    wall time of ``nc.compile`` (partition + tables + placement).
@@ -86,7 +90,7 @@ def row(name, g, chip, storage, placement="anneal"):
     syn = sum(p.n_synapses for p in g.projections.values())
     cut = 100 * (1 - m["est_hops"] / m["est_hops_in_order"]) if m["est_hops_in_order"] else 0.0
     return (f"{name:<10} {chip.name:<12} {storage:<8} {syn:>11,} {prog.n_cores_used:>5} {lb:>5} "
-            f"{prog.n_cores_used / lb:>5.2f} {what:<14} {m['est_hops']:>11,.0f} {m['est_hops_in_order']:>11,.0f} "
+            f"{prog.n_cores_used / lb:>5.2f} {what:<14} {m['packing']:<8} {m['est_hops']:>11,.0f} {m['est_hops_in_order']:>11,.0f} "
             f"{cut:>5.1f}% {m['est_hops_chip']:>9,.0f} {dt:>7.2f}s")
 
 
@@ -98,7 +102,7 @@ def main() -> None:
     loihi = nc.chip.loihi()
     board = dataclasses.replace(loihi, name="loihi-2x1", chips_x=2)
     print(f"{'network':<10} {'chip':<12} {'storage':<8} {'syn':>11} {'cores':>5} {'lb':>5} {'x lb':>5} "
-          f"{'binding':<14} {'hops':>11} {'in-order':>11} {'cut':>6} {'chip hops':>9} {'compile':>8}")
+          f"{'binding':<14} {'packing':<8} {'hops':>11} {'in-order':>11} {'cut':>6} {'chip hops':>9} {'compile':>8}")
     g = lenet5(rng)
     print(row("LeNet-5", g, loihi, "expanded"))
     print(row("LeNet-5", g, loihi, "shared"))

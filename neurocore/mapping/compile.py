@@ -32,7 +32,8 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
 
 
 def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",
-            placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float = 4.0) -> Program:
+            placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float = 4.0,
+            packing: str = "auto") -> Program:
     """Map ``graph`` onto ``chip`` (default :func:`neurocore.chip.loihi`).
 
     Parameters
@@ -54,6 +55,11 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         spikes per step}`` = measured rates.
     interchip_cost : float
         Cost of a chip-to-chip hop relative to an on-chip hop, in the placement objective.
+    packing : {"auto", "stream", "balanced"}
+        How populations are cut into cores (see :func:`neurocore.mapping.partition.partition`):
+        "stream" keeps each core to consecutive layers in graph order; "balanced" also lets a
+        core mix a neuron-heavy and a memory-heavy layer; "auto" keeps whichever uses fewer
+        cores (the stream cut on a tie). Never changes results.
 
     Raises
     ------
@@ -139,7 +145,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
             stats[-1]["storage"] = "shared" if shared[-1] else "expanded"
 
     # ---- partition, tables, place, routes ----------------------------------------------
-    parts = partition(graph, chip, conv_storage)
+    parts = partition(graph, chip, conv_storage, packing)
     neuron_core = parts.neuron_core().astype(np.int32)
     pop_pieces = {p.name: parts.pieces(p.name) for p in pops}
     names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in pops]
@@ -159,7 +165,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     core_ids, info = place(W, chip, placement, seed=seed, interchip_cost=interchip_cost, names=names)
     arr.update(build_routes(arr, neuron_core, core_ids, chip))
 
-    info.update(conv_storage=conv_storage, traffic=_traffic_name(traffic), n_chips_used=int(
+    info.update(conv_storage=conv_storage, packing=parts.packing, traffic=_traffic_name(traffic), n_chips_used=int(
         np.unique(_chip_of(core_ids, chip)).size))
     meta = dict(graph.meta)
     meta["mapping"] = info

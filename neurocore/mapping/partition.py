@@ -35,6 +35,20 @@ header counts; the rank of an entry within its row gives the word increments).
 Convolution outputs are packed in one of a few neuron orders (channels-first as
 stored, or position-major / spatially tiled with channels innermost, so a piece
 sees a small input window); the order that gives the fewest pieces is kept.
+
+Packing
+-------
+``stream`` lays the populations end to end in graph order and cuts the stream
+into cores. Each core then fills only along the resource that binds for its
+layer: a convolution with few input channels fills the neurons and leaves most
+synapse memory empty, the next, wider one fills the memory and leaves neurons
+idle (LeNet-5 expanded on Loihi: 11 cores where 8 is the lower bound).
+``balanced`` (:func:`_balanced`) fills each core from the head of the stream and
+from a few later layers with complementary needs, so both resources fill (9
+cores). ``auto`` (default) runs both and keeps the one with fewer cores (the
+stream cut, whose cores hold consecutive layers only, on a tie). Every run any
+core gets of a population is a contiguous range of that population's packing
+order, and each core holds at most one run per population.
 """
 from __future__ import annotations
 
@@ -47,7 +61,7 @@ from neurocore.errors import MappingError
 from neurocore.graph.graph import Graph
 from neurocore.graph.nodes import Population
 
-__all__ = ["CONV_STORAGE", "Partition", "is_shared", "partition", "row_words", "shared_row_words"]
+__all__ = ["CONV_STORAGE", "PACKINGS", "Partition", "is_shared", "partition", "row_words", "shared_row_words"]
 
 #: Storage modes of convolution weights.
 CONV_STORAGE = ("expanded", "shared")
@@ -80,25 +94,34 @@ def kernel_channel_bits(proj, chip: ChipSpec) -> int:
 class Partition:
     """How the network is split into cores.
 
-    Populations are laid end to end in a *stream* (in graph order, each in its
-    packing order) and the stream is cut into cores, so one core may hold the end
-    of one population and the start of the next (small layers share cores).
+    The neurons are laid out in a *stream*: a sequence of ``segments``, each a run
+    of packing positions ``lo .. hi`` of one population, and the stream is cut into
+    cores, so one core may hold runs of several populations (small layers share
+    cores; a neuron-heavy and a memory-heavy layer may share one). Every
+    population's runs appear in increasing position order.
 
     orders : {population: (n,) int64 or None}
         Packing order of each population: position -> neuron index (None: identity).
     order_names : {population: str}
         "chw" (as stored), "hwc" or "tile<T>" (position-major, channels innermost).
     starts : {population: int}
-        Stream position of each population's first neuron.
+        Global index of each population's first neuron (graph order).
+    sizes : {population: int}
+    segments : [(population, lo, hi), ...]
+        The stream, in order.
     bounds : (K + 1,) int64
         Core ``k`` holds stream positions ``bounds[k] .. bounds[k + 1]``.
+    packing : str
+        "stream" or "balanced": which packer produced it.
     """
 
     orders: dict
     order_names: dict
     starts: dict
     sizes: dict
+    segments: list
     bounds: np.ndarray
+    packing: str = "stream"
 
     @property
     def n_cores(self) -> int:
@@ -108,31 +131,41 @@ class Partition:
         """(N,) core of every stream position."""
         return np.repeat(np.arange(self.n_cores), np.diff(self.bounds))
 
+    def stream_neurons(self) -> np.ndarray:
+        """(N,) global neuron index of every stream position."""
+        parts = []
+        for name, lo, hi in self.segments:
+            order = self.orders[name]
+            idx = np.arange(lo, hi, dtype=np.int64) if order is None else np.asarray(order[lo:hi], np.int64)
+            parts.append(idx + self.starts[name])
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
     def neuron_core(self) -> np.ndarray:
         """(N,) core of every neuron, neurons numbered population by population in graph order."""
         cs = self.core_of_stream()
         out = np.empty_like(cs)
-        for name, start in self.starts.items():
-            n, order = self.sizes[name], self.orders[name]
-            seg = cs[start: start + n]
-            if order is None:
-                out[start: start + n] = seg
-            else:
-                out[start + order] = seg
+        out[self.stream_neurons()] = cs
         return out
 
     def pieces(self, name: str) -> list[tuple[int, int, int]]:
-        """(core, start, stop) of a population, in positions of its packing order."""
-        start, n = self.starts[name], self.sizes[name]
-        k0 = int(np.searchsorted(self.bounds, start, "right")) - 1
-        out = []
-        k = k0
-        while k < self.n_cores and self.bounds[k] < start + n:
-            lo, hi = max(int(self.bounds[k]), start), min(int(self.bounds[k + 1]), start + n)
-            if hi > lo:
-                out.append((k, lo - start, hi - start))
-            k += 1
-        return out
+        """(core, start, stop) of a population, in positions of its packing order (one run per core)."""
+        out: list[list[int]] = []
+        s = 0
+        bounds = self.bounds
+        for nm, lo, hi in self.segments:
+            if nm == name:
+                a = s
+                k = int(np.searchsorted(bounds, a, "right")) - 1
+                while a < s + hi - lo:
+                    b = min(int(bounds[k + 1]), s + hi - lo)
+                    p0, p1 = lo + a - s, lo + b - s
+                    if out and out[-1][0] == k and out[-1][2] == p0:
+                        out[-1][2] = p1
+                    else:
+                        out.append([k, p0, p1])
+                    a, k = b, k + 1
+            s += hi - lo
+        return [tuple(p) for p in out]
 
 
 @dataclass
@@ -285,16 +318,59 @@ def _incoming(graph: Graph, chip: ChipSpec, conv_storage: str) -> dict[str, list
     return into
 
 
-def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded") -> Partition:
+def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", packing: str = "auto") -> Partition:
     """Split the network into core-sized pieces; see :class:`Partition`.
+
+    ``packing``: "stream" cuts the populations, laid end to end in graph order, into
+    cores; "balanced" fills each core from the next population in stream order *and*
+    from a few later populations with complementary needs (see :func:`_balanced`);
+    "auto" (default) computes both and keeps the one with fewer cores (the stream
+    cut on a tie).
 
     Raises :class:`MappingError` naming the layer, the limit, the need and the
     budget when one neuron alone does not fit a core.
     """
     if conv_storage not in CONV_STORAGE:
         raise MappingError(f"conv_storage = {conv_storage!r}; choose one of {CONV_STORAGE}")
+    if packing not in PACKINGS:
+        raise MappingError(f"packing = {packing!r}; choose one of {PACKINGS}")
     into = _incoming(graph, chip, conv_storage)
-    orders, names, starts, sizes, bounds = {}, {}, {}, {}, [0]
+    stream = _stream(graph, chip, into)  # also picks each population's packing order, and raises if a neuron
+    _repair_out_axons(graph, chip, stream)  # alone does not fit
+    if packing == "stream":
+        return stream
+    best = stream if packing == "auto" else None
+    if best is not None and len(graph.populations) < 2:
+        return best
+    caps = np.array([chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core], float)
+    need = np.array([_intrinsic(p, into[p.name], chip) for p in graph.populations])
+    ratio = need.sum(0) / caps  # per-resource lower bound on cores
+    # value of a neuron: first only the binding resources (keeps layers together), then all of them
+    tried: list[np.ndarray] = []
+    for w in (np.where(ratio >= 0.5 * ratio.max(), ratio, 0.0) ** 2, ratio):
+        if any(np.allclose(w / w.sum(), t / t.sum()) for t in tried):
+            continue
+        tried.append(w)
+        u = (need / caps) @ w / np.maximum(need[:, 0], 1)
+        bal = _balanced(graph, chip, into, stream.orders, stream.order_names, u)
+        _repair_out_axons(graph, chip, bal)
+        if best is None or bal.n_cores < best.n_cores:
+            best = bal
+    return best
+
+
+def _offsets(graph: Graph) -> tuple[dict, dict]:
+    starts, sizes, off = {}, {}, 0
+    for pop in graph.populations:
+        starts[pop.name], sizes[pop.name] = off, pop.n
+        off += pop.n
+    return starts, sizes
+
+
+def _stream(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]]) -> Partition:
+    """Populations end to end in graph order, each in the packing order that gives the fewest cuts."""
+    orders, names, bounds = {}, {}, [0]
+    starts, sizes = _offsets(graph)
     used, start = (0, 0, 0), 0
     for pop in graph.populations:
         best = None
@@ -303,7 +379,7 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded") -> P
             if res is not None and (best is None or len(res[0]) < len(best[1][0])):
                 best = (name, res, order)
         name, (cuts, used_after, closed), order = best
-        orders[pop.name], names[pop.name], starts[pop.name], sizes[pop.name] = order, name, start, pop.n
+        orders[pop.name], names[pop.name] = order, name
         for c in cuts:
             if start + c != bounds[-1]:
                 bounds.append(start + c)
@@ -313,9 +389,172 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded") -> P
         used = used_after
     if bounds[-1] != start:
         bounds.append(start)
-    part = Partition(orders, names, starts, sizes, np.asarray(bounds, np.int64))
-    _repair_out_axons(graph, chip, part)
-    return part
+    segments = [(p.name, 0, p.n) for p in graph.populations]
+    return Partition(orders, names, starts, sizes, segments, np.asarray(bounds, np.int64))
+
+
+# ---- balanced packing ----------------------------------------------------------------------
+#: Partition strategies.
+PACKINGS = ("auto", "stream", "balanced")
+_LOOKAHEAD_POPS = 4   # later populations a core may take runs from besides the stream head
+_STEPS = 8            # amounts tried per refinement pass
+_TOL = 0.005         # scores this close to the best count as ties (ties keep the stream order)
+
+
+def _intrinsic(pop: Population, incoming: list[_Incoming], chip: ChipSpec) -> np.ndarray:
+    """(neurons, input axons, synapse bits) of the whole population on one unbounded core."""
+    ax = bits = 0
+    any_shared = False
+    for inc in incoming:
+        nnz = np.bincount(inc.indices, minlength=1) if inc.indices.size else np.zeros(1, np.int64)
+        used = nnz[nnz > 0]
+        ax += int(used.size)
+        if inc.shared:
+            any_shared = True
+            bits += int(np.unique(inc.oc_of_row).size) * inc.oc_bits + int(used.size) * chip.syn_row_header_bits
+        else:
+            bits += int(row_words(used, chip).sum()) * chip.syn_word_bits
+    if any_shared:
+        bits += pop.n * chip.index_bits
+    return np.array([pop.n, ax, bits], float)
+
+
+class _Cursor:
+    """The unplaced tail of one population, with cumulative needs of a run from its head (cached)."""
+
+    def __init__(self, pop: Population, incoming: list[_Incoming], order, chip: ChipSpec):
+        self.name, self.n, self.inc, self.order, self.chip = pop.name, pop.n, incoming, order, chip
+        self.pos, self.hint = 0, 8
+        self.ax = self.bits = np.zeros(0, np.int64)
+
+    @property
+    def left(self) -> int:
+        return self.n - self.pos
+
+    def _extend(self, L: int) -> None:
+        pos = np.arange(self.pos, self.pos + L)
+        rows = pos if self.order is None else self.order[pos]
+        if self.inc:
+            self.ax, self.bits = _window_needs(self.inc, rows, self.chip)
+        else:
+            self.ax = self.bits = np.zeros(L, np.int64)
+
+    def fit(self, rn: int, ra: int, rb: int) -> int:
+        """Longest run from the head within ``rn`` neurons, ``ra`` axons and ``rb`` bits."""
+        rn = min(rn, self.left)
+        if rn <= 0 or ra < 0 or rb < 0:
+            return 0
+        while True:
+            L = self.ax.shape[0]
+            m = min(L, rn, int(np.searchsorted(self.ax, ra, "right")), int(np.searchsorted(self.bits, rb, "right")))
+            if m < L or L >= rn:
+                return m
+            self._extend(min(self.left, max(2 * L, self.hint, 8, min(rn, 64))))
+
+    def need(self, m: int) -> tuple[int, int]:
+        return (int(self.ax[m - 1]), int(self.bits[m - 1])) if m else (0, 0)
+
+    def take(self, m: int) -> None:
+        self.pos += m
+        self.hint = max(8, m)
+        self.ax = self.bits = np.zeros(0, np.int64)
+
+
+def _best_run(curs: list[_Cursor], u: np.ndarray, i: int, others: list[int],
+              res: tuple[int, int, int]) -> tuple[float, int] | None:
+    """(score, length) of the best run of population ``i`` in the room ``res``, or None if none fits.
+
+    A run of ``a`` neurons scores ``a * u[i]`` plus the best score of a single maximal
+    run of one of ``others`` in the room it leaves. Lengths are searched on a grid of
+    ``_STEPS`` refined around the best; among scores within ``_TOL`` of the best the
+    longest run wins (keeps layers together).
+    """
+    c = curs[i]
+    mmax = c.fit(*res)
+    if mmax == 0:
+        return None
+
+    def score(a: int) -> float:
+        ax, bits = c.need(a)
+        r = (res[0] - a, res[1] - ax, res[2] - bits)
+        return a * u[i] + max((curs[d].fit(*r) * u[d] for d in others), default=0.0)
+
+    lo, hi, tried = 1, mmax, {}
+    while True:
+        step = max(1, (hi - lo) // _STEPS)
+        for a in range(hi, lo - 1, -step):
+            if a not in tried:
+                tried[a] = score(a)
+        top = max(tried.values())
+        ab = max(a for a, s in tried.items() if s >= top * (1 - _TOL))
+        if step == 1 or not others:
+            return tried[ab], ab
+        lo, hi = max(1, ab - step), min(mmax, ab + step)
+
+
+def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], orders: dict,
+              order_names: dict, u: np.ndarray) -> Partition:
+    """Fill cores one at a time from several populations so that no resource is left idle.
+
+    A stream cut fills a core along its binding resource only: a convolution with few
+    inputs fills the neurons and leaves most synapse memory empty, the next one fills the
+    memory and leaves neurons idle. Here each core takes a run from the head of the stream
+    (the first population with neurons left) and runs from up to ``_LOOKAHEAD_POPS`` later
+    populations, choosing the run lengths that place the most *work*: a run of ``m``
+    neurons of population ``p`` is worth ``m * u[p]``, where ``u[p]`` is ``p``'s intrinsic
+    need per neuron (neurons, input axons, synapse bits, each over its per-core budget)
+    weighted by how binding that resource is for the whole network (:func:`partition`
+    tries the binding resources only, then all of them, weighted by total need / budget).
+    Overheads of splitting a layer (row headers, halos) therefore cost room but earn
+    nothing. Run lengths are searched on a coarse grid refined around the best, with a
+    one-step lookahead (the best single run of another population in what remains).
+    Needs are exact (cumulative over the run, as in the stream cut) and additive across
+    populations (rows are per projection), so every core meets its limits.
+    """
+    pops = graph.populations
+    curs = [_Cursor(p, into[p.name], orders[p.name], chip) for p in pops]
+    N, A, M = chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core
+
+    segments, bounds, head = [], [0], 0
+    while True:
+        while head < len(curs) and curs[head].left == 0:
+            head += 1
+        if head == len(curs):
+            break
+        window = [i for i in range(head, len(curs)) if curs[i].left > 0][: _LOOKAHEAD_POPS + 1]
+        res = (N, A, M)
+        takes: dict[int, int] = {}
+        while res[0] > 0:
+            choosers = [head] if not takes else [i for i in window if i not in takes]
+            cand = []  # (score, amount, population), populations in graph order
+            for i in choosers:
+                others = [d for d in window if d != i and d not in takes]
+                best = _best_run(curs, u, i, others, res)
+                if best is not None:
+                    cand.append((*best, i))
+            if not cand:
+                break
+            top = max(s for s, _, _ in cand)
+            _, a, i = next(c for c in cand if c[0] >= top * (1 - _TOL))  # the earliest population near the best
+            ax, bits = curs[i].need(a)
+            res = (res[0] - a, res[1] - ax, res[2] - bits)
+            takes[i] = a
+            curs[i].take(a)
+        if not takes:  # pragma: no cover - the stream cut has checked that every neuron fits a core
+            raise MappingError(f"layer '{curs[head].name}': balanced packing made no progress; report this as a bug")
+        for i in sorted(takes):
+            c = curs[i]
+            segments.append((c.name, c.pos - takes[i], c.pos))
+        bounds.append(bounds[-1] + sum(takes.values()))
+    starts, sizes = _offsets(graph)
+    merged: list[tuple[str, int, int]] = []
+    for s in segments:
+        if merged and merged[-1][0] == s[0] and merged[-1][2] == s[1]:
+            merged[-1] = (s[0], merged[-1][1], s[2])
+        else:
+            merged.append(s)
+    return Partition(dict(orders), dict(order_names), starts, sizes, merged, np.asarray(bounds, np.int64),
+                     "balanced")
 
 
 # ---- output axons ------------------------------------------------------------------------
@@ -334,28 +573,37 @@ def out_routes(graph: Graph, part: Partition) -> np.ndarray:
     N = nc.shape[0]
     if not keys:
         return np.zeros(N, np.int64)
-    u = np.unique(np.concatenate(keys))
-    per_neuron = np.bincount(u // K, minlength=N)  # by global neuron index
-    out = np.empty(N, np.int64)
-    for name, start in part.starts.items():
-        n, order = part.sizes[name], part.orders[name]
-        seg = per_neuron[start: start + n]
-        out[start: start + n] = seg if order is None else seg[order]
-    return out
+    if N * K <= 1 << 27:  # a (neuron, core) bitmap: linear time
+        mark = np.zeros(N * K, bool)
+        for k in keys:
+            mark[k] = True
+        per_neuron = np.count_nonzero(mark.reshape(N, K), axis=1)
+    else:
+        u = np.unique(np.concatenate(keys))
+        per_neuron = np.bincount(u // K, minlength=N)  # by global neuron index
+    return per_neuron[part.stream_neurons()]
+
+
+def _stream_owner(part: Partition, k: int) -> tuple[str, int]:
+    """(population, neuron index) at stream position ``k``."""
+    s = 0
+    for name, lo, hi in part.segments:
+        if k < s + hi - lo:
+            pos = lo + k - s
+            order = part.orders[name]
+            return name, pos if order is None else int(order[pos])
+        s += hi - lo
+    raise IndexError(k)  # pragma: no cover
 
 
 def _repair_out_axons(graph: Graph, chip: ChipSpec, part: Partition) -> None:
+    """Split cores whose output routes exceed the limit (a subset of a core never needs more inputs)."""
     limit = chip.axons_out_per_core
-    owner = {}
-    for name, start in part.starts.items():
-        owner[start] = name
     for _ in range(64):
         r = out_routes(graph, part)
         if r.max(initial=0) > limit:
             k = int(np.argmax(r))
-            name = max((s, nm) for s, nm in owner.items() if s <= k)[1]
-            pos = k - part.starts[name]
-            neuron = pos if part.orders[name] is None else int(part.orders[name][pos])
+            name, neuron = _stream_owner(part, k)
             raise MappingError(f"layer '{name}': neuron {neuron} alone needs {int(r[k]):,} output axons "
                                f"(routes to distinct cores); a core has {limit:,}: reduce its fan-out or use a "
                                "chip with more output axons per core")

@@ -66,9 +66,11 @@ class Program:
     core slot under the storage model of :mod:`neurocore.mapping.partition`.
 
     Cores: ``core_ids`` maps each used core slot to its physical core on the board. A slot
-    may hold pieces of several (small, consecutive) populations.
+    may hold pieces of several populations (small consecutive layers, or with balanced
+    packing a neuron-heavy and a memory-heavy layer side by side); a population has at most
+    one piece per slot.
 
-    ``meta["mapping"]``: placement method, seed, traffic, conv storage, chips used and the
+    ``meta["mapping"]``: placement method, seed, traffic, conv storage, packing, chips used and the
     estimated hops per step (``est_hops``, ``est_hops_chip``) against in-order placement
     (``est_hops_in_order``, ``est_hops_chip_in_order``).
     """
@@ -143,7 +145,7 @@ class Program:
             def pct(a, b):
                 return f"{100 * (1 - a / b):+.1f}%" if b else "n/a"
             lines.append(f"  placement {m['method']} (seed {m['seed']}, traffic {m.get('traffic', 'all-fire')}, "
-                         f"{m.get('conv_storage', 'expanded')} conv storage)")
+                         f"{m.get('conv_storage', 'expanded')} conv storage, {m.get('packing', 'stream')} packing)")
             lines.append(f"  estimated hops per step: {m['est_hops']:,.0f} (in-order {m['est_hops_in_order']:,.0f}, "
                          f"cut {pct(m['est_hops'], m['est_hops_in_order'])})")
             if c.n_chips > 1:

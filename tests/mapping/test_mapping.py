@@ -127,6 +127,91 @@ def test_small_layers_share_a_core(rng):
     assert program.n_cores_used == 1
 
 
+# ---- packing: cores mix neuron-heavy and memory-heavy layers, results never change ------------------
+def light_heavy(rng, hw=8):
+    """A neuron-heavy conv (one input channel), a memory-heavy conv after it, a sparse readout."""
+    g = nc.Graph()
+    x = g.input(hw * hw, shape=(1, hw, hw), name="x")
+    a = g.conv2d(x, rng.integers(-15, 16, (4, 1, 3, 3)), IF, padding=1, name="light")
+    b = g.conv2d(a, rng.integers(-15, 16, (8, 4, 3, 3)), IF, padding=1, name="heavy")
+    g.dense(b, rng.integers(-5, 6, (6, b.n)) * (rng.random((6, b.n)) < 0.2), IF, name="out")
+    return g
+
+
+@pytest.mark.parametrize("storage", ["expanded", "shared"])
+def test_balanced_packing_saves_cores_same_results(rng, storage):
+    g = light_heavy(rng)
+    chip = tiny(neurons_per_core=32, syn_mem_bits_per_core=64 * 200, axons_out_per_core=400)
+    x = spikes_in(rng, g)
+    ps, rs = check(g, chip, x, conv_storage=storage, packing="stream")
+    pb, rb = check(g, chip, x, conv_storage=storage, packing="balanced")
+    pa = nc.compile(g, chip, conv_storage=storage)
+    assert pa.n_cores_used == min(ps.n_cores_used, pb.n_cores_used)
+    assert ps.meta["mapping"]["packing"] == "stream" and pb.meta["mapping"]["packing"] == "balanced"
+    if storage == "expanded":
+        assert pb.n_cores_used < ps.n_cores_used and pa.meta["mapping"]["packing"] == "balanced"
+        # a core holds runs of several layers, each a contiguous range of its packing order
+        slots = [s for pm in pb.populations.values() for s, _, _ in pm.pieces]
+        assert len(slots) > pb.n_cores_used
+    for pm in pb.populations.values():
+        cores = [s for s, _, _ in pm.pieces]
+        assert len(set(cores)) == len(cores)
+        covered = np.sort(np.concatenate([pm.piece_neurons(i) for i in range(len(pm.pieces))]))
+        assert_array_equal(covered, np.arange(pm.n))
+    for k in rs.spike_counts:
+        assert_array_equal(rs.spike_counts[k], rb.spike_counts[k])
+    # deterministic
+    again = nc.compile(g, chip, conv_storage=storage, packing="balanced")
+    assert_array_equal(again.arrays["neuron_core"], pb.arrays["neuron_core"])
+    assert_array_equal(again.core_ids, pb.core_ids)
+    with pytest.raises(MappingError, match="packing"):
+        nc.compile(g, chip, packing="tetris")
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.data())
+def test_random_networks_balanced_packing(data):
+    """Random conv -> conv -> dense stacks, forced balanced packing on tiny cores: limits and bit-identity."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**31)))
+    hw = data.draw(st.integers(4, 7))
+    c1, c2 = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 4))
+    g = nc.Graph()
+    x = g.input(2 * hw * hw, shape=(2, hw, hw), name="x")
+    a = g.conv2d(x, rng.integers(-15, 16, (c1, 2, 3, 3)), IF, padding=1, name="a")
+    if data.draw(st.booleans()):
+        a = g.sumpool2d(a, 2, IF, name="pool")
+    b = g.conv2d(a, rng.integers(-15, 16, (c2, c1, 3, 3)), LIF, padding=1, name="b")
+    d = g.dense(b, rng.integers(-9, 10, (data.draw(st.integers(2, 12)), b.n)), IF, name="d")
+    g.connect(a, d, weights=rng.integers(-4, 5, (d.n, a.n)) * (rng.random((d.n, a.n)) < 0.3), name="skip")
+    least = -(-2 * g.n_neurons // 24)
+    chip = tiny(neurons_per_core=max(least, data.draw(st.integers(4, 16))), axons_in_per_core=400,
+                syn_mem_bits_per_core=64 * data.draw(st.integers(300, 900)))
+    check(g, chip, spikes_in(rng, g, T=6, B=1), packing="balanced",
+          conv_storage=data.draw(st.sampled_from(["expanded", "shared"])),
+          placement=data.draw(st.sampled_from(["in_order", "anneal"])))
+
+
+def test_lenet5_within_bound_on_loihi():
+    """The bench's LeNet-5 (expanded storage) uses at most 1.25x the lower bound of cores on Loihi."""
+    rng = np.random.default_rng(0)
+    g = nc.Graph()
+    x = g.input(28 * 28, shape=(1, 28, 28), name="x")
+    n = nc.IF(vth=100)
+    c1 = g.conv2d(x, rng.integers(-127, 128, (6, 1, 5, 5)), n, padding=2, name="c1")
+    p1 = g.sumpool2d(c1, 2, n, name="p1")
+    c2 = g.conv2d(p1, rng.integers(-127, 128, (16, 6, 5, 5)), n, name="c2")
+    p2 = g.sumpool2d(c2, 2, n, name="p2")
+    f1 = g.dense(p2, rng.integers(-127, 128, (120, 400)), n, name="f1")
+    f2 = g.dense(f1, rng.integers(-127, 128, (84, 120)), n, name="f2")
+    g.dense(f2, rng.integers(-127, 128, (10, 84)), n, name="f3")
+    chip = nc.chip.loihi()
+    bits = sum(p.n_synapses for p in g.projections.values()) * chip.synapse_bits
+    lb = max(-(-g.n_neurons // chip.neurons_per_core), -(-bits // chip.syn_mem_bits_per_core))
+    p = nc.compile(g, chip, placement="in_order")
+    assert p.n_cores_used <= 1.25 * lb
+    assert p.n_cores_used < nc.compile(g, chip, placement="in_order", packing="stream").n_cores_used
+
+
 # ---- storage changes memory, never results ---------------------------------------------------
 def test_shared_storage_uses_less_memory_same_spikes(rng):
     g = conv_net(rng, c_in=4, c_out=6, hw=8)
