@@ -53,7 +53,7 @@ def kernel_tables(program: Program) -> dict:
         "v_wrap": chip.v_overflow == "wrap",
         "decay_u": (unity - (a["du"] + 1)).astype(i32), "decay_v": (unity - a["dv"]).astype(i32),
         "vth": a["vth"].astype(i64) << chip.vth_shift, "bias": a["bias_mant"].astype(i64) << a["bias_exp"],
-        "reset": a["reset"].astype(np.uint8), "refractory": a["refractory"].astype(i32),
+        "reset": -a["reset"].astype(i32), "refractory": a["refractory"].astype(i32),
         "u0": a["u0"].astype(i64), "v0": a["v0"].astype(i64), "ncore": a["neuron_core"].astype(i32),
         "chan_graded": graded,
     }

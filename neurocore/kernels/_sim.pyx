@@ -70,7 +70,7 @@ cdef struct Net:
     const int64_t* bias      # bias_mant << bias_exp
     const int32_t* vth32     # the same in int32, for narrow runs
     const int32_t* bias32
-    const uint8_t* reset     # 0 = to zero, 1 = subtract vth
+    const int32_t* reset     # mask: 0 = reset to zero, -1 = subtract vth
     const int32_t* refractory
     const int64_t* u0
     const int64_t* v0
@@ -169,7 +169,8 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
     v <- limit_v(trunc(v * decay_v >> decay_bits) + u + bias); spike if v > vth, then
     v <- 0 (or v - vth) and the refractory counter starts. Pass 1 (nc_update, C, vectorised)
     computes the state and a flag per neuron; pass 2 lists spikes and counts activity."""
-    cdef int64_t N = net.N, n, r, k, nspk = 0, n_active = 0, cnt_run
+    cdef int64_t N = net.N, n, r, k, nspk = 0, n_active = 0
+    cdef int32_t cnt_run  # at most N < 2**31
     cdef uint64_t w
     if word_t is int32_t:
         nc_update32(N, acc, u, v, refr, flag, net.decay_u, net.decay_v, net.vth32, net.bias32, net.reset,
@@ -182,7 +183,7 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
         cnt_run = 0
         for n in range(net.run_start[r], net.run_start[r + 1]):
             cnt_run += flag[n] & 1
-        core_act[net.run_core[r]] += <int32_t>cnt_run
+        core_act[net.run_core[r]] += cnt_run
         n_active += cnt_run
     # the spike list: skip 8 neurons at a time when none of them spiked
     n = 0
@@ -303,7 +304,8 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     cdef const int32_t[::1] decay_u = tb["decay_u"], decay_v = tb["decay_v"], refractory = tb["refractory"]
     cdef const int64_t[::1] vth = tb["vth"], bias = tb["bias"], u0 = tb["u0"], v0 = tb["v0"]
     cdef const int32_t[::1] vth32 = tb["vth32"], bias32 = tb["bias32"]
-    cdef const uint8_t[::1] reset = tb["reset"], chan_graded = tb["chan_graded"]
+    cdef const uint8_t[::1] chan_graded = tb["chan_graded"]
+    cdef const int32_t[::1] reset = tb["reset"]
     cdef const int32_t[::1] ncore = tb["ncore"], target = tb["target"], wscaled = tb["wscaled"]
     cdef const int64_t[::1] run_start = tb["run_start"]
     cdef const int32_t[::1] run_core = tb["run_core"]

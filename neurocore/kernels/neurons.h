@@ -38,14 +38,14 @@ static inline W nc_decay##SUF(W x, int32_t d, int k) {                          
     return (r ^ m) - m;                                                                    \
 }                                                                                          \
 /* One step of N neurons (Lava's PyLifModelBitAcc, plus refractory hold and reset by      \
- * subtraction). Takes and clears the input slot `acc`; writes flag[n] = active | spike<<1; \
+ * subtraction; reset[n] is a mask: -1 subtract, 0 to zero). Takes and clears the input slot `acc`; writes flag[n] = active | spike<<1; \
  * adds the u and v overflow events to ovf[0], ovf[1]. Masks select: (a & m) | (b & ~m).    \
  * UW, VW (1 = wrap, 0 = saturate) are compile-time constants in each of the 4 variants. */  \
 NC_LOOP(W, SUF, 0, 0) NC_LOOP(W, SUF, 0, 1) NC_LOOP(W, SUF, 1, 0) NC_LOOP(W, SUF, 1, 1)     \
 static inline void nc_update##SUF(int64_t N, W *restrict acc, W *restrict u, W *restrict v,  \
         int32_t *restrict refr, uint8_t *restrict flag, const int32_t *restrict dcu,        \
         const int32_t *restrict dcv, const W *restrict vth, const W *restrict bias,          \
-        const uint8_t *restrict reset, const int32_t *restrict refractory,                   \
+        const int32_t *restrict reset, const int32_t *restrict refractory,                   \
         int db, int ub, int vb, int uw, int vw, int64_t *restrict ovf) {                      \
     if (uw) {                                                                              \
         if (vw) nc_loop##SUF##_1_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
@@ -62,24 +62,24 @@ static inline void nc_update##SUF(int64_t N, W *restrict acc, W *restrict u, W *
 static inline void nc_loop##SUF##_##UW##_##VW(int64_t N, W *restrict acc, W *restrict u,    \
         W *restrict v, int32_t *restrict refr, uint8_t *restrict flag,                       \
         const int32_t *restrict dcu, const int32_t *restrict dcv, const W *restrict vth,     \
-        const W *restrict bias, const uint8_t *restrict reset,                              \
+        const W *restrict bias, const int32_t *restrict reset,                              \
         const int32_t *restrict refractory, int db, int ub, int vb, int64_t *restrict ovf) { \
-    int64_t ou = 0, ov = 0;                                                                \
+    int32_t ou = 0, ov = 0;  /* per-call counts, at most N < 2**31 */                     \
     for (int64_t n = 0; n < N; n++) {                                                      \
         W a = acc[n];                                                                      \
         acc[n] = 0;                                                                        \
         W act = ((a | u[n] | v[n] | bias[n] | (W)refr[n]) != 0);                           \
         W un = nc_decay##SUF(u[n], dcu[n], db) + a;                                        \
         W x = NC_LIMIT(SUF, UW, un, ub);                                                   \
-        ou += (x != un);                                                                   \
+        ou += (int32_t)(x != un);                                                          \
         u[n] = x;                                                                          \
         W held = (refr[n] > 0);                                                            \
         W vn = nc_decay##SUF(v[n], dcv[n], db) + x + bias[n];                              \
         x = NC_LIMIT(SUF, VW, vn, vb);                                                     \
-        ov += (x != vn) & (held == 0);                                                     \
+        ov += (int32_t)((x != vn) & (held == 0));                                          \
         W vt = vth[n];                                                                     \
         W spike = (x > vt) & (held == 0);                                                  \
-        W sm = -spike, hm = -held, rm = -(W)reset[n];                                      \
+        W sm = -spike, hm = -held, rm = (W)reset[n];                                      \
         x = ((x - vt) & rm & sm) | (x & ~sm);                                              \
         v[n] = (v[n] & hm) | (x & ~hm);                                                    \
         int32_t h32 = -(int32_t)held, s32 = -(int32_t)spike;                               \
