@@ -3,12 +3,21 @@
 describe (Graph) -> compile (Program) -> run (RunResult) -> report (EnergyReport).
 """
 from neurocore import chip, energy
-from neurocore.errors import (BitWidthError, BuildError, ConversionError, FileFormatError, GraphError, MappingError,
-                              NeurocoreError, ProfileError, SimulationError)
+from neurocore.convert import ConversionReport, accuracy_vs_timesteps, convert
+from neurocore.errors import (
+                              BitWidthError,
+                              BuildError,
+                              ConversionError,
+                              FileFormatError,
+                              GraphError,
+                              MappingError,
+                              NeurocoreError,
+                              ProfileError,
+                              SimulationError,
+)
 from neurocore.graph import IF, CubaLIF, Graph, one_to_one
 from neurocore.mapping import Program, compile
 from neurocore.sim import RunResult, Simulator
-from neurocore.convert import ConversionReport, accuracy_vs_timesteps, convert
 
 __version__ = "0.1.0"
 

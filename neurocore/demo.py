@@ -12,8 +12,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 __all__ = ["run_demo", "digits_split", "train_digits_mlp"]
 
 
@@ -100,7 +98,7 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
                "cores_used": program.n_cores_used, "n_test": n, "sim_wall_s": wall,
                "report_gpu_h100": gpu.to_dict(), "report_dense_45nm": d45.to_dict()}
     if plot_dir:
-        from neurocore.report import plot_vs_timesteps, save_all
+        from neurocore.report import save_all
 
         rows = []
         for T in sweep:

@@ -73,21 +73,24 @@ def kernel_tables(program: Program) -> dict:
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
 
 
-def concat_results(parts: list["RunResult"]) -> "RunResult":
+def concat_results(parts: list[RunResult]) -> RunResult:
     """One RunResult from runs of consecutive chunks of a batch (same Program and n_steps)."""
     if len(parts) == 1:
         return parts[0]
     first = parts[0]
-    cat = (lambda get: np.concatenate([get(r) for r in parts], axis=0))
+
+    def cat(arrays):
+        return np.concatenate(list(arrays), axis=0)
+
     return RunResult(
         program=first.program, n_steps=first.n_steps,
-        counters={k: cat(lambda r: r.counters[k]) for k in first.counters},
-        spike_counts={k: cat(lambda r: r.spike_counts[k]) for k in first.spike_counts},
-        probes={p: {v: cat(lambda r: r.probes[p][v]) for v in d} for p, d in first.probes.items()},
-        core_steps={k: cat(lambda r: r.core_steps[k]) for k in first.core_steps},
-        busiest_link=cat(lambda r: r.busiest_link), link_packets=sum(r.link_packets for r in parts),
-        final_state={k: cat(lambda r: r.final_state[k]) for k in first.final_state}, meta=dict(first.meta),
-        predictions=None if first.predictions is None else cat(lambda r: r.predictions),
+        counters={k: cat(r.counters[k] for r in parts) for k in first.counters},
+        spike_counts={k: cat(r.spike_counts[k] for r in parts) for k in first.spike_counts},
+        probes={p: {v: cat(r.probes[p][v] for r in parts) for v in d} for p, d in first.probes.items()},
+        core_steps={k: cat(r.core_steps[k] for r in parts) for k in first.core_steps},
+        busiest_link=cat(r.busiest_link for r in parts), link_packets=sum(r.link_packets for r in parts),
+        final_state={k: cat(r.final_state[k] for r in parts) for k in first.final_state}, meta=dict(first.meta),
+        predictions=None if first.predictions is None else cat(r.predictions for r in parts),
     )
 
 
@@ -203,7 +206,7 @@ class RunResult:
         return write_npz(path, "result", 1, {"n_steps": self.n_steps, "meta": meta, "program": prog_head}, arrays)
 
     @staticmethod
-    def load(path) -> "RunResult":
+    def load(path) -> RunResult:
         """Read a result written by :meth:`save`; raises FileFormatError on a bad file."""
         from neurocore._io import read_npz
         from neurocore.mapping.io import program_from_parts

@@ -103,7 +103,7 @@ def test_console_script_installed():
 
 
 def test_convert_compile_run_a_pickled_sklearn_mlp(tmp_path):
-    sklearn = pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn")
     import pickle
 
     from sklearn.datasets import load_digits

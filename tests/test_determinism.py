@@ -47,3 +47,18 @@ def test_same_seed_same_result(tiny_chip):
         (np.random.default_rng(9).random((2, 30, 30)) < 0.3).astype(np.int32), 30)
     for name in r1.counters:
         assert_array_equal(r1.counters[name], r2.counters[name])
+
+
+def test_chunked_run_equals_one_call(rng, tiny_chip):
+    from neurocore.cli import run_batched
+
+    sim = nc.Simulator(build(rng, tiny_chip))
+    x = (rng.random((5, 20, 30)) < 0.3).astype(np.int32)
+    whole = sim.run(x, 20, probes={"a": ["v"]})
+    parts = run_batched(sim, x, 20, chunk=2, probes={"a": ["v"]})
+    for name in whole.counters:
+        assert_array_equal(parts.counters[name], whole.counters[name])
+    assert_array_equal(parts.probes["a"]["v"], whole.probes["a"]["v"])
+    assert_array_equal(parts.core_steps["synops"], whole.core_steps["synops"])
+    assert_array_equal(parts.link_packets, whole.link_packets)
+    assert_array_equal(parts.final_state["v"], whole.final_state["v"])

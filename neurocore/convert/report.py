@@ -84,7 +84,7 @@ class ConversionReport:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "ConversionReport":
+    def from_dict(cls, d: dict) -> ConversionReport:
         d = dict(d)
         layers = [LayerReport(**{**r, "shape": tuple(r["shape"])}) for r in d.pop("layers", [])]
         return cls(**d, layers=layers)

@@ -188,7 +188,7 @@ class Graph:
         return save_graph(self, path)
 
     @staticmethod
-    def load(path) -> "Graph":
+    def load(path) -> Graph:
         """Read a graph written by :meth:`save`; raises FileFormatError on a truncated or foreign file."""
         from neurocore.graph.io import load_graph
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import scipy.sparse as sp
 
 from neurocore._io import _jsonable, decode_meta, encode_meta, read_npz, write_npz

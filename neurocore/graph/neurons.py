@@ -12,7 +12,7 @@ one kernel runs both. All units are the chip's fixed-point units:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Union
 
 import numpy as np

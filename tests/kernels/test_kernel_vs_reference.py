@@ -1,6 +1,7 @@
 """The Cython kernel and the NumPy reference must agree bit for bit: state, spikes, every counter."""
 import numpy as np
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 
 import neurocore as nc
