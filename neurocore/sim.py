@@ -67,7 +67,8 @@ def kernel_tables(program: Program) -> dict:
     tb["bias32"] = tb["bias"].astype(i32) if fits32(tb["bias"]) else np.zeros_like(tb["bias"], i32)
     for k in ("row_ptr", "src_pk_ptr", "pk_row_ptr"):
         tb[k] = a[k].astype(i64)
-    for k in ("target", "wscaled", "row_delay", "row_core", "row_words", "row_start", "pk_rows", "pk_src_tile",
+    tb.update(row_windows(a["row_ptr"], a["target"], a["wscaled"]))
+    for k in ("target", "wscaled", "row_delay", "row_core", "row_words", "pk_rows", "pk_src_tile",
               "pk_dst_tile", "pk_hops_ew", "pk_hops_ns", "pk_hops_chip"):
         tb[k] = a[k].astype(i32)
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
@@ -133,6 +134,40 @@ def narrow_ok(program: Program, tables: dict) -> bool:
     bias = int(np.abs(tables["bias"]).max()) if program.n_neurons else 0
     vth = int(np.abs(tables["vth"]).max()) if program.n_neurons else 0
     return (accumulator_bound(program) + 2 * hu < lim and hv + hu + bias < lim and hv + vth < lim)
+
+
+def row_windows(row_ptr: NDArray, target: NDArray, wscaled: NDArray, max_fill: float = 2.0) -> dict:
+    """Dense windows for the kernel's index-free row add.
+
+    A row whose targets span at most ``max_fill`` times its synapse count is also
+    stored as a dense window from its first target, zeros in the gaps, so a spike adds
+    it with a contiguous (vectorised) loop instead of a scatter. Adding zeros changes
+    nothing; the counters still count the row's real synapses. Contiguous rows point
+    into ``wscaled`` itself; only rows with gaps get a copy.
+
+    Returns ``row_start`` (first target, or -1 for scatter rows), ``row_wptr`` (offset
+    of the window in ``wdense``), ``row_span`` and ``wdense``.
+    """
+    nnz = np.diff(row_ptr)
+    n_rows = nnz.shape[0]
+    first = np.full(n_rows, -1, np.int64)
+    span = np.zeros(n_rows, np.int64)
+    has = nnz > 0
+    first[has] = target[row_ptr[:-1][has]]
+    span[has] = target[row_ptr[1:][has] - 1] - first[has] + 1
+    fast = has & (span <= max_fill * nnz)
+    gap = fast & (span > nnz)
+    wptr = row_ptr[:-1].astype(np.int64).copy()
+    off = np.zeros(n_rows, np.int64)
+    off[gap] = np.cumsum(span[gap]) - span[gap]
+    wptr[gap] = wscaled.shape[0] + off[gap]
+    extra = np.zeros(int(span[gap].sum()), np.int32)
+    syn_row = np.repeat(np.arange(n_rows), nnz)
+    in_gap = gap[syn_row]
+    extra[off[syn_row[in_gap]] + target[in_gap] - first[syn_row[in_gap]]] = wscaled[in_gap]
+    return {"row_start": _pad(np.where(fast, first, -1).astype(np.int32)), "row_wptr": _pad(wptr),
+            "row_span": _pad(span.astype(np.int32)),
+            "wdense": _pad(np.concatenate([wscaled.astype(np.int32), extra]))}
 
 
 @dataclass

@@ -85,7 +85,10 @@ cdef struct Net:
     const int32_t* row_delay
     const int32_t* row_core
     const int32_t* row_words # synapse-memory words read per delivery
-    const int32_t* row_start # first target if the row's targets are contiguous, else -1
+    const int32_t* row_start # first target if the row has a dense window, else -1 (scatter)
+    const int64_t* row_wptr  # offset of the row's dense window in wdense
+    const int32_t* row_span  # window length (last target - first target + 1)
+    const int32_t* wdense    # windows: weights at their target offsets, zeros in gaps
     # packets: per source (N + C) a list of packets, per packet a list of rows
     const int64_t* src_pk_ptr
     const int64_t* pk_row_ptr
@@ -113,10 +116,10 @@ cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, wor
     cdef const int32_t* w
     if x == 1:
         st = net.row_start[r]
-        if st >= 0:  # contiguous targets: an index-free row add the compiler vectorises
+        if st >= 0:  # a dense window: an index-free row add the compiler vectorises
             ac = a + st
-            w = net.wscaled + lo
-            for k in range(hi - lo):
+            w = net.wdense + net.row_wptr[r]
+            for k in range(net.row_span[r]):
                 ac[k] += w[k]
         else:
             for k in range(lo, hi):
@@ -311,6 +314,8 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     cdef const int32_t[::1] run_core = tb["run_core"]
     cdef const int32_t[::1] row_delay = tb["row_delay"], row_core = tb["row_core"], row_words = tb["row_words"]
     cdef const int32_t[::1] row_start = tb["row_start"], pk_rows = tb["pk_rows"]
+    cdef const int32_t[::1] row_span = tb["row_span"], wdense = tb["wdense"]
+    cdef const int64_t[::1] row_wptr = tb["row_wptr"]
     cdef const int64_t[::1] row_ptr = tb["row_ptr"], src_pk_ptr = tb["src_pk_ptr"], pk_row_ptr = tb["pk_row_ptr"]
     cdef const int32_t[::1] pk_src_tile = tb["pk_src_tile"], pk_dst_tile = tb["pk_dst_tile"]
     cdef const int32_t[::1] pk_hops_ew = tb["pk_hops_ew"], pk_hops_ns = tb["pk_hops_ns"]
@@ -336,6 +341,9 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     net.row_core = &row_core[0]
     net.row_words = &row_words[0]
     net.row_start = &row_start[0]
+    net.row_span = &row_span[0]
+    net.row_wptr = &row_wptr[0]
+    net.wdense = &wdense[0]
     net.src_pk_ptr = &src_pk_ptr[0]
     net.pk_row_ptr = &pk_row_ptr[0]
     net.pk_rows = &pk_rows[0]
