@@ -69,7 +69,7 @@ def test_bad_nodes_and_names(small):
 @pytest.mark.parametrize("param,value,rng", [
     ("du", 4096, r"\[0, 4095\]"), ("dv", -1, r"\[0, 4095\]"), ("vth", 1 << 17, r"\[0, 131071\]"),
     ("bias_mant", 5000, r"\[-4096, 4095\]"), ("bias_exp", 8, r"\[0, 7\]"), ("refractory", 64, r"\[0, 63\]"),
-    ("u0", 1 << 24, r"\[-8388607, 8388608\]"), ("v0", 1 << 23, r"\[-8388607, 8388607\]"),
+    ("u0", 1 << 24, r"\[-8388608, 8388608\]"), ("v0", -(1 << 23) - 1, r"\[-8388608, 8388608\]"),
 ])
 def test_neuron_parameter_out_of_range(param, value, rng):
     kw = {"du": 1, "dv": 1, "vth": 1, param: value}

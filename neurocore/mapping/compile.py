@@ -26,8 +26,10 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
         "bias_mant": (*signed_range(chip.bias_mant_bits), f"{chip.bias_mant_bits}-bit signed"),
         "bias_exp": (*unsigned_range(chip.bias_exp_bits), f"{chip.bias_exp_bits}-bit unsigned"),
         "refractory": (*unsigned_range(chip.refractory_bits), f"{chip.refractory_bits}-bit unsigned"),
-        "u0": (*chip.u_range, f"{chip.u_bits}-bit u"),
-        "v0": (*chip.v_range, f"{chip.v_bits}-bit v"),
+        # initial state: any value a register of that width holds in either convention
+        # (two's complement [-2**(b-1), 2**(b-1)-1] or Lava's wrapped (-2**(b-1), 2**(b-1)])
+        "u0": (-(1 << (chip.u_bits - 1)), 1 << (chip.u_bits - 1), f"{chip.u_bits}-bit u"),
+        "v0": (-(1 << (chip.v_bits - 1)), 1 << (chip.v_bits - 1), f"{chip.v_bits}-bit v"),
     }
 
 

@@ -30,8 +30,8 @@ def _per_neuron(draw, n, lo, hi):
 @st.composite
 def neuron_models(draw, n, chip):
     vmax = (1 << chip.vth_bits) - 1
-    ulo, uhi = chip.u_range
-    vlo, vhi = chip.v_range
+    ulo, uhi = -(1 << (chip.u_bits - 1)), 1 << (chip.u_bits - 1)  # initial state may be any register value
+    vlo, vhi = -(1 << (chip.v_bits - 1)), 1 << (chip.v_bits - 1)
     if draw(st.booleans()):
         return nc.IF(vth=draw(st.integers(0, vmax)), bias_mant=_per_neuron(draw, n, -300, 300),
                      bias_exp=_per_neuron(draw, n, 0, 7), reset=draw(st.sampled_from(["subtract", "zero"])),

@@ -62,10 +62,10 @@ def _lava_lif_step(u, v, a, du, dv, bias, vth):
 
 def test_wrap_and_saturation_edges_match_lava_rule():
     """u driven across +-2**23 and v into its clip, step by step against Lava's own rule."""
-    n, T = 6, 60
-    u0 = np.array([2**23 - 100, -2**23 + 100, 2**23, -2**23 + 1, 0, 8_000_000])
-    v0 = np.array([2**23 - 1, -2**23 + 1, 0, 2**23 - 5, -2**23 + 1, 0])
-    a = np.tile(np.array([30000, -30000, 32767, -32768, -32768, 32767]), (T, 1))
+    n, T = 8, 60
+    u0 = np.array([2**23 - 100, -2**23 + 100, 2**23, -2**23 + 1, 0, 8_000_000, -2**23, 2**23 - 1])
+    v0 = np.array([2**23 - 1, -2**23 + 1, 0, 2**23 - 5, -2**23 + 1, 0, -2**23, 2**23])
+    a = np.tile(np.array([30000, -30000, 32767, -32768, -32768, 32767, 0, -1]), (T, 1))
     du, dv, vth = 0, 0, 131071
     g = nc.Graph()
     x = g.input(n, graded=True)
