@@ -6,6 +6,10 @@ and residual additions into integrate-and-fire populations, converts
 max-pooling exactly as a tournament of ``relu(a - b)`` populations, balances
 thresholds on the calibration data, quantizes to the chip's widths and attaches
 a codec (input encoding, output decoding), a float twin and a report.
+
+QCFS training for few-step conversion (needs torch, imported only on use):
+``from neurocore.convert.qcfs import QCFS, replace_relu`` (also reachable as
+``neurocore.convert.QCFS``).
 """
 from neurocore.convert.convert import DECODINGS, READERS, convert, read_model
 from neurocore.convert.encode import (
@@ -41,3 +45,14 @@ __all__ = [
            "float_accuracy_vs_timesteps",
            "read_model",
 ]
+
+
+_LAZY_TORCH = ("QCFS", "replace_relu", "init_thresholds")
+
+
+def __getattr__(name):  # torch-only helpers, imported on first use so the package imports without torch
+    if name in _LAZY_TORCH:
+        from neurocore.convert import qcfs
+
+        return getattr(qcfs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

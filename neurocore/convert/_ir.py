@@ -13,7 +13,8 @@ Op kinds and their ``params`` (all arrays float64):
                ``padding``, ``dilation``, ``groups``
 ``batchnorm``  ``scale`` (C,), ``shift`` (C,): y = scale * x + shift per channel
 ``affine``     ``scale``, ``shift`` per element (a constant add or multiply)
-``relu``       --
+``relu``       -- or, for a QCFS activation (:mod:`neurocore.convert.qcfs`),
+               ``threshold`` (float, its trained lambda) and ``levels`` (int)
 ``avgpool2d``  ``kernel_size``, ``stride``, ``padding``
 ``maxpool2d``  ``kernel_size``, ``stride``
 ``flatten``    --
@@ -73,7 +74,7 @@ def check_ops(ops: list[Op], fmt: str) -> None:
     if bad:
         listing = ", ".join(f"'{op.name}' ({op.source_type or op.kind})" for op in bad)
         raise ConversionError(
-            f"{fmt} model has {len(bad)} unsupported layer(s): {listing}. Supported: Linear/Dense, Conv2d, ReLU, "
+            f"{fmt} model has {len(bad)} unsupported layer(s): {listing}. Supported: Linear/Dense, Conv2d, ReLU, QCFS, "
             "BatchNorm (folded), AvgPool2d, MaxPool2d, Flatten, Dropout (ignored), residual add. Replace the layer "
             "or convert the model without it; nothing was converted")
     names = {op.name for op in ops}

@@ -84,7 +84,10 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
     v_init : float or "half"
         Initial membrane potential as a fraction of the threshold (0.5 = "half").
         Each population also starts lower by the bias it integrates before its
-        first input arrives (``latency * bias``).
+        first input arrives (``latency * bias``). Layers whose activation is a
+        :class:`~neurocore.convert.qcfs.QCFS` always start at half threshold and
+        take their trained threshold as their scale (``percentile`` and
+        ``per_channel`` do not apply to them).
     max_steps : int
         Longest run the ``membrane`` read-out must hold without overflowing v.
     task : {"classify", "regress"}, optional
@@ -143,7 +146,11 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
     in_scale = float(np.abs(acts[in_name]).max()) or 1.0
     lam = {in_name: np.full(n_feat, in_scale)}
     for la in layers:
-        lam[la.name] = activation_scale(la, acts[la.name], percentile, per_channel and la is not out_layer, decoding)
+        if la.scale is not None:  # QCFS: the trained threshold is the scale
+            lam[la.name] = np.full(la.n, float(la.scale))
+        else:
+            lam[la.name] = activation_scale(la, acts[la.name], percentile, per_channel and la is not out_layer,
+                                            decoding)
     # 4. latency and delays: every source of a population starts reaching it at the same step
     latency: dict[str, int] = {in_name: 0}
     delays: dict[str, dict[str, int]] = {}
@@ -164,7 +171,9 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
     flayers = []
     vmax = (1 << (chip.v_bits - 1)) - 1
     theta_out = unit_out = 1
+    v_out = float(v_frac)
     for la in layers:
+        v_la = 0.5 if la.levels else float(v_frac)  # QCFS's "shift": half threshold, as trained
         terms, bias = normalize(la, lam)
         is_out = la is out_layer
         cap = None
@@ -177,7 +186,7 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
             gain = q.gain
         d = latency[la.name]
         bias_int = q.bias_mant << q.bias_exp
-        v0 = np.clip(np.rint(v_frac * q.theta) - d * bias_int, -vmax, vmax).astype(np.int64)
+        v0 = np.clip(np.rint(v_la * q.theta) - d * bias_int, -vmax, vmax).astype(np.int64)
         vth = q.vth
         if is_out and membrane:
             vth = min((1 << chip.vth_bits) - 1, vmax >> chip.vth_shift)  # never reached within max_steps
@@ -190,9 +199,9 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
             g.connect(g[s], pop, q.weights[s], weight_exp=q.weight_exp[s], delay=delays[la.name][s],
                       name=f"{la.name}.from.{s}" if len(la.terms) > 1 else f"{la.name}.weight", kind=kind, meta=meta)
         if is_out:
-            theta_out, unit_out = vth << chip.vth_shift, q.theta
+            theta_out, unit_out, v_out = vth << chip.vth_shift, q.theta, v_la
         flayers.append(FloatLayer(la.name, la.n, [(s, terms[s], delays[la.name][s]) for s in la.terms], bias,
-                                  float("inf") if (is_out and membrane) else 1.0, v_frac - d * bias, reset))
+                                  float("inf") if (is_out and membrane) else 1.0, v_la - d * bias, reset))
         a = acts[la.name]
         lam_l = lam[la.name]
         report.layers.append(LayerReport(
@@ -201,7 +210,8 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
             weight_bits_used=dict(q.weight_bits_used), quant_error=dict(q.weight_error), bias_exp=q.bias_exp,
             bias_error=q.bias_error, saturated=q.saturated,
             sparsity=float(np.mean(a <= 0)),
-            latency=d, delays=dict(delays[la.name])))
+            latency=d, delays=dict(delays[la.name]), scale_source="qcfs" if la.levels else "percentile",
+            levels=la.levels, v_init=v_la))
         if q.saturated:
             report.warnings.append(f"layer '{la.name}': {q.saturated} weight/bias value(s) clipped to the chip's "
                                    "widths")
@@ -219,7 +229,7 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
         raise ConversionError(f"{len(classes)} class labels for {n_out} output neuron(s)")
     codec: Codec = codec_cls(input_shape=tuple(int(i) for i in xcal.shape[1:]), in_scale=in_scale,
                              gain=int(gain or 1), graded_bits=chip.graded_bits, output=out_layer.name, n_out=n_out,
-                             decoding=decoding, theta_out=int(theta_out), unit=int(unit_out), v_init=float(v_frac),
+                             decoding=decoding, theta_out=int(theta_out), unit=int(unit_out), v_init=v_out,
                              latency=latency[out_layer.name], out_scale=out_scale, task=task,
                              classes=list(classes) if classes is not None else None)
     if task == "regress" and np.ptp(lam[out_layer.name]) > 0:

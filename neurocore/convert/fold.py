@@ -60,7 +60,10 @@ class Expr:
 
 @dataclass
 class SpikingLayer:
-    """One population of IF neurons: ``z = sum_s M_s @ a_s + bias``, ``a = relu(z)`` (or ``z`` if ``none``)."""
+    """One population of IF neurons: ``z = sum_s M_s @ a_s + bias``, ``a = relu(z)`` (or ``z`` if ``none``).
+
+    A QCFS layer (``levels`` set) has ``a = scale * clip(floor(z * levels / scale + 1/2) / levels, 0, 1)``.
+    """
 
     name: str
     shape: tuple
@@ -68,6 +71,8 @@ class SpikingLayer:
     bias: np.ndarray
     activation: str = "relu"
     ops: list[tuple[str, str]] = field(default_factory=list)
+    scale: float | None = None   # a QCFS layer's trained threshold lambda (else None: calibrated)
+    levels: int | None = None    # a QCFS layer's quantization levels L
 
     @property
     def n(self) -> int:
@@ -162,12 +167,13 @@ class _Builder:
         self.names.add(name)
         return name
 
-    def materialize(self, e: Expr, name: str, activation: str = "relu", extra: tuple[str, str] | None = None) -> Expr:
+    def materialize(self, e: Expr, name: str, activation: str = "relu", extra: tuple[str, str] | None = None,
+                    scale: float | None = None, levels: int | None = None) -> Expr:
         if e.is_pure() and activation == "relu":
             return e
         ops = list(e.ops) + ([extra] if extra else [])
         first = e.anchor or next((nm for nm, _ in e.ops), name)
-        layer = SpikingLayer(self.unique(first), e.shape, e.terms, e.bias, activation, ops)
+        layer = SpikingLayer(self.unique(first), e.shape, e.terms, e.bias, activation, ops, scale, levels)
         self.layers.append(layer)
         return _ident(layer.name, e.shape, activation == "relu")
 
@@ -266,8 +272,14 @@ def build_layers(ops: list[Op], output_activation: str = "none") -> tuple[str, t
         elif op.kind == "relu":
             x = args[0]
             x = Expr(x.terms, x.bias, x.shape, x.ops + [(op.name, op.source_type)], x.nonneg, x.anchor)
-            if x.nonneg and all(t.kind == "identity" for t in x.terms.values()) and len(x.terms) == 1 \
-                    and not np.any(x.bias):
+            pure = x.nonneg and all(t.kind == "identity" for t in x.terms.values()) and len(x.terms) == 1 \
+                and not np.any(x.bias)
+            if "threshold" in p:  # QCFS: its own population, with the trained threshold
+                if pure:
+                    raise ConversionError(f"{where}: a QCFS directly on another activation's output is not "
+                                          "supported; put a weighted layer (or a pool) between them")
+                e = b.materialize(x, op.name, scale=float(p["threshold"]), levels=int(p["levels"]))
+            elif pure:
                 e = args[0]
             else:
                 e = b.materialize(x, op.name)
@@ -314,5 +326,9 @@ def forward(layers: list[SpikingLayer], in_name: str, x: np.ndarray) -> dict[str
         z = np.tile(layer.bias, (acts[in_name].shape[0], 1))
         for s, t in layer.terms.items():
             z += np.asarray(t.matrix @ acts[s].T).T
-        acts[layer.name] = np.maximum(z, 0.0) if layer.activation == "relu" else z
+        if layer.levels:
+            lam, lv = float(layer.scale), int(layer.levels)
+            acts[layer.name] = lam * np.clip(np.floor(z * (lv / lam) + 0.5) / lv, 0.0, 1.0)
+        else:
+            acts[layer.name] = np.maximum(z, 0.0) if layer.activation == "relu" else z
     return acts

@@ -40,6 +40,13 @@ class LayerReport:
         First step at which input reaches this population.
     delays : dict[str, int]
         Synaptic delay per source projection (aligned so all inputs start together).
+    scale_source : str
+        Where ``scale`` came from: ``"percentile"`` of the calibration activations, or
+        ``"qcfs"``: the trained threshold of the layer's QCFS activation.
+    levels : int or None
+        A QCFS layer's quantization levels L (None otherwise).
+    v_init : float or None
+        Initial membrane potential of this population in thresholds (before the bias offset).
     """
 
     name: str
@@ -57,6 +64,9 @@ class LayerReport:
     sparsity: float
     latency: int
     delays: dict
+    scale_source: str = "percentile"
+    levels: int | None = None
+    v_init: float | None = None
 
 
 @dataclass
@@ -101,6 +111,9 @@ class ConversionReport:
             err = max(r.quant_error.values(), default=0.0)
             lines.append(f"{r.name[:18]:<18} {r.type[:30]:<30} {str(tuple(r.shape))[:14]:<14} {r.scale:>8.3g} "
                          f"{r.vth:>6} {exps[:8]:>8} {bits:>5} {err:>7.2%} {r.sparsity:>8.1%} {r.latency:>4}")
+        qcfs = [f"{r.name} (lambda {r.scale:.4g}, L={r.levels})" for r in self.layers if r.scale_source == "qcfs"]
+        if qcfs:
+            lines.append(f"QCFS thresholds (trained, v0 = theta/2): {', '.join(qcfs)}")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 

@@ -2,6 +2,7 @@
 
 Models written as classes with a ``forward`` work, not only ``nn.Sequential``.
 Supported: Linear, Conv2d, ReLU (module, ``F.relu``, ``torch.relu``, ``.relu()``),
+:class:`~neurocore.convert.qcfs.QCFS` (a ReLU whose trained threshold sets the layer's scale),
 BatchNorm1d/2d (folded), AvgPool2d, MaxPool2d, AdaptiveAvgPool2d to a size that
 divides the input, Flatten (module, ``torch.flatten``, ``.flatten()``,
 ``.view(B, -1)``, ``.reshape(B, -1)``), Dropout and Identity (ignored), and
@@ -40,10 +41,18 @@ def read_torch(model, input_shape=None, sample=None) -> tuple[list[Op], dict]:
 
     if input_shape is None:
         raise ConversionError("a PyTorch model needs the input shape: pass calibration data")
+    from neurocore.convert.qcfs import QCFS
+
+    class _Tracer(fx.Tracer):
+        def is_leaf_module(self, m, qualname):  # QCFS is one activation, not its arithmetic
+            return isinstance(m, QCFS) or super().is_leaf_module(m, qualname)
+
     was_training = model.training
     model.eval()
     try:
-        gm = fx.symbolic_trace(model)
+        tracer = _Tracer()
+        graph = tracer.trace(model)
+        gm = fx.GraphModule(tracer.root, graph, type(model).__name__)
     except Exception as exc:  # fx raises many types for untraceable Python
         raise ConversionError(f"torch.fx could not trace {type(model).__name__}: {exc}. Write data-dependent "
                               "control flow out of forward(), or export the model to ONNX and convert that") from exc
@@ -61,7 +70,7 @@ def read_torch(model, input_shape=None, sample=None) -> tuple[list[Op], dict]:
     mod_kind = {nn.Linear: "dense", nn.Conv2d: "conv2d", nn.ReLU: "relu", nn.BatchNorm1d: "batchnorm",
                 nn.BatchNorm2d: "batchnorm", nn.AvgPool2d: "avgpool2d", nn.MaxPool2d: "maxpool2d",
                 nn.Flatten: "flatten", nn.Dropout: "identity", nn.Dropout1d: "identity", nn.Dropout2d: "identity",
-                nn.Identity: "identity", nn.AdaptiveAvgPool2d: "adaptiveavgpool"}
+                nn.Identity: "identity", nn.AdaptiveAvgPool2d: "adaptiveavgpool", QCFS: "relu"}
 
     # 1. classify every node; refuse the unsupported ones, all at once, before any work
     plan, bad = [], []
@@ -86,7 +95,7 @@ def read_torch(model, input_shape=None, sample=None) -> tuple[list[Op], dict]:
         plan.append((node, kind, label))
     if bad:
         raise ConversionError(f"PyTorch model {type(model).__name__} has {len(bad)} unsupported layer(s): "
-                              f"{', '.join(bad)}. Supported: Linear, Conv2d, ReLU, BatchNorm1d/2d (folded), "
+                              f"{', '.join(bad)}. Supported: Linear, Conv2d, ReLU, QCFS, BatchNorm1d/2d (folded), "
                               "AvgPool2d, MaxPool2d, Flatten, Dropout (ignored), residual add; nothing was converted")
     try:
         ShapeProp(gm).propagate(x0)
@@ -162,6 +171,11 @@ def read_torch(model, input_shape=None, sample=None) -> tuple[list[Op], dict]:
                 kind = "avgpool2d"
                 k = (hin[1] // out[0], hin[2] // out[1])
                 p = {"kernel_size": k, "stride": k, "padding": 0}
+            elif kind == "relu" and isinstance(mod, QCFS):
+                lam = _np(mod.threshold).ravel()
+                if lam.size != 1 or not np.isfinite(lam[0]) or lam[0] <= 0:
+                    raise ConversionError(f"{where}: threshold {lam.tolist()} must be one positive finite value")
+                p = {"threshold": float(lam[0]), "levels": int(mod.levels)}
             elif kind == "flatten" and mod.start_dim != 1:
                 raise ConversionError(f"{where}: only flattening from dim 1 (the batch kept) is supported")
         elif kind == "add":
