@@ -95,29 +95,28 @@ def concat_results(parts: list[RunResult]) -> RunResult:
     )
 
 
-def accumulator_bound(program: Program) -> int:
+def accumulator_bound(program: Program, input_max: NDArray | None = None) -> int:
     """Largest |input| any neuron can receive in one step, in u units.
 
     Each row reaches a given accumulation slot at most once per step (its source fires
     or carries a value at most once per step, and the row has one delay), so the bound is
-    the sum over rows of |w << shift| times the largest value its source carries:
-    1 for a spike, 2**(graded_bits-1) for a graded input. Below 2**31 the kernel
-    accumulates exactly in int32, which is faster.
+    the sum over rows of |w << shift| times the largest value its source carries: 1 for a
+    spike, ``input_max[c]`` for input channel c (default: the largest graded value).
+    Below 2**31 the kernel accumulates exactly in int32, which is faster.
     """
     a = program.arrays
     nnz = np.diff(a["row_ptr"])
-    xmax = np.ones(nnz.shape[0], np.int64)
-    graded = np.zeros(program.n_neurons + program.n_inputs, bool)
-    for im in program.inputs.values():
-        graded[program.n_neurons + im.offset: program.n_neurons + im.offset + im.n] = im.graded
-    if nnz.size:
-        xmax[graded[a["row_src"]]] = 1 << (program.chip.graded_bits - 1)
+    N = program.n_neurons
+    if input_max is None:
+        input_max = np.full(program.n_inputs, 1 << (program.chip.graded_bits - 1), np.int64)
+    src_max = np.concatenate([np.ones(N, np.int64), np.asarray(input_max, np.int64)])
+    xmax = src_max[a["row_src"]] if nnz.size else np.zeros(0, np.int64)
     per_syn = np.abs(a["wscaled"].astype(np.int64)) * np.repeat(xmax, nnz)
-    per_neuron = np.bincount(a["target"], weights=per_syn.astype(np.float64), minlength=program.n_neurons)
+    per_neuron = np.bincount(a["target"], weights=per_syn.astype(np.float64), minlength=N)
     return int(per_neuron.max()) if per_neuron.size else 0
 
 
-def narrow_ok(program: Program, tables: dict) -> bool:
+def narrow_ok(program: Program, tables: dict, input_max: NDArray | None = None) -> bool:
     """True when the kernel may keep accumulators, u and v in int32 words, exactly.
 
     Every intermediate of a step must then stay below 2**31 in magnitude:
@@ -133,7 +132,7 @@ def narrow_ok(program: Program, tables: dict) -> bool:
     hu, hv = 1 << (chip.u_bits - 1), 1 << (chip.v_bits - 1)
     bias = int(np.abs(tables["bias"]).max()) if program.n_neurons else 0
     vth = int(np.abs(tables["vth"]).max()) if program.n_neurons else 0
-    return (accumulator_bound(program) + 2 * hu < lim and hv + hu + bias < lim and hv + vth < lim)
+    return (accumulator_bound(program, input_max) + 2 * hu < lim and hv + hu + bias < lim and hv + vth < lim)
 
 
 def row_windows(row_ptr: NDArray, target: NDArray, wscaled: NDArray, max_fill: float = 2.0) -> dict:
@@ -291,7 +290,6 @@ class Simulator:
         self.program = program
         self._kernel = load_kernel()
         self._tables = kernel_tables(program)
-        self._narrow = narrow_ok(program, self._tables)
 
     def _check_inputs(self, inputs, n_steps) -> NDArray[np.int32]:
         p = self.program
@@ -315,18 +313,12 @@ class Simulator:
         lo, hi = signed_range(p.chip.graded_bits)
         for im in p.inputs.values():
             xs = x[:, :, im.offset: im.offset + im.n]
-            if xs.size == 0:
-                continue
-            if im.graded:
-                bad = (xs < lo) | (xs > hi)
-                what = f"a {p.chip.graded_bits}-bit signed graded value [{lo}, {hi}]"
-            else:
-                bad = (xs != 0) & (xs != 1)
-                what = "a spike (0 or 1); declare g.input(n, graded=True) for graded values"
+            bad = (xs < lo) | (xs > hi)
             if bad.any():
                 b, t, c = (int(i[0]) for i in np.nonzero(bad))
                 raise BitWidthError(f"input '{im.name}' channel {c} at sample {b}, step {t} is {int(xs[b, t, c])}; "
-                                    f"each value must be {what}")
+                                    f"each value must be a spike (0/1) or a {p.chip.graded_bits}-bit signed graded "
+                                    f"value [{lo}, {hi}] (chip '{p.chip.name}' graded_bits)")
         return np.ascontiguousarray(x, dtype=np.int32)
 
     def _probe_index(self, probes) -> dict[str, list[tuple[str, int, int]]]:
@@ -352,8 +344,11 @@ class Simulator:
         Parameters
         ----------
         inputs : (batch, n_steps, channels) int array
-            Per step per input channel a spike (0/1) or, for graded inputs, a signed
-            ``graded_bits`` integer. Channels are the graph's inputs in the order added.
+            Per step per input channel a spike (0/1) or a graded value (a signed
+            ``graded_bits`` integer, 16 bits on Loihi). A value of 1 counts as a binary spike
+            (``synops_binary``) unless the input was declared ``graded=True``; every other
+            non-zero value is graded (``synops_graded``). Channels are the graph's inputs in
+            the order added.
         n_steps : int
             Algorithmic timesteps to run (>= 1).
         probes : dict, optional
@@ -412,7 +407,8 @@ class Simulator:
             "probe_s": np.zeros((B, T, max(ps.size, 1)), np.uint8),
         }
         xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]
-        kernel.run(self._tables, xin, T, out, n_threads, not self._narrow)
+        in_max = np.abs(x).max(axis=(0, 1)) if x.shape[2] else np.zeros(0, np.int64)  # per channel, this batch
+        kernel.run(self._tables, xin, T, out, n_threads, not narrow_ok(p, self._tables, in_max))
 
         counters = {name: out["counters"][:, i].copy() for i, name in enumerate(kernel.COUNTER_NAMES)}
         spike_counts = {name: out["spike_counts"][:, pm.offset: pm.offset + pm.n]

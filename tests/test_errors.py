@@ -165,8 +165,8 @@ def test_run_errors(small):
     with pytest.raises(SimulationError, match="must be integers"):
         sim.run(ok.astype(float), 5)
     bad = ok.copy()
-    bad[0, 2, 1] = 2
-    with pytest.raises(BitWidthError, match=r"input 'x' channel 1 at sample 0, step 2 is 2.*spike"):
+    bad[0, 2, 1] = 40000
+    with pytest.raises(BitWidthError, match=r"input 'x' channel 1 at sample 0, step 2 is 40000.*16-bit signed"):
         sim.run(bad, 5)
     with pytest.raises(SimulationError, match="unknown population 'inh'"):
         sim.run(ok, 5, probes={"inh": ["v"]})
@@ -187,6 +187,19 @@ def test_graded_input_range():
         sim.run(x, 3)
     x[0, 1, 0] = -32768
     sim.run(x, 3)
+
+
+def test_undeclared_input_carries_graded_values_counted_as_graded():
+    g = nc.Graph()
+    x = g.input(3, name="x")  # not declared graded: 0/1 are spikes, other values graded
+    g.connect(x, g.population(3, nc.IF(vth=100)), weights=nc.one_to_one(3), delay=0)
+    r = nc.Simulator(nc.compile(g)).run(np.array([[[1, 5, 0], [-300, 1, 1]]], np.int32), 2)
+    assert r.counters["synops_binary"][0] == 3 and r.counters["synops_graded"][0] == 2
+    g2 = nc.Graph()
+    x2 = g2.input(3, name="x", graded=True)  # declared analog: a 1 is graded too
+    g2.connect(x2, g2.population(3, nc.IF(vth=100)), weights=nc.one_to_one(3), delay=0)
+    r2 = nc.Simulator(nc.compile(g2)).run(np.array([[[1, 5, 0], [-300, 1, 1]]], np.int32), 2)
+    assert r2.counters["synops_binary"][0] == 0 and r2.counters["synops_graded"][0] == 5
 
 
 def test_sparse_and_one_to_one_weights_accepted():

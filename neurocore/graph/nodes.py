@@ -27,8 +27,10 @@ class Node:
 
 @dataclass(frozen=True, eq=False)
 class Input(Node):
-    """``n`` external channels. Each step a channel carries a spike (0/1) or, if
-    ``graded``, a signed integer of the chip's ``graded_bits`` (16 on Loihi 2)."""
+    """``n`` external channels. Each step a channel carries a spike (0/1) or a graded
+    signed integer of the chip's ``graded_bits`` (16 on Loihi 2). ``graded=True``
+    declares the channels analog: every non-zero value, 1 included, then counts as a
+    graded delivery (NeuroBench's Effective_MACs) rather than a spike."""
 
     graded: bool = False
     shape: tuple[int, ...] | None = None

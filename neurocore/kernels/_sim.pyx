@@ -98,7 +98,7 @@ cdef struct Net:
     const int32_t* pk_hops_ew
     const int32_t* pk_hops_ns
     const int32_t* pk_hops_chip
-    const uint8_t* chan_graded   # C
+    const uint8_t* chan_graded   # C: declared graded (a value of 1 then counts as graded too)
 
 
 cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, word_t* acc,
@@ -241,7 +241,7 @@ cdef void run_one(const Net* net, const int32_t* inp, word_t* acc, word_t* u, wo
                 cnt[C_INPUT_PACKETS] += 1
                 for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
                     deliver(net, net.pk_rows[q], x, slot, acc, cnt, core_syn + t * net.n_cores,
-                            net.chan_graded[c])
+                            (net.chan_graded[c] != 0) | (x != 1))
         # 2. neuron updates
         nspk = update_neurons(net, acc + slot * N, u, v, refr, flag, spk, spike_counts,
                               core_act + t * net.n_cores, &active, ovf)

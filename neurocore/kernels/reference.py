@@ -179,14 +179,16 @@ def count(program, inputs: NDArray, spikes: NDArray, active: NDArray) -> dict[st
         graded[im.offset: im.offset + im.n] = im.graded
     x = np.asarray(inputs, np.int64)
     nz_in = (x != 0)  # (B, T, C)
+    graded_val = nz_in & (graded[None, None, :] | (x != 1))  # a 1 on an undeclared channel is a spike
     s = spikes.astype(np.int64)
     neuron_counts = s.sum(1)  # (B, N)
     in_counts = nz_in.sum(1).astype(np.int64)  # (B, C)
+    in_graded = graded_val.sum(1).astype(np.int64)
     syn_n, syn_c = syn_of[:N], syn_of[N:]
     cnt = {
         "timesteps": np.full(B, T, np.int64),
-        "synops_binary": neuron_counts @ syn_n + in_counts[:, ~graded] @ syn_c[~graded],
-        "synops_graded": in_counts[:, graded] @ syn_c[graded],
+        "synops_binary": neuron_counts @ syn_n + (in_counts - in_graded) @ syn_c,
+        "synops_graded": in_graded @ syn_c,
         "syn_mem_words_read": neuron_counts @ words_of[:N] + in_counts @ words_of[N:],
         "neuron_updates_active": active.sum((1, 2)).astype(np.int64),
         "spikes": s.sum((1, 2)),
