@@ -1,0 +1,734 @@
+"""NIR interchange: export a neurocore Graph to NIR and import NIR graphs.
+
+NIR (the Neuromorphic Intermediate Representation, https://neuroir.org, PyPI ``nir``) is an
+optional dependency: ``pip install "neurocore[nir]"``. Nothing here is imported by
+``import neurocore``; ``nir`` is imported on first use.
+
+Time convention
+---------------
+NIR describes continuous-time dynamics and carries no ``dt``. neurocore reads and writes it
+with **forward Euler at step ``dt``, a spike (or graded value) x[t] entering as a current of
+value x held over its step** -- the convention snnTorch's exporter uses (``r = tau/dt``,
+``w_in = tau_syn/dt``). Per step, for a neuron's input current ``I = W x + b``:
+
+* ``IF``:      ``v += dt*r*I``
+* ``LIF``:     ``v += dt/tau*(v_leak - v + r*I)``
+* ``CubaLIF``: ``i += dt/tau_syn*(w_in*I - i)`` then ``v += dt/tau_mem*(v_leak - v + r*i)``
+  (v uses the *updated* current, as neurocore's u and snnTorch's ``Synaptic`` do)
+* an edge into a neuron costs one step (neurocore's minimum synaptic latency); a ``Delay``
+  of ``tau`` seconds adds ``round(tau/dt)`` steps.
+
+Export (:func:`to_nir`)
+-----------------------
+Voltages and currents are written in neurocore's integer v units, so weights are
+``w * 2**(act_shift + weight_exp)`` (exact integers as floats) and thresholds
+``vth * 2**vth_shift``:
+
+* ``IF``      -> ``nir.IF(r=1/dt, v_threshold=vth*2**vth_shift, v_reset=0)``; the bias is the
+  ``bias`` of the first incoming projection, written as ``nir.Affine``.
+* ``CubaLIF`` -> ``nir.CubaLIF(tau_syn=dt*4096/(du+1), tau_mem=dt*4096/dv, r=tau_mem/dt,
+  w_in=tau_syn/dt, v_leak=bias*4096/dv)`` (so ``dt/tau_mem*v_leak`` is the bias per step).
+  With ``dv = 0`` (no leak, ``tau_mem`` infinite) it is written as ``nir.LI(tau=tau_syn,
+  r=tau_syn/dt, v_leak=0)`` -> ``nir.IF(r=1/dt)``, exact in continuous time, with an identity
+  ``nir.Affine`` in between carrying the bias when there is one.
+* projections -> ``nir.Linear`` (sparse matrices written dense) or ``nir.Affine``;
+  ``g.conv2d`` projections -> ``nir.Conv2d`` with the kernel recovered from the expanded
+  matrix (checked by re-expanding it; otherwise written as Linear); ``g.sumpool2d`` ->
+  ``nir.SumPool2d`` -> ``nir.Scale``; a dense projection from a shaped source gets a
+  ``nir.Flatten`` in front; ``delay = d > 1`` -> ``nir.Delay((d - 1)*dt)`` in front.
+
+NIR cannot express: reset by subtraction (``IF``/``LIF`` reset to ``v_reset``), a refractory
+period, initial state ``u0``/``v0``, ``delay = 0`` from an input, overflow rules. These and the
+exact integer parameters are kept in each node's ``metadata["neurocore"]`` (a JSON string)
+and in the graph's, so :func:`from_nir` on a file written by :func:`to_nir` rebuilds the
+identical integer graph (bit-identical simulation). Other tools must not rely on metadata:
+for them, every reset is a reset to 0.
+
+Import (:func:`from_nir`) of float NIR graphs
+--------------------------------------------
+Supported nodes: Input, Output, Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten, Delay,
+Scale, IF, LIF, CubaLIF, and LI directly in front of a single IF/LIF (read as CubaLIF). Any
+other node raises :class:`~neurocore.errors.ConversionError` before any work. Chains of
+linear nodes between two neuron nodes (or an Input and a neuron) are composed into one
+projection. Then, per population:
+
+* decays: ``du = round(4096*dt/tau_syn) - 1`` (IF/LIF: ``du = 4095``, u holds one step's
+  input), ``dv = round(4096*dt/tau_mem)`` (IF: 0), clipped to the ``decay_bits`` range;
+* a v-unit scale ``s`` (neurocore v = s * NIR v) chosen so the largest threshold becomes a
+  ``vth`` mantissa of ``2**12`` (fewer if ``vth_bits`` or the v register is smaller):
+  12 bits of threshold resolution and 32x headroom in Loihi's 24-bit v;
+* weights in v units (``s * dt*r*W`` for IF, ``s * dt*r/tau * W`` for LIF,
+  ``s * (dt*r/tau_mem) * (dt*w_in/tau_syn) * W`` for CubaLIF) quantized to ``weight_bits``
+  with the smallest per-projection exponent at which the largest weight still fits (full
+  mantissa range), rounded to nearest;
+* bias: ``s*dt/tau*(v_leak + r*b)`` (LIF), ``s*dt*r*b`` (IF) as mantissa and exponent; an
+  Affine bias into a CubaLIF is folded into ``v_leak`` as ``r*w_in*b`` (exact in steady state,
+  it skips the synaptic filter's transient);
+* reset to zero (``v_reset`` must be 0), spikes when ``v > vth * 2**vth_shift``.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurocore.errors import ConversionError, FileFormatError, GraphError
+
+__all__ = ["NIR_METADATA_VERSION", "from_nir", "load_nir", "save_nir", "to_nir"]
+
+NIR_METADATA_VERSION = 1
+_KEY = "neurocore"
+
+
+def _nir():
+    try:
+        import nir
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("NIR interchange needs the 'nir' package: pip install \"neurocore[nir]\"") from exc
+    return nir
+
+
+def _chip(chip):
+    from neurocore.chip import loihi
+
+    return loihi() if chip is None else chip
+
+
+def _safe(name: str) -> str:
+    """A NIR/HDF5-safe node name ('/' separates HDF5 groups)."""
+    return name.replace("/", "|")
+
+
+def _jdump(d: dict) -> str:
+    from neurocore._io import _jsonable
+
+    return json.dumps(_jsonable(d))
+
+
+# ============================================================================ export
+def _recover_kernel(p) -> np.ndarray | None:
+    """The (C_out, C_in/groups, kh, kw) kernel of a g.conv2d projection, read back from its matrix."""
+    from neurocore.graph.layers import _pair, conv2d_matrix
+
+    meta = p.meta
+    try:
+        o, cg, kh, kw = (int(i) for i in meta["kernel_shape"])
+        c, h, w = (int(i) for i in meta["in_shape"])
+        _, ho, wo = (int(i) for i in meta["out_shape"])
+        (sh, sw), (ph, pw), (dh, dw) = (_pair(meta["stride"], "", ""), _pair(meta["padding"], "", ""),
+                                        _pair(meta["dilation"], "", ""))
+        groups = int(meta["groups"])
+    except (KeyError, TypeError, ValueError, GraphError):
+        return None
+    og = o // groups
+    dense = p.weights.todok()
+    kernel = np.zeros((o, cg, kh, kw), np.int64)
+    for oc in range(o):
+        for ic in range(cg):
+            cin = (oc // og) * cg + ic
+            for ky in range(kh):
+                for kx in range(kw):
+                    # any output pixel whose tap (ky, kx) lands inside the input
+                    oys = [oy for oy in range(ho) if 0 <= oy * sh - ph + ky * dh < h]
+                    oxs = [ox for ox in range(wo) if 0 <= ox * sw - pw + kx * dw < w]
+                    if not oys or not oxs:
+                        continue
+                    oy, ox = oys[0], oxs[0]
+                    iy, ix = oy * sh - ph + ky * dh, ox * sw - pw + kx * dw
+                    kernel[oc, ic, ky, kx] = int(dense[(oc * ho + oy) * wo + ox, (cin * h + iy) * w + ix])
+    m, _ = conv2d_matrix(kernel, (c, h, w), meta["stride"], meta["padding"], meta["dilation"], groups)
+    if m.shape != p.weights.shape or (m != p.weights).nnz:
+        return None
+    return kernel
+
+
+def _param(v, shape):
+    """A neuron parameter as a float array of the population's shape."""
+    arr = np.asarray(v, dtype=np.float64)
+    return np.broadcast_to(arr.reshape(-1) if arr.ndim else arr, (int(np.prod(shape)),)).reshape(shape).copy()
+
+
+def to_nir(graph, dt: float = 1e-3, chip=None):
+    """Export a neurocore :class:`~neurocore.Graph` to a ``nir.NIRGraph`` (see the module docstring).
+
+    ``dt`` is the duration of one step in seconds; ``chip`` supplies ``act_shift``,
+    ``vth_shift`` and ``decay_bits`` (Loihi's by default).
+    """
+    nir = _nir()
+    from neurocore._io import encode_meta
+    from neurocore.graph.neurons import IF, CubaLIF
+    from neurocore.graph.nodes import Input
+
+    chip = _chip(chip)
+    dt = float(dt)
+    if not dt > 0:
+        raise ConversionError(f"to_nir: dt must be > 0 seconds, got {dt!r}")
+    full = float(1 << chip.decay_bits)
+    nodes: dict = {}
+    edges: list = []
+    entry: dict[str, str] = {}   # neurocore node -> NIR node receiving its input
+    exit_: dict[str, str] = {}   # neurocore node -> NIR node emitting its output
+    used: set[str] = set()
+
+    def uniq(name: str) -> str:
+        base, k, out = _safe(name), 1, _safe(name)
+        while out in used:
+            k += 1
+            out = f"{base}~{k}"
+        used.add(out)
+        return out
+
+    # IF populations carry their bias in the first incoming projection's Affine
+    bias_proj: dict[str, str] = {}
+    for p in graph.projections.values():
+        node = graph.nodes[p.dst]
+        if isinstance(node.neuron, IF) and p.dst not in bias_proj and p.kind != "conv2d":
+            bias_proj[p.dst] = p.name
+
+    for node in graph.nodes.values():
+        shape = tuple(node.shape) if node.shape is not None else (node.n,)
+        if int(np.prod(shape)) != node.n:
+            shape = (node.n,)
+        rec = {"name": node.name, "n": node.n, "shape": node.shape}
+        if isinstance(node, Input):
+            nm = uniq(node.name)
+            rec.update(type="Input", graded=node.graded)
+            nodes[nm] = nir.Input(input_type={"input": np.array(shape)}, metadata={_KEY: _jdump(rec)})
+            entry[node.name] = exit_[node.name] = nm
+            continue
+        neuron = node.neuron
+        rec.update(type="Population", neuron=neuron.to_dict())
+        meta = {_KEY: _jdump(rec)}
+        vth = _param(neuron.vth, shape) * 2.0 ** chip.vth_shift
+        bias = _param(neuron.bias_mant, shape) * np.exp2(_param(neuron.bias_exp, shape))
+        if isinstance(neuron, IF):
+            nm = uniq(node.name)
+            nodes[nm] = nir.IF(r=np.full(shape, 1.0 / dt), v_threshold=vth, v_reset=np.zeros(shape), metadata=meta)
+            entry[node.name] = exit_[node.name] = nm
+        elif isinstance(neuron, CubaLIF):
+            du, dv = _param(neuron.du, shape), _param(neuron.dv, shape)
+            tau_syn = dt * full / (du + 1.0)
+            if np.all(dv > 0):
+                tau_mem = dt * full / dv
+                nm = uniq(node.name)
+                nodes[nm] = nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=tau_mem / dt, v_leak=bias * full / dv,
+                                        v_threshold=vth, v_reset=np.zeros(shape), w_in=tau_syn / dt, metadata=meta)
+                entry[node.name] = exit_[node.name] = nm
+            else:
+                if np.any(dv > 0):
+                    raise ConversionError(f"to_nir: population '{node.name}' mixes dv = 0 and dv > 0 neurons; NIR "
+                                          "has no single node for that (split the population)")
+                syn = uniq(node.name + ".syn")
+                nodes[syn] = nir.LI(tau=tau_syn, r=tau_syn / dt, v_leak=np.zeros(shape),
+                                    metadata={_KEY: _jdump({"part_of": node.name})})
+                nm = uniq(node.name)
+                nodes[nm] = nir.IF(r=np.full(shape, 1.0 / dt), v_threshold=vth, v_reset=np.zeros(shape), metadata=meta)
+                if np.any(bias != 0):
+                    b = uniq(node.name + ".bias")
+                    nodes[b] = nir.Affine(weight=np.eye(node.n), bias=bias.reshape(-1),
+                                          metadata={_KEY: _jdump({"part_of": node.name})})
+                    if shape != (node.n,):
+                        fl = uniq(node.name + ".flatten")
+                        nodes[fl] = nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0, end_dim=-1)
+                        edges += [(syn, fl), (fl, b)]
+                    else:
+                        edges.append((syn, b))
+                    edges.append((b, nm))
+                else:
+                    edges.append((syn, nm))
+                entry[node.name], exit_[node.name] = syn, nm
+        else:  # pragma: no cover - only two neuron models exist
+            raise ConversionError(f"to_nir: population '{node.name}' has an unsupported neuron model "
+                                  f"{type(neuron).__name__}")
+
+    for p in graph.projections.values():
+        src, dst = graph.nodes[p.src], graph.nodes[p.dst]
+        scale = 2.0 ** (chip.act_shift + p.weight_exp)
+        rec = {"name": p.name, "src": p.src, "dst": p.dst, "weight_exp": p.weight_exp, "delay": p.delay,
+               "kind": p.kind, "meta": p.meta}
+        prev = exit_[p.src]
+        src_shape = tuple(src.shape) if src.shape is not None and int(np.prod(src.shape)) == src.n else (src.n,)
+        if p.delay > 1:
+            d = uniq(p.name + ".delay")
+            nodes[d] = nir.Delay(delay=np.full(src_shape, (p.delay - 1) * dt), metadata={_KEY: _jdump({"part_of": p.name})})
+            edges.append((prev, d))
+            prev = d
+        dst_shape = tuple(dst.shape) if dst.shape is not None and int(np.prod(dst.shape)) == dst.n else (dst.n,)
+        kernel = _recover_kernel(p) if p.kind == "conv2d" and len(src_shape) == 3 and len(dst_shape) == 3 else None
+        pool = bool(p.meta.get("pool")) and kernel is not None and np.all(kernel == kernel.flat[0]) \
+            and kernel.shape[1] == 1 and int(p.meta.get("groups", 0)) == kernel.shape[0]
+        nm = uniq(p.name)
+        if pool:
+            rec["pool_weight"] = int(kernel.flat[0])
+            stride = np.array([int(i) for i in np.broadcast_to(p.meta["stride"], (2,))])
+            padding = np.array([int(i) for i in np.broadcast_to(p.meta["padding"], (2,))])
+            nodes[nm] = nir.SumPool2d(kernel_size=np.array(kernel.shape[2:]), stride=stride, padding=padding,
+                                      metadata={_KEY: _jdump(rec)})
+            sc = uniq(p.name + ".scale")
+            nodes[sc] = nir.Scale(scale=np.full(dst_shape, kernel.flat[0] * scale),
+                                  metadata={_KEY: _jdump({"part_of": p.name})})
+            edges += [(prev, nm), (nm, sc)]
+            last = sc
+        elif kernel is not None:
+            nodes[nm] = nir.Conv2d(input_shape=tuple(src_shape[1:]), weight=kernel * scale, stride=p.meta["stride"],
+                                   padding=p.meta["padding"], dilation=p.meta["dilation"], groups=int(p.meta["groups"]),
+                                   bias=np.zeros(kernel.shape[0]), metadata={_KEY: _jdump(rec)})
+            edges.append((prev, nm))
+            last = nm
+        else:
+            if len(src_shape) > 1:
+                fl = uniq(p.name + ".flatten")
+                nodes[fl] = nir.Flatten(input_type={"input": np.array(src_shape)}, start_dim=0, end_dim=-1)
+                edges.append((prev, fl))
+                prev = fl
+            w = p.weights.toarray().astype(np.float64) * scale
+            if bias_proj.get(p.dst) == p.name:
+                b = _param(dst.neuron.bias_mant, (dst.n,)) * np.exp2(_param(dst.neuron.bias_exp, (dst.n,)))
+                nodes[nm] = nir.Affine(weight=w, bias=b, metadata={_KEY: _jdump(rec)})
+            else:
+                nodes[nm] = nir.Linear(weight=w, metadata={_KEY: _jdump(rec)})
+            edges.append((prev, nm))
+            last = nm
+            if len(dst_shape) > 1:   # NIR types: a flat result into a shaped population
+                rec["unflatten"] = True
+        edges.append((last, entry[p.dst]))
+
+    sources = {p.src for p in graph.projections.values()}
+    for node in graph.populations:
+        if node.name not in sources:     # sinks: NIR output ports
+            shape = tuple(node.shape) if node.shape is not None and int(np.prod(node.shape)) == node.n else (node.n,)
+            o = uniq(node.name + ".out")
+            nodes[o] = nir.Output(output_type={"output": np.array(shape)})
+            edges.append((exit_[node.name], o))
+
+    head = {"version": NIR_METADATA_VERSION, "dt": dt, "act_shift": chip.act_shift, "vth_shift": chip.vth_shift,
+            "decay_bits": chip.decay_bits, "nodes": list(graph.nodes), "projections": list(graph.projections),
+            "graph_meta": json.dumps(encode_meta(graph.meta))}
+    gmeta = {_KEY: json.dumps(head)}
+    try:
+        return nir.NIRGraph(nodes=nodes, edges=edges, metadata=gmeta, type_check=True)
+    except Exception:  # noqa: BLE001 - NIR's type inference is strict about shapes (grouped convs, reshapes)
+        return nir.NIRGraph(nodes=nodes, edges=edges, metadata=gmeta, type_check=False)
+
+
+def save_nir(graph, path, dt: float = 1e-3, chip=None) -> Path:
+    """Write ``graph`` as a NIR HDF5 file (``nir.write``); returns the path."""
+    nir = _nir()
+    path = Path(path)
+    nir.write(path, to_nir(graph, dt=dt, chip=chip))
+    return path
+
+
+def load_nir(path, chip=None, dt: float = 1e-3, **kwargs):
+    """Read a NIR HDF5 file into a neurocore Graph (see :func:`from_nir`)."""
+    return from_nir(path, chip=chip, dt=dt, **kwargs)
+
+
+def _read(path):
+    nir = _nir()
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"'{path}': no such NIR file")
+    try:
+        try:
+            return nir.read(path)
+        except (ValueError, KeyError, NotImplementedError):
+            return nir.read(path, type_check=False)
+    except Exception as exc:  # noqa: BLE001 - h5py and nir raise many types on a bad file
+        raise FileFormatError(f"'{path}' is not a readable NIR file ({type(exc).__name__}: {exc})") from None
+
+
+# ============================================================================ import
+_LINEAR = {"Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Delay", "Scale"}
+_NEURONS = {"IF", "LIF", "CubaLIF"}
+_PORTS = {"Input", "Output"}
+
+
+def from_nir(nir_graph_or_path, chip=None, dt: float = 1e-3, graded_inputs: bool = False):
+    """Import a NIR graph (a ``nir.NIRGraph`` or a path to a NIR file) as a neurocore Graph.
+
+    A graph written by :func:`to_nir` (it carries neurocore metadata and its weights are
+    unchanged) is rebuilt exactly. Any other graph is discretized at ``dt`` and quantized to
+    ``chip``'s fixed point (see the module docstring). Raises ConversionError for an
+    unsupported node (before any work) and FileFormatError for an unreadable file.
+    """
+    nir = _nir()
+    g = _read(nir_graph_or_path) if isinstance(nir_graph_or_path, (str, Path)) else nir_graph_or_path
+    if not isinstance(g, nir.NIRGraph):
+        raise ConversionError(f"from_nir: expected a nir.NIRGraph or a path, got {type(g).__name__}")
+    for name, node in g.nodes.items():
+        t = type(node).__name__
+        if t not in _LINEAR | _NEURONS | _PORTS | {"LI"}:
+            raise ConversionError(f"from_nir: node '{name}' has type {t}, which neurocore cannot import "
+                                  f"(supported: {sorted(_LINEAR | _NEURONS | _PORTS)}, and LI directly before IF/LIF)")
+    exact = _from_metadata(g, chip)
+    if exact is not None:
+        return exact
+    return _from_float(g, chip, float(dt), graded_inputs)
+
+
+def _meta_record(node) -> dict | None:
+    md = getattr(node, "metadata", None) or {}
+    raw = md.get(_KEY)
+    if raw is None:
+        return None
+    try:
+        return json.loads(str(raw))
+    except ValueError:
+        return None
+
+
+def _from_metadata(g, chip):
+    """Rebuild the exact integer graph from neurocore metadata, or None if it is absent or stale."""
+    from neurocore._io import decode_meta
+    from neurocore.graph.graph import Graph
+    from neurocore.graph.layers import conv2d_matrix
+    from neurocore.graph.neurons import neuron_from_dict
+
+    head = _meta_record(g)
+    if head is None or head.get("version") != NIR_METADATA_VERSION:
+        return None
+    chip_ = _chip(chip)
+    if chip is not None and chip_.act_shift != head["act_shift"]:
+        warnings.warn("from_nir: the file was written for act_shift "
+                      f"{head['act_shift']}; weights are read back in those units", stacklevel=3)
+    act_shift = int(head["act_shift"])
+    recs: dict[str, tuple[dict, object]] = {}
+    for node in g.nodes.values():
+        r = _meta_record(node)
+        if r is not None and "name" in r:
+            recs.setdefault(("p:" if "src" in r else "n:") + r["name"], (r, node))
+    out = Graph()
+    try:
+        for name in head["nodes"]:
+            r, _ = recs["n:" + name]
+            shape = tuple(r["shape"]) if r["shape"] is not None else None
+            if r["type"] == "Input":
+                out.input(r["n"], name=name, graded=r["graded"], shape=shape)
+            else:
+                out.population(r["n"], neuron_from_dict(r["neuron"]), name=name, shape=shape)
+        for name in head["projections"]:
+            r, node = recs["p:" + name]
+            scale = 2.0 ** (act_shift + r["weight_exp"])
+            t = type(node).__name__
+            n_dst, n_src = out.nodes[r["dst"]].n, out.nodes[r["src"]].n
+            meta = dict(r["meta"])
+            for k in ("kernel_shape", "in_shape", "out_shape"):
+                if k in meta:
+                    meta[k] = tuple(meta[k])
+            if t == "SumPool2d":
+                kernel = np.full(meta["kernel_shape"], r["pool_weight"], np.float64)
+                w, _ = conv2d_matrix(kernel, meta["in_shape"], meta["stride"], meta["padding"], meta["dilation"],
+                                     meta["groups"])
+                w = w.toarray()
+            elif t == "Conv2d":
+                kernel = np.asarray(node.weight, np.float64) / scale
+                if np.any(kernel != np.round(kernel)):
+                    return _stale(name)
+                w, _ = conv2d_matrix(kernel, meta["in_shape"], meta["stride"], meta["padding"], meta["dilation"],
+                                     meta["groups"])
+                w = w.toarray()
+            else:
+                w = np.asarray(node.weight, np.float64) / scale
+            if w.shape != (n_dst, n_src) or np.any(w != np.round(w)):
+                return _stale(name)
+            out.connect(r["src"], r["dst"], sp.csr_matrix(np.round(w).astype(np.int64)), weight_exp=r["weight_exp"],
+                        delay=r["delay"], name=name, kind=r["kind"], meta=meta)
+        out.meta = decode_meta(json.loads(head.get("graph_meta", "{}")))
+    except KeyError as exc:
+        warnings.warn(f"from_nir: neurocore metadata is incomplete ({exc} missing); importing the float dynamics",
+                      stacklevel=3)
+        return None
+    except (GraphError, TypeError, ValueError) as exc:
+        raise FileFormatError(f"from_nir: the neurocore metadata is inconsistent ({exc})") from None
+    return out
+
+
+def _stale(name):
+    warnings.warn(f"from_nir: the weights of '{name}' no longer match its neurocore metadata (edited in another "
+                  "tool?); importing the float dynamics instead", stacklevel=4)
+
+
+def _flat(v, n, what):
+    arr = np.asarray(v, dtype=np.float64).reshape(-1)
+    if arr.size == 1:
+        return np.full(n, float(arr[0]))
+    if arr.size != n:
+        raise ConversionError(f"from_nir: {what} has {arr.size} values for {n} neurons")
+    return arr
+
+
+def _pair2(v):
+    arr = np.asarray(v).reshape(-1)
+    return (int(arr[0]), int(arr[0])) if arr.size == 1 else (int(arr[0]), int(arr[1]))
+
+
+def _op(name, node, shape):
+    """(matrix (n_out, n_in) float sparse, bias (n_out,), out_shape, extra delay seconds) of a linear node."""
+    from neurocore.graph.layers import conv2d_matrix
+
+    t = type(node).__name__
+    n_in = int(np.prod(shape))
+    if t in ("Affine", "Linear"):
+        w = np.asarray(node.weight, np.float64)
+        if w.ndim != 2 or w.shape[1] != n_in:
+            raise ConversionError(f"from_nir: {t} '{name}' has weight shape {w.shape}; its input has {n_in} values")
+        b = np.asarray(node.bias, np.float64).reshape(-1) if t == "Affine" else np.zeros(w.shape[0])
+        return sp.csr_matrix(w), np.broadcast_to(b, (w.shape[0],)).copy(), (w.shape[0],), 0.0
+    if t in ("Conv2d", "SumPool2d", "AvgPool2d"):
+        if t == "Conv2d":
+            k = np.asarray(node.weight, np.float64)
+            groups = int(node.groups)
+            stride, dilation = _pair2(node.stride), _pair2(node.dilation)
+            if len(shape) != 3:
+                hw = tuple(int(i) for i in np.asarray(node.input_shape).reshape(-1)) if node.input_shape is not None \
+                    else None
+                if hw is None or k.shape[1] * groups * hw[0] * hw[1] != n_in:
+                    raise ConversionError(f"from_nir: Conv2d '{name}' needs a (C, H, W) input, got shape {shape}")
+                shape = (k.shape[1] * groups, *hw)
+            if isinstance(node.padding, str):
+                if node.padding == "valid":
+                    padding = (0, 0)
+                else:
+                    padding = (dilation[0] * (k.shape[2] - 1) // 2, dilation[1] * (k.shape[3] - 1) // 2)
+            else:
+                padding = _pair2(node.padding)
+            bias = np.asarray(node.bias, np.float64).reshape(-1)
+        else:
+            if len(shape) != 3:
+                raise ConversionError(f"from_nir: {t} '{name}' needs a (C, H, W) input, got shape {shape}")
+            kh, kw = _pair2(node.kernel_size)
+            stride, padding, dilation, groups = _pair2(node.stride), _pair2(node.padding), (1, 1), shape[0]
+            k = np.ones((shape[0], 1, kh, kw)) / (kh * kw if t == "AvgPool2d" else 1)
+            bias = np.zeros(1)
+        try:
+            m, out_shape = conv2d_matrix(k, shape, stride, padding, dilation, groups, where=f"{t} '{name}'")
+        except GraphError as exc:
+            raise ConversionError(str(exc)) from None
+        b = np.repeat(np.broadcast_to(bias, (out_shape[0],)), out_shape[1] * out_shape[2])
+        return sp.csr_matrix(m, dtype=np.float64), b, out_shape, 0.0
+    if t == "Flatten":
+        return sp.identity(n_in, format="csr"), np.zeros(n_in), (n_in,), 0.0
+    if t == "Scale":
+        s = np.asarray(node.scale, np.float64)
+        try:
+            s = np.broadcast_to(s, shape).reshape(-1)
+        except ValueError:
+            s = _flat(s, n_in, f"Scale '{name}'")
+        return sp.diags(s, format="csr"), np.zeros(n_in), shape, 0.0
+    if t == "Delay":
+        d = np.asarray(node.delay, np.float64).reshape(-1)
+        if d.size and np.any(d != d[0]):
+            raise ConversionError(f"from_nir: Delay '{name}' has per-element delays; neurocore needs one per edge")
+        return sp.identity(n_in, format="csr"), np.zeros(n_in), shape, float(d[0]) if d.size else 0.0
+    raise ConversionError(f"from_nir: node '{name}' ({t}) is not a linear node")  # pragma: no cover
+
+
+def _quantize_bias(b: np.ndarray, chip, where: str):
+    """Per-neuron (mantissa, exponent) with bias = mant << exp, finest exponent that fits."""
+    lim = (1 << (chip.bias_mant_bits - 1)) - 1
+    emax = (1 << chip.bias_exp_bits) - 1
+    mant = np.zeros(b.shape, np.int64)
+    exp = np.zeros(b.shape, np.int64)
+    for i, val in enumerate(b):
+        for e in range(emax + 1):
+            m = round(val / 2 ** e)
+            if abs(m) <= lim:
+                mant[i], exp[i] = m, e
+                break
+        else:
+            raise ConversionError(f"from_nir: {where}: bias {val:.4g} (v units per step) exceeds the chip's bias range "
+                                  f"±{lim}·2^{emax}")
+    return mant, exp
+
+
+def _from_float(g, chip, dt: float, graded_inputs: bool):
+    from neurocore.graph.graph import Graph
+    from neurocore.graph.neurons import IF, CubaLIF
+
+    chip = _chip(chip)
+    if not dt > 0:
+        raise ConversionError(f"from_nir: dt must be > 0 seconds, got {dt!r}")
+    tname = {k: type(v).__name__ for k, v in g.nodes.items()}
+    succ: dict[str, list[str]] = {k: [] for k in g.nodes}
+    pred: dict[str, list[str]] = {k: [] for k in g.nodes}
+    for a, b in g.edges:
+        if a not in g.nodes or b not in g.nodes:
+            raise ConversionError(f"from_nir: edge ({a!r}, {b!r}) names a node that is not in the graph")
+        succ[a].append(b)
+        pred[b].append(a)
+
+    # populations: neuron nodes; an LI directly in front of one IF/LIF is that population's synapse
+    li_of: dict[str, str] = {}
+    for k, t in tname.items():
+        if t == "LI":
+            nxt = succ[k]
+            if len(nxt) != 1 or tname[nxt[0]] not in ("IF", "LIF") or len(pred[nxt[0]]) != 1:
+                raise ConversionError(f"from_nir: node '{k}' has type LI; neurocore imports LI only directly in front "
+                                      "of a single IF or LIF (as one CubaLIF population)")
+            li_of[nxt[0]] = k
+    pops = [k for k, t in tname.items() if t in _NEURONS]
+    inputs = [k for k, t in tname.items() if t == "Input"]
+    entry = {p: li_of.get(p, p) for p in pops}
+    entry_to_pop = {v: k for k, v in entry.items()}
+
+    # sizes of the sources, then walk the linear chains from every source
+    def node_shape(k):
+        node = g.nodes[k]
+        if tname[k] == "Input":
+            return tuple(int(i) for i in np.asarray(node.input_type["input"]).reshape(-1))
+        key = "v_threshold"
+        arr = np.asarray(getattr(node, key))
+        if arr.size > 1:
+            return tuple(arr.shape)
+        it = getattr(node, "input_type", None) or {}
+        t = it.get("input") if isinstance(it, dict) else None
+        if t is not None and np.asarray(t).size:
+            return tuple(int(i) for i in np.asarray(t).reshape(-1))
+        return None
+
+    shapes: dict[str, tuple | None] = {k: node_shape(k) for k in inputs + pops}
+    paths = []   # (src, pop, matrix, bias, delay seconds, ops)
+    for _ in range(len(pops) + 1):
+        changed = False
+        paths = []
+        for s in inputs + pops:
+            if shapes[s] is None:
+                continue
+            n = int(np.prod(shapes[s]))
+            stack = [(k, sp.identity(n, format="csr"), np.zeros(n), shapes[s], 0.0, [], (s,))
+                     for k in succ[s]]
+            while stack:
+                k, m, b, shape, d, ops, seen = stack.pop()
+                t = tname[k]
+                if k in seen and t in _LINEAR:
+                    raise ConversionError(f"from_nir: node '{k}' lies on a loop of linear nodes with no neuron")
+                if t == "Output":
+                    continue
+                if k in entry_to_pop:
+                    p = entry_to_pop[k]
+                    n_p = int(np.prod(shape))
+                    if shapes[p] is None:
+                        shapes[p], changed = shape, True
+                    elif int(np.prod(shapes[p])) != n_p:
+                        raise ConversionError(f"from_nir: '{k}' receives {n_p} values from '{s}' but has "
+                                              f"{int(np.prod(shapes[p]))} neurons")
+                    paths.append((s, p, m, b, d, ops))
+                    continue
+                if t in ("Input", "LI") or t in _NEURONS:
+                    raise ConversionError(f"from_nir: edge into '{k}' ({t}) cannot be imported")
+                m2, b2, shp, dd = _op(k, g.nodes[k], shape)
+                nm, nb = m2 @ m, m2 @ b + b2
+                for nxt in succ[k]:
+                    stack.append((nxt, nm, nb, shp, d + dd, ops + [k], seen + (k,)))
+        if not changed:
+            break
+    for p in pops:
+        if shapes[p] is None:
+            raise ConversionError(f"from_nir: cannot tell the size of population '{p}' (no input reaches it and its "
+                                  "parameters are scalars)")
+
+    # neuron parameters, per population, as float arrays + the factor input currents get in v units
+    full = 1 << chip.decay_bits
+    out = Graph()
+    for k in inputs:
+        shp = shapes[k]
+        out.input(int(np.prod(shp)), name=k, graded=graded_inputs, shape=shp if len(shp) == 3 else None)
+    vmax = chip.v_range[1]
+    target = min(1 << 12, (1 << chip.vth_bits) - 1, max(1, (vmax >> chip.vth_shift) // 32))
+    plan = {}
+    for p in pops:
+        node, t = g.nodes[p], tname[p]
+        n = int(np.prod(shapes[p]))
+        where = f"{t} '{p}'"
+        theta = _flat(node.v_threshold, n, f"{where}.v_threshold")
+        if np.any(theta <= 0) or not np.all(np.isfinite(theta)):
+            raise ConversionError(f"from_nir: {where}: v_threshold must be positive and finite")
+        v_reset = getattr(node, "v_reset", None)
+        if v_reset is not None and np.any(np.asarray(v_reset) != 0):
+            raise ConversionError(f"from_nir: {where}: v_reset must be 0 (neurocore resets to zero or subtracts)")
+        r = _flat(node.r, n, f"{where}.r")
+        li = li_of.get(p)
+        if t == "IF":
+            dv = np.zeros(n)
+            v_gain, leak_term = dt * r, np.zeros(n)    # v += v_gain*I (+ bias)
+        else:
+            tau = _flat(node.tau if t == "LIF" else node.tau_mem, n, f"{where}.tau")
+            dv = np.clip(np.round(full * dt / tau), 0, full - 1)
+            v_gain = dt * r / tau
+            leak_term = dt / tau * _flat(node.v_leak, n, f"{where}.v_leak")
+        if t == "CubaLIF":
+            tau_s = _flat(node.tau_syn, n, f"{where}.tau_syn")
+            w_in = _flat(node.w_in, n, f"{where}.w_in")
+            du = np.clip(np.round(full * dt / tau_s) - 1, 0, full - 1)
+            in_gain = v_gain * dt * w_in / tau_s          # u units per unit of I
+            bias_gain = v_gain * w_in                     # steady-state fold of an Affine bias
+        elif li is not None:
+            lnode = g.nodes[li]
+            tau_s = _flat(lnode.tau, n, f"LI '{li}'.tau")
+            du = np.clip(np.round(full * dt / tau_s) - 1, 0, full - 1)
+            in_gain = v_gain * dt * _flat(lnode.r, n, f"LI '{li}'.r") / tau_s
+            bias_gain = v_gain * _flat(lnode.r, n, f"LI '{li}'.r")
+            leak_term = leak_term + v_gain * _flat(lnode.v_leak, n, f"LI '{li}'.v_leak")
+        else:
+            du = np.full(n, full - 1.0)
+            in_gain, bias_gain = v_gain, v_gain
+        s = target * 2.0 ** chip.vth_shift / theta.max()
+        vth = np.round(theta * s / 2.0 ** chip.vth_shift)
+        plan[p] = {"n": n, "s": s, "vth": vth, "du": du, "dv": dv, "in_gain": in_gain, "bias_gain": bias_gain, "leak": leak_term, "t": t,
+                       "li": li}
+
+    # bias per step, v units: leak + the Affine biases arriving on every path
+    biases = {p: plan[p]["leak"] * plan[p]["s"] for p in pops}
+    for s_, p, m, b, d, ops in paths:
+        biases[p] = biases[p] + plan[p]["s"] * plan[p]["bias_gain"] * b
+    for p in pops:
+        pl = plan[p]
+        mant, exp = _quantize_bias(biases[p], chip, f"{pl['t']} '{p}'")
+        one = lambda a: int(a[0]) if np.all(a == a[0]) else a.astype(np.int64)
+        if pl["t"] == "IF" and pl["li"] is None:
+            neuron = IF(vth=one(pl["vth"]), bias_mant=one(mant), bias_exp=one(exp), reset="zero")
+        else:
+            neuron = CubaLIF(du=one(pl["du"]), dv=one(pl["dv"]), vth=one(pl["vth"]), bias_mant=one(mant),
+                             bias_exp=one(exp), reset="zero")
+        shp = shapes[p]
+        out.population(pl["n"], neuron, name=p, shape=shp if len(shp) == 3 else None)
+
+    wlo, whi = chip.weight_range
+    emin = max(chip.weight_exp_min, -chip.act_shift)
+    for s_, p, m, b, d, ops in paths:
+        pl = plan[p]
+        w = sp.csr_matrix(sp.diags(pl["s"] * pl["in_gain"]) @ m)   # v (u) units per unit of input
+        steps = 1 + round(d / dt)
+        wmax = float(np.abs(w.data).max()) if w.nnz else 0.0
+        if wmax == 0:
+            continue
+        e = emin
+        while e < chip.weight_exp_max and wmax / 2.0 ** (chip.act_shift + e) > min(whi, -wlo) + 0.5 - 1e-9:
+            e += 1
+        if wmax / 2.0 ** (chip.act_shift + e) > min(whi, -wlo) + 0.5:
+            raise ConversionError(f"from_nir: the weights from '{s_}' into '{p}' ({wmax:.4g} v units per spike at most) "
+                                  f"exceed {whi}·2^({chip.act_shift}+{chip.weight_exp_max}) even at the largest exponent")
+        q = w.copy()
+        q.data = np.clip(np.round(q.data / 2.0 ** (chip.act_shift + e)), wlo, whi)
+        q.eliminate_zeros()
+        kind, meta = "sparse", {}
+        core = [o for o in ops if tname[o] not in ("Delay",)]
+        if len(core) == 1 and tname[core[0]] in ("Linear", "Affine"):
+            kind, meta = "dense", {"dense_macs": int(m.shape[0] * m.shape[1])}
+        name = "->".join([s_, *ops, p]) if len(paths) > 1 else None
+        name = None if name is None else _unique_proj_name(out, name)
+        out.connect(s_, p, q.astype(np.int64), weight_exp=int(e), delay=steps, name=name, kind=kind, meta=meta)
+    out.meta["nir_import"] = {"dt": dt, "v_scale": {p: float(plan[p]["s"]) for p in pops}}
+    return out
+
+
+def _unique_proj_name(graph, name):
+    out, k = name, 1
+    while out in graph.nodes or out in graph.projections:
+        k += 1
+        out = f"{name}#{k}"
+    return out
