@@ -22,6 +22,8 @@ from neurocore.convert.fold import build_layers, forward
 from neurocore.convert.qcfs import QCFS, init_thresholds, replace_relu
 from neurocore.kernels import reference
 
+from .torch_util import ann_accuracy, train
+
 LEVELS = 4
 
 
@@ -29,28 +31,6 @@ def make_cnn():
     return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AvgPool2d(2),
                          nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AvgPool2d(2),
                          nn.Flatten(), nn.Dropout(0.1), nn.Linear(16 * 2 * 2, 10))
-
-
-def train(net, X, y, epochs, seed, lr):
-    torch.manual_seed(seed)
-    torch.set_num_threads(2)
-    opt = torch.optim.Adam(net.parameters(), lr)
-    xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        net.train()
-        perm = torch.randperm(len(xt), generator=g)
-        for i in range(0, len(xt), 64):
-            idx = perm[i: i + 64]
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(xt[idx]), yt[idx]).backward()
-            opt.step()
-    return net.eval()
-
-
-def ann_accuracy(net, X, y):
-    with torch.no_grad():
-        return float((net(torch.tensor(X, dtype=torch.float32)).argmax(1).numpy() == y).mean())
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -11,34 +11,14 @@ import neurocore as nc
 from neurocore.convert import accuracy_vs_timesteps, convert, read_model
 from neurocore.convert.fold import build_layers, forward
 
+from .torch_util import ann_accuracy, train
+
 
 def make_cnn(pool=nn.AvgPool2d, seed=0):
     torch.manual_seed(seed)  # initial weights must not depend on which tests ran before
     return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), pool(2),
                          nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), pool(2),
                          nn.Flatten(), nn.Dropout(0.1), nn.Linear(16 * 2 * 2, 10))
-
-
-def train(net, X, y, epochs=15, seed=0):
-    torch.manual_seed(seed)
-    torch.set_num_threads(2)
-    opt = torch.optim.Adam(net.parameters(), 5e-3)
-    xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        net.train()
-        perm = torch.randperm(len(xt), generator=g)
-        for i in range(0, len(xt), 64):
-            idx = perm[i: i + 64]
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(xt[idx]), yt[idx]).backward()
-            opt.step()
-    return net.eval()
-
-
-def ann_accuracy(net, X, y):
-    with torch.no_grad():
-        return float((net(torch.tensor(X, dtype=torch.float32)).argmax(1).numpy() == y).mean())
 
 
 @pytest.fixture(scope="module")
