@@ -21,8 +21,12 @@ def test_wrong_weight_shape_names_projection(small):
     g, x, p = small
     with pytest.raises(GraphError, match=r"x -> exc.*transposed"):
         g.connect(x, p, weights=np.ones((4, 3), int))
-    with pytest.raises(GraphError, match="2-D"):
+    with pytest.raises(GraphError, match="one-to-one weights need equal sizes"):
         g.connect(x, p, weights=np.ones(4, int))
+    with pytest.raises(GraphError, match="2-D"):
+        g.connect(x, p, weights=np.ones((1, 3, 4), int))
+    with pytest.raises(GraphError, match="'all-to-all'"):
+        g.connect(x, p, weights="all-to-all")
 
 
 def test_nan_and_fractional_weights(small):
@@ -208,5 +212,8 @@ def test_sparse_and_one_to_one_weights_accepted():
     p = g.population(5, nc.IF(vth=0), name="p")
     g.connect(x, p, weights=sp.random(5, 5, density=0.5, format="coo", random_state=1, data_rvs=lambda n: np.ones(n)))
     g.connect(x, p, weights=nc.one_to_one(5, 2))
+    g.connect(x, p, weights="one-to-one")
+    g.connect(x, p, weights=np.array([1, 2, 3, 4, 5]))
     r = nc.Simulator(nc.compile(g)).run(np.ones((1, 4, 5), np.int32), 4)
-    assert r.totals()["synops"] == 4 * (g.projections[list(g.projections)[0]].n_synapses + 5)
+    assert r.totals()["synops"] == 4 * (g.projections[list(g.projections)[0]].n_synapses + 15)
+    np.testing.assert_array_equal(list(g.projections.values())[3].weights.diagonal(), [1, 2, 3, 4, 5])

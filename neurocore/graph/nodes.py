@@ -92,15 +92,32 @@ def one_to_one(n: int, weight: int = 1) -> sp.csr_matrix:
     return sp.diags(w.astype(np.int64), format="csr", dtype=np.int64)
 
 
+ONE_TO_ONE_NAMES = ("one-to-one", "one_to_one")
+
+
 def as_weight_matrix(weights, n_dst: int, n_src: int, where: str) -> sp.csr_matrix:
-    """Coerce dense or sparse weights to an int64 CSR (n_dst, n_src), checking shape and values."""
+    """Coerce weights to an int64 CSR (n_dst, n_src), checking shape and values.
+
+    Accepted: a dense (n_dst, n_src) array, a scipy.sparse matrix, the string
+    ``"one-to-one"`` (weight 1), or a 1-D array of n weights meaning one-to-one with
+    those weights (both need n_src == n_dst).
+    """
+    if isinstance(weights, str) or (not sp.issparse(weights) and np.ndim(weights) == 1):
+        if isinstance(weights, str) and weights not in ONE_TO_ONE_NAMES:
+            raise GraphError(f"{where}: weights={weights!r}; give an array, a scipy.sparse matrix or 'one-to-one'")
+        if n_src != n_dst:
+            raise GraphError(f"{where}: one-to-one weights need equal sizes, source has {n_src} and target {n_dst}")
+        diag = np.ones(n_src, np.int64) if isinstance(weights, str) else np.asarray(weights)
+        if diag.shape != (n_src,):
+            raise GraphError(f"{where}: one-to-one weights must have {n_src} values, got {diag.shape[0]}")
+        weights = sp.diags(diag, format="csr", dtype=diag.dtype)
     if sp.issparse(weights):
         w = sp.csr_matrix(weights)
     else:
         arr = np.asarray(weights)
         if arr.ndim != 2:
             raise GraphError(f"{where}: weights must be 2-D (n_dst, n_src) = ({n_dst}, {n_src}), "
-                             f"got shape {arr.shape}; use nc.one_to_one(n) for one-to-one")
+                             f"got shape {arr.shape}; use 'one-to-one' or nc.one_to_one(n) for one-to-one")
         w = sp.csr_matrix(arr)
     if w.shape != (n_dst, n_src):
         hint = " (transposed? weights are (n_dst, n_src))" if w.shape == (n_src, n_dst) else ""
