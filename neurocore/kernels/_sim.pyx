@@ -75,6 +75,9 @@ cdef struct Net:
     const int64_t* u0
     const int64_t* v0
     const int32_t* ncore     # core slot of each neuron
+    int64_t n_segs           # segments of neurons (populations) updated by one call each
+    const int64_t* seg_start # n_segs + 1 boundaries
+    const uint8_t* seg_uni   # 1 if du, dv, vth, reset, refractory are one value in the segment
     int64_t n_runs           # runs of consecutive neurons on one core
     const int64_t* run_start # n_runs + 1 boundaries
     const int32_t* run_core  # core slot of each run
@@ -172,15 +175,20 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
     v <- limit_v(trunc(v * decay_v >> decay_bits) + u + bias); spike if v > vth, then
     v <- 0 (or v - vth) and the refractory counter starts. Pass 1 (nc_update, C, vectorised)
     computes the state and a flag per neuron; pass 2 lists spikes and counts activity."""
-    cdef int64_t N = net.N, n, r, k, nspk = 0, n_active = 0
+    cdef int64_t N = net.N, n, r, k, nspk = 0, n_active = 0, i, s0, ns
     cdef int32_t cnt_run  # at most N < 2**31
     cdef uint64_t w
-    if word_t is int32_t:
-        nc_update32(N, acc, u, v, refr, flag, net.decay_u, net.decay_v, net.vth32, net.bias32, net.reset,
-                    net.refractory, net.decay_bits, net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, ovf)
-    else:
-        nc_update64(N, acc, u, v, refr, flag, net.decay_u, net.decay_v, net.vth, net.bias, net.reset,
-                    net.refractory, net.decay_bits, net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, ovf)
+    for i in range(net.n_segs):
+        s0 = net.seg_start[i]
+        ns = net.seg_start[i + 1] - s0
+        if word_t is int32_t:
+            nc_update32(ns, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
+                        net.vth32 + s0, net.bias32 + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
+                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], ovf)
+        else:
+            nc_update64(ns, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
+                        net.vth + s0, net.bias + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
+                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], ovf)
     # active updates per core: a vectorised byte sum over each run of same-core neurons
     for r in range(net.n_runs):
         cnt_run = 0
@@ -310,7 +318,8 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     cdef const uint8_t[::1] chan_graded = tb["chan_graded"]
     cdef const int32_t[::1] reset = tb["reset"]
     cdef const int32_t[::1] ncore = tb["ncore"], target = tb["target"], wscaled = tb["wscaled"]
-    cdef const int64_t[::1] run_start = tb["run_start"]
+    cdef const int64_t[::1] run_start = tb["run_start"], seg_start = tb["seg_start"]
+    cdef const uint8_t[::1] seg_uni = tb["seg_uni"]
     cdef const int32_t[::1] run_core = tb["run_core"]
     cdef const int32_t[::1] row_delay = tb["row_delay"], row_core = tb["row_core"], row_words = tb["row_words"]
     cdef const int32_t[::1] row_start = tb["row_start"], pk_rows = tb["pk_rows"]
@@ -332,6 +341,9 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     net.v0 = &v0[0]
     net.ncore = &ncore[0]
     net.n_runs = tb["n_runs"]
+    net.n_segs = tb["n_segs"]
+    net.seg_start = &seg_start[0]
+    net.seg_uni = &seg_uni[0]
     net.run_start = &run_start[0]
     net.run_core = &run_core[0]
     net.row_ptr = &row_ptr[0]

@@ -19,8 +19,8 @@ cdef extern from "neurons.h" nogil:
     void nc_update32(int64_t N, int32_t* acc, int32_t* u, int32_t* v, int32_t* refr, uint8_t* flag,
                      const int32_t* dcu, const int32_t* dcv, const int32_t* vth, const int32_t* bias,
                      const int32_t* reset, const int32_t* refractory, int db, int ub, int vb, int uw, int vw,
-                     int64_t* ovf)
+                     int uniform, int64_t* ovf)
     void nc_update64(int64_t N, int64_t* acc, int64_t* u, int64_t* v, int32_t* refr, uint8_t* flag,
                      const int32_t* dcu, const int32_t* dcv, const int64_t* vth, const int64_t* bias,
                      const int32_t* reset, const int32_t* refractory, int db, int ub, int vb, int uw, int vw,
-                     int64_t* ovf)
+                     int uniform, int64_t* ovf)

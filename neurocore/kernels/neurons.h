@@ -40,26 +40,32 @@ static inline W nc_decay##SUF(W x, int32_t d, int k) {                          
 /* One step of N neurons (Lava's PyLifModelBitAcc, plus refractory hold and reset by      \
  * subtraction; reset[n] is a mask: -1 subtract, 0 to zero). Takes and clears the input slot `acc`; writes flag[n] = active | spike<<1; \
  * adds the u and v overflow events to ovf[0], ovf[1]. Masks select: (a & m) | (b & ~m).    \
- * UW, VW (1 = wrap, 0 = saturate) are compile-time constants in each of the 4 variants. */  \
-NC_LOOP(W, SUF, 0, 0) NC_LOOP(W, SUF, 0, 1) NC_LOOP(W, SUF, 1, 0) NC_LOOP(W, SUF, 1, 1)     \
+ * UW, VW (1 = wrap, 0 = saturate) and PS (1 = per-neuron decays, threshold, reset and    \
+ * refractory period; 0 = one value for all N, read from index 0) are compile-time         \
+ * constants in each of the 8 variants; `bias` is always per neuron. */                    \
+NC_LOOP(W, SUF, 0, 0, 1) NC_LOOP(W, SUF, 0, 1, 1) NC_LOOP(W, SUF, 1, 0, 1) NC_LOOP(W, SUF, 1, 1, 1) \
+NC_LOOP(W, SUF, 0, 0, 0) NC_LOOP(W, SUF, 0, 1, 0) NC_LOOP(W, SUF, 1, 0, 0) NC_LOOP(W, SUF, 1, 1, 0) \
 static inline void nc_update##SUF(int64_t N, W *restrict acc, W *restrict u, W *restrict v,  \
         int32_t *restrict refr, uint8_t *restrict flag, const int32_t *restrict dcu,        \
         const int32_t *restrict dcv, const W *restrict vth, const W *restrict bias,          \
         const int32_t *restrict reset, const int32_t *restrict refractory,                   \
-        int db, int ub, int vb, int uw, int vw, int64_t *restrict ovf) {                      \
-    if (uw) {                                                                              \
-        if (vw) nc_loop##SUF##_1_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
-        else    nc_loop##SUF##_1_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
-    } else {                                                                               \
-        if (vw) nc_loop##SUF##_0_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
-        else    nc_loop##SUF##_0_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
+        int db, int ub, int vb, int uw, int vw, int uniform, int64_t *restrict ovf) {         \
+    switch ((uw ? 4 : 0) | (vw ? 2 : 0) | (uniform ? 1 : 0)) {                             \
+    case 0: nc_loop##SUF##_0_0_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
+    case 1: nc_loop##SUF##_0_0_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
+    case 2: nc_loop##SUF##_0_1_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
+    case 3: nc_loop##SUF##_0_1_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
+    case 4: nc_loop##SUF##_1_0_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
+    case 5: nc_loop##SUF##_1_0_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
+    case 6: nc_loop##SUF##_1_1_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
+    default: nc_loop##SUF##_1_1_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
     }                                                                                      \
 }
 
 #define NC_LIMIT(SUF, WRAP, x, bits) ((WRAP) ? nc_wrap##SUF(x, bits) : nc_saturate##SUF(x, bits))
 
-#define NC_LOOP(W, SUF, UW, VW)                                                            \
-static inline void nc_loop##SUF##_##UW##_##VW(int64_t N, W *restrict acc, W *restrict u,    \
+#define NC_LOOP(W, SUF, UW, VW, PS)                                                        \
+static inline void nc_loop##SUF##_##UW##_##VW##_##PS(int64_t N, W *restrict acc, W *restrict u,    \
         W *restrict v, int32_t *restrict refr, uint8_t *restrict flag,                       \
         const int32_t *restrict dcu, const int32_t *restrict dcv, const W *restrict vth,     \
         const W *restrict bias, const int32_t *restrict reset,                              \
@@ -69,21 +75,21 @@ static inline void nc_loop##SUF##_##UW##_##VW(int64_t N, W *restrict acc, W *res
         W a = acc[n];                                                                      \
         acc[n] = 0;                                                                        \
         W act = ((a | u[n] | v[n] | bias[n] | (W)refr[n]) != 0);                           \
-        W un = nc_decay##SUF(u[n], dcu[n], db) + a;                                        \
+        W un = nc_decay##SUF(u[n], dcu[n * PS], db) + a;                                        \
         W x = NC_LIMIT(SUF, UW, un, ub);                                                   \
         ou += (int32_t)(x != un);                                                          \
         u[n] = x;                                                                          \
         W held = (refr[n] > 0);                                                            \
-        W vn = nc_decay##SUF(v[n], dcv[n], db) + x + bias[n];                              \
+        W vn = nc_decay##SUF(v[n], dcv[n * PS], db) + x + bias[n];                              \
         x = NC_LIMIT(SUF, VW, vn, vb);                                                     \
         ov += (int32_t)((x != vn) & (held == 0));                                          \
-        W vt = vth[n];                                                                     \
+        W vt = vth[n * PS];                                                                \
         W spike = (x > vt) & (held == 0);                                                  \
-        W sm = -spike, hm = -held, rm = (W)reset[n];                                      \
+        W sm = -spike, hm = -held, rm = (W)reset[n * PS];                                    \
         x = ((x - vt) & rm & sm) | (x & ~sm);                                              \
         v[n] = (v[n] & hm) | (x & ~hm);                                                    \
         int32_t h32 = -(int32_t)held, s32 = -(int32_t)spike;                               \
-        refr[n] = ((refr[n] - 1) & h32) | (refractory[n] & s32 & ~h32);                    \
+        refr[n] = ((refr[n] - 1) & h32) | (refractory[n * PS] & s32 & ~h32);                    \
         flag[n] = (uint8_t)(act | (spike << 1));                                           \
     }                                                                                      \
     ovf[0] += ou;                                                                          \
