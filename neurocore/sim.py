@@ -103,7 +103,28 @@ def concat_results(parts: list[RunResult]) -> RunResult:
     )
 
 
-def accumulator_bound(program: Program, input_max: NDArray | None = None) -> int:
+def bound_parts(program: Program) -> tuple[NDArray[np.float64], "sp.csr_matrix"]:
+    """The two parts of :func:`accumulator_bound` that do not depend on the inputs.
+
+    Returns ``(from_neurons, from_inputs)``: per neuron, the sum of |w << shift| over rows
+    whose source is a neuron (a spike carries 1), and an (N, C) sparse matrix of the same
+    sums per input channel (to be multiplied by each channel's largest |value|).
+    """
+    import scipy.sparse as sp
+
+    a = program.arrays
+    N, C = program.n_neurons, program.n_inputs
+    nnz = np.diff(a["row_ptr"])
+    src = np.repeat(a["row_src"].astype(np.int64), nnz) if nnz.size else np.zeros(0, np.int64)
+    w = np.abs(a["wscaled"].astype(np.float64))
+    tgt = a["target"].astype(np.int64)
+    neuron_src = src < N
+    from_neurons = np.bincount(tgt[neuron_src], weights=w[neuron_src], minlength=N)
+    from_inputs = sp.csr_matrix((w[~neuron_src], (tgt[~neuron_src], src[~neuron_src] - N)), shape=(N, C))
+    return from_neurons, from_inputs
+
+
+def accumulator_bound(program: Program, input_max: NDArray | None = None, parts=None) -> int:
     """Largest |input| any neuron can receive in one step, in u units.
 
     Each row reaches a given accumulation slot at most once per step (its source fires
@@ -112,19 +133,14 @@ def accumulator_bound(program: Program, input_max: NDArray | None = None) -> int
     spike, ``input_max[c]`` for input channel c (default: the largest graded value).
     Below 2**31 the kernel accumulates exactly in int32, which is faster.
     """
-    a = program.arrays
-    nnz = np.diff(a["row_ptr"])
-    N = program.n_neurons
+    from_neurons, from_inputs = parts if parts is not None else bound_parts(program)
     if input_max is None:
         input_max = np.full(program.n_inputs, 1 << (program.chip.graded_bits - 1), np.int64)
-    src_max = np.concatenate([np.ones(N, np.int64), np.asarray(input_max, np.int64)])
-    xmax = src_max[a["row_src"]] if nnz.size else np.zeros(0, np.int64)
-    per_syn = np.abs(a["wscaled"].astype(np.int64)) * np.repeat(xmax, nnz)
-    per_neuron = np.bincount(a["target"], weights=per_syn.astype(np.float64), minlength=N)
-    return int(per_neuron.max()) if per_neuron.size else 0
+    total = from_neurons + from_inputs @ np.asarray(input_max, np.float64)
+    return int(total.max()) if total.size else 0
 
 
-def narrow_ok(program: Program, tables: dict, input_max: NDArray | None = None) -> bool:
+def narrow_ok(program: Program, tables: dict, input_max: NDArray | None = None, parts=None) -> bool:
     """True when the kernel may keep accumulators, u and v in int32 words, exactly.
 
     Every intermediate of a step must then stay below 2**31 in magnitude:
@@ -140,7 +156,8 @@ def narrow_ok(program: Program, tables: dict, input_max: NDArray | None = None) 
     hu, hv = 1 << (chip.u_bits - 1), 1 << (chip.v_bits - 1)
     bias = int(np.abs(tables["bias"]).max()) if program.n_neurons else 0
     vth = int(np.abs(tables["vth"]).max()) if program.n_neurons else 0
-    return (accumulator_bound(program, input_max) + 2 * hu < lim and hv + hu + bias < lim and hv + vth < lim)
+    return (accumulator_bound(program, input_max, parts) + 2 * hu < lim and hv + hu + bias < lim
+            and hv + vth < lim)
 
 
 def row_windows(row_ptr: NDArray, target: NDArray, wscaled: NDArray, max_fill: float = 2.0) -> dict:
@@ -298,6 +315,7 @@ class Simulator:
         self.program = program
         self._kernel = load_kernel()
         self._tables = kernel_tables(program)
+        self._bound_parts = bound_parts(program)
 
     def _check_inputs(self, inputs, n_steps) -> NDArray[np.int32]:
         p = self.program
@@ -415,8 +433,11 @@ class Simulator:
             "probe_s": np.zeros((B, T, max(ps.size, 1)), np.uint8),
         }
         xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]
-        in_max = np.abs(x).max(axis=(0, 1)) if x.shape[2] else np.zeros(0, np.int64)  # per channel, this batch
-        kernel.run(self._tables, xin, T, out, n_threads, not narrow_ok(p, self._tables, in_max))
+        # the largest |value| per channel in this batch decides whether 32-bit words are exact
+        in_max = (np.maximum(x.max(axis=(0, 1)).astype(np.int64), -x.min(axis=(0, 1)).astype(np.int64))
+                  if x.shape[2] else np.zeros(0, np.int64))
+        narrow = narrow_ok(p, self._tables, in_max, self._bound_parts)
+        kernel.run(self._tables, xin, T, out, n_threads, not narrow)
 
         counters = {name: out["counters"][:, i].copy() for i, name in enumerate(kernel.COUNTER_NAMES)}
         spike_counts = {name: out["spike_counts"][:, pm.offset: pm.offset + pm.n]

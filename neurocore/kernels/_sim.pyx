@@ -110,7 +110,7 @@ cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, wor
 
     ``slot`` is t mod D; t + delay lands in slot + delay, taken mod D by one subtraction
     since delay < D."""
-    cdef int64_t lo = net.row_ptr[r], hi = net.row_ptr[r + 1], k, st
+    cdef int64_t lo = net.row_ptr[r], hi = net.row_ptr[r + 1], k, st, span
     cdef int64_t sd = slot + net.row_delay[r]
     if sd >= net.D:
         sd -= net.D
@@ -122,7 +122,8 @@ cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, wor
         if st >= 0:  # a dense window: an index-free row add the compiler vectorises
             ac = a + st
             w = net.wdense + net.row_wptr[r]
-            for k in range(net.row_span[r]):
+            span = net.row_span[r]
+            for k in range(span):
                 ac[k] += w[k]
         else:
             for k in range(lo, hi):
