@@ -70,8 +70,15 @@ def test_bad_nodes_and_names(small):
 
 
 # ---- bit widths -------------------------------------------------------------------
+def test_negative_unsigned_parameter_refused_at_construction():
+    with pytest.raises(BitWidthError, match=r"CubaLIF\.dv = -1 is negative"):
+        nc.CubaLIF(du=1, dv=-1, vth=1)
+    with pytest.raises(BitWidthError, match=r"IF\.vth = -3 is negative"):
+        nc.IF(vth=-3)
+
+
 @pytest.mark.parametrize("param,value,rng", [
-    ("du", 4096, r"\[0, 4095\]"), ("dv", -1, r"\[0, 4095\]"), ("vth", 1 << 17, r"\[0, 131071\]"),
+    ("du", 4096, r"\[0, 4095\]"), ("dv", 4096, r"\[0, 4095\]"), ("vth", 1 << 17, r"\[0, 131071\]"),
     ("bias_mant", 5000, r"\[-4096, 4095\]"), ("bias_exp", 8, r"\[0, 7\]"), ("refractory", 64, r"\[0, 63\]"),
     ("u0", 1 << 24, r"\[-8388608, 8388608\]"), ("v0", -(1 << 23) - 1, r"\[-8388608, 8388608\]"),
 ])

@@ -18,7 +18,7 @@ from typing import Union
 import numpy as np
 from numpy.typing import NDArray
 
-from neurocore.errors import GraphError
+from neurocore.errors import BitWidthError, GraphError
 
 __all__ = ["CubaLIF", "IF", "NeuronModel", "NEURON_TYPES", "RESET_MODES"]
 
@@ -39,6 +39,19 @@ def _int_param(name: str, value, model: str):
     if arr.ndim > 1:
         raise GraphError(f"{model}.{name} must be a scalar or a 1-D per-neuron array, got shape {arr.shape}")
     return int(arr) if arr.ndim == 0 else arr.astype(np.int64)
+
+
+#: Parameters held in unsigned fields: a negative value fits no chip. Upper limits depend
+#: on the chip's widths and are checked by nc.compile(graph, chip).
+UNSIGNED = ("du", "dv", "vth", "bias_exp", "refractory")
+
+
+def _check_unsigned(model) -> None:
+    for k in UNSIGNED:
+        val = getattr(model, k, None)
+        if val is not None and np.min(val) < 0:
+            raise BitWidthError(f"{type(model).__name__}.{k} = {int(np.min(val))} is negative; it is an unsigned "
+                                "field (range [0, 2**bits - 1], bits from the chip)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,6 +113,7 @@ class CubaLIF(NeuronModel):
         name = type(self).__name__
         for k in ("du", "dv", "vth", "bias_mant", "bias_exp", "refractory", "u0", "v0"):
             object.__setattr__(self, k, _int_param(k, getattr(self, k), name))
+        _check_unsigned(self)
         if self.reset not in RESET_MODES:
             raise GraphError(f"{name}.reset = {self.reset!r}; choose one of {sorted(RESET_MODES)}")
 
@@ -137,6 +151,7 @@ class IF(NeuronModel):
         name = type(self).__name__
         for k in ("vth", "bias_mant", "bias_exp", "v0"):
             object.__setattr__(self, k, _int_param(k, getattr(self, k), name))
+        _check_unsigned(self)
         if self.reset not in RESET_MODES:
             raise GraphError(f"{name}.reset = {self.reset!r}; choose one of {sorted(RESET_MODES)}")
 
