@@ -65,7 +65,8 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
     say(f"neurocore demo: scikit-learn digits ({len(Xtr)} train / {len(Xte)} test 8x8 images), "
         f"MLP {'-'.join(map(str, sizes))} trained in {time.perf_counter() - t0:.1f} s")
 
-    graph = nc.convert(mlp, calibration=Xtr[:500], chip=chip)
+    encoding = "direct" if chip.graded_bits >= 2 else "rate"  # a spikes-only chip (TrueNorth) gets rate coding
+    graph = nc.convert(mlp, calibration=Xtr[:500], chip=chip, encoding=encoding)
     program = nc.compile(graph, chip)
     sim = nc.Simulator(program)
     t0 = time.perf_counter()
@@ -78,6 +79,7 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
     n = result.batch_size
 
     say(f"  chip                          {chip.describe()}")
+    say(f"  input encoding                {encoding}")
     say(f"  ANN accuracy (float)          {100 * ann_acc:.2f} %")
     say(f"  SNN accuracy ({steps} steps)       {100 * acc:.2f} %   ({n} samples simulated in {wall:.2f} s)")
     say(f"  cores used                    {program.n_cores_used} of {chip.n_cores}")
@@ -92,7 +94,7 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
     for rep in (gpu, d45):
         say(f"  vs {rep.baseline_profile:<12}               dense {_fmt(rep.baseline_energy_per_inference_J, 'J')} "
             f"/ inference: chip uses {rep.ratio_vs_baseline:,.3g}x the baseline's energy")
-    say("  (energy profiles and their sources: `neurocore profiles loihi`; full report: --json PATH)")
+    say(f"  (energy profiles and their sources: `neurocore profiles {profile}`; full report: --json PATH)")
 
     summary = {"ann_accuracy": ann_acc, "snn_accuracy": acc, "n_steps": steps, "chip": chip.name,
                "cores_used": program.n_cores_used, "n_test": n, "sim_wall_s": wall,

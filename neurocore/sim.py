@@ -135,7 +135,7 @@ def accumulator_bound(program: Program, input_max: NDArray | None = None, parts=
     """
     from_neurons, from_inputs = parts if parts is not None else bound_parts(program)
     if input_max is None:
-        input_max = np.full(program.n_inputs, 1 << (program.chip.graded_bits - 1), np.int64)
+        input_max = np.full(program.n_inputs, max(1, 1 << max(program.chip.graded_bits - 1, 0)), np.int64)
     total = from_neurons + from_inputs @ np.asarray(input_max, np.float64)
     return int(total.max()) if total.size else 0
 
@@ -336,15 +336,18 @@ class Simulator:
         if x.dtype.kind not in "iu":
             raise SimulationError(f"inputs must be integers (spikes 0/1 or graded values), got dtype {x.dtype}; "
                                   "encode float data first (rate or direct encoding)")
-        lo, hi = signed_range(p.chip.graded_bits)
+        gb = p.chip.graded_bits
+        lo, hi = signed_range(gb) if gb else (0, 1)
+        lo, hi = min(lo, 0), max(hi, 1)  # a spike (0/1) is always allowed
+        what = (f"a spike (0/1) or a {gb}-bit signed graded value [{lo}, {hi}]" if gb
+                else "a spike (0 or 1): this chip takes no graded inputs (graded_bits=0)")
         for im in p.inputs.values():
             xs = x[:, :, im.offset: im.offset + im.n]
             bad = (xs < lo) | (xs > hi)
             if bad.any():
                 b, t, c = (int(i[0]) for i in np.nonzero(bad))
                 raise BitWidthError(f"input '{im.name}' channel {c} at sample {b}, step {t} is {int(xs[b, t, c])}; "
-                                    f"each value must be a spike (0/1) or a {p.chip.graded_bits}-bit signed graded "
-                                    f"value [{lo}, {hi}] (chip '{p.chip.name}' graded_bits)")
+                                    f"each value must be {what} (chip '{p.chip.name}')")
         return np.ascontiguousarray(x, dtype=np.int32)
 
     def _probe_index(self, probes) -> dict[str, list[tuple[str, int, int]]]:

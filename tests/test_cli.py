@@ -141,3 +141,12 @@ def test_convert_refuses_unknown_model_file(tmp_path):
     (tmp_path / "bad.pkl").write_bytes(b"not a pickle")
     r = cli("convert", tmp_path / "bad.pkl", "--calibration", tmp_path / "cal.npy", "-o", tmp_path / "g.npz")
     assert r.returncode == 1 and "could not be loaded" in r.stderr
+
+
+def test_demo_on_truenorth_uses_rate_coding():
+    pytest.importorskip("sklearn")
+    r = cli("demo", "--chip", "truenorth", "--steps", 16)
+    assert r.returncode == 0, r.stderr
+    assert "input encoding                rate" in r.stdout
+    acc = float(r.stdout.split("SNN accuracy (16 steps)")[1].split("%")[0])
+    assert acc > 90.0

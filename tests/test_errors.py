@@ -1,4 +1,6 @@
 """Every bad input raises a specific exception that says what, where and what to do."""
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -224,3 +226,49 @@ def test_sparse_and_one_to_one_weights_accepted():
     r = nc.Simulator(nc.compile(g)).run(np.ones((1, 4, 5), np.int32), 4)
     assert r.totals()["synops"] == 4 * (g.projections[list(g.projections)[0]].n_synapses + 15)
     np.testing.assert_array_equal(list(g.projections.values())[3].weights.diagonal(), [1, 2, 3, 4, 5])
+
+
+# ---- spikes-only chips (TrueNorth) ------------------------------------------------------
+def test_spikes_only_chip_refuses_graded_inputs():
+    tn = nc.chip.truenorth()
+    g = nc.Graph()
+    x = g.input(3, name="analog", graded=True)
+    g.connect(x, g.population(3, nc.IF(vth=1), name="p"), weights=nc.one_to_one(3), delay=1)
+    with pytest.raises(MappingError, match=r"input 'analog' is declared graded.*graded_bits=0"):
+        nc.compile(g, tn)
+    g2 = nc.Graph()
+    x2 = g2.input(3, name="spk")
+    g2.connect(x2, g2.population(3, nc.IF(vth=1), name="p"), weights=nc.one_to_one(3), delay=1)
+    sim = nc.Simulator(nc.compile(g2, tn))
+    sim.run(np.ones((1, 2, 3), np.int32), 2)
+    with pytest.raises(BitWidthError, match=r"is 2; each value must be a spike \(0 or 1\)"):
+        sim.run(np.full((1, 2, 3), 2, np.int32), 2)
+
+
+def test_direct_encoding_refused_on_a_spikes_only_chip():
+    pytest.importorskip("sklearn")
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 4)), rng.integers(0, 2, 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few iterations are enough here
+        mlp = MLPClassifier((5,), max_iter=20, random_state=0).fit(X, y)
+    with pytest.raises(nc.ConversionError, match="use encoding='rate' or 'poisson'"):
+        nc.convert(mlp, calibration=X, chip=nc.chip.truenorth())
+    g = nc.convert(mlp, calibration=X, chip=nc.chip.truenorth(), encoding="rate")
+    assert nc.Simulator(nc.compile(g, nc.chip.truenorth())).run(X[:5], 8).predictions.shape == (5,)
+
+
+def test_direct_encoding_warns_when_inputs_saturate():
+    pytest.importorskip("sklearn")
+    from sklearn.neural_network import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((60, 4)), rng.integers(0, 2, 60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a few iterations are enough here
+        mlp = MLPClassifier((5,), max_iter=20, random_state=0).fit(X, y)
+    sim = nc.Simulator(nc.compile(nc.convert(mlp, calibration=X)))
+    with pytest.warns(UserWarning, match="exceed the calibration range"):
+        sim.run(X[:3] * 1e5, 4)

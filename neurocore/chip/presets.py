@@ -44,7 +44,8 @@ def truenorth() -> ChipSpec:
 
     Modelled here as: ``weight_bits=9``, u and v 20-bit, no decay
     (``supports_decay=False``: use ``IF`` neurons, whose bias acts as the leak),
-    ``act_shift = vth_shift = 0``, synapse memory one bit per crossbar point
+    ``act_shift = vth_shift = 0``, spike inputs only (``graded_bits=0``), synapse memory
+    one bit per crossbar point
     (256 x 256 bits) with the four 9-bit weights per neuron in a row header.
     Not modelled: the four-axon-type restriction on distinct weights per neuron,
     and the one-target-per-neuron fan-out (splitter neurons).
@@ -55,7 +56,7 @@ def truenorth() -> ChipSpec:
         syn_mem_bits_per_core=256 * 256 + 256 * 4 * 9 + 256 * 9, syn_word_bits=256, syn_row_header_bits=0,
         weight_bits=9, weight_exp_min=0, weight_exp_max=0,
         u_bits=20, v_bits=20, decay_bits=12, vth_bits=18, vth_shift=0, act_shift=0,
-        bias_mant_bits=9, bias_exp_bits=0, refractory_bits=4, graded_bits=1, max_delay=15,
+        bias_mant_bits=9, bias_exp_bits=0, refractory_bits=4, graded_bits=0, max_delay=15,
         supports_decay=False, u_overflow="saturate", v_overflow="saturate",
     )
 

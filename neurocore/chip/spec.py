@@ -91,7 +91,8 @@ class ChipSpec:
     act_shift : synaptic input enters the current as ``a << act_shift``.
     bias_mant_bits, bias_exp_bits : bias = mantissa (signed) << exponent (unsigned).
     refractory_bits : unsigned refractory period in steps.
-    graded_bits : signed graded value carried by an input channel per step.
+    graded_bits : signed graded value carried by an input channel per step (0: the chip
+        takes spikes only, as TrueNorth does).
     max_delay : longest synaptic delay in steps.
     supports_decay : False for chips whose neurons have no multiplicative leak (TrueNorth).
 
@@ -144,7 +145,7 @@ class ChipSpec:
         for k, (lo, hi) in {"weight_bits": (1, 16), "u_bits": (2, 32), "v_bits": (2, 32),
                             "decay_bits": (1, 16), "vth_bits": (1, 24), "vth_shift": (0, 16),
                             "act_shift": (0, 16), "bias_mant_bits": (1, 24), "bias_exp_bits": (0, 4),
-                            "refractory_bits": (0, 16), "graded_bits": (1, 24), "max_delay": (1, 255),
+                            "refractory_bits": (0, 16), "graded_bits": (0, 24), "max_delay": (1, 255),
                             "syn_row_header_bits": (0, 1024)}.items():
             if not lo <= ints[k] <= hi:
                 raise BitWidthError(f"ChipSpec.{k} = {ints[k]} is outside the supported range [{lo}, {hi}]")

@@ -110,6 +110,9 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
     chip = chip or loihi()
     if encoding not in ENCODINGS:
         raise ConversionError(f"encoding={encoding!r}; choose one of {sorted(ENCODINGS)}")
+    if encoding == "direct" and chip.graded_bits < 2:
+        raise ConversionError(f"encoding='direct' sends graded input values, but chip '{chip.name}' takes spikes "
+                              f"only (graded_bits={chip.graded_bits}): use encoding='rate' or 'poisson'")
     if decoding not in DECODINGS:
         raise ConversionError(f"decoding={decoding!r}; choose one of {DECODINGS}")
     if reset not in ("subtract", "zero"):

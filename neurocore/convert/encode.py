@@ -35,6 +35,7 @@ used for regression and single-logit (binary) classifiers.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -196,7 +197,13 @@ class DirectCodec(Codec):
     def encode(self, x, n_steps: int, seed: int = 0) -> NDArray[np.int32]:
         t = _as_steps(n_steps)
         hi = (1 << (self.graded_bits - 1)) - 1
-        q = np.clip(np.rint(self._flat(x) / self.in_scale * self.gain), -hi, hi).astype(np.int32)
+        r = np.rint(self._flat(x) / self.in_scale * self.gain)
+        over = int(np.count_nonzero(np.abs(r) > hi))
+        if over:  # saturating is the encoding's rule; say so rather than clip silently
+            warnings.warn(f"{over} input value(s) exceed the calibration range (|x| > {self.in_scale:g} x "
+                          f"{hi / self.gain:g}) and were saturated at +-{hi}; calibrate on data that covers the inputs",
+                          stacklevel=3)
+        q = np.clip(r, -hi, hi).astype(np.int32)
         return np.ascontiguousarray(np.broadcast_to(q[:, None, :], (q.shape[0], t, q.shape[1])))
 
     def encode_float(self, x, n_steps: int, seed: int = 0) -> NDArray[np.float64]:

@@ -100,6 +100,9 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
 
     src_offset, inputs, coff = {}, {}, 0
     for node in graph.inputs:
+        if node.graded and chip.graded_bits == 0:
+            raise MappingError(f"input '{node.name}' is declared graded, but chip '{chip.name}' takes spikes only "
+                               "(graded_bits=0): feed spikes (rate coding), or use a chip with graded inputs")
         inputs[node.name] = InputMap(node.name, coff, node.n, node.graded)
         src_offset[node.name] = n_neurons + coff
         coff += node.n
