@@ -1,5 +1,6 @@
 """The Cython kernel and the NumPy reference must agree bit for bit: state, spikes, every counter."""
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
@@ -60,3 +61,31 @@ def test_fixedpoint_edges():
     assert_array_equal(ref.trunc_shift(np.array([-4097, -4096, -4095, 4095, 4096]), 12), [-1, -1, 0, 0, 1])
     for op, twin in (("wrap", ref.wrap_bits), ("saturate", ref.saturate_bits)):
         assert_array_equal(_sim.fixedpoint(op, x, 24), twin(x, 24))
+
+
+@pytest.mark.parametrize("u_bits,graded_scale,narrow", [(24, 1, True), (31, 1, False), (24, 30000, False)])
+def test_both_word_widths_match_reference(u_bits, graded_scale, narrow):
+    """The kernel runs in 32-bit words only when the bound allows; both widths equal the reference."""
+    from neurocore.sim import narrow_ok
+
+    rng = np.random.default_rng(u_bits + graded_scale)
+    chip = nc.chip.ChipSpec(name="w", u_bits=u_bits, v_bits=u_bits, neurons_per_core=16)
+    g = nc.Graph()
+    x = g.input(20, name="x")
+    a = g.population(30, nc.CubaLIF(du=200, dv=100, vth=500, refractory=2, bias_mant=rng.integers(-50, 50, 30)),
+                     name="a")
+    b = g.population(10, nc.IF(vth=300), name="b")
+    g.connect(x, a, weights=rng.integers(-128, 128, (30, 20)), weight_exp=3)
+    g.connect(a, a, weights=rng.integers(-128, 128, (30, 30)) * (rng.random((30, 30)) < 0.2), delay=2)
+    g.connect(a, b, weights=rng.integers(-60, 128, (10, 30)), weight_exp=-2)
+    program = nc.compile(g, chip)
+    xin = (rng.integers(-1, 2, (2, 40, 20)) * graded_scale).astype(np.int32)
+    sim = nc.Simulator(program)
+    in_max = np.abs(xin).max(axis=(0, 1))
+    assert narrow_ok(program, sim._tables, in_max, sim._bound_parts) is narrow
+    r = sim.run(xin, 40, probes={"a": ["u", "v", "spikes"], "b": ["v"]})
+    want = ref.simulate(g, chip, xin, 40)
+    assert_array_equal(r.probes["a"]["u"], want["u"][:, :, :30])
+    assert_array_equal(r.probes["a"]["v"], want["v"][:, :, :30])
+    assert_array_equal(r.probes["b"]["v"], want["v"][:, :, 30:])
+    assert_array_equal(r.counters["overflow_u"], want["overflow_u"])
