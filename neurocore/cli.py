@@ -131,7 +131,10 @@ def cmd_compile(args) -> int:
 
     graph = nc.Graph.load(args.graph)
     t0 = time.perf_counter()
-    program = nc.compile(graph, _chip(args.chip), **({"placement": args.placement} if args.placement else {}))
+    options = {"conv_storage": args.conv_storage, "seed": args.seed}
+    if args.placement:
+        options["placement"] = args.placement
+    program = nc.compile(graph, _chip(args.chip), **options)
     print(program.summary())
     print(f"compiled in {time.perf_counter() - t0:.2f} s")
     program.save(args.output)
@@ -228,7 +231,11 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("compile", help="map a graph onto a chip")
     m.add_argument("graph", help="graph file from `neurocore convert` or Graph.save")
     m.add_argument("--chip", default="loihi", choices=chips)
-    m.add_argument("--placement", default=None, help="placement strategy (see nc.compile)")
+    m.add_argument("--placement", default=None, choices=["anneal", "greedy", "in_order"],
+                   help="placement strategy (default anneal)")
+    m.add_argument("--conv-storage", default="expanded", choices=["expanded", "shared"],
+                   help="store convolutions per synapse or as one shared kernel per core")
+    m.add_argument("--seed", type=int, default=0, help="placement seed")
     m.add_argument("-o", "--output", required=True, metavar="PROGRAM.npz")
     m.set_defaults(func=cmd_compile)
 

@@ -30,7 +30,7 @@ def saved(tmp_path_factory):
 
 def test_compile_run_report_pipeline(saved):
     d = saved
-    r = cli("compile", d / "graph.npz", "--chip", "loihi", "-o", d / "prog.npz")
+    r = cli("compile", d / "graph.npz", "--chip", "loihi", "--placement", "greedy", "--seed", 3, "-o", d / "prog.npz")
     assert r.returncode == 0, r.stderr
     assert "cores" in r.stdout and (d / "prog.npz").is_file()
     r = cli("run", d / "prog.npz", "--inputs", d / "x.npy", "--steps", 10, "-o", d / "res.npz")
