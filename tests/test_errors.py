@@ -245,30 +245,29 @@ def test_spikes_only_chip_refuses_graded_inputs():
         sim.run(np.full((1, 2, 3), 2, np.int32), 2)
 
 
-def test_direct_encoding_refused_on_a_spikes_only_chip():
+@pytest.fixture
+def tiny_mlp():
+    """(mlp, X): a 4-5-2 scikit-learn MLP on random data (a few iterations are enough here)."""
     pytest.importorskip("sklearn")
     from sklearn.neural_network import MLPClassifier
 
     rng = np.random.default_rng(0)
     X, y = rng.random((60, 4)), rng.integers(0, 2, 60)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a few iterations are enough here
-        mlp = MLPClassifier((5,), max_iter=20, random_state=0).fit(X, y)
+        warnings.simplefilter("ignore")
+        return MLPClassifier((5,), max_iter=20, random_state=0).fit(X, y), X
+
+
+def test_direct_encoding_refused_on_a_spikes_only_chip(tiny_mlp):
+    mlp, X = tiny_mlp
     with pytest.raises(nc.ConversionError, match="use encoding='rate' or 'poisson'"):
         nc.convert(mlp, calibration=X, chip=nc.chip.truenorth())
     g = nc.convert(mlp, calibration=X, chip=nc.chip.truenorth(), encoding="rate")
     assert nc.Simulator(nc.compile(g, nc.chip.truenorth())).run(X[:5], 8).predictions.shape == (5,)
 
 
-def test_direct_encoding_warns_when_inputs_saturate():
-    pytest.importorskip("sklearn")
-    from sklearn.neural_network import MLPClassifier
-
-    rng = np.random.default_rng(0)
-    X, y = rng.random((60, 4)), rng.integers(0, 2, 60)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a few iterations are enough here
-        mlp = MLPClassifier((5,), max_iter=20, random_state=0).fit(X, y)
+def test_direct_encoding_warns_when_inputs_saturate(tiny_mlp):
+    mlp, X = tiny_mlp
     sim = nc.Simulator(nc.compile(nc.convert(mlp, calibration=X)))
     with pytest.warns(UserWarning, match="exceed the calibration range"):
         sim.run(X[:3] * 1e5, 4)
