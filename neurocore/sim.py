@@ -191,7 +191,8 @@ def row_windows(row_ptr: NDArray, target: NDArray, wscaled: NDArray, max_fill: f
     extra[off[syn_row[in_gap]] + target[in_gap] - first[syn_row[in_gap]]] = wscaled[in_gap]
     return {"row_start": _pad(np.where(fast, first, -1).astype(np.int32)), "row_wptr": _pad(wptr),
             "row_span": _pad(span.astype(np.int32)),
-            "wdense": _pad(np.concatenate([wscaled.astype(np.int32), extra]))}
+            "wdense": _pad(np.concatenate([wscaled.astype(np.int32), extra]) if extra.size
+                           else np.ascontiguousarray(wscaled, np.int32))}
 
 
 @dataclass
