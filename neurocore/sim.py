@@ -62,13 +62,13 @@ def kernel_tables(program: Program) -> dict:
     tb["run_start"] = np.concatenate([[0], starts, [core.size]]).astype(i64)
     tb["run_core"] = _pad(core[tb["run_start"][:-1]].astype(i32)) if core.size else np.zeros(1, i32)
     tb["n_runs"] = int(tb["run_start"].size - 1)
-    # one neuron-update call per population; a population whose decays, threshold, reset and
-    # refractory period are single values runs the loop variant that broadcasts them
+    # one neuron-update call per population; bit 0: its decays, threshold, reset and refractory
+    # period are single values, bit 1: its bias is; the loop variant then broadcasts them
     pops = sorted(program.populations.values(), key=lambda pm: pm.offset)
     tb["seg_start"] = np.array([pm.offset for pm in pops] + [program.n_neurons], i64)
     same = (lambda arr, pm: bool(np.all(arr[pm.offset: pm.offset + pm.n] == arr[pm.offset])))
-    tb["seg_uni"] = np.array([all(same(tb[k], pm) for k in ("decay_u", "decay_v", "vth", "reset", "refractory"))
-                              for pm in pops] or [0], np.uint8)
+    tb["seg_uni"] = np.array([int(all(same(tb[k], pm) for k in ("decay_u", "decay_v", "vth", "reset", "refractory")))
+                              | (int(same(tb["bias"], pm)) << 1) for pm in pops] or [0], np.uint8)
     tb["n_segs"] = len(pops)
     fits32 = (lambda arr: arr.size == 0 or int(np.abs(arr).max()) < 2**31)
     tb["vth32"] = tb["vth"].astype(i32) if fits32(tb["vth"]) else np.zeros_like(tb["vth"], i32)

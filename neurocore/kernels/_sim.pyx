@@ -77,7 +77,7 @@ cdef struct Net:
     const int32_t* ncore     # core slot of each neuron
     int64_t n_segs           # segments of neurons (populations) updated by one call each
     const int64_t* seg_start # n_segs + 1 boundaries
-    const uint8_t* seg_uni   # 1 if du, dv, vth, reset, refractory are one value in the segment
+    const uint8_t* seg_uni   # bit 0: du, dv, vth, reset, refractory single-valued; bit 1: bias too
     int64_t n_runs           # runs of consecutive neurons on one core
     const int64_t* run_start # n_runs + 1 boundaries
     const int32_t* run_core  # core slot of each run

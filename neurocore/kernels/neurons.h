@@ -40,32 +40,36 @@ static inline W nc_decay##SUF(W x, int32_t d, int k) {                          
 /* One step of N neurons (Lava's PyLifModelBitAcc, plus refractory hold and reset by      \
  * subtraction; reset[n] is a mask: -1 subtract, 0 to zero). Takes and clears the input slot `acc`; writes flag[n] = active | spike<<1; \
  * adds the u and v overflow events to ovf[0], ovf[1]. Masks select: (a & m) | (b & ~m).    \
- * UW, VW (1 = wrap, 0 = saturate) and PS (1 = per-neuron decays, threshold, reset and    \
- * refractory period; 0 = one value for all N, read from index 0) are compile-time         \
- * constants in each of the 8 variants; `bias` is always per neuron. */                    \
-NC_LOOP(W, SUF, 0, 0, 1) NC_LOOP(W, SUF, 0, 1, 1) NC_LOOP(W, SUF, 1, 0, 1) NC_LOOP(W, SUF, 1, 1, 1) \
-NC_LOOP(W, SUF, 0, 0, 0) NC_LOOP(W, SUF, 0, 1, 0) NC_LOOP(W, SUF, 1, 0, 0) NC_LOOP(W, SUF, 1, 1, 0) \
+ * UW, VW (1 = wrap, 0 = saturate), PS (1 = per-neuron decays, threshold, reset and       \
+ * refractory period; 0 = one value for all N, read from index 0) and PB (the same for the \
+ * bias) are compile-time constants in each of the 16 variants. */                         \
+NC_LOOPS_PB(W, SUF, 0) NC_LOOPS_PB(W, SUF, 1)                                              \
 static inline void nc_update##SUF(int64_t N, W *restrict acc, W *restrict u, W *restrict v,  \
         int32_t *restrict refr, uint8_t *restrict flag, const int32_t *restrict dcu,        \
         const int32_t *restrict dcv, const W *restrict vth, const W *restrict bias,          \
         const int32_t *restrict reset, const int32_t *restrict refractory,                   \
         int db, int ub, int vb, int uw, int vw, int uniform, int64_t *restrict ovf) {         \
-    switch ((uw ? 4 : 0) | (vw ? 2 : 0) | (uniform ? 1 : 0)) {                             \
-    case 0: nc_loop##SUF##_0_0_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
-    case 1: nc_loop##SUF##_0_0_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
-    case 2: nc_loop##SUF##_0_1_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
-    case 3: nc_loop##SUF##_0_1_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
-    case 4: nc_loop##SUF##_1_0_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
-    case 5: nc_loop##SUF##_1_0_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
-    case 6: nc_loop##SUF##_1_1_1(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); break; \
-    default: nc_loop##SUF##_1_1_0(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf); \
+    /* uniform: bit 0 = decays/threshold/reset/refractory single-valued, bit 1 = bias too */ \
+    switch ((uw ? 8 : 0) | (vw ? 4 : 0) | (uniform & 3)) {                                 \
+    NC_CASES(SUF, 0, 0, 0) NC_CASES(SUF, 0, 1, 4) NC_CASES(SUF, 1, 0, 8) NC_CASES(SUF, 1, 1, 12) \
     }                                                                                      \
 }
 
+#define NC_ARGS N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf
+#define NC_CASES(SUF, UW, VW, K)                                                           \
+    case K + 0: nc_loop##SUF##_##UW##_##VW##_1_1(NC_ARGS); break;                          \
+    case K + 1: nc_loop##SUF##_##UW##_##VW##_0_1(NC_ARGS); break;                          \
+    case K + 2: nc_loop##SUF##_##UW##_##VW##_1_0(NC_ARGS); break;                          \
+    case K + 3: nc_loop##SUF##_##UW##_##VW##_0_0(NC_ARGS); break;
+#define NC_LOOPS_PB(W, SUF, PB)                                                            \
+    NC_LOOP(W, SUF, 0, 0, 1, PB) NC_LOOP(W, SUF, 0, 1, 1, PB) NC_LOOP(W, SUF, 1, 0, 1, PB)     \
+    NC_LOOP(W, SUF, 1, 1, 1, PB) NC_LOOP(W, SUF, 0, 0, 0, PB) NC_LOOP(W, SUF, 0, 1, 0, PB)     \
+    NC_LOOP(W, SUF, 1, 0, 0, PB) NC_LOOP(W, SUF, 1, 1, 0, PB)
+
 #define NC_LIMIT(SUF, WRAP, x, bits) ((WRAP) ? nc_wrap##SUF(x, bits) : nc_saturate##SUF(x, bits))
 
-#define NC_LOOP(W, SUF, UW, VW, PS)                                                        \
-static inline void nc_loop##SUF##_##UW##_##VW##_##PS(int64_t N, W *restrict acc, W *restrict u,    \
+#define NC_LOOP(W, SUF, UW, VW, PS, PB)                                                    \
+static inline void nc_loop##SUF##_##UW##_##VW##_##PS##_##PB(int64_t N, W *restrict acc, W *restrict u,    \
         W *restrict v, int32_t *restrict refr, uint8_t *restrict flag,                       \
         const int32_t *restrict dcu, const int32_t *restrict dcv, const W *restrict vth,     \
         const W *restrict bias, const int32_t *restrict reset,                              \
@@ -74,13 +78,13 @@ static inline void nc_loop##SUF##_##UW##_##VW##_##PS(int64_t N, W *restrict acc,
     for (int64_t n = 0; n < N; n++) {                                                      \
         W a = acc[n];                                                                      \
         acc[n] = 0;                                                                        \
-        W act = ((a | u[n] | v[n] | bias[n] | (W)refr[n]) != 0);                           \
+        W act = ((a | u[n] | v[n] | bias[n * PB] | (W)refr[n]) != 0);                           \
         W un = nc_decay##SUF(u[n], dcu[n * PS], db) + a;                                        \
         W x = NC_LIMIT(SUF, UW, un, ub);                                                   \
         ou += (int32_t)(x != un);                                                          \
         u[n] = x;                                                                          \
         W held = (refr[n] > 0);                                                            \
-        W vn = nc_decay##SUF(v[n], dcv[n * PS], db) + x + bias[n];                              \
+        W vn = nc_decay##SUF(v[n], dcv[n * PS], db) + x + bias[n * PB];                              \
         x = NC_LIMIT(SUF, VW, vn, vb);                                                     \
         ov += (int32_t)((x != vn) & (held == 0));                                          \
         W vt = vth[n * PS];                                                                \
@@ -100,6 +104,9 @@ NC_DEFINE(int32_t, uint32_t, 32)
 NC_DEFINE(int64_t, uint64_t, 64)
 #undef NC_DEFINE
 #undef NC_LOOP
+#undef NC_LOOPS_PB
+#undef NC_CASES
+#undef NC_ARGS
 #undef NC_LIMIT
 
 #endif
