@@ -85,14 +85,6 @@ def _row(wl, impl, times, events, updates, spikes, steps_timed, note=""):
             if steps_timed != wl.n_steps else int(spikes), "n": len(times), "note": note}
 
 
-def _pop_counts(wl, spikes_tn):
-    out, off = {}, 0
-    for pop in wl.graph.populations:
-        out[pop.name] = spikes_tn[:, off: off + pop.n].sum(0)
-        off += pop.n
-    return out
-
-
 def bench_neurocore(wl, repeats):
     t0 = time.perf_counter()
     prog = nc.compile(wl.graph, wl.chip)
@@ -110,7 +102,7 @@ def bench_reference(wl, sim, repeats, ref_steps):
     short = wl.truncated(min(ref_steps, wl.n_steps))
     times, ref = _timed(lambda: simulate(short.graph, short.chip, short.inputs, short.n_steps),
                         max(1, min(repeats, 3)), warmup=0)
-    counts = _pop_counts(short, ref["spikes"][0])
+    counts = workloads.spikes_by_population(short, ref["spikes"][0])
     r = sim.run(short.inputs, n_steps=short.n_steps, n_threads=1)
     same = all(np.array_equal(r.spike_counts[p][0], counts[p]) for p in counts)
     if not same:

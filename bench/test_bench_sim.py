@@ -28,20 +28,11 @@ CUBA_STEPS = 500     # 50 ms of the 1 s CUBA run: keeps the dense gemv case to ~
 CHECK_STEPS = {"ff": 100, "cuba": 300}
 
 
-def _spikes_by_pop(w, spikes):
-    """(T, N) bool from the twin -> per-population spike counts."""
-    out, off = {}, 0
-    for pop in w.graph.populations:
-        out[pop.name] = spikes[:, off: off + pop.n].sum(0)
-        off += pop.n
-    return out
-
-
 def _check_against_twin(w, sim):
     short = w.truncated(CHECK_STEPS[w.name])
     r = sim.run(short.inputs, n_steps=short.n_steps, n_threads=1)
     ref = simulate(short.graph, short.chip, short.inputs, short.n_steps)
-    twin = _spikes_by_pop(short, ref["spikes"][0])
+    twin = workloads.spikes_by_population(short, ref["spikes"][0])
     for pop, cnt in r.spike_counts.items():
         np.testing.assert_array_equal(cnt[0], twin[pop], err_msg=f"{w.name}/{pop}: kernel != NumPy twin")
     np.testing.assert_array_equal(r.final_state["v"][0], ref["v"][0, -1])

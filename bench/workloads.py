@@ -286,3 +286,12 @@ def _main() -> None:  # pragma: no cover - a printout
 
 if __name__ == "__main__":
     _main()
+
+
+def spikes_by_population(wl: Workload, spikes_tn: np.ndarray) -> dict[str, np.ndarray]:
+    """(T, N) spikes of all neurons (population order) -> spike count per neuron of each population."""
+    out, off = {}, 0
+    for pop in wl.graph.populations:
+        out[pop.name] = spikes_tn[:, off: off + pop.n].sum(0)
+        off += pop.n
+    return out

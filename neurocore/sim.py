@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from neurocore.chip.spec import signed_range
@@ -103,15 +104,13 @@ def concat_results(parts: list[RunResult]) -> RunResult:
     )
 
 
-def bound_parts(program: Program) -> tuple[NDArray[np.float64], "sp.csr_matrix"]:
+def bound_parts(program: Program) -> tuple[NDArray[np.float64], sp.csr_matrix]:
     """The two parts of :func:`accumulator_bound` that do not depend on the inputs.
 
     Returns ``(from_neurons, from_inputs)``: per neuron, the sum of |w << shift| over rows
     whose source is a neuron (a spike carries 1), and an (N, C) sparse matrix of the same
     sums per input channel (to be multiplied by each channel's largest |value|).
     """
-    import scipy.sparse as sp
-
     a = program.arrays
     N, C = program.n_neurons, program.n_inputs
     nnz = np.diff(a["row_ptr"])

@@ -20,8 +20,8 @@ import neurocore as nc
 from neurocore.convert import accuracy_vs_timesteps, convert, read_model
 from neurocore.convert.fold import build_layers, forward
 from neurocore.convert.qcfs import QCFS, init_thresholds, replace_relu
-from neurocore.kernels import reference
 
+from .checks import assert_chip_run_is_reference
 from .torch_util import ann_accuracy, train
 
 LEVELS = 4
@@ -163,14 +163,7 @@ def test_chip_run_is_the_integer_graph_exactly():
     rep = g.meta["conversion_report"]
     assert [r.scale_source for r in rep.layers] == ["qcfs", "qcfs", "percentile"]
     assert rep.layers[1].scale == pytest.approx(0.7)
-    codec = g.meta["codec"]
-    program = nc.compile(g, chip)
-    res = nc.Simulator(program).run(X, n_steps=10)
-    ref = reference.simulate(g, chip, codec.encode(X, 10), 10)
-    np.testing.assert_array_equal(res.final_state["v"], ref["v"][:, -1])
-    for pname, pm in program.populations.items():
-        np.testing.assert_array_equal(res.spike_counts[pname], ref["spikes"][:, :, pm.offset: pm.offset + pm.n].sum(1))
-    assert res.counters["overflow_u"].sum() == 0 and res.counters["overflow_v"].sum() == 0
+    assert_chip_run_is_reference(g, chip, X, 10)
 
 
 def test_unknown_activations_still_refused():

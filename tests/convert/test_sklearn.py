@@ -19,7 +19,8 @@ from neurocore.convert import (
     convert,
     float_accuracy_vs_timesteps,
 )
-from neurocore.kernels import reference
+
+from .checks import assert_chip_run_is_reference
 
 
 @pytest.fixture(scope="module")
@@ -39,14 +40,7 @@ def test_mlp_meets_targets_on_integer_chip(mlp, digits, converted):
 def test_chip_run_is_the_integer_graph_exactly(converted, digits):
     chip = nc.chip.loihi()
     X = digits[1][:6]
-    codec = converted.meta["codec"]
-    program = nc.compile(converted, chip)
-    res = nc.Simulator(program).run(X, n_steps=12)
-    ref = reference.simulate(converted, chip, codec.encode(X, 12), 12)
-    np.testing.assert_array_equal(res.final_state["v"], ref["v"][:, -1])
-    for name, pm in program.populations.items():
-        np.testing.assert_array_equal(res.spike_counts[name], ref["spikes"][:, :, pm.offset: pm.offset + pm.n].sum(1))
-    assert res.counters["overflow_u"].sum() == 0 and res.counters["overflow_v"].sum() == 0
+    assert_chip_run_is_reference(converted, chip, X, 12)
 
 
 def test_float_snn_and_chip_agree(converted, digits):
