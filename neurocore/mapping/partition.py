@@ -242,21 +242,21 @@ def _window_needs(incoming: list[_Incoming], rows: np.ndarray, chip: ChipSpec) -
 
 
 def _split_in(pop: Population, incoming: list[_Incoming], order: np.ndarray | None, chip: ChipSpec,
-              used: tuple[int, int, int], raise_errors: bool):
-    """Greedy cuts meeting the neuron, input-axon and memory limits.
+              used: tuple[int, int, int], raise_errors: bool, run_cap: int | None = None):
+    """Greedy cuts meeting the neuron, input-axon and memory limits, runs of at most ``run_cap`` neurons.
 
     ``used`` = (neurons, axons, bits) already taken on the open core by earlier populations.
     Returns (cuts, used_after) where ``cuts`` are the population positions at which a new core
     starts (0 included if the population does not continue the open core), or None if a
     neuron cannot fit a core.
     """
-    n, cap = pop.n, chip.neurons_per_core
+    n, cap, run_cap = pop.n, chip.neurons_per_core, max(1, int(run_cap or chip.neurons_per_core))
     A, M = chip.axons_in_per_core, chip.syn_mem_bits_per_core
     cuts: list[int] = []
-    lo, guess = 0, cap
+    lo, guess = 0, min(cap, run_cap)
     un, ua, ub = used
     while lo < n:
-        room = min(cap - un, n - lo)
+        room = min(cap - un, run_cap, n - lo)
         L = min(room, max(8, guess))
         while True:
             if L <= 0:
@@ -290,7 +290,7 @@ def _split_in(pop: Population, incoming: list[_Incoming], order: np.ndarray | No
                        "synapse memory per core")
             raise MappingError(f"layer '{pop.name}': neuron {neuron} alone needs {need}: {fix}")
         lo += m
-        if lo < n or m == room == cap - un:
+        if lo < n or m == cap - un:
             # the core is full (or this population ends exactly at its neuron limit)
             if lo < n:
                 cuts.append(lo)
@@ -318,7 +318,8 @@ def _incoming(graph: Graph, chip: ChipSpec, conv_storage: str) -> dict[str, list
     return into
 
 
-def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", packing: str = "auto") -> Partition:
+def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", packing: str = "auto",
+              caps: dict | int | None = None, search: bool = True) -> Partition:
     """Split the network into core-sized pieces; see :class:`Partition`.
 
     ``packing``: "stream" cuts the populations, laid end to end in graph order, into
@@ -327,6 +328,13 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", pack
     "auto" (default) computes both and keeps the one with fewer cores (the stream
     cut on a tie).
 
+    ``caps`` limits the neurons of one population in one core (an int for every
+    population, or ``{population: int}``); the chip's limit by default. With
+    ``search`` (default) the caps are only a starting point: :func:`_search` lowers
+    the cap of a population whose cores exceed the output-route limit until every
+    core meets it (a fixed point over the layers). Without it, the old repair
+    splits the offending cores instead (kept as the oracle the tests compare with).
+
     Raises :class:`MappingError` naming the layer, the limit, the need and the
     budget when one neuron alone does not fit a core.
     """
@@ -334,29 +342,107 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", pack
         raise MappingError(f"conv_storage = {conv_storage!r}; choose one of {CONV_STORAGE}")
     if packing not in PACKINGS:
         raise MappingError(f"packing = {packing!r}; choose one of {PACKINGS}")
+    pops = graph.populations
+    N = chip.neurons_per_core
+    if isinstance(caps, (int, np.integer)):
+        caps = {p.name: int(caps) for p in pops}
+    caps = {p.name: max(1, min(N, int((caps or {}).get(p.name, N)))) for p in pops}
     into = _incoming(graph, chip, conv_storage)
-    stream = _stream(graph, chip, into)  # also picks each population's packing order, and raises if a neuron
-    _repair_out_axons(graph, chip, stream)  # alone does not fit
-    if packing == "stream":
-        return stream
-    best = stream if packing == "auto" else None
-    if best is not None and len(graph.populations) < 2:
-        return best
+    first = _stream(graph, chip, into, caps)  # picks each population's packing order; raises if a neuron
+    makers = {}                                 # alone does not fit a core
+    if packing != "balanced":
+        makers["stream"] = lambda c: _stream(graph, chip, into, c)
+    if packing == "balanced" or (packing == "auto" and len(pops) > 1):
+        for i, u in enumerate(_neuron_values(graph, chip, into)):
+            makers[f"balanced{i}"] = (lambda c, u=u: _balanced(graph, chip, into, first.orders, first.order_names,
+                                                               u, c))
+    best = None
+    for name, make in makers.items():
+        start = first if name == "stream" else None
+        part = _search(graph, chip, make, caps, start) if search else _repaired(graph, chip, start or make(caps))
+        if best is None or part.n_cores < best.n_cores:
+            best = part
+    return best
+
+
+def _neuron_values(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]]) -> list[np.ndarray]:
+    """Per-neuron values of each population for :func:`_balanced`: binding resources only, then all."""
     caps = np.array([chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core], float)
     need = np.array([_intrinsic(p, into[p.name], chip) for p in graph.populations])
     ratio = need.sum(0) / caps  # per-resource lower bound on cores
-    # value of a neuron: first only the binding resources (keeps layers together), then all of them
-    tried: list[np.ndarray] = []
+    out, tried = [], []
     for w in (np.where(ratio >= 0.5 * ratio.max(), ratio, 0.0) ** 2, ratio):
         if any(np.allclose(w / w.sum(), t / t.sum()) for t in tried):
             continue
         tried.append(w)
-        u = (need / caps) @ w / np.maximum(need[:, 0], 1)
-        bal = _balanced(graph, chip, into, stream.orders, stream.order_names, u)
-        _repair_out_axons(graph, chip, bal)
-        if best is None or bal.n_cores < best.n_cores:
-            best = bal
-    return best
+        out.append((need / caps) @ w / np.maximum(need[:, 0], 1))
+    return out
+
+
+def _repaired(graph: Graph, chip: ChipSpec, part: Partition) -> Partition:
+    _repair_out_axons(graph, chip, part)
+    return part
+
+
+#: Rounds of the output-route fixed point before the repair takes over.
+_SEARCH_ROUNDS = 40
+
+
+def _search(graph: Graph, chip: ChipSpec, make, caps: dict, start: Partition | None = None) -> Partition:
+    """Largest per-population caps whose partition meets every limit: a fixed point over the layers.
+
+    Input axons, synapse memory and neurons are met by every cut (they depend on the
+    piece only). Output routes depend on how the *destination* populations are cut, so
+    they are checked on the whole partition: each core over the limit lowers the cap of
+    the population that sends most of its routes, to the size that would fit at the
+    current routes per neuron, rounded down to equal pieces (``ceil(n / ceil(n / cap))``).
+    Caps only fall and start at the chip's limit, so from the largest pieces every
+    population keeps the largest pieces its destinations allow (the greatest fixed point
+    of a monotone map, up to where cut boundaries move). After ``_SEARCH_ROUNDS`` rounds
+    without a fixed point the old repair (splitting offending cores) finishes the job.
+    """
+    part = start if start is not None else make(caps)
+    R = chip.axons_out_per_core
+    for _ in range(_SEARCH_ROUNDS):
+        new = _tighten(graph, part, out_routes(graph, part), R, caps)
+        if new is None:
+            return part
+        if new == caps:
+            break
+        caps = new
+        part = make(caps)
+    return _repaired(graph, chip, part)
+
+
+def _tighten(graph: Graph, part: Partition, routes: np.ndarray, limit: int, caps: dict) -> dict | None:
+    """Lowered caps for the populations sending most routes from cores over ``limit``; None if none is over."""
+    K = part.n_cores
+    core = part.core_of_stream()
+    per_core = np.bincount(core, weights=routes, minlength=K)
+    bad = np.flatnonzero(per_core > limit)
+    if bad.size == 0:
+        return None
+    names = [p.name for p in graph.populations]
+    index = {nm: i for i, nm in enumerate(names)}
+    P = len(names)
+    pop_of = np.repeat([index[nm] for nm, _, _ in part.segments], [hi - lo for _, lo, hi in part.segments])
+    key = core.astype(np.int64) * P + pop_of
+    pr = np.bincount(key, weights=routes, minlength=K * P).reshape(K, P)
+    pn = np.bincount(key, minlength=K * P).reshape(K, P)
+    new = dict(caps)
+    for k in bad.tolist():
+        j = int(np.argmax(pr[k]))
+        s, mine = int(pn[k, j]), float(pr[k, j])
+        room = limit - (per_core[k] - mine)
+        fit = int(s * room / mine) if room > 0 else s // 2
+        nm = names[j]
+        new[nm] = max(1, min(new[nm], fit, s - 1))
+    sizes = {p.name: p.n for p in graph.populations}
+    for nm in new:
+        if new[nm] != caps[nm]:
+            n = sizes[nm]
+            new[nm] = -(-n // -(-n // new[nm]))  # equal pieces
+    return new
 
 
 def _offsets(graph: Graph) -> tuple[dict, dict]:
@@ -367,15 +453,20 @@ def _offsets(graph: Graph) -> tuple[dict, dict]:
     return starts, sizes
 
 
-def _stream(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]]) -> Partition:
-    """Populations end to end in graph order, each in the packing order that gives the fewest cuts."""
+def _stream(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], caps: dict | None = None) -> Partition:
+    """Populations end to end in graph order, each in the packing order that gives the fewest cuts.
+
+    ``caps``: {population: most neurons of it in one core} (default: the chip's limit).
+    """
     orders, names, bounds = {}, {}, [0]
     starts, sizes = _offsets(graph)
     used, start = (0, 0, 0), 0
+    caps = caps or {}
     for pop in graph.populations:
         best = None
         for name, order in _orders(pop.shape).items():
-            res = _split_in(pop, into[pop.name], order, chip, used, raise_errors=best is None)
+            res = _split_in(pop, into[pop.name], order, chip, used, raise_errors=best is None,
+                            run_cap=caps.get(pop.name))
             if res is not None and (best is None or len(res[0]) < len(best[1][0])):
                 best = (name, res, order)
         name, (cuts, used_after, closed), order = best
@@ -422,8 +513,9 @@ def _intrinsic(pop: Population, incoming: list[_Incoming], chip: ChipSpec) -> np
 class _Cursor:
     """The unplaced tail of one population, with cumulative needs of a run from its head (cached)."""
 
-    def __init__(self, pop: Population, incoming: list[_Incoming], order, chip: ChipSpec):
+    def __init__(self, pop: Population, incoming: list[_Incoming], order, chip: ChipSpec, cap: int | None = None):
         self.name, self.n, self.inc, self.order, self.chip = pop.name, pop.n, incoming, order, chip
+        self.cap = max(1, int(cap or chip.neurons_per_core))
         self.pos, self.hint = 0, 8
         self.ax = self.bits = np.zeros(0, np.int64)
 
@@ -441,7 +533,7 @@ class _Cursor:
 
     def fit(self, rn: int, ra: int, rb: int) -> int:
         """Longest run from the head within ``rn`` neurons, ``ra`` axons and ``rb`` bits."""
-        rn = min(rn, self.left)
+        rn = min(rn, self.left, self.cap)
         if rn <= 0 or ra < 0 or rb < 0:
             return 0
         while True:
@@ -493,7 +585,7 @@ def _best_run(curs: list[_Cursor], u: np.ndarray, i: int, others: list[int],
 
 
 def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], orders: dict,
-              order_names: dict, u: np.ndarray) -> Partition:
+              order_names: dict, u: np.ndarray, caps: dict | None = None) -> Partition:
     """Fill cores one at a time from several populations so that no resource is left idle.
 
     A stream cut fills a core along its binding resource only: a convolution with few
@@ -512,7 +604,8 @@ def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], or
     populations (rows are per projection), so every core meets its limits.
     """
     pops = graph.populations
-    curs = [_Cursor(p, into[p.name], orders[p.name], chip) for p in pops]
+    caps = caps or {}
+    curs = [_Cursor(p, into[p.name], orders[p.name], chip, caps.get(p.name)) for p in pops]
     N, A, M = chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core
 
     segments, bounds, head = [], [0], 0
