@@ -8,6 +8,7 @@ from neurocore.chip.presets import loihi
 from neurocore.chip.spec import ChipSpec, check_range, signed_range, unsigned_range
 from neurocore.errors import BitWidthError, GraphError, MappingError
 from neurocore.graph.graph import Graph
+from neurocore.mapping.bound import CoreBound, core_bound
 from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition
 from neurocore.mapping.place import place
 from neurocore.mapping.program import InputMap, PopulationMap, Program
@@ -149,14 +150,17 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
             stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
             stats[-1]["storage"] = "shared" if shared[-1] else "expanded"
 
-    # ---- partition, tables, place, routes ----------------------------------------------
+    # ---- bound, partition, tables, place, routes ----------------------------------------
+    bound = core_bound(graph, chip, conv_storage)
+    if bound.cores > chip.n_cores:
+        _bound_too_big(graph, bound, chip, conv_storage)
     parts = partition(graph, chip, conv_storage, packing)
     neuron_core = parts.neuron_core().astype(np.int32)
     pop_pieces = {p.name: parts.pieces(p.name) for p in pops}
     names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in pops]
     n_slots = parts.n_cores
     if n_slots > chip.n_cores:
-        _too_many_cores(pops, pop_pieces, n_slots, chip, conv_storage)
+        _too_many_cores(graph, pop_pieces, n_slots, bound, chip, conv_storage)
 
     cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
     tables = build_tables(cat(srcs, np.int64), cat(dsts, np.int64), cat(ws, np.int64), cat(pidx, np.int64),
@@ -171,7 +175,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     arr.update(build_routes(arr, neuron_core, core_ids, chip))
 
     info.update(conv_storage=conv_storage, packing=parts.packing, traffic=_traffic_name(traffic), n_chips_used=int(
-        np.unique(_chip_of(core_ids, chip)).size))
+        np.unique(_chip_of(core_ids, chip)).size), core_bound=bound.cores, bound_binding=bound.binding)
     meta = dict(graph.meta)
     meta["mapping"] = info
     meta["est_hops"] = info["est_hops"]
@@ -267,14 +271,33 @@ def _core_syn_bits(arr: dict, graph: Graph, chip: ChipSpec, n_slots: int, conv_s
     return bits.astype(np.int64)
 
 
-def _too_many_cores(pops, pop_pieces, total: int, chip: ChipSpec, conv_storage: str) -> None:
-    counts = [(len(pop_pieces[p.name]), p.name) for p in pops]
-    biggest = ", ".join(f"'{name}' {c:,}" for c, name in sorted(counts, reverse=True)[:3])
-    fix = "use a board with more chips (ChipSpec chips_x, chips_y), lower weight_bits"
-    if conv_storage == "expanded":
-        fix += ", use conv_storage='shared' for convolutions"
-    raise MappingError(f"the network needs {total:,} cores (largest layers: {biggest}); chip '{chip.name}' has "
-                       f"{chip.n_cores:,}: {fix}, or shrink the network")
+def _fixes(graph: Graph, chip: ChipSpec, conv_storage: str, binding: set[str]) -> str:
+    """The options that apply to this network: a bigger board, fewer weight bits, shared conv storage."""
+    fix = [f"use a board with more chips (ChipSpec chips_x, chips_y; '{chip.name}' has {chip.n_chips})"]
+    if "synapse memory bits" in binding:
+        fix.append(f"lower weight_bits (now {chip.weight_bits}; synapse memory binds)")
+    if conv_storage == "expanded" and any(p.kind == "conv2d" and "kernel_shape" in p.meta
+                                          for p in graph.projections.values()):
+        fix.append("use conv_storage='shared' for the convolutions")
+    return ", ".join(fix) + ", or shrink the network"
+
+
+def _bound_too_big(graph: Graph, bound: CoreBound, chip: ChipSpec, conv_storage: str) -> None:
+    binding = {la.binding for la in bound.layers} | {bound.binding}
+    raise MappingError(f"the network needs {bound.cores:,} cores at least (a proven lower bound, set by "
+                       f"{bound.binding}; per layer: {bound.per_layer()}); chip '{chip.name}' has "
+                       f"{chip.n_cores:,} cores: {_fixes(graph, chip, conv_storage, binding)}")
+
+
+def _too_many_cores(graph: Graph, pop_pieces: dict, total: int, bound: CoreBound, chip: ChipSpec,
+                    conv_storage: str) -> None:
+    counts = sorted(((len(pop_pieces[la.name]), la) for la in bound.layers), key=lambda t: -t[0])[:4]
+    biggest = ", ".join(f"'{la.name}' {c:,} cores (binding: {la.binding}, bound {max(la.cores):,.1f})"
+                        for c, la in counts)
+    binding = {la.binding for _, la in counts} | {bound.binding}
+    raise MappingError(f"may fit: best found {total:,} cores, bound {bound.cores:,} (set by {bound.binding}); "
+                       f"chip '{chip.name}' has {chip.n_cores:,}. Largest layers: {biggest}. "
+                       f"{_fixes(graph, chip, conv_storage, binding)}")
 
 
 def _check_limits(program: Program) -> None:
