@@ -79,17 +79,39 @@ def _routes_lb(graph: Graph, chip: ChipSpec) -> dict[str, int]:
     return {k: int((-(-d // N)).sum()) for k, d in deg.items()}
 
 
+def _intrinsic(pop, projections: list, chip: ChipSpec, conv_storage: str) -> tuple[int, int, int]:
+    """(neurons, input axons, synapse bits) of the whole population on one unbounded core: rows unsplit."""
+    from neurocore.mapping.partition import is_shared, kernel_channel_bits, row_words
+
+    ax = bits = 0
+    any_shared = False
+    for proj in projections:
+        w = proj.weights
+        nnz = np.bincount(w.indices, minlength=1) if w.nnz else np.zeros(1, np.int64)
+        used = nnz[nnz > 0]
+        ax += int(used.size)
+        if is_shared(proj, conv_storage):
+            any_shared = True
+            bits += int(proj.meta["out_shape"][0]) * kernel_channel_bits(proj, chip)
+            bits += int(used.size) * chip.syn_row_header_bits
+        else:
+            bits += int(row_words(used, chip).sum()) * chip.syn_word_bits
+    if any_shared:
+        bits += pop.n * chip.index_bits
+    return pop.n, ax, bits
+
+
 def core_bound(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded") -> CoreBound:
     """The lower bound on cores described in the module docstring (linear time in synapses)."""
-    from neurocore.mapping.partition import _incoming, _intrinsic
-
-    into = _incoming(graph, chip, conv_storage)
     routes = _routes_lb(graph, chip)
     budget = np.array([getattr(chip, f) for _, f in RESOURCES], float)
+    into = {p.name: [] for p in graph.populations}
+    for proj in graph.projections.values():
+        into[proj.dst].append(proj)
     layers = []
     tot = np.zeros(4, np.int64)
     for pop in graph.populations:
-        n, ax, bits = (int(v) for v in _intrinsic(pop, into[pop.name], chip))
+        n, ax, bits = _intrinsic(pop, into[pop.name], chip, conv_storage)
         need = np.array([n, ax, routes[pop.name], bits], np.int64)
         tot += need
         layers.append(LayerNeed(pop.name, tuple(int(v) for v in need), tuple(float(v) for v in need / budget)))

@@ -110,6 +110,11 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     src_offset.update(pop_offset)
     n_sources = n_neurons + coff
 
+    # ---- the lower bound: a network that cannot fit is refused before any costly step ----
+    bound = core_bound(graph, chip, conv_storage)
+    if bound.cores > chip.n_cores:
+        _bound_too_big(graph, bound, chip, conv_storage)
+
     # ---- projections --------------------------------------------------------------
     wlo, whi = chip.weight_range
     recurrent = graph.recurrent_projections()
@@ -150,10 +155,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
             stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
             stats[-1]["storage"] = "shared" if shared[-1] else "expanded"
 
-    # ---- bound, partition, tables, place, routes ----------------------------------------
-    bound = core_bound(graph, chip, conv_storage)
-    if bound.cores > chip.n_cores:
-        _bound_too_big(graph, bound, chip, conv_storage)
+    # ---- partition, tables, place, routes ----------------------------------------------
     parts = partition(graph, chip, conv_storage, packing)
     neuron_core = parts.neuron_core().astype(np.int32)
     pop_pieces = {p.name: parts.pieces(p.name) for p in pops}

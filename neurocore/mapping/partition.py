@@ -241,66 +241,87 @@ def _window_needs(incoming: list[_Incoming], rows: np.ndarray, chip: ChipSpec) -
     return np.cumsum(d_ax), np.cumsum(d_bits)
 
 
-def _split_in(pop: Population, incoming: list[_Incoming], order: np.ndarray | None, chip: ChipSpec,
-              used: tuple[int, int, int], raise_errors: bool, run_cap: int | None = None):
-    """Greedy cuts meeting the neuron, input-axon and memory limits, runs of at most ``run_cap`` neurons.
+def _needs(incoming: list[_Incoming], rows: np.ndarray, chip: ChipSpec,
+           routes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative (input axons, synapse bits, output routes) of the pieces ``rows[:1], rows[:2], ...``.
 
-    ``used`` = (neurons, axons, bits) already taken on the open core by earlier populations.
-    Returns (cuts, used_after) where ``cuts`` are the population positions at which a new core
-    starts (0 included if the population does not continue the open core), or None if a
-    neuron cannot fit a core.
+    ``routes``: estimated output routes of each neuron of the population (None: not counted).
+    """
+    L = rows.shape[0]
+    if incoming:
+        cum_ax, cum_bits = _window_needs(incoming, rows, chip)
+    else:
+        cum_ax = cum_bits = np.zeros(L, np.int64)
+    cum_r = np.cumsum(routes[rows]) if routes is not None else np.zeros(L, np.int64)
+    return cum_ax, cum_bits, cum_r
+
+
+def _split_in(pop: Population, incoming: list[_Incoming], order: np.ndarray | None, chip: ChipSpec,
+              used: tuple[int, int, int, int], raise_errors: bool, run_cap: int | None = None,
+              routes: np.ndarray | None = None):
+    """Greedy cuts meeting the neuron, input-axon, memory and (estimated) output-route limits.
+
+    ``used`` = (neurons, axons, bits, routes) already taken on the open core by earlier
+    populations; runs hold at most ``run_cap`` neurons; ``routes`` estimates each neuron's
+    output routes (see :func:`_search`). A neuron whose estimate alone exceeds the limit
+    still gets a core (the route check after partitioning reports it).
+    Returns (cuts, used_after, closed) where ``cuts`` are the population positions at which
+    a new core starts (0 included if the population does not continue the open core), or
+    None if a neuron cannot fit a core.
     """
     n, cap, run_cap = pop.n, chip.neurons_per_core, max(1, int(run_cap or chip.neurons_per_core))
-    A, M = chip.axons_in_per_core, chip.syn_mem_bits_per_core
+    A, M, R = chip.axons_in_per_core, chip.syn_mem_bits_per_core, chip.axons_out_per_core
     cuts: list[int] = []
     lo, guess = 0, min(cap, run_cap)
-    un, ua, ub = used
+    un, ua, ub, ur = used
     while lo < n:
         room = min(cap - un, run_cap, n - lo)
         L = min(room, max(8, guess))
         while True:
-            if L <= 0:
-                cum_ax = cum_bits = np.zeros(0, np.int64)
-                m = 0
-                break
             pos = np.arange(lo, lo + L)
             rows = pos if order is None else order[pos]
-            if incoming:
-                cum_ax, cum_bits = _window_needs(incoming, rows, chip)
-            else:
-                cum_ax = cum_bits = np.zeros(L, np.int64)
-            m = min(L, int(np.searchsorted(cum_ax, A - ua, "right")), int(np.searchsorted(cum_bits, M - ub, "right")))
+            cum_ax, cum_bits, cum_r = _needs(incoming, rows, chip, routes)
+            m_in = min(L, int(np.searchsorted(cum_ax, A - ua, "right")),
+                       int(np.searchsorted(cum_bits, M - ub, "right")))
+            m = min(m_in, int(np.searchsorted(cum_r, R - ur, "right")))
             if m < L or L == room:
                 break
             L = min(room, 2 * L)
         if m == 0:
             if un > 0:  # the open core is full for this population: start a fresh core
-                un, ua, ub = 0, 0, 0
+                un, ua, ub, ur = 0, 0, 0, 0
                 cuts.append(lo)
                 continue
-            if not raise_errors:
+            if m_in > 0:  # routes alone: one neuron per core, the route check decides
+                m = 1
+            elif not raise_errors:
                 return None
-            neuron = int(rows[0])
-            if cum_ax[0] > A:
-                need = f"{int(cum_ax[0]):,} input axons; a core has {A:,}"
-                fix = "split its fan-in over more neurons or use a chip with more input axons per core"
             else:
-                need = f"{int(cum_bits[0]):,} synapse bits; a core has {M:,}"
-                fix = ("lower weight_bits, use conv_storage='shared' for convolutions, or use a chip with more "
-                       "synapse memory per core")
-            raise MappingError(f"layer '{pop.name}': neuron {neuron} alone needs {need}: {fix}")
+                _neuron_too_big(pop, int(rows[0]), int(cum_ax[0]), int(cum_bits[0]), chip)
         lo += m
         if lo < n or m == cap - un:
             # the core is full (or this population ends exactly at its neuron limit)
             if lo < n:
                 cuts.append(lo)
-            un, ua, ub = 0, 0, 0
+            un, ua, ub, ur = 0, 0, 0, 0
             if lo >= n:
-                return cuts, (un, ua, ub), True
+                return cuts, (un, ua, ub, ur), True
         else:
-            un, ua, ub = un + m, ua + int(cum_ax[m - 1]), ub + int(cum_bits[m - 1])
+            un, ua, ub, ur = un + m, ua + int(cum_ax[m - 1]), ub + int(cum_bits[m - 1]), ur + int(cum_r[m - 1])
         guess = 2 * m
-    return cuts, (un, ua, ub), False
+    return cuts, (un, ua, ub, ur), False
+
+
+def _neuron_too_big(pop: Population, neuron: int, ax: int, bits: int, chip: ChipSpec) -> None:
+    A, M = chip.axons_in_per_core, chip.syn_mem_bits_per_core
+    if ax > A:
+        need = f"{ax:,} input axons; a core has {A:,}"
+        fix = "split its fan-in over more neurons or use a chip with more input axons per core"
+    else:
+        need = f"{bits:,} synapse bits; a core has {M:,}"
+        fix = ("lower weight_bits, use conv_storage='shared' for convolutions, or use a chip with more "
+               "synapse memory per core")
+    raise MappingError(f"layer '{pop.name}': neuron {neuron} alone needs {need}: {fix}")
 
 
 def _incoming(graph: Graph, chip: ChipSpec, conv_storage: str) -> dict[str, list[_Incoming]]:
@@ -351,15 +372,15 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", pack
     first = _stream(graph, chip, into, caps)  # picks each population's packing order; raises if a neuron
     makers = {}                                 # alone does not fit a core
     if packing != "balanced":
-        makers["stream"] = lambda c: _stream(graph, chip, into, c)
+        makers["stream"] = lambda c, r: _stream(graph, chip, into, c, r)
     if packing == "balanced" or (packing == "auto" and len(pops) > 1):
         for i, u in enumerate(_neuron_values(graph, chip, into)):
-            makers[f"balanced{i}"] = (lambda c, u=u: _balanced(graph, chip, into, first.orders, first.order_names,
-                                                               u, c))
+            makers[f"balanced{i}"] = (lambda c, r, u=u: _balanced(graph, chip, into, first.orders,
+                                                                  first.order_names, u, c, r))
     best = None
     for name, make in makers.items():
         start = first if name == "stream" else None
-        part = _search(graph, chip, make, caps, start) if search else _repaired(graph, chip, start or make(caps))
+        part = _search(graph, chip, make, caps, start) if search else _repaired(graph, chip, start or make(caps, None))
         if best is None or part.n_cores < best.n_cores:
             best = part
     return best
@@ -389,60 +410,30 @@ _SEARCH_ROUNDS = 40
 
 
 def _search(graph: Graph, chip: ChipSpec, make, caps: dict, start: Partition | None = None) -> Partition:
-    """Largest per-population caps whose partition meets every limit: a fixed point over the layers.
+    """Cut every population against all four per-core limits at once: a fixed point over the layers.
 
-    Input axons, synapse memory and neurons are met by every cut (they depend on the
-    piece only). Output routes depend on how the *destination* populations are cut, so
-    they are checked on the whole partition: each core over the limit lowers the cap of
-    the population that sends most of its routes, to the size that would fit at the
-    current routes per neuron, rounded down to equal pieces (``ceil(n / ceil(n / cap))``).
-    Caps only fall and start at the chip's limit, so from the largest pieces every
-    population keeps the largest pieces its destinations allow (the greatest fixed point
-    of a monotone map, up to where cut boundaries move). After ``_SEARCH_ROUNDS`` rounds
-    without a fixed point the old repair (splitting offending cores) finishes the job.
+    Neurons, input axons and synapse memory depend on the piece only, so every cut meets
+    them exactly. Output routes depend on how the *destination* populations are cut, so
+    each round packs with the routes every neuron needed in the previous round's partition
+    as a fourth cumulative resource (the packers cut a run where its estimated routes
+    would pass the limit), then counts the true routes. A round whose cores all meet the
+    limit is the answer. Estimates only grow (the maximum over rounds), so rounds stop;
+    after ``_SEARCH_ROUNDS`` without a fixed point the old repair (splitting offending
+    cores) finishes the job.
     """
-    part = start if start is not None else make(caps)
+    part = start if start is not None else make(caps, None)
     R = chip.axons_out_per_core
+    est = None
     for _ in range(_SEARCH_ROUNDS):
-        new = _tighten(graph, part, out_routes(graph, part), R, caps)
-        if new is None:
+        r = out_routes(graph, part)
+        if np.bincount(part.core_of_stream(), weights=r, minlength=part.n_cores).max(initial=0) <= R:
             return part
-        if new == caps:
-            break
-        caps = new
-        part = make(caps)
+        per = np.zeros(r.shape[0], np.int64)
+        per[part.stream_neurons()] = r
+        new = {p.name: per[part.starts[p.name]: part.starts[p.name] + p.n] for p in graph.populations}
+        est = new if est is None else {k: np.maximum(est[k], v) for k, v in new.items()}
+        part = make(caps, est)
     return _repaired(graph, chip, part)
-
-
-def _tighten(graph: Graph, part: Partition, routes: np.ndarray, limit: int, caps: dict) -> dict | None:
-    """Lowered caps for the populations sending most routes from cores over ``limit``; None if none is over."""
-    K = part.n_cores
-    core = part.core_of_stream()
-    per_core = np.bincount(core, weights=routes, minlength=K)
-    bad = np.flatnonzero(per_core > limit)
-    if bad.size == 0:
-        return None
-    names = [p.name for p in graph.populations]
-    index = {nm: i for i, nm in enumerate(names)}
-    P = len(names)
-    pop_of = np.repeat([index[nm] for nm, _, _ in part.segments], [hi - lo for _, lo, hi in part.segments])
-    key = core.astype(np.int64) * P + pop_of
-    pr = np.bincount(key, weights=routes, minlength=K * P).reshape(K, P)
-    pn = np.bincount(key, minlength=K * P).reshape(K, P)
-    new = dict(caps)
-    for k in bad.tolist():
-        j = int(np.argmax(pr[k]))
-        s, mine = int(pn[k, j]), float(pr[k, j])
-        room = limit - (per_core[k] - mine)
-        fit = int(s * room / mine) if room > 0 else s // 2
-        nm = names[j]
-        new[nm] = max(1, min(new[nm], fit, s - 1))
-    sizes = {p.name: p.n for p in graph.populations}
-    for nm in new:
-        if new[nm] != caps[nm]:
-            n = sizes[nm]
-            new[nm] = -(-n // -(-n // new[nm]))  # equal pieces
-    return new
 
 
 def _offsets(graph: Graph) -> tuple[dict, dict]:
@@ -453,20 +444,22 @@ def _offsets(graph: Graph) -> tuple[dict, dict]:
     return starts, sizes
 
 
-def _stream(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], caps: dict | None = None) -> Partition:
+def _stream(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], caps: dict | None = None,
+            routes: dict | None = None) -> Partition:
     """Populations end to end in graph order, each in the packing order that gives the fewest cuts.
 
-    ``caps``: {population: most neurons of it in one core} (default: the chip's limit).
+    ``caps``: {population: most neurons of it in one core} (default: the chip's limit);
+    ``routes``: {population: (n,) estimated output routes per neuron} (default: not counted).
     """
     orders, names, bounds = {}, {}, [0]
     starts, sizes = _offsets(graph)
-    used, start = (0, 0, 0), 0
-    caps = caps or {}
+    used, start = (0, 0, 0, 0), 0
+    caps, routes = caps or {}, routes or {}
     for pop in graph.populations:
         best = None
         for name, order in _orders(pop.shape).items():
             res = _split_in(pop, into[pop.name], order, chip, used, raise_errors=best is None,
-                            run_cap=caps.get(pop.name))
+                            run_cap=caps.get(pop.name), routes=routes.get(pop.name))
             if res is not None and (best is None or len(res[0]) < len(best[1][0])):
                 best = (name, res, order)
         name, (cuts, used_after, closed), order = best
@@ -513,11 +506,13 @@ def _intrinsic(pop: Population, incoming: list[_Incoming], chip: ChipSpec) -> np
 class _Cursor:
     """The unplaced tail of one population, with cumulative needs of a run from its head (cached)."""
 
-    def __init__(self, pop: Population, incoming: list[_Incoming], order, chip: ChipSpec, cap: int | None = None):
+    def __init__(self, pop: Population, incoming: list[_Incoming], order, chip: ChipSpec, cap: int | None = None,
+                 routes: np.ndarray | None = None):
         self.name, self.n, self.inc, self.order, self.chip = pop.name, pop.n, incoming, order, chip
         self.cap = max(1, int(cap or chip.neurons_per_core))
+        self.routes = routes
         self.pos, self.hint = 0, 8
-        self.ax = self.bits = np.zeros(0, np.int64)
+        self.ax = self.bits = self.rt = np.zeros(0, np.int64)
 
     @property
     def left(self) -> int:
@@ -526,34 +521,38 @@ class _Cursor:
     def _extend(self, L: int) -> None:
         pos = np.arange(self.pos, self.pos + L)
         rows = pos if self.order is None else self.order[pos]
-        if self.inc:
-            self.ax, self.bits = _window_needs(self.inc, rows, self.chip)
-        else:
-            self.ax = self.bits = np.zeros(L, np.int64)
+        self.ax, self.bits, self.rt = _needs(self.inc, rows, self.chip, self.routes)
 
-    def fit(self, rn: int, ra: int, rb: int) -> int:
-        """Longest run from the head within ``rn`` neurons, ``ra`` axons and ``rb`` bits."""
+    def fit(self, rn: int, ra: int, rb: int, rr: int) -> int:
+        """Longest run from the head within ``rn`` neurons, ``ra`` axons, ``rb`` bits and ``rr`` routes."""
         rn = min(rn, self.left, self.cap)
-        if rn <= 0 or ra < 0 or rb < 0:
+        if rn <= 0 or ra < 0 or rb < 0 or rr < 0:
             return 0
         while True:
             L = self.ax.shape[0]
-            m = min(L, rn, int(np.searchsorted(self.ax, ra, "right")), int(np.searchsorted(self.bits, rb, "right")))
+            m = min(L, rn, int(np.searchsorted(self.ax, ra, "right")), int(np.searchsorted(self.bits, rb, "right")),
+                    int(np.searchsorted(self.rt, rr, "right")))
             if m < L or L >= rn:
                 return m
             self._extend(min(self.left, max(2 * L, self.hint, 8, min(rn, 64))))
 
-    def need(self, m: int) -> tuple[int, int]:
-        return (int(self.ax[m - 1]), int(self.bits[m - 1])) if m else (0, 0)
+    def fits_alone(self) -> bool:
+        """Whether the head neuron fits an empty core on neurons, axons and memory (routes aside)."""
+        if self.ax.shape[0] == 0:
+            self._extend(1)
+        return bool(self.ax[0] <= self.chip.axons_in_per_core and self.bits[0] <= self.chip.syn_mem_bits_per_core)
+
+    def need(self, m: int) -> tuple[int, int, int]:
+        return (int(self.ax[m - 1]), int(self.bits[m - 1]), int(self.rt[m - 1])) if m else (0, 0, 0)
 
     def take(self, m: int) -> None:
         self.pos += m
         self.hint = max(8, m)
-        self.ax = self.bits = np.zeros(0, np.int64)
+        self.ax = self.bits = self.rt = np.zeros(0, np.int64)
 
 
 def _best_run(curs: list[_Cursor], u: np.ndarray, i: int, others: list[int],
-              res: tuple[int, int, int]) -> tuple[float, int] | None:
+              res: tuple[int, int, int, int]) -> tuple[float, int] | None:
     """(score, length) of the best run of population ``i`` in the room ``res``, or None if none fits.
 
     A run of ``a`` neurons scores ``a * u[i]`` plus the best score of a single maximal
@@ -567,8 +566,8 @@ def _best_run(curs: list[_Cursor], u: np.ndarray, i: int, others: list[int],
         return None
 
     def score(a: int) -> float:
-        ax, bits = c.need(a)
-        r = (res[0] - a, res[1] - ax, res[2] - bits)
+        ax, bits, rt = c.need(a)
+        r = (res[0] - a, res[1] - ax, res[2] - bits, res[3] - rt)
         return a * u[i] + max((curs[d].fit(*r) * u[d] for d in others), default=0.0)
 
     lo, hi, tried = 1, mmax, {}
@@ -585,7 +584,7 @@ def _best_run(curs: list[_Cursor], u: np.ndarray, i: int, others: list[int],
 
 
 def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], orders: dict,
-              order_names: dict, u: np.ndarray, caps: dict | None = None) -> Partition:
+              order_names: dict, u: np.ndarray, caps: dict | None = None, routes: dict | None = None) -> Partition:
     """Fill cores one at a time from several populations so that no resource is left idle.
 
     A stream cut fills a core along its binding resource only: a convolution with few
@@ -604,9 +603,9 @@ def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], or
     populations (rows are per projection), so every core meets its limits.
     """
     pops = graph.populations
-    caps = caps or {}
-    curs = [_Cursor(p, into[p.name], orders[p.name], chip, caps.get(p.name)) for p in pops]
-    N, A, M = chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core
+    caps, routes = caps or {}, routes or {}
+    curs = [_Cursor(p, into[p.name], orders[p.name], chip, caps.get(p.name), routes.get(p.name)) for p in pops]
+    N, A, M, R = chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core, chip.axons_out_per_core
 
     segments, bounds, head = [], [0], 0
     while True:
@@ -615,7 +614,7 @@ def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], or
         if head == len(curs):
             break
         window = [i for i in range(head, len(curs)) if curs[i].left > 0][: _LOOKAHEAD_POPS + 1]
-        res = (N, A, M)
+        res = (N, A, M, R)
         takes: dict[int, int] = {}
         while res[0] > 0:
             choosers = [head] if not takes else [i for i in window if i not in takes]
@@ -625,12 +624,14 @@ def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], or
                 best = _best_run(curs, u, i, others, res)
                 if best is not None:
                     cand.append((*best, i))
+            if not cand and not takes and curs[head].fits_alone():
+                cand = [(0.0, 1, head)]  # its routes alone exceed the estimate: one neuron, the route check decides
             if not cand:
                 break
             top = max(s for s, _, _ in cand)
             _, a, i = next(c for c in cand if c[0] >= top * (1 - _TOL))  # the earliest population near the best
-            ax, bits = curs[i].need(a)
-            res = (res[0] - a, res[1] - ax, res[2] - bits)
+            ax, bits, rt = curs[i].need(a)
+            res = (res[0] - a, res[1] - ax, res[2] - bits, res[3] - rt)
             takes[i] = a
             curs[i].take(a)
         if not takes:  # pragma: no cover - the stream cut has checked that every neuron fits a core
