@@ -105,8 +105,9 @@ def fan_out(rng, n: int = 1024, k: int = 6, p: float = 0.05) -> nc.Graph:
 def board_net(n_synapses: int, layers: int = 4, n: int = 32_768, seed: int = 0) -> nc.Graph:
     """``layers`` sparse layers of ``n`` IF neurons, ``n_synapses`` explicit synapses in all, fan-in spread evenly.
 
-    Row ``i`` of a layer takes ``k`` sources spaced ``n_src // k`` apart from a seeded offset (distinct, sorted),
-    weights uniform in -20..20 (zeros kept out), so building costs seconds, not the compile under test.
+    Row ``i`` of a layer takes ``k`` sources with a stride of 2 from a window at its own relative position
+    (local, receptive-field-like connectivity, distinct and sorted), weights +-1..20, so building costs seconds,
+    not the compile under test.
     """
     rng = np.random.default_rng(seed)
     g = nc.Graph()
@@ -115,9 +116,9 @@ def board_net(n_synapses: int, layers: int = 4, n: int = 32_768, seed: int = 0) 
     for li in range(layers):
         n_src = src.n
         k = max(1, min(n_src, per // n))
-        step = n_src // k
-        off = rng.integers(0, step, n)
-        cols = (off[:, None] + step * np.arange(k)[None, :]).astype(np.int32).ravel()
+        stride = 2 if 2 * k <= n_src else 1
+        start = np.clip((np.arange(n) * n_src) // n - stride * k // 2, 0, n_src - stride * k)
+        cols = (start[:, None] + stride * np.arange(k)[None, :]).astype(np.int32).ravel()
         data = rng.integers(1, 21, n * k).astype(np.int8) * rng.choice(np.array([-1, 1], np.int8), n * k)
         w = sp.csr_matrix((data, cols, np.arange(0, n * k + 1, k, dtype=np.int64)), shape=(n, n_src))
         pop = g.population(n, nc.IF(vth=100), name=f"l{li}")

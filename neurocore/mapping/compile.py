@@ -37,7 +37,7 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
 
 
 def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",
-            placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float = 4.0,
+            placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float | None = None,
             packing: str = "auto", inputs_on: str = "host") -> Program:
     """Map ``graph`` onto ``chip`` (default :func:`neurocore.chip.loihi`).
 
@@ -58,8 +58,9 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         Edge weights for placement: None = every neuron fires once per step; "synapses" =
         synapses each packet reaches; a RunResult (its spike counts) or ``{population:
         spikes per step}`` = measured rates.
-    interchip_cost : float
-        Cost of a chip-to-chip hop relative to an on-chip hop, in the placement objective.
+    interchip_cost : float, optional
+        Cost of a chip-to-chip hop relative to an on-chip hop, in the placement objective
+        (default: the chip's ``chip_link_cost``).
     packing : {"auto", "stream", "balanced"}
         How populations are cut into cores (see :func:`neurocore.mapping.partition.partition`):
         "stream" keeps each core to consecutive layers in graph order; "balanced" also lets a
@@ -180,7 +181,8 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     arr["core_syn_bits"] = _core_syn_bits(arr, graph, chip, n_slots, conv_storage, pop_offset)
 
     W = traffic_matrix(arr, n_neurons, n_slots, _rates(traffic, graph, pop_offset, n_neurons))
-    core_ids, info = place(W, chip, placement, seed=seed, interchip_cost=interchip_cost, names=names)
+    link_cost = chip.chip_link_cost if interchip_cost is None else float(interchip_cost)
+    core_ids, info = place(W, chip, placement, seed=seed, interchip_cost=link_cost, names=names)
     core_ids, arr["chan_core"] = place_inputs(inputs, chip, core_ids, inputs_on)
     arr.update(build_routes(arr, neuron_core, core_ids, chip, arr["chan_core"]))
 

@@ -127,3 +127,19 @@ def test_search_deterministic(rng):
     b = nc.compile(g, chip, seed=3)
     np.testing.assert_array_equal(a.arrays["neuron_core"], b.arrays["neuron_core"])
     np.testing.assert_array_equal(a.core_ids, b.core_ids)
+
+
+def test_chip_link_cost_trades_crossings_for_hops(rng):
+    """A dear chip link keeps more traffic on one chip than a free one (same network, same seed)."""
+    from tests.mapping.test_mapping import chain, tiny
+
+    g = chain(rng, n=40, layers=4)
+    base = dataclasses.replace(tiny(neurons_per_core=8), chips_x=2, chips_y=1)
+    free = nc.compile(g, dataclasses.replace(base, chip_link_cost=0.0), placement="anneal", seed=1)
+    dear = nc.compile(g, dataclasses.replace(base, chip_link_cost=50.0), placement="anneal", seed=1)
+    assert free.meta["mapping"]["interchip_cost"] == 0.0 and dear.meta["mapping"]["interchip_cost"] == 50.0
+    assert dear.meta["mapping"]["est_hops_chip"] < free.meta["mapping"]["est_hops_chip"]
+    # an explicit interchip_cost overrides the chip's field
+    assert nc.compile(g, base, interchip_cost=7.0).meta["mapping"]["interchip_cost"] == 7.0
+    with pytest.raises(nc.errors.BitWidthError, match="chip_link_cost"):
+        dataclasses.replace(base, chip_link_cost=-1.0)
