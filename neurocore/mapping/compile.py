@@ -13,7 +13,7 @@ from neurocore.mapping.partition import is_shared, kernel_channel_bits, partitio
 from neurocore.mapping.inputs import place_inputs
 from neurocore.mapping.place import place
 from neurocore.mapping.program import InputMap, PopulationMap, Program
-from neurocore.mapping.tables import build_routes, build_tables, packet_sources
+from neurocore.mapping.tables import build_routes, build_tables_csr, packet_sources
 from neurocore.mapping.units import synapse_unit_of
 
 __all__ = ["compile"]
@@ -125,8 +125,8 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     # ---- projections --------------------------------------------------------------
     wlo, whi = chip.weight_range
     recurrent = graph.recurrent_projections()
-    srcs, dsts, ws, pidx, shifts, delays, stats, shared = [], [], [], [], [], [], [], []
-    for j, proj in enumerate(graph.projections.values()):
+    table_in, stats = [], []
+    for proj in graph.projections.values():
         where = f"projection '{proj.name}'"
         check_range("weight", proj.weights.data, wlo, whi, where=where,
                     hint=f"{chip.weight_bits}-bit signed mantissa on chip '{chip.name}'; divide the weights "
@@ -143,14 +143,8 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         if not 0 <= proj.delay <= chip.max_delay:
             raise BitWidthError(f"{where}: delay = {proj.delay} is outside [0, {chip.max_delay}] "
                                 f"(chip '{chip.name}' max_delay)")
-        coo = proj.weights.tocoo()
-        srcs.append(coo.col.astype(np.int64) + src_offset[proj.src])
-        dsts.append(coo.row.astype(np.int64) + pop_offset[proj.dst])
-        ws.append(coo.data)
-        pidx.append(np.full(coo.nnz, j, np.int64))
-        shifts.append(shift)
-        delays.append(proj.delay)
-        shared.append(is_shared(proj, conv_storage))
+        shared = is_shared(proj, conv_storage)
+        table_in.append((proj.weights, src_offset[proj.src], pop_offset[proj.dst], shift, proj.delay, shared))
         n_src, n_dst = proj.weights.shape[1], proj.weights.shape[0]
         stats.append({"name": proj.name, "src": proj.src, "dst": proj.dst, "kind": proj.kind, "n_src": n_src,
                       "n_dst": n_dst, "synapses": proj.n_synapses,
@@ -160,11 +154,11 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
                       "recurrent": proj.name in recurrent})
         if proj.kind == "conv2d" and "kernel_shape" in proj.meta:
             stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
-            stats[-1]["storage"] = "shared" if shared[-1] else "expanded"
+            stats[-1]["storage"] = "shared" if shared else "expanded"
         stats[-1]["synapse_unit"] = synapse_unit_of(proj, stats[-1])
 
     # ---- partition, tables, place, routes ----------------------------------------------
-    parts = partition(graph, chip, conv_storage, packing)
+    parts = partition(graph, chip, conv_storage, packing, bound=bound.cores)
     neuron_core = parts.neuron_core().astype(np.int32)
     pop_pieces = {p.name: parts.pieces(p.name) for p in pops}
     names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in pops]
@@ -172,11 +166,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     if n_slots > chip.n_cores:
         _too_many_cores(graph, pop_pieces, n_slots, bound, chip, conv_storage)
 
-    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
-    tables = build_tables(cat(srcs, np.int64), cat(dsts, np.int64), cat(ws, np.int64), cat(pidx, np.int64),
-                          np.asarray(shifts, np.int64), np.asarray(delays, np.int64), neuron_core, n_sources,
-                          chip, proj_shared=np.asarray(shared, bool))
-    arr.update(tables)
+    arr.update(build_tables_csr(table_in, neuron_core, n_sources, chip))
     arr["neuron_core"] = neuron_core
     arr["core_syn_bits"] = _core_syn_bits(arr, graph, chip, n_slots, conv_storage, pop_offset)
 

@@ -55,6 +55,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from neurocore.chip.spec import ChipSpec
 from neurocore.errors import MappingError
@@ -340,7 +341,7 @@ def _incoming(graph: Graph, chip: ChipSpec, conv_storage: str) -> dict[str, list
 
 
 def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", packing: str = "auto",
-              caps: dict | int | None = None, search: bool = True) -> Partition:
+              caps: dict | int | None = None, search: bool = True, bound: int | None = None) -> Partition:
     """Split the network into core-sized pieces; see :class:`Partition`.
 
     ``packing``: "stream" cuts the populations, laid end to end in graph order, into
@@ -355,6 +356,8 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", pack
     the cap of a population whose cores exceed the output-route limit until every
     core meets it (a fixed point over the layers). Without it, the old repair
     splits the offending cores instead (kept as the oracle the tests compare with).
+    ``bound``: a lower bound on cores (:func:`neurocore.mapping.bound.core_bound`); a
+    packing that reaches it ends the search (the others cannot do better).
 
     Raises :class:`MappingError` naming the layer, the limit, the need and the
     budget when one neuron alone does not fit a core.
@@ -383,6 +386,8 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", pack
         part = _search(graph, chip, make, caps, start) if search else _repaired(graph, chip, start or make(caps, None))
         if best is None or part.n_cores < best.n_cores:
             best = part
+        if bound is not None and best.n_cores <= bound:
+            break
     return best
 
 
@@ -652,29 +657,48 @@ def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], or
 
 
 # ---- output axons ------------------------------------------------------------------------
+def _core_pairs(w, dst_core: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (source column, destination core) pairs of one projection, sorted, without a per-synapse sort.
+
+    Destination rows are put in core order (a stable sort over neurons), then scipy's CSR -> CSC
+    conversion (a counting sort by column) lists each column's entries in that order, so a pair
+    starts wherever the column or the core changes.
+    """
+    n_dst, n_src = w.shape
+    m = sp.csr_matrix((np.ones(w.indices.shape[0], np.int8), w.indices, w.indptr), shape=w.shape)
+    if n_dst > 1 and np.any(dst_core[1:] < dst_core[:-1]):
+        perm = np.argsort(dst_core, kind="stable")
+        m, dst_core = m[perm], dst_core[perm]
+    c = m.tocsc()
+    ecore = dst_core[c.indices]
+    new = np.ones(ecore.shape[0], bool)
+    if ecore.shape[0]:
+        np.not_equal(ecore[1:], ecore[:-1], out=new[1:])
+        new[c.indptr[:-1][np.diff(c.indptr) > 0]] = True
+    first = np.flatnonzero(new)
+    col = np.searchsorted(c.indptr, first, "right") - 1
+    return col.astype(np.int64), ecore[first].astype(np.int64)
+
+
 def out_routes(graph: Graph, part: Partition) -> np.ndarray:
     """(N,) output routes of every stream position = distinct destination cores its neuron reaches."""
     nc = part.neuron_core().astype(np.int64)
-    K = part.n_cores
+    K = max(1, part.n_cores)
     pops = {p.name: p for p in graph.populations}
-    keys = []
+    per_neuron = np.zeros(nc.shape[0], np.int64)
+    by_src: dict[str, list] = {}
     for proj in graph.projections.values():
-        if proj.src not in pops or proj.weights.nnz == 0:
-            continue
-        coo = proj.weights.tocoo()
-        s0, d0 = part.starts[proj.src], part.starts[proj.dst]
-        keys.append((coo.col.astype(np.int64) + s0) * K + nc[coo.row.astype(np.int64) + d0])
-    N = nc.shape[0]
-    if not keys:
-        return np.zeros(N, np.int64)
-    if N * K <= 1 << 27:  # a (neuron, core) bitmap: linear time
-        mark = np.zeros(N * K, bool)
-        for k in keys:
-            mark[k] = True
-        per_neuron = np.count_nonzero(mark.reshape(N, K), axis=1)
-    else:
-        u = np.unique(np.concatenate(keys))
-        per_neuron = np.bincount(u // K, minlength=N)  # by global neuron index
+        if proj.src in pops and proj.weights.nnz:
+            by_src.setdefault(proj.src, []).append(proj)
+    for src, projs in by_src.items():
+        pairs = [_core_pairs(p.weights, nc[part.starts[p.dst]: part.starts[p.dst] + p.weights.shape[0]])
+                 for p in projs]
+        if len(pairs) == 1:
+            cols = pairs[0][0]
+        else:
+            cols = np.unique(np.concatenate([c * K + k for c, k in pairs])) // K
+        s0, n = part.starts[src], pops[src].n
+        per_neuron[s0: s0 + n] += np.bincount(cols, minlength=n)
     return per_neuron[part.stream_neurons()]
 
 

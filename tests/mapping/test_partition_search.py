@@ -143,3 +143,35 @@ def test_chip_link_cost_trades_crossings_for_hops(rng):
     assert nc.compile(g, base, interchip_cost=7.0).meta["mapping"]["interchip_cost"] == 7.0
     with pytest.raises(nc.errors.BitWidthError, match="chip_link_cost"):
         dataclasses.replace(base, chip_link_cost=-1.0)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+def test_linear_memory_tables_equal_the_sorted_ones(family):
+    """build_tables_csr (counting sorts, no per-synapse keys) gives build_tables' arrays exactly."""
+    from neurocore.mapping.partition import partition
+    from neurocore.mapping.tables import build_tables, build_tables_csr
+
+    rng = np.random.default_rng(5)
+    chip = small_chip(rng)
+    g = FAMILIES[family](rng)
+    for packing in ("stream", "balanced"):
+        nc_ = partition(g, chip, packing=packing).neuron_core().astype(np.int32)
+        off, c = {}, 0
+        for p in g.populations:
+            off[p.name], c = c, c + p.n
+        for i in g.inputs:
+            off[i.name], c = c, c + i.n
+        projs = list(g.projections.values())
+        new = build_tables_csr([(p.weights, off[p.src], off[p.dst], 6 + p.weight_exp, p.delay, False) for p in projs],
+                               nc_, c, chip)
+        coos = [p.weights.tocoo() for p in projs]
+        old = build_tables(np.concatenate([q.col + off[p.src] for p, q in zip(projs, coos)]).astype(np.int64),
+                           np.concatenate([q.row + off[p.dst] for p, q in zip(projs, coos)]).astype(np.int64),
+                           np.concatenate([q.data for q in coos]).astype(np.int64),
+                           np.concatenate([np.full(q.nnz, j) for j, q in enumerate(coos)]).astype(np.int64),
+                           np.array([6 + p.weight_exp for p in projs]), np.array([p.delay for p in projs]),
+                           nc_, c, chip)
+        assert set(new) == set(old)
+        for k in old:
+            np.testing.assert_array_equal(new[k], old[k], err_msg=k)
+            assert new[k].dtype == old[k].dtype, k
