@@ -115,43 +115,45 @@ def build_routes(arrays: dict[str, np.ndarray], neuron_core: np.ndarray, core_id
             "pk_hops_chip": hops_chip.astype(i32)}
 
 
-def _projection_rows(w, dst_core: np.ndarray, src_off: int, dst_off: int, j: int):
-    """One projection's synapses grouped by (source, destination core), targets ascending within a group.
+def _projection_rows(w, dst_core: np.ndarray, src_off: int, dst_off: int, shift: int, out: tuple, at: int):
+    """Group one projection's synapses by (source, destination core), targets ascending within a group.
 
-    ``w`` (n_dst, n_src) CSR; ``dst_core`` (n_dst,) core slot of each destination neuron.
-    Returns (target int32, weight int32, row_ptr int64 local, row_src int64, row_core int64) with the
-    rows in (source, core) order: a counting sort by column (scipy's CSR -> CSC) after a stable
-    sort of the destination rows by core, so nothing is sorted per synapse.
+    ``w`` (n_dst, n_src) CSR; ``dst_core`` (n_dst,) core slot of each destination neuron. The
+    targets, weights and scaled weights are written into ``out`` = (target, weight, wscaled)
+    from position ``at``; returns (row_first, row_src, row_core) of its rows, in (source, core)
+    order: a counting sort by column (scipy's CSR -> CSC) after a stable sort of the
+    destination rows by core, so nothing is sorted per synapse.
     """
     n_dst, n_src = w.shape
     perm = None
     if n_dst > 1 and np.any(dst_core[1:] < dst_core[:-1]):
         perm = np.argsort(dst_core, kind="stable")
-    data = w.data.astype(np.int32)
-    m = sp.csr_matrix((data, w.indices, w.indptr), shape=w.shape)
-    del data
+    m = sp.csr_matrix((w.data.astype(np.int32), w.indices, w.indptr), shape=w.shape)
     if perm is not None:
         m = m[perm]
     sorted_core = dst_core if perm is None else dst_core[perm]
     c = m.tocsc()
     del m
-    ridx = c.indices
-    ecore = sorted_core[ridx]
-    n = ridx.shape[0]
+    n = c.indices.shape[0]
+    target, weight, wscaled = (x[at: at + n] for x in out)
+    ecore = sorted_core[c.indices]
     new_row = np.ones(n, bool)
     if n:
         np.not_equal(ecore[1:], ecore[:-1], out=new_row[1:])
-        starts = c.indptr[:-1][np.diff(c.indptr) > 0]
-        new_row[starts] = True
+        new_row[c.indptr[:-1][np.diff(c.indptr) > 0]] = True
     row_first = np.flatnonzero(new_row)
-    col_of = np.repeat(np.arange(n_src, dtype=np.int64), np.diff(c.indptr))
-    r_src = col_of[row_first] + src_off
-    del col_of
+    del new_row
     r_core = ecore[row_first].astype(np.int64)
-    del ecore, new_row
-    tgt = (ridx if perm is None else perm[ridx]).astype(np.int32)
-    tgt += np.int32(dst_off)
-    return tgt, c.data, np.append(row_first, n).astype(np.int64), r_src, r_core
+    del ecore
+    r_src = np.searchsorted(c.indptr, row_first, "right").astype(np.int64) - 1 + src_off
+    if perm is None:
+        np.add(c.indices, dst_off, out=target, casting="unsafe")
+    else:
+        np.take(perm, c.indices, out=target, mode="clip")  # int64 -> int32 per chunk
+        target += np.int32(dst_off)
+    weight[:] = c.data
+    np.left_shift(c.data, np.int32(shift), out=wscaled)
+    return row_first + at, r_src, r_core
 
 
 def build_tables_csr(projections: list, neuron_core: np.ndarray, n_sources: int, chip: ChipSpec) -> dict:
@@ -160,45 +162,38 @@ def build_tables_csr(projections: list, neuron_core: np.ndarray, n_sources: int,
     ``projections``: per projection ``(w, src_offset, dst_offset, shift, delay, shared)`` with ``w``
     the (n_dst, n_src) CSR weights. Gives the same arrays as :func:`build_tables` on the same
     synapses (tested), but never forms per-synapse source, projection or sort-key arrays: each
-    projection is grouped by a counting sort, and only the *rows* of different projections are
-    merged by a sort on their (source, core, projection) keys.
+    projection is grouped by a counting sort straight into the output arrays, and only the
+    *rows* of different projections are merged, by a sort on their (source, core, projection)
+    keys (a gather of the synapses follows only if projections interleave in source order).
     """
     n_proj = len(projections)
     k = int(neuron_core.max()) + 1 if neuron_core.size else 1
-    tg, wt, ws, rp, rs, rc, rj, offs = [], [], [], [], [], [], [], [0]
+    n_tot = int(sum(p[0].nnz for p in projections))
+    out = tuple(np.empty(n_tot, np.int32) for _ in range(3))
+    rs, rc, rj, rp, at = [], [], [], [], 0
     shift = np.array([p[3] for p in projections] or [0], np.int64)
     delay = np.array([p[4] for p in projections] or [0], np.int64)
     shared = np.array([bool(p[5]) for p in projections] or [False], bool)
     for j, (w, s0, d0, sh, _, _) in enumerate(projections):
-        t, v, ptr, r_src, r_core = _projection_rows(w, neuron_core[d0: d0 + w.shape[0]], s0, d0, j)
-        tg.append(t)
-        wt.append(v)
-        ws.append(v << np.int32(sh))
-        rp.append(ptr[:-1] + offs[-1])
-        offs.append(offs[-1] + t.shape[0])
+        first, r_src, r_core = _projection_rows(w, neuron_core[d0: d0 + w.shape[0]], s0, d0, sh, out, at)
+        at += w.nnz
+        rp.append(first)
         rs.append(r_src)
         rc.append(r_core)
         rj.append(np.full(r_src.shape[0], j, np.int64))
-    cat = (lambda xs, dt: np.concatenate(xs).astype(dt, copy=False) if xs else np.zeros(0, dt))
-    r_src, r_core, r_proj, r_first = cat(rs, np.int64), cat(rc, np.int64), cat(rj, np.int64), cat(rp, np.int64)
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+    r_src, r_core, r_proj, r_first = cat(rs), cat(rc), cat(rj), cat(rp)
+    del rs, rc, rj, rp
+    nnz = np.diff(np.append(r_first, n_tot))
     key = (r_src * k + r_core) * max(n_proj, 1) + r_proj
-    order = None
+    target, weight, wscaled = out
     if key.shape[0] > 1 and np.any(key[1:] < key[:-1]):
         order = np.argsort(key, kind="stable")
-    del key
-    n_tot = offs[-1]
-    if order is None:
-        target, weight, wscaled = cat(tg, np.int32), cat(wt, np.int32), cat(ws, np.int32)
-        nnz = np.diff(np.append(r_first, n_tot))
-    else:
-        nnz0 = np.diff(np.append(r_first, n_tot))
-        r_src, r_core, r_proj, r_first = r_src[order], r_core[order], r_proj[order], r_first[order]
-        nnz = nnz0[order]
-        del nnz0
+        r_src, r_core, r_proj, r_first, nnz = r_src[order], r_core[order], r_proj[order], r_first[order], nnz[order]
         idx = np.repeat(r_first - (np.cumsum(nnz) - nnz), nnz) + np.arange(n_tot)  # gather the rows in order
-        target, weight, wscaled = (cat(x, np.int32)[idx] for x in (tg, wt, ws))
+        target, weight, wscaled = target[idx], weight[idx], wscaled[idx]
         del idx
-    del tg, wt, ws
+    del key
     row_ptr = np.zeros(nnz.shape[0] + 1, np.int64)
     np.cumsum(nnz, out=row_ptr[1:])
     return _finish_tables(target, weight, wscaled, row_ptr, r_src, r_core, r_proj, shift, delay, shared,
