@@ -8,9 +8,14 @@ Per-core limits checked (all from :class:`~neurocore.chip.ChipSpec`):
   convolution piece: its input window with the halo, per incoming projection);
 * ``syn_mem_bits_per_core``: synapse memory, see *memory model* below;
 * ``axons_out_per_core``: output routes = (neuron, destination core) pairs, which
-  depend on how the *destination* populations are split; checked after the
-  in-constraints and repaired by splitting source pieces further (repeated until
-  nothing changes, since splitting a piece can only add routes upstream).
+  depend on how the *destination* populations are split. The cut is a search
+  (:func:`_search`): each round packs with every neuron's routes from the previous
+  round's partition as a fourth cumulative resource, then counts the true routes,
+  until every core meets the limit (a fixed point over the layers). Splitting
+  offending cores (the old repair) only finishes a search that does not converge.
+
+A proven lower bound on the cores (:mod:`neurocore.mapping.bound`) ends the search
+early when a packing comes within one core (or 1 %) of it.
 
 Memory model
 ------------
