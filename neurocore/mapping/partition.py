@@ -15,7 +15,7 @@ Per-core limits checked (all from :class:`~neurocore.chip.ChipSpec`):
   offending cores (the old repair) only finishes a search that does not converge.
 
 A proven lower bound on the cores (:mod:`neurocore.mapping.bound`) ends the search
-early when a packing comes within one core (or 1 %) of it.
+early when a packing comes within 1 % of it.
 
 Memory model
 ------------
@@ -362,7 +362,7 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", pack
     core meets it (a fixed point over the layers). Without it, the old repair
     splits the offending cores instead (kept as the oracle the tests compare with).
     ``bound``: a lower bound on cores (:func:`neurocore.mapping.bound.core_bound`); a
-    packing within one core or 1 % of it ends the search (the others could gain at most that).
+    packing within 1 % of it ends the search (the others could gain at most that).
 
     Raises :class:`MappingError` naming the layer, the limit, the need and the
     budget when one neuron alone does not fit a core.
@@ -391,8 +391,8 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", pack
         part = _search(graph, chip, make, caps, start) if search else _repaired(graph, chip, start or make(caps, None))
         if best is None or part.n_cores < best.n_cores:
             best = part
-        if bound is not None and best.n_cores <= max(bound + 1, bound * _CLOSE_ENOUGH):
-            break  # at most one core (or 1 %) above the bound: no other packing can gain more
+        if bound is not None and best.n_cores <= bound * _CLOSE_ENOUGH:
+            break  # at most 1 % above the bound: no other packing can gain more than that
     return best
 
 
@@ -415,7 +415,7 @@ def _repaired(graph: Graph, chip: ChipSpec, part: Partition) -> Partition:
     return part
 
 
-#: A packing within this factor of the lower bound (or one core above it) ends the search.
+#: A packing within this factor of the lower bound ends the search.
 _CLOSE_ENOUGH = 1.01
 
 #: Rounds of the output-route fixed point before the repair takes over.
