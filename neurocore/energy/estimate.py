@@ -290,6 +290,15 @@ class EnergyReport:
                     ("break-even spikes / neuron", _num(self.break_even_spikes_per_neuron)),
                     ("break-even synops / MAC", _num(self.break_even_synops_per_mac))]
             lines += [f"  {a:<30}{b}" for a, b in rows]
+        if self.baselines:
+            lines += ["", "chip vs each dense baseline (per inference; chip samples run one after another):",
+                      f"  {'baseline':<20}{'regime':<12}{'batch':>6}{'energy':>12}{'dynamic':>12}{'time':>12}"
+                      f"{'chip/total':>12}{'chip/dyn':>12}"]
+            for c in self.baselines:
+                b = c.baseline
+                lines.append(f"  {c.profile:<20}{c.regime:<12}{b.batch_size:>6}{_si(b.energy_per_inference_J, 'J'):>12}"
+                             f"{_si(b.dynamic_energy_per_inference_J, 'J'):>12}{_si(b.time_per_inference_s, 's'):>12}"
+                             f"{_num(c.ratio):>12}{_num(c.dynamic_ratio):>12}")
         lines += ["", "terms (per inference):",
                   f"  {'counter':<34}{'count':>12}  {'entry':<34}{'value':>12}  {'energy':>12}  status"]
         for t in self.terms + self.baseline_terms:
