@@ -199,3 +199,89 @@ def test_measured_errors():
         load_profile(bad)
     with pytest.raises(ProfileError, match="pass it as chip="):
         evaluate("loihi", LAYERS, 3, 2)
+
+
+# ---- bench/measure_dense.py: writes a profile that estimate() reads ----------------------------
+def _measure_module():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[2] / "bench" / "measure_dense.py"
+    spec = importlib.util.spec_from_file_location("measure_dense", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture
+def tiny_program(tmp_path):
+    import numpy as np
+
+    import neurocore as nc
+
+    rng = np.random.default_rng(0)
+    g = nc.Graph()
+    x = g.input(2 * 5 * 5, shape=(2, 5, 5))
+    c = g.conv2d(x, rng.integers(-5, 5, (3, 2, 3, 3)), nc.IF(vth=10), padding=1, name="c1")
+    g.dense(c, rng.integers(-5, 5, (4, 75)), nc.IF(vth=10), name="out")
+    prog = nc.compile(g, nc.chip.loihi())
+    path = tmp_path / "prog.npz"
+    prog.save(path)
+    return prog, path
+
+
+def test_measure_dense_writes_a_profile_estimate_reads(tiny_program, tmp_path):
+    pytest.importorskip("torch")
+    import numpy as np
+
+    import neurocore as nc
+
+    prog, path = tiny_program
+    md = _measure_module()
+    out = tmp_path / "cpu.json"
+    prof = md.main(["--program", str(path), "--batch", "1", "3", "--min-time", "0.02", "--repeats", "2",
+                    "--power", "tdp-share", "--tdp-w", "100", "--tdp-cores", "10", "--tdp-source", "a test TDP",
+                    "--out", str(out)])
+    p = load_profile(out)
+    assert p.model == "measured" and p.measurement["batches"] == [1, 3] and p.measurement["threads"] == 1
+    assert {"date", "host", "cpu", "command", "versions", "power_attribution"} <= set(p.measurement)
+    assert p.entries["active_power"].value == pytest.approx(10.0) and p.entries["idle_power"].unpublished
+    assert prof["measurement"]["layers"][0] == {"n_src": 50, "n_dst": 75, "dense_macs": 75 * 18,
+                                                "recurrent": False}
+    r = nc.Simulator(prog).run(np.ones((3, 4, 50), np.int32), n_steps=4)
+    rep = estimate(r, chip="loihi", baseline=str(out))
+    c = rep.comparison(p.name, "throughput")
+    assert c.baseline.energy_per_inference_J == pytest.approx(10.0 * p.entries["time_per_batch_b3"].value / 3,
+                                                              rel=REL)
+
+
+def test_measure_dense_errors_keep_the_old_file(tiny_program, tmp_path):
+    pytest.importorskip("torch")
+    _, path = tiny_program
+    md = _measure_module()
+    out = tmp_path / "cpu.json"
+    out.write_text("previous")
+    with pytest.raises(ProfileError, match="needs --tdp-w, --tdp-cores and --tdp-source"):
+        md.main(["--program", str(path), "--min-time", "0.01", "--repeats", "1", "--power", "tdp-share",
+                 "--out", str(out)])
+    if not md.rapl_files():
+        with pytest.raises(ProfileError, match="no readable RAPL counter"):
+            md.main(["--program", str(path), "--min-time", "0.01", "--repeats", "1", "--power", "rapl",
+                     "--out", str(out)])
+    assert out.read_text() == "previous"
+    with pytest.raises(ProfileError, match="must be >= 1"):
+        md.main(["--program", str(path), "--batch", "0", "--out", str(out)])
+
+
+def test_measure_dense_write_is_atomic(tmp_path, monkeypatch):
+    md = _measure_module()
+    out = tmp_path / "p.json"
+    out.write_text("previous")
+
+    def broken(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(md.os, "replace", broken)
+    with pytest.raises(OSError, match="disk full"):
+        md.write_atomic(out, "new")
+    assert out.read_text() == "previous" and sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
