@@ -91,9 +91,9 @@ def _kernel_times(prof: Profile, work: DenseWorkload, batch: int, flags: list[st
             flags.append(f"'{prof.name}': {key} is unpublished; the kernel-time floor leaves it out")
         floors[key] = e.si
     k_e = prof.entry("kernels_per_layer", "the GPU model")
-    n_kernels = int(k_e.value) if k_e.priced and k_e.value is not None else 1
-    if n_kernels < 1 or (k_e.value is not None and k_e.value != n_kernels):
+    if not k_e.priced or k_e.value is None or k_e.value < 1 or k_e.value != int(k_e.value):
         raise ProfileError(f"profile '{prof.name}': kernels_per_layer must be a whole number >= 1, got {k_e.value}")
+    n_kernels = int(k_e.value)
     times = {"launch_overhead": 0.0, "min_kernel_time": 0.0, "compute": 0.0, "memory": 0.0}
     hbm = 0.0
     for lw in work.layers:
@@ -145,5 +145,4 @@ def gpu_kernels(prof: Profile, work: DenseWorkload, batch: int, regime: str) -> 
 
 
 def _kernels(prof: Profile) -> int:
-    e = prof.entries.get("kernels_per_layer")
-    return int(e.value) if e is not None and e.value is not None else 1
+    return int(prof.entries["kernels_per_layer"].value)
