@@ -285,3 +285,20 @@ def test_measure_dense_write_is_atomic(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         md.write_atomic(out, "new")
     assert out.read_text() == "previous" and sorted(p.name for p in tmp_path.iterdir()) == ["p.json"]
+
+
+def test_shipped_baseline_profiles_anchor_numbers():
+    g = load_profile("gpu-h100")
+    e = g.entries
+    assert g.model == "gpu" and e["power"].si == 700
+    assert e["launch_overhead"].si == pytest.approx(3e-6, rel=REL) and e["launch_overhead"].range == (3, 20)
+    assert (e["active_power"].value, e["idle_power"].value) == (267, 80.3)
+    assert e["min_kernel_time"].included_in == "launch_overhead"
+    assert e["hbm_traffic"].included_in == "active_power" and e["kernels_per_layer"].value == 1
+    assert all("[S]" in e[k].source for k in ("launch_overhead", "active_power", "idle_power"))
+    assert load_profile("gpu-h100-roofline").model == "roofline"
+    m = load_profile("cpu-demo-mlp")
+    assert m.model == "measured" and m.measurement["batches"] == [1, 540] and m.measurement["threads"] == 1
+    assert [(x["n_src"], x["n_dst"]) for x in m.measurement["layers"]] == [(64, 128), (128, 64), (64, 10)]
+    assert m.entries["active_power"].unpublished and "RAPL" in m.entries["active_power"].source
+    assert m.entries["time_per_batch_b1"].value > 0 and m.entries["time_per_batch_b540"].value > 0
