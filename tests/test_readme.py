@@ -35,3 +35,10 @@ def test_partition_search_block_runs(capsys):
     prog = ns["program"]
     assert prog.n_cores_used <= prog.chip.n_cores
     assert f"lower bound {prog.meta['mapping']['core_bound']}" in capsys.readouterr().out
+
+
+def test_dense_baselines_block_runs():
+    ns: dict = {}
+    exec(compile(_block("nc.energy.baselines.evaluate"), "README", "exec"), ns)
+    assert ns["streaming"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267, rel=1e-12)
+    assert ns["offline"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267 / 540, rel=1e-12)
