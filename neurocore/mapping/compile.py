@@ -9,7 +9,7 @@ from neurocore.chip.spec import ChipSpec, check_range, signed_range, unsigned_ra
 from neurocore.errors import BitWidthError, GraphError, MappingError
 from neurocore.graph.graph import Graph
 from neurocore.mapping.bound import CoreBound, core_bound
-from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition
+from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition, piece_binding
 from neurocore.mapping.inputs import place_inputs
 from neurocore.mapping.place import place
 from neurocore.mapping.program import InputMap, PopulationMap, Program
@@ -166,7 +166,8 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in pops]
     n_slots = parts.n_cores
     if n_slots > chip.n_cores:
-        _too_many_cores(graph, pop_pieces, n_slots, bound, chip, conv_storage)
+        _too_many_cores(graph, pop_pieces, n_slots, bound, chip, conv_storage,
+                        piece_binding(graph, chip, parts, conv_storage))
 
     arr.update(build_tables_csr(table_in, neuron_core, n_sources, chip))
     arr["neuron_core"] = neuron_core
@@ -295,11 +296,12 @@ def _bound_too_big(graph: Graph, bound: CoreBound, chip: ChipSpec, conv_storage:
 
 
 def _too_many_cores(graph: Graph, pop_pieces: dict, total: int, bound: CoreBound, chip: ChipSpec,
-                    conv_storage: str) -> None:
+                    conv_storage: str, binds: dict) -> None:
     counts = sorted(((len(pop_pieces[la.name]), la) for la in bound.layers), key=lambda t: -t[0])[:4]
-    biggest = ", ".join(f"'{la.name}' {c:,} cores (binding: {la.binding}, bound {max(la.cores):,.1f})"
+    biggest = ", ".join(f"'{la.name}' {c:,} cores (binding: {binds[la.name][0]}, "
+                        f"{100 * binds[la.name][1]:.0f}% of a core at most; bound {max(la.cores):,.1f})"
                         for c, la in counts)
-    binding = {la.binding for _, la in counts} | {bound.binding}
+    binding = {binds[la.name][0] for _, la in counts} | {bound.binding}
     raise MappingError(f"may fit: best found {total:,} cores, bound {bound.cores:,} (set by {bound.binding}); "
                        f"chip '{chip.name}' has {chip.n_cores:,}. Largest layers: {biggest}. "
                        f"{_fixes(graph, chip, conv_storage, binding)}")

@@ -745,3 +745,29 @@ def _repair_out_axons(graph: Graph, chip: ChipSpec, part: Partition) -> None:
             return
         part.bounds = np.asarray(new, np.int64)
     raise MappingError("output-axon repair did not converge; report this network as a bug")  # pragma: no cover
+
+
+def piece_binding(graph: Graph, chip: ChipSpec, part: Partition, conv_storage: str = "expanded") -> dict:
+    """{population: (resource, fraction)}: the per-core limit its fullest piece fills most, and how full.
+
+    For error messages: neurons, input axons and synapse bits of each piece (alone, as if it had
+    its core to itself) and the output routes of its neurons, over the chip's budgets.
+    """
+    into = _incoming(graph, chip, conv_storage)
+    routes = out_routes(graph, part)
+    per = np.zeros(routes.shape[0], np.int64)
+    per[part.stream_neurons()] = routes
+    names = ("neurons", "input axons", "synapse memory bits", "output routes")
+    budget = np.array([chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core,
+                       chip.axons_out_per_core], float)
+    out = {}
+    for pop in graph.populations:
+        order, best = part.orders[pop.name], np.zeros(4)
+        for _, lo, hi in part.pieces(pop.name):
+            rows = np.arange(lo, hi) if order is None else np.asarray(order[lo:hi])
+            ax, bits, rt = _needs(into[pop.name], rows, chip, per[part.starts[pop.name]:][: pop.n])
+            use = np.array([hi - lo, ax[-1], bits[-1], rt[-1]], float) / budget
+            best = np.maximum(best, use)
+        j = int(np.argmax(best))
+        out[pop.name] = (names[j], float(best[j]))
+    return out
