@@ -42,9 +42,10 @@ def _recurrent(n, p, seed=0):
     return g
 
 
-@pytest.mark.parametrize("n, p", [(4000, 0.02), (8000, 0.01)])
+@pytest.mark.parametrize("n, p", [(4000, 0.02)])
 def test_issue_recurrent_networks_fit_loihi(n, p):
-    """The issue's CUBA-sized and 8000-neuron recurrent networks compile on the unmodified preset."""
+    """The issue's CUBA-sized recurrent network compiles on the unmodified preset (the 8000-neuron one is
+    the README's block, run by tests/test_readme.py::test_partition_search_block_runs)."""
     chip = nc.chip.loihi()
     prog = nc.compile(_recurrent(n, p), chip, placement="in_order")
     use = prog.core_usage()
