@@ -83,6 +83,11 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
     say(f"  ANN accuracy (float)          {100 * ann_acc:.2f} %")
     say(f"  SNN accuracy ({steps} steps)       {100 * acc:.2f} %   ({n} samples simulated in {wall:.2f} s)")
     say(f"  cores used                    {program.n_cores_used} of {chip.n_cores}")
+    spl = program.meta.get("splitters")
+    if spl is not None:
+        shift = spl["latency_shift"].get(graph.meta["codec"].output, 0)
+        say(f"  splitter neurons              {spl['n_splitters']:,} on {spl['splitter_cores']} cores "
+            f"(one target per neuron; output {shift} step(s) later)")
     say(f"  spikes / inference            {tot['spikes'] / n:,.0f}   synaptic ops / inference "
         f"{tot['synops'] / n:,.0f}")
     say(f"  energy / inference ({profile})  {_fmt(gpu.energy_per_inference_J, 'J')}   "
@@ -97,7 +102,8 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
     say(f"  (energy profiles and their sources: `neurocore profiles {profile}`; full report: --json PATH)")
 
     summary = {"ann_accuracy": ann_acc, "snn_accuracy": acc, "n_steps": steps, "chip": chip.name,
-               "cores_used": program.n_cores_used, "n_test": n, "sim_wall_s": wall,
+               "cores_used": program.n_cores_used, "n_test": n,
+               "splitters": program.meta.get("splitters"), "sim_wall_s": wall,
                "report_gpu_h100": gpu.to_dict(), "report_dense_45nm": d45.to_dict()}
     if plot_dir:
         from neurocore.report import save_all

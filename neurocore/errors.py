@@ -11,6 +11,8 @@ __all__ = [
     "GraphError",
     "ConversionError",
     "MappingError",
+    "AxonTypeError",
+    "SingleTargetError",
     "BitWidthError",
     "FileFormatError",
     "ProfileError",
@@ -33,6 +35,14 @@ class ConversionError(NeurocoreError, ValueError):
 
 class MappingError(NeurocoreError, ValueError):
     """A graph does not fit the chip: names the layer, the limit, the need and the budget."""
+
+
+class AxonTypeError(MappingError):
+    """A neuron needs more distinct weights on its core than the chip's axon types serve."""
+
+
+class SingleTargetError(MappingError):
+    """A neuron still reaches more than one axon on a single-target chip after splitting."""
 
 
 class BitWidthError(NeurocoreError, ValueError):

@@ -47,8 +47,11 @@ def truenorth() -> ChipSpec:
     ``act_shift = vth_shift = 0``, spike inputs only (``graded_bits=0``), synapse memory
     one bit per crossbar point
     (256 x 256 bits) with the four 9-bit weights per neuron in a row header.
-    Not modelled: the four-axon-type restriction on distinct weights per neuron,
-    and the one-target-per-neuron fan-out (splitter neurons).
+    Enforced (``axon_types=4``, ``single_target=True``): a neuron takes at most four
+    distinct weights on its core, served by the axon types the compiler assigns
+    (an axon is duplicated onto one axon per type its targets need), and a neuron
+    reaches one axon on one core, so ``compile`` inserts splitter neurons for
+    larger fan-out (one extra step of latency where a delay cannot absorb it).
     """
     return ChipSpec(
         name="truenorth", tiles_x=64, tiles_y=64, cores_per_tile=1,
@@ -58,6 +61,7 @@ def truenorth() -> ChipSpec:
         u_bits=20, v_bits=20, decay_bits=12, vth_bits=18, vth_shift=0, act_shift=0,
         bias_mant_bits=9, bias_exp_bits=0, refractory_bits=4, graded_bits=0, max_delay=15,
         supports_decay=False, u_overflow="saturate", v_overflow="saturate",
+        axon_types=4, single_target=True,
     )
 
 

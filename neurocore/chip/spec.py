@@ -101,6 +101,18 @@ class ChipSpec:
     max_delay : longest synaptic delay in steps.
     supports_decay : False for chips whose neurons have no multiplicative leak (TrueNorth).
 
+    Synapse rules (TrueNorth; the defaults leave other chips unrestricted)
+    -----------------------------------------------------------------------
+    axon_types : int
+        0 = any weight per synapse. ``T > 0``: every input axon of a core has one of ``T``
+        types, and the weight of synapse (axon a, neuron n) is the neuron's value for that
+        type, ``s_n[type(a)]``: a neuron takes at most ``T`` distinct weights on its core, and
+        an axon whose targets need different types occupies one axon per type (the compiler
+        assigns them, :mod:`neurocore.mapping.axontypes`).
+    single_target : bool
+        True: a neuron's spikes reach exactly one axon on one core; ``compile`` inserts
+        splitter (relay) neurons for larger fan-out (:mod:`neurocore.mapping.splitters`).
+
     Overflow
     --------
     u_overflow, v_overflow : "wrap" or "saturate", applied identically by the
@@ -137,6 +149,8 @@ class ChipSpec:
     u_overflow: str = "wrap"
     v_overflow: str = "saturate"
     chip_link_cost: float = 4.0
+    axon_types: int = 0
+    single_target: bool = False
 
     def __post_init__(self) -> None:
         ints = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.type == "int"}
@@ -152,7 +166,7 @@ class ChipSpec:
                             "decay_bits": (1, 16), "vth_bits": (1, 24), "vth_shift": (0, 16),
                             "act_shift": (0, 16), "bias_mant_bits": (1, 24), "bias_exp_bits": (0, 4),
                             "refractory_bits": (0, 16), "graded_bits": (0, 24), "max_delay": (1, 255),
-                            "syn_row_header_bits": (0, 1024)}.items():
+                            "syn_row_header_bits": (0, 1024), "axon_types": (0, 64)}.items():
             if not lo <= ints[k] <= hi:
                 raise BitWidthError(f"ChipSpec.{k} = {ints[k]} is outside the supported range [{lo}, {hi}]")
         if self.weight_exp_min > self.weight_exp_max or not -16 <= self.weight_exp_min <= self.weight_exp_max <= 16:
@@ -162,6 +176,8 @@ class ChipSpec:
         if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) or c < 0:
             raise BitWidthError(f"ChipSpec.chip_link_cost must be a finite number >= 0 (on-chip hops per chip "
                                 f"crossing), got {c!r}")
+        if not isinstance(self.single_target, bool):
+            raise BitWidthError(f"ChipSpec.single_target must be True or False, got {self.single_target!r}")
         for k in ("u_overflow", "v_overflow"):
             if getattr(self, k) not in OVERFLOW_RULES:
                 raise BitWidthError(f"ChipSpec.{k} = {getattr(self, k)!r}; choose one of {OVERFLOW_RULES}")

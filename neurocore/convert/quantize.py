@@ -22,6 +22,21 @@ Per layer:
    smallest per-layer exponent that fits the largest bias.
 
 Values that still do not fit are clipped, counted and reported.
+
+On a chip with axon types (``chip.axon_types > 0``, TrueNorth) a neuron can take
+only that many distinct weights on its core (:mod:`neurocore.mapping.axontypes`).
+Each neuron's weights (all its incoming projections together, at one common
+exponent) are then made **ternary**, ``{-s_n, 0, +s_n}`` with a per-neuron scale
+``s_n`` -- the trinary weights of Esser et al., "Convolutional networks for fast,
+energy-efficient neuromorphic computing", PNAS 113(41):11441, 2016, with TrueNorth's
+per-neuron signed value per axon type as the scale. ``s_n`` and the set of kept
+synapses are the least-squares optimum (:func:`ternarize_rows`): keep the ``k``
+largest ``|w|`` that maximise ``(sum of the k largest |w|)**2 / k``, ``s_n`` their mean
+``|w|``. Why ternary rather than four levels ``{+-a, +-b}``, which the four types could
+also serve: a source whose targets on a core need ``L`` different types takes ``L``
+axons there (and a splitter neuron each), so a dense layer of fan-in ``F`` needs up to
+``L * F`` input axons on every core it reaches. Ternary (``L = 2``) fits fan-in up to
+128 on TrueNorth's 256-axon cores; four levels would fit only 64.
 """
 from __future__ import annotations
 
@@ -32,7 +47,7 @@ import scipy.sparse as sp
 
 from neurocore.chip.spec import ChipSpec
 
-__all__ = ["HEADROOM_BITS", "QuantizedLayer", "quantize_layer"]
+__all__ = ["HEADROOM_BITS", "QuantizedLayer", "quantize_layer", "ternarize_rows"]
 
 #: v keeps 2**HEADROOM_BITS thresholds of range, so a long run of inhibition rarely
 #: saturates it. A smaller vth costs no precision: the weight exponent adapts.
@@ -116,6 +131,8 @@ def quantize_layer(terms: dict[str, sp.csr_matrix], bias: np.ndarray, input_src:
         nrm = float(np.linalg.norm(m.data))
         errs[s] = float(np.linalg.norm(back - m.data) / nrm) if nrm > 0 else 0.0
         weights[s], exps[s], used[s] = w, int(e), _bits_used(w)
+    if chip.axon_types and weights:
+        saturated += _ternary(terms, weights, exps, errs, used, vth, gain, input_src, graded, wmax)
     # 3. bias
     theta = vth << chip.vth_shift
     bmax = (1 << (chip.bias_mant_bits - 1)) - 1
@@ -132,3 +149,70 @@ def quantize_layer(terms: dict[str, sp.csr_matrix], bias: np.ndarray, input_src:
     return QuantizedLayer(vth=int(vth), theta=int(theta), weights=weights, weight_exp=exps,
                           bias_mant=bq.astype(np.int64), bias_exp=int(bexp), gain=new_gain, weight_error=errs,
                           bias_error=berr, weight_bits_used=used, saturated=saturated, step_bound=b_max)
+
+
+def ternarize_rows(rows: np.ndarray, vals: np.ndarray, n_rows: int, smax: int) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares ternary ``{-s_n, 0, +s_n}`` of each row's values (float, mantissa units).
+
+    Parameters
+    ----------
+    rows, vals : (n,) arrays
+        Row (neuron) of each value, and the value.
+    n_rows : int
+    smax : int
+        Largest scale (the signed mantissa's maximum).
+
+    Returns
+    -------
+    (q, s) : (n,) int64 ternary mantissas and (n_rows,) int64 scales.
+    """
+    a = np.abs(vals)
+    order = np.lexsort((-a, rows))
+    r_s, a_s = rows[order], a[order]
+    start = np.searchsorted(r_s, np.arange(n_rows))
+    rank = np.arange(r_s.shape[0]) - start[r_s]
+    csum = np.cumsum(a_s)
+    base = np.where(start[r_s] > 0, csum[start[r_s] - 1], 0.0)
+    top = csum - base                                   # sum of the rank+1 largest |w| of the row
+    score = top ** 2 / (rank + 1)
+    best = np.zeros(n_rows, np.int64)                   # rank of the last kept value per row
+    best_score = np.full(n_rows, -1.0)
+    np.maximum.at(best_score, r_s, score)
+    is_best = score >= best_score[r_s]
+    first = np.full(n_rows, r_s.shape[0], np.int64)
+    np.minimum.at(first, r_s[is_best], np.flatnonzero(is_best))
+    has = first < r_s.shape[0]
+    best[has] = rank[first[has]]
+    kept_sum = np.zeros(n_rows)
+    kept_sum[has] = top[first[has]]
+    s = np.clip(np.rint(kept_sum / (best + 1)), 0, smax).astype(np.int64)
+    keep_sorted = rank <= best[r_s]
+    keep = np.empty_like(keep_sorted)
+    keep[order] = keep_sorted
+    q = np.where(keep, np.sign(vals) * s[rows], 0).astype(np.int64)
+    return q, s
+
+
+def _ternary(terms, weights, exps, errs, used, vth, gain, input_src, graded, wmax) -> int:
+    """Make every neuron's weights ternary (see the module docstring), in place; returns values clipped (0)."""
+    e = max(exps.values())
+    parts = []
+    for s, m in terms.items():
+        div = float(gain) if (s == input_src and graded) else 1.0
+        rows = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+        parts.append((s, m, rows, m.data * vth * 2.0 ** -e / div, div))
+    n_rows = next(iter(terms.values())).shape[0]
+    rows = np.concatenate([p[2] for p in parts])
+    vals = np.concatenate([p[3] for p in parts])
+    q, scale = ternarize_rows(rows, vals, n_rows, wmax)
+    k = 0
+    for s, m, r, v, div in parts:
+        qs = q[k: k + v.shape[0]]
+        k += v.shape[0]
+        w = sp.csr_matrix((qs, m.indices.copy(), m.indptr.copy()), shape=m.shape)
+        w.eliminate_zeros()
+        back = qs * 2.0 ** e * div / vth
+        nrm = float(np.linalg.norm(m.data))
+        errs[s] = float(np.linalg.norm(back - m.data) / nrm) if nrm > 0 else 0.0
+        weights[s], exps[s], used[s] = w, int(e), _bits_used(w)
+    return 0  # s_n is a mean of |w| that each fit the mantissa (vth was chosen so), so it fits too

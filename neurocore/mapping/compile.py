@@ -6,8 +6,11 @@ import scipy.sparse as sp
 
 from neurocore.chip.presets import loihi
 from neurocore.chip.spec import ChipSpec, check_range, signed_range, unsigned_range
-from neurocore.errors import BitWidthError, GraphError, MappingError
+import dataclasses
+
+from neurocore.errors import BitWidthError, GraphError, MappingError, SingleTargetError
 from neurocore.graph.graph import Graph
+from neurocore.mapping.axontypes import assign_axon_types
 from neurocore.mapping.bound import CoreBound, core_bound
 from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition, piece_binding
 from neurocore.mapping.inputs import place_inputs
@@ -77,8 +80,23 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         A neuron parameter, weight, exponent or delay lies outside the chip's widths.
     MappingError
         The network does not fit: names the layer, the limit, the need and the budget.
+    AxonTypeError
+        (chips with ``axon_types``) a neuron takes more distinct weights on its core than
+        there are axon types: names the neuron and the synapse.
+    SingleTargetError
+        (chips with ``single_target``) splitter insertion did not reach one target per neuron.
+
+    Notes
+    -----
+    On a ``single_target`` chip (TrueNorth) the graph is first rewritten with splitter
+    neurons (:mod:`neurocore.mapping.splitters`); the Program runs that transformed graph,
+    kept as ``program.graph``, with ``meta["splitters"]`` saying what was added.
     """
     chip = chip or loihi()
+    if chip.single_target:
+        return _compile_single_target(graph, chip, dict(conv_storage=conv_storage, placement=placement, seed=seed,
+                                                        traffic=traffic, interchip_cost=interchip_cost,
+                                                        packing=packing, inputs_on=inputs_on))
     if not isinstance(graph, Graph):
         raise GraphError(f"compile() takes a neurocore Graph, got {type(graph).__name__}; convert models "
                          "with nc.convert() first")
@@ -161,6 +179,10 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
 
     # ---- partition, tables, place, routes ----------------------------------------------
     parts = partition(graph, chip, conv_storage, packing, bound=bound.cores)
+    if graph.meta.get("splitters", {}).get("relays"):
+        from neurocore.mapping.splitters import align_relays
+
+        parts = align_relays(parts, graph, chip, conv_storage, packing, bound.cores)
     neuron_core = parts.neuron_core().astype(np.int32)
     pop_pieces = {p.name: parts.pieces(p.name) for p in pops}
     names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in pops]
@@ -170,6 +192,8 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
                         piece_binding(graph, chip, parts, conv_storage))
 
     arr.update(build_tables_csr(table_in, neuron_core, n_sources, chip))
+    if chip.axon_types:
+        _type_axons(arr, graph, chip, pop_offset, src_offset, n_neurons, n_slots)
     arr["neuron_core"] = neuron_core
     arr["core_syn_bits"] = _core_syn_bits(arr, graph, chip, n_slots, conv_storage, pop_offset)
 
@@ -320,3 +344,71 @@ def _check_limits(program: Program) -> None:
             name = next(p.name for p in program.populations.values() if any(s == slot for s, _, _ in p.pieces))
             raise MappingError(f"layer '{name}' piece on core slot {slot} needs {int(use[key][slot]):,} {key}; a "
                                f"core has {lim:,}: report this as a partitioner bug")
+
+
+def _source_namer(src_offset: dict):
+    names = sorted((off, name) for name, off in src_offset.items())
+
+    def name_of(i: int) -> str:
+        base, nm = max((b, nm) for b, nm in names if b <= i)
+        return f"'{nm}'[{i - base}]"
+    return name_of
+
+
+def _type_axons(arr: dict, graph: Graph, chip: ChipSpec, pop_offset: dict, src_offset: dict, n_neurons: int,
+                n_slots: int) -> None:
+    """Axon types (:mod:`.axontypes`): per-synapse type, physical axons per row, per-neuron values."""
+    typing = assign_axon_types(arr, n_neurons, chip, _source_namer(src_offset))
+    arr["syn_type"], arr["row_axons"], arr["neuron_values"] = typing.syn_type, typing.row_axons, typing.neuron_values
+    use = np.bincount(arr["row_core"], weights=typing.row_axons, minlength=n_slots).astype(np.int64)
+    if use.size and use.max() > chip.axons_in_per_core:
+        slot = int(np.argmax(use))
+        rows = np.flatnonzero(arr["row_core"] == slot)
+        dst = list(graph.projections.values())[int(arr["row_proj"][rows[0]])].dst
+        raise MappingError(f"core slot {slot} (layer '{dst}') needs {int(use[slot])} input axons once each source "
+                           f"takes one axon per axon type its targets need ({rows.size} sources); a core has "
+                           f"{chip.axons_in_per_core}. Fewer distinct weights per neuron (ternary +-s) halve the "
+                           "duplication; or lower the layer's fan-in")
+
+
+def _multi_target(program: Program) -> np.ndarray:
+    """Physical targets (axons) of every neuron: sum over its rows of the row's axons."""
+    a = program.arrays
+    per_row = a["row_axons"] if "row_axons" in a else np.ones(a["row_src"].shape[0], np.int32)
+    return np.bincount(a["row_src"], weights=per_row, minlength=program.n_neurons)[:program.n_neurons]
+
+
+def _compile_single_target(graph: Graph, chip: ChipSpec, kw: dict, rounds: int = 4) -> Program:
+    """Compile with splitter neurons until every neuron has one target (see :mod:`.splitters`)."""
+    from neurocore.mapping.splitters import SPLITTER_SUFFIX, graph_synapse_types, insert_splitters
+
+    base = dataclasses.replace(chip, single_target=False)
+    types = graph_synapse_types(graph, chip) if chip.axon_types else \
+        {p.name: np.zeros(p.n_synapses, np.int64) for p in graph.projections.values()}
+    # the first partition only locates the destination neurons; rows are not yet split by type
+    program = compile(graph, dataclasses.replace(base, axon_types=0), **kw)
+    for _ in range(rounds):
+        core = program.arrays["neuron_core"]
+        core_of = {n: core[program.populations[n].offset: program.populations[n].offset + graph[n].n]
+                   for n in graph.nodes if n in program.populations}
+        g, _info = insert_splitters(graph, chip, core_of, types)
+        program = compile(g, base, **kw)
+        targets = _multi_target(program)
+        bad = np.flatnonzero(targets > 1)
+        if not bad.size:
+            break
+    if bad.size:
+        n = int(bad[0])
+        pm = next(p for p in program.populations.values() if p.offset <= n < p.offset + p.n)
+        raise SingleTargetError(f"neuron '{pm.name}'[{n - pm.offset}] still reaches {int(targets[n])} axons after "
+                                f"{rounds} rounds of splitter insertion on chip '{chip.name}' (its relays were cut "
+                                "across cores); a neuron there must have one target. Report this network")
+    program.chip = chip
+    program.graph = g
+    spl = g.meta.get("splitters", {"relays": {}, "n_splitters": 0, "added_delay": {}, "latency_shift": {},
+                                   "shifted": []})
+    relay_pops = [program.populations[r + SPLITTER_SUFFIX] for r in spl["relays"]]
+    cores = {s for pm in relay_pops for s, _, _ in pm.pieces}
+    program.meta["splitters"] = dict(spl, splitter_cores=len(cores))
+    program.meta["mapping"]["splitters"] = spl["n_splitters"]
+    return program

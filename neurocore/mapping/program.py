@@ -84,6 +84,9 @@ class Program:
     arrays: dict[str, NDArray]
     core_ids: NDArray[np.int32]
     meta: dict = field(default_factory=dict)
+    #: the Graph the program runs when compile rewrote it (splitter neurons on a single-target
+    #: chip, :mod:`neurocore.mapping.splitters`); None otherwise. Not saved with the program.
+    graph: object = None
 
     # ---- sizes ---------------------------------------------------------------
     @property
@@ -122,7 +125,7 @@ class Program:
         pk_src_core[is_neuron] = a["neuron_core"][src_of_pk[is_neuron]]
         return {
             "neurons": np.bincount(a["neuron_core"], minlength=k),
-            "axons_in": np.bincount(a["row_core"], minlength=k),
+            "axons_in": np.bincount(a["row_core"], weights=a.get("row_axons"), minlength=k).astype(np.int64),
             "axons_out": np.bincount(pk_src_core[is_neuron], minlength=k),
             "synapse_bits": (np.asarray(a["core_syn_bits"], np.int64) if "core_syn_bits" in a else
                              np.bincount(a["row_core"], weights=a["row_words"], minlength=k).astype(np.int64)
