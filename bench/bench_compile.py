@@ -13,6 +13,11 @@ packing    how the compiler cut the layers into cores ("stream": consecutive lay
 hops       estimated packet hops per all-fire step after placement, ``in-order`` the same
            traffic placed in order, ``cut`` the reduction; ``chip hops`` inter-chip hops.
 compile    wall time of ``nc.compile`` (partition + tables + placement).
+
+TrueNorth rows (``truenorth()`` enforces four axon types and one target per neuron, so
+compile inserts splitter neurons; ``truenorth-free`` is the same chip with both rules off):
+cores, splitter neurons and the cores holding them, the output layer's extra steps of
+latency, the compile time.
 """
 from __future__ import annotations
 
@@ -161,6 +166,35 @@ def row(name, g, chip, storage, placement="anneal"):
             f"{cut:>5.1f}% {m['est_hops_chip']:>9,.0f} {dt:>7.2f}s")
 
 
+def tn_conv(rng) -> nc.Graph:
+    """Ternary conv stack for TrueNorth: 1x16x16 -> conv 8@3x3 -> conv 8@3x3/2 -> conv 16@3x3/2 -> dense 10."""
+    g = nc.Graph()
+    x = g.input(256, shape=(1, 16, 16), name="x")
+    n = nc.IF(vth=20)
+
+    def tern(o, i):  # per output channel {-s, 0, +s}
+        return rng.choice([-1, 0, 1], (o, i, 3, 3)) * rng.integers(2, 60, (o, 1, 1, 1))
+
+    c1 = g.conv2d(x, tern(8, 1), n, padding=1, name="c1")
+    c2 = g.conv2d(c1, tern(8, 8), n, stride=2, padding=1, name="c2")
+    c3 = g.conv2d(c2, tern(16, 8), n, stride=2, padding=1, name="c3")
+    w = rng.choice([-1, 0, 1], (10, 256), p=[0.2, 0.6, 0.2]) * rng.integers(2, 60, (10, 1))
+    w[:, 128:] = 0  # fan-in 128 at most: two axon types per source on a 256-axon core
+    g.dense(c3, w, n, name="out")
+    return g
+
+
+def tn_row(name, g, chip) -> str:
+    t0 = time.perf_counter()
+    prog = nc.compile(g, chip, seed=0)
+    dt = time.perf_counter() - t0
+    spl = prog.meta.get("splitters") or {"n_splitters": 0, "splitter_cores": 0, "latency_shift": {}}
+    out = g.populations[-1].name
+    return (f"{name:<10} {chip.name:<15} {sum(p.n_synapses for p in g.projections.values()):>9,} "
+            f"{prog.n_cores_used:>5} {spl['n_splitters']:>9,} {spl['splitter_cores']:>9} "
+            f"{spl['latency_shift'].get(out, 0):>7} {prog.n_neurons:>8,} {dt:>7.2f}s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="LeNet only")
@@ -170,6 +204,13 @@ def main() -> None:
     rng = np.random.default_rng(0)
     loihi = nc.chip.loihi()
     board = dataclasses.replace(loihi, name="loihi-2x1", chips_x=2)
+    tn, g = nc.chip.truenorth(), tn_conv(np.random.default_rng(1))
+    free = dataclasses.replace(tn, name="truenorth-free", axon_types=0, single_target=False)
+    print(f"{'network':<10} {'chip':<15} {'syn':>9} {'cores':>5} {'splitters':>9} {'on cores':>9} "
+          f"{'+steps':>7} {'neurons':>8} {'compile':>8}")
+    print(tn_row("tn-conv", g, free))
+    print(tn_row("tn-conv", g, tn))
+    print()
     print(f"{'network':<10} {'chip':<12} {'storage':<8} {'syn':>11} {'cores':>5} {'lb':>5} {'x lb':>5} "
           f"{'binding':<14} {'packing':<8} {'hops':>11} {'in-order':>11} {'cut':>6} {'chip hops':>9} {'compile':>8}")
     if args.board_synapses:
