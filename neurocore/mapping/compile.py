@@ -387,7 +387,7 @@ def _compile_single_target(graph: Graph, chip: ChipSpec, kw: dict, rounds: int =
         {p.name: np.zeros(p.n_synapses, np.int64) for p in graph.projections.values()}
     # the first partition only locates the destination neurons; rows are not yet split by type
     program = compile(graph, dataclasses.replace(base, axon_types=0), **kw)
-    for _ in range(rounds):
+    for done in range(1, rounds + 1):
         core = program.arrays["neuron_core"]
         core_of = {n: core[program.populations[n].offset: program.populations[n].offset + graph[n].n]
                    for n in graph.nodes if n in program.populations}
@@ -409,6 +409,6 @@ def _compile_single_target(graph: Graph, chip: ChipSpec, kw: dict, rounds: int =
                                    "shifted": []})
     relay_pops = [program.populations[r + SPLITTER_SUFFIX] for r in spl["relays"]]
     cores = {s for pm in relay_pops for s, _, _ in pm.pieces}
-    program.meta["splitters"] = dict(spl, splitter_cores=len(cores))
+    program.meta["splitters"] = dict(spl, splitter_cores=len(cores), rounds=done)
     program.meta["mapping"]["splitters"] = spl["n_splitters"]
     return program

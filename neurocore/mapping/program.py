@@ -145,6 +145,11 @@ class Program:
             b = m["core_bound"]
             lines.append(f"  cores {self.n_cores_used} vs lower bound {b} ({self.n_cores_used / b:.2f}x; the bound is "
                          f"set by {m.get('bound_binding', '?')})")
+        spl = self.meta.get("splitters")
+        if spl:
+            lines.append(f"  splitter neurons {spl['n_splitters']:,} on {spl['splitter_cores']} cores (one target per "
+                         f"neuron; {spl.get('rounds', 1)} round(s)), {sum(spl['added_delay'].values())} "
+                         "projection(s) one step later")
         lines.append(f"  {'per core':<13} {'max':>9}   {'limit':<9} {'mean':>11}")
         for k, v in use.items():
             if v.size:

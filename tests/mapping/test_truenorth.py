@@ -138,3 +138,11 @@ def test_converted_network_is_ternary_per_neuron():
     assert r.accuracy(yte[:100]) > 0.8
     lo = nc.convert(mlp, calibration=Xtr[:200], chip=nc.chip.loihi())        # other chips keep full weights
     assert max(np.unique(np.abs(w.weights.data)).size for w in lo.projections.values()) > 4
+
+
+def test_summary_and_save_load_of_a_split_program(rng, tmp_path):
+    p = nc.compile(_fanout(rng), TN)
+    assert "splitter neurons" in p.summary() and "one step later" in p.summary()
+    q = nc.Program.load(p.save(tmp_path / "tn.npz"))
+    assert q.chip == TN and q.meta["splitters"]["n_splitters"] == p.meta["splitters"]["n_splitters"]
+    assert_array_equal(q.arrays["syn_type"], p.arrays["syn_type"])
