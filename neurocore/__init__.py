@@ -3,6 +3,8 @@
 describe (Graph) -> compile (Program) -> run (RunResult) -> report (EnergyReport).
 """
 from neurocore import chip, energy
+from neurocore.graph import learning
+from neurocore.graph.learning import LearningRule
 from neurocore.convert import ConversionReport, accuracy_vs_timesteps, convert
 from neurocore.errors import (
                               BitWidthError,
@@ -10,6 +12,7 @@ from neurocore.errors import (
                               ConversionError,
                               FileFormatError,
                               GraphError,
+                              LearningRuleError,
                               MappingError,
                               NeurocoreError,
                               ProfileError,
@@ -22,5 +25,5 @@ from neurocore.sim import RunResult, Simulator
 __version__ = "0.1.0"
 
 __all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
-           "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
+           "learning", "LearningRule", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
            "ProfileError", "SimulationError", "BuildError"]

@@ -115,7 +115,12 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     srcs, dsts, ws, pidx, shifts, delays, stats, shared = [], [], [], [], [], [], [], []
     for j, proj in enumerate(graph.projections.values()):
         where = f"projection '{proj.name}'"
-        check_range("weight", proj.weights.data, wlo, whi, where=where,
+        if proj.learning is not None and not chip.learning_engine:
+            raise MappingError(f"{where} learns (rule {proj.learning.name}: dw='{proj.learning.dw}'), but chip "
+                               f"'{chip.name}' has no learning engine; use a chip with learning_engine=True "
+                               "(nc.chip.loihi()) or drop learning=")
+        plastic_lo, plastic_hi = (-256, 255) if proj.learning is not None else (wlo, whi)
+        check_range("weight", proj.weights.data, plastic_lo, plastic_hi, where=where,
                     hint=f"{chip.weight_bits}-bit signed mantissa on chip '{chip.name}'; divide the weights "
                          "and raise weight_exp, or use more weight_bits")
         if not chip.weight_exp_min <= proj.weight_exp <= chip.weight_exp_max:
@@ -145,6 +150,8 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
                                                       else proj.n_synapses)),
                       "weight_bits": chip.weight_bits, "weight_exp": proj.weight_exp, "delay": proj.delay,
                       "recurrent": proj.name in recurrent})
+        if proj.learning is not None:
+            stats[-1]["learning"] = proj.learning.to_dict()
         if proj.kind == "conv2d" and "kernel_shape" in proj.meta:
             stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
             stats[-1]["storage"] = "shared" if shared[-1] else "expanded"
