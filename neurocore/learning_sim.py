@@ -18,7 +18,7 @@ from neurocore.errors import BuildError, SimulationError
 from neurocore.graph.learning import DEPENDENCIES, SIGN_MODES, TARGETS, LearningRule, VARIABLES
 from neurocore.mapping.program import Program
 
-__all__ = ["learn_tables", "initial_state", "run_learning", "has_plasticity", "LEARN_PROBES", "LEARNING_COUNTERS"]
+__all__ = ["learned_graph", "learn_tables", "initial_state", "run_learning", "has_plasticity", "LEARN_PROBES", "LEARNING_COUNTERS"]
 
 #: What a probe on a plastic projection can record each step (state at the end of the step).
 LEARN_PROBES = {"weights": "w", "tag_1": "t", "tag_2": "d", "x": "x", "tx": "tx", "y": "y", "ty": "ty"}
@@ -298,3 +298,43 @@ def _split_probes(p: Program, probes, names: dict):
         else:
             raise SimulationError(f"probe names {k!r}: not a population or a plastic projection of this Program")
     return pops, learn
+
+
+def learned_graph(graph, result, sample: int = 0, keep_learning: bool = True):
+    """A copy of ``graph`` whose plastic projections hold the weights ``result`` learned.
+
+    Parameters
+    ----------
+    graph : Graph
+        The graph the result's Program was compiled from.
+    result : RunResult
+        A learning run; ``result.weights[name]`` is (batch, n_dst, n_src).
+    sample : int
+        Which entry of the batch to take.
+    keep_learning : bool
+        Keep each projection's rule (learning can go on) or make the weights fixed. Fixed weights
+        must fit the chip's weight mantissa when compiled.
+    """
+    from neurocore.graph.graph import Graph
+
+    if not result.weights:
+        raise SimulationError("the result holds no learned weights (it is not a learning run)")
+    g = Graph()
+    for node in graph.nodes.values():
+        g.nodes[node.name] = node
+    g.meta = dict(graph.meta)
+    for proj in graph.projections.values():
+        kw = dict(weight_exp=proj.weight_exp, delay=proj.delay, name=proj.name, meta=proj.meta)
+        if proj.learning is not None:
+            if proj.name not in result.weights:
+                raise SimulationError(f"the result has no weights for plastic projection '{proj.name}'")
+            w = result.weights[proj.name]
+            if not 0 <= sample < w.shape[0]:
+                raise SimulationError(f"sample {sample} is outside the batch of {w.shape[0]}")
+            if keep_learning:
+                g.connect(proj.src, proj.dst, w[sample], learning=proj.learning, **kw)
+            else:
+                g.connect(proj.src, proj.dst, w[sample], kind="dense", **kw)
+        else:
+            g.connect(proj.src, proj.dst, proj.weights, kind=proj.kind, reward=proj.kind == "reward", **kw)
+    return g

@@ -318,7 +318,7 @@ cdef inline void deliver(const Net* net, int64_t src, int64_t val, int64_t t, in
 cdef void run_sample(Net* net, int64_t b, const int32_t* xin, int64_t* u, int64_t* v, int64_t* refr64,
                      int64_t* acc, int64_t* racc, uint8_t* flags, int64_t* ovf, int64_t* urec,
                      int64_t* vrec) noexcept nogil:
-    cdef int64_t N = net.N, C = net.C, D = net.D, T = net.T, t, c, n, j, slot, tau, q, sz
+    cdef int64_t N = net.N, C = net.C, D = net.D, T = net.T, t, c, n, j, slot, tau, tg
     cdef int64_t* r_in = <int64_t*>calloc(N + 1, sizeof(int64_t))
     cdef int32_t* refr = <int32_t*>calloc(N + 1, sizeof(int32_t))
     cdef uint8_t* flag = <uint8_t*>calloc(N + 1, 1)
@@ -335,16 +335,17 @@ cdef void run_sample(Net* net, int64_t b, const int32_t* xin, int64_t* u, int64_
         refr[n] = <int32_t>refr64[n]
     for t in range(T):
         tau = net.step0 + t + 1
+        tg = tau - 1  # global step: accumulation slots continue across runs
         xt = xin + t * C
         for c in range(C):
             pre[N + c] = xt[c] != 0
             if xt[c] != 0:
-                deliver(net, N + c, xt[c], t, acc, racc)
+                deliver(net, N + c, xt[c], tg, acc, racc)
         for j in range(net.n_plastic):
             p = &net.pl[j]
             if p.src >= N:
-                emit(p, b, pre + p.src, acc + ((t + p.delay) % D) * N, net.act_shift)
-        slot = t % D
+                emit(p, b, pre + p.src, acc + ((tg + p.delay) % D) * N, net.act_shift)
+        slot = tg % D
         memcpy(r_in, racc + slot * N, N * sizeof(int64_t))
         memset(racc + slot * N, 0, N * sizeof(int64_t))
         nc_update64(N, acc + slot * N, u, v, refr, flag, net.decay_u, net.decay_v, net.vth, net.bias, net.reset,
@@ -358,11 +359,11 @@ cdef void run_sample(Net* net, int64_t b, const int32_t* xin, int64_t* u, int64_
             memcpy(vrec + t * N, v, N * sizeof(int64_t))
         for n in range(N):
             if spk[n]:
-                deliver(net, n, 1, t, acc, racc)
+                deliver(net, n, 1, tg, acc, racc)
         for j in range(net.n_plastic):
             p = &net.pl[j]
             if p.src < N:
-                emit(p, b, pre + p.src, acc + ((t + p.delay) % D) * N, net.act_shift)
+                emit(p, b, pre + p.src, acc + ((tg + p.delay) % D) * N, net.act_shift)
             if p.learn:
                 book(p, b, pre + p.src, spk + p.dst, r_in + p.dst, tau, t, hx, hy)
             record(p, b, t)

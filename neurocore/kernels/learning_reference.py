@@ -279,23 +279,24 @@ def simulate(tb: dict, inputs: NDArray, n_steps: int, state: dict, record: dict 
         sts = [{k: state[f"p{j}.{k}"][b] for k in ("w", "d", "t", "x", "tx", "y", "ty", "y1n", "sprev")}
                for j in range(len(tb["plastic"]))]
 
-        def deliver(src, val, t):
+        def deliver(src, val, t):  # t: global step (accumulation slots continue across runs)
             for k in range(ptr[src], ptr[src + 1]):
                 slot = (t + dly[k]) % D
                 (racc if rew[k] else acc)[slot, tgt[k]] += w[k] * val
 
         for t in range(T):
             tau = step0 + t + 1
+            tg = step0 + t
             for c in np.flatnonzero(x[b, t]):
-                deliver(N + c, x[b, t, c], t)
+                deliver(N + c, x[b, t, c], tg)
             pre = {}
             for j, p in enumerate(tb["plastic"]):
                 if p["src"] >= N:
                     spk = x[b, t, p["src"] - N: p["src"] - N + p["n_src"]] != 0
                     pre[j] = spk
-                    acc[(t + p["delay"]) % D, p["dst"]: p["dst"] + p["n_dst"]] += _emit(p, sts[j]["w"], spk,
+                    acc[(tg + p["delay"]) % D, p["dst"]: p["dst"] + p["n_dst"]] += _emit(p, sts[j]["w"], spk,
                                                                                        tb["act_shift"])
-            slot = t % D
+            slot = tg % D
             a, r_in = acc[slot].copy(), racc[slot].copy()
             acc[slot], racc[slot] = 0, 0
             u2, v2, refr2, s, act, ou, ov = _neurons(tb, u, v, refr, a)
@@ -305,13 +306,13 @@ def simulate(tb: dict, inputs: NDArray, n_steps: int, state: dict, record: dict 
             if rec_uv:
                 urec[b, t], vrec[b, t] = u, v
             for n in np.flatnonzero(s):
-                deliver(n, 1, t)
+                deliver(n, 1, tg)
             for j, p in enumerate(tb["plastic"]):
                 st = sts[j]
                 if p["src"] < N:
                     spk = s[p["src"]: p["src"] + p["n_src"]]
                     pre[j] = spk
-                    acc[(t + p["delay"]) % D, p["dst"]: p["dst"] + p["n_dst"]] += _emit(p, st["w"], spk,
+                    acc[(tg + p["delay"]) % D, p["dst"]: p["dst"] + p["n_dst"]] += _emit(p, st["w"], spk,
                                                                                        tb["act_shift"])
                 if p["learn"]:
                     _book(p, st, pre[j], s[p["dst"]: p["dst"] + p["n_dst"]], r_in[p["dst"]: p["dst"] + p["n_dst"]],
