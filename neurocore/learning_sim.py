@@ -338,3 +338,11 @@ def learned_graph(graph, result, sample: int = 0, keep_learning: bool = True):
         else:
             g.connect(proj.src, proj.dst, proj.weights, kind=proj.kind, reward=proj.kind == "reward", **kw)
     return g
+
+
+def learning_cores(program: Program) -> int:
+    """Core slots holding plastic synapses (their learning engines update in parallel); at least 1."""
+    a = program.arrays
+    plastic = [j for j, st in enumerate(program.projections) if st.get("learning")]
+    cores = np.unique(a["row_core"][np.isin(a["row_proj"], plastic)]) if plastic else np.zeros(0)
+    return max(1, int(cores.size))

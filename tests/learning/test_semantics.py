@@ -141,3 +141,18 @@ def test_learning_arguments_need_a_plastic_program():
     sim = nc.Simulator(nc.compile(g, nc.chip.loihi()))
     with pytest.raises(SimulationError, match="plastic"):
         sim.run(np.zeros((1, 3, 2), np.int32), n_steps=3, learning=False)
+
+
+def test_learning_energy_priced_from_davies_table2():
+    g = stdp_net()
+    sim = nc.Simulator(nc.compile(g, nc.chip.loihi()))
+    x = inputs(g, B=2)
+    r = sim.run(x, n_steps=80)
+    rep = nc.energy.estimate(r, chip="loihi", baseline=None)
+    term = next(t for t in rep.terms if t.kind == "learning")
+    assert term.entry == "synop_learning_update" and term.value == 120
+    assert term.count_per_inference == 40 * 72
+    assert np.isclose(rep.breakdown_J["learning"], 40 * 72 * 120e-12)
+    assert np.isclose(rep.latency_breakdown_s["learning"], 40 * 72 * 6.1e-9)  # one core holds the 72 synapses
+    frozen = nc.energy.estimate(sim.run(x, n_steps=80, learning=False), chip="loihi", baseline=None)
+    assert frozen.breakdown_J["learning"] == 0
