@@ -36,7 +36,7 @@ import neurocore as nc
 TAU = 20            # STDP windows tau+ = tau- = 20 ms, as Song et al.
 IMPULSE = 16        # trace impulse per spike (7-bit trace, 0..127)
 RULE_DW = "7 * 2^-6 * y0 * x1 - 7 * 2^-6 * x0 * y1 - 2^-7 * x0 * y1"   # A-/A+ = 15/14
-NEURON = dict(du=820, dv=205, vth=60)  # tau_syn ~ 5 ms, tau_m ~ 20 ms
+NEURON = dict(du=820, dv=205, vth=3000)  # tau_syn ~ 5 ms, tau_m ~ 20 ms
 
 
 def build(n_inputs: int, seed: int):

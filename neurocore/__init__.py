@@ -18,13 +18,13 @@ from neurocore.errors import (
                               ProfileError,
                               SimulationError,
 )
-from neurocore.graph import IF, CubaLIF, Graph, one_to_one
+from neurocore.graph import IF, AdaptiveLIF, CubaLIF, Graph, one_to_one
 from neurocore.mapping import Program, compile
 from neurocore.sim import RunResult, Simulator
 from neurocore.learning_sim import learned_graph
 
 __version__ = "0.1.0"
 
-__all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
+__all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "AdaptiveLIF", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
            "learning", "LearningRule", "learned_graph", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
            "ProfileError", "SimulationError", "BuildError"]

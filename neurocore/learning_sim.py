@@ -27,7 +27,8 @@ LEARNING_COUNTERS = ("learning_updates", "trace_updates", "learning_epochs")
 
 
 def has_plasticity(program: Program) -> bool:
-    return any(p.get("learning") or p.get("kind") == "reward" for p in program.projections)
+    return "theta_inc" in program.arrays or any(p.get("learning") or p.get("kind") == "reward"
+                                                 for p in program.projections)
 
 
 def load_learning_kernel():
@@ -136,7 +137,11 @@ def learn_tables(program: Program) -> dict:
         "s_ptr": np.searchsorted(src_s, np.arange(N + C + 1)).astype(i64),
         "s_tgt": a["target"].astype(i64)[static][order], "s_w": val[static][order],
         "s_delay": syn_delay[static][order], "s_rew": rew[static][order],
-        "plastic": plastic,
+        "plastic": plastic, "vth_shift": chip.vth_shift,
+        "theta_inc": a.get("theta_inc", np.zeros(N, i64)).astype(i64),
+        "theta_decay": (unity - a.get("theta_decay", np.zeros(N, i64))).astype(i64),
+        "theta_cap": ((1 << chip.vth_bits) - 1 - a["vth"]).astype(i64),
+        "theta0": a.get("theta0", np.zeros(N, i64)).astype(i64),
     }
     return tb
 
@@ -145,7 +150,8 @@ def initial_state(tb: dict, B: int) -> dict:
     """State before the first step: u0, v0, empty slots, initial weights (truncated once, as Lava does)."""
     N, D = tb["N"], tb["D"]
     st = {"u": np.tile(tb["u0"], (B, 1)), "v": np.tile(tb["v0"], (B, 1)), "refr": np.zeros((B, N), np.int64),
-          "acc": np.zeros((B, D, N), np.int64), "racc": np.zeros((B, D, N), np.int64), "step0": 0}
+          "acc": np.zeros((B, D, N), np.int64), "racc": np.zeros((B, D, N), np.int64), "step0": 0,
+          "theta": np.tile(tb["theta0"], (B, 1))}
     for j, p in enumerate(tb["plastic"]):
         w0 = p["w0"]
         n = p["nwb_shift"]
@@ -314,13 +320,25 @@ def learned_graph(graph, result, sample: int = 0, keep_learning: bool = True):
     keep_learning : bool
         Keep each projection's rule (learning can go on) or make the weights fixed. Fixed weights
         must fit the chip's weight mantissa when compiled.
+
+    Adaptive-threshold populations (:class:`~neurocore.AdaptiveLIF`) take their learned theta as ``theta0``.
     """
     from neurocore.graph.graph import Graph
 
     if not result.weights:
         raise SimulationError("the result holds no learned weights (it is not a learning run)")
+    import dataclasses
+
+    from neurocore.graph.neurons import AdaptiveLIF
+    from neurocore.graph.nodes import Population
+
     g = Graph()
+    theta = result.final_state.get("learn/theta")
     for node in graph.nodes.values():
+        pm = result.program.populations.get(node.name)
+        if isinstance(node, Population) and isinstance(node.neuron, AdaptiveLIF) and theta is not None and pm:
+            neuron = dataclasses.replace(node.neuron, theta0=np.array(theta[sample, pm.offset: pm.offset + pm.n]))
+            node = Population(node.name, node.n, neuron=neuron, shape=node.shape)
         g.nodes[node.name] = node
     g.meta = dict(graph.meta)
     for proj in graph.projections.values():

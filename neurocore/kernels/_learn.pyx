@@ -302,6 +302,10 @@ cdef struct Net:
     int64_t n_plastic
     Plastic* pl
     int64_t max_hist
+    int vth_shift
+    const int64_t* theta_inc
+    const int64_t* theta_decay   # 2**decay_bits - theta_decay
+    const int64_t* theta_cap
 
 
 cdef inline void deliver(const Net* net, int64_t src, int64_t val, int64_t t, int64_t* acc,
@@ -317,7 +321,7 @@ cdef inline void deliver(const Net* net, int64_t src, int64_t val, int64_t t, in
 
 cdef void run_sample(Net* net, int64_t b, const int32_t* xin, int64_t* u, int64_t* v, int64_t* refr64,
                      int64_t* acc, int64_t* racc, uint8_t* flags, int64_t* ovf, int64_t* urec,
-                     int64_t* vrec) noexcept nogil:
+                     int64_t* vrec, int64_t* theta) noexcept nogil:
     cdef int64_t N = net.N, C = net.C, D = net.D, T = net.T, t, c, n, j, slot, tau, tg
     cdef int64_t* r_in = <int64_t*>calloc(N + 1, sizeof(int64_t))
     cdef int32_t* refr = <int32_t*>calloc(N + 1, sizeof(int32_t))
@@ -326,6 +330,8 @@ cdef void run_sample(Net* net, int64_t b, const int32_t* xin, int64_t* u, int64_
     cdef uint8_t* pre = <uint8_t*>calloc(N + C + 1, 1)
     cdef int64_t* hx = <int64_t*>malloc((net.max_hist + 1) * sizeof(int64_t))
     cdef int64_t* hy = <int64_t*>malloc((net.max_hist + 1) * sizeof(int64_t))
+    cdef int64_t* vth = <int64_t*>calloc(N + 1, sizeof(int64_t))
+    cdef int64_t th
     cdef Plastic* p
     cdef int64_t ov[2]
     cdef const int32_t* xt
@@ -348,10 +354,14 @@ cdef void run_sample(Net* net, int64_t b, const int32_t* xin, int64_t* u, int64_
         slot = tg % D
         memcpy(r_in, racc + slot * N, N * sizeof(int64_t))
         memset(racc + slot * N, 0, N * sizeof(int64_t))
-        nc_update64(N, acc + slot * N, u, v, refr, flag, net.decay_u, net.decay_v, net.vth, net.bias, net.reset,
+        for n in range(N):  # the adaptive threshold (0 for neurons without one)
+            vth[n] = net.vth[n] + theta[n] * (<int64_t>1 << net.vth_shift)
+        nc_update64(N, acc + slot * N, u, v, refr, flag, net.decay_u, net.decay_v, vth, net.bias, net.reset,
                     net.refractory, net.decay_bits, net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, 0, ov)
         for n in range(N):
             spk[n] = (flag[n] >> 1) & 1
+            th = nc_trunc_shift(theta[n] * net.theta_decay[n], net.decay_bits) + net.theta_inc[n] * spk[n]
+            theta[n] = th if th < net.theta_cap[n] else net.theta_cap[n]
             pre[n] = spk[n]
             flags[t * N + n] = flag[n]
         if urec != NULL:
@@ -378,6 +388,7 @@ cdef void run_sample(Net* net, int64_t b, const int32_t* xin, int64_t* u, int64_
     free(pre)
     free(hx)
     free(hy)
+    free(vth)
 
 
 cdef int64_t REC_SIZE(const Plastic* p, int k) noexcept nogil:
@@ -445,6 +456,9 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict state, d
     cdef const int64_t[::1] s_ptr = arr(tb["s_ptr"], np.int64), s_tgt = arr(tb["s_tgt"], np.int64)
     cdef const int64_t[::1] s_w = arr(tb["s_w"], np.int64), s_delay = arr(tb["s_delay"], np.int64)
     cdef const uint8_t[::1] s_rew = arr(tb["s_rew"], np.uint8)
+    cdef const int64_t[::1] th_inc = arr(tb["theta_inc"], np.int64), th_dec = arr(tb["theta_decay"], np.int64)
+    cdef const int64_t[::1] th_cap = arr(tb["theta_cap"], np.int64)
+    net.theta_inc, net.theta_decay, net.theta_cap, net.vth_shift = &th_inc[0], &th_dec[0], &th_cap[0], tb["vth_shift"]
     net.decay_u, net.decay_v, net.vth, net.bias = &dcu[0], &dcv[0], &vth[0], &bias[0]
     net.reset, net.refractory = &reset[0], &refractory[0]
     net.s_ptr, net.s_tgt, net.s_w, net.s_delay, net.s_rew = &s_ptr[0], &s_tgt[0], &s_w[0], &s_delay[0], &s_rew[0]
@@ -525,7 +539,7 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict state, d
                 sz = REC_SIZE(p, <int>k)
                 out[f"rec{j}.{var}"] = np.zeros((B, T) + shape, np.int64)
             net.max_hist = max(net.max_hist, (p.E + 1) * 3 * max(p.n_src, p.n_dst))
-        for key in ("u", "v", "refr", "acc", "racc"):
+        for key in ("u", "v", "refr", "acc", "racc", "theta"):
             state[key] = np.ascontiguousarray(state[key], np.int64)
         flags = np.zeros((B, T, N), np.uint8)
         ovf = np.zeros((B, 2), np.int64)
@@ -545,7 +559,7 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict state, d
 cdef _run_batch(Net* net, const int32_t[:, :, ::1] inputs, dict state, flags, ovf, urec, vrec, bint rec_uv,
                 dict out, int64_t B):
     cdef int64_t b, j, k, N = net.N, D = net.D, T = net.T
-    cdef int64_t[:, ::1] u = state["u"], v = state["v"], refr = state["refr"]
+    cdef int64_t[:, ::1] u = state["u"], v = state["v"], refr = state["refr"], theta = state["theta"]
     cdef int64_t[:, :, ::1] acc = state["acc"], racc = state["racc"]
     cdef uint8_t[:, :, ::1] fl = flags
     cdef int64_t[:, ::1] ov = ovf
@@ -575,5 +589,5 @@ cdef _run_batch(Net* net, const int32_t[:, :, ::1] inputs, dict state, flags, ov
                 p.rec[k] = recbase[j][k] + b * recsz[j][k] if recbase[j][k] != NULL else NULL
         with nogil:
             run_sample(net, b, xin, &u[b, 0], &v[b, 0], &refr[b, 0], &acc[b, 0, 0], &racc[b, 0, 0], &fl[b, 0, 0],
-                       &ov[b, 0], &ur[b, 0, 0] if rec_uv else NULL, &vr[b, 0, 0] if rec_uv else NULL)
+                       &ov[b, 0], &ur[b, 0, 0] if rec_uv else NULL, &vr[b, 0, 0] if rec_uv else NULL, &theta[b, 0])
 

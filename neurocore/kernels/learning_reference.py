@@ -235,8 +235,9 @@ def _emit(p: dict, W: NDArray, spk: NDArray, act_shift: int) -> NDArray:
     return s << act_shift
 
 
-def _neurons(tb: dict, u, v, refr, a):
-    """One update of every neuron (neurons.h), returns (u, v, refr, spikes, active, ovf_u, ovf_v)."""
+def _neurons(tb: dict, u, v, refr, a, theta):
+    """One update of every neuron (neurons.h) with threshold ``(vth + theta) << vth_shift``, then
+    the adaptive threshold's step. Returns (u, v, refr, spikes, active, ovf_u, ovf_v, theta)."""
     from neurocore.kernels.reference import saturate_bits, trunc_shift, wrap_bits
 
     lim = (lambda x, bits, wrap: wrap_bits(x, bits) if wrap else saturate_bits(x, bits))
@@ -247,11 +248,13 @@ def _neurons(tb: dict, u, v, refr, a):
     held = refr > 0
     vn = trunc_shift(v * tb["decay_v"], db) + u2 + tb["bias"]
     vl = lim(vn, tb["v_bits"], tb["v_wrap"])
-    spikes = (vl > tb["vth"]) & ~held
-    vr = np.where(tb["reset"] != 0, vl - tb["vth"], 0)
+    vth = tb["vth"] + (theta << tb["vth_shift"])
+    spikes = (vl > vth) & ~held
+    vr = np.where(tb["reset"] != 0, vl - vth, 0)
     v2 = np.where(held, v, np.where(spikes, vr, vl))
     refr2 = np.where(held, refr - 1, np.where(spikes, tb["refractory"], 0))
-    return u2, v2, refr2, spikes, active, int((u2 != un).sum()), int(((vl != vn) & ~held).sum())
+    theta2 = np.minimum(trunc_shift(theta * tb["theta_decay"], db) + tb["theta_inc"] * spikes, tb["theta_cap"])
+    return u2, v2, refr2, spikes, active, int((u2 != un).sum()), int(((vl != vn) & ~held).sum()), theta2
 
 
 def simulate(tb: dict, inputs: NDArray, n_steps: int, state: dict, record: dict | None = None) -> dict:
@@ -274,7 +277,7 @@ def simulate(tb: dict, inputs: NDArray, n_steps: int, state: dict, record: dict 
     step0 = int(state["step0"])
     ptr, tgt, w, dly, rew = tb["s_ptr"], tb["s_tgt"], tb["s_w"], tb["s_delay"], tb["s_rew"]
     for b in range(B):
-        u, v, refr = state["u"][b], state["v"][b], state["refr"][b]
+        u, v, refr, theta = state["u"][b], state["v"][b], state["refr"][b], state["theta"][b]
         acc, racc = state["acc"][b], state["racc"][b]
         sts = [{k: state[f"p{j}.{k}"][b] for k in ("w", "d", "t", "x", "tx", "y", "ty", "y1n", "sprev")}
                for j in range(len(tb["plastic"]))]
@@ -299,8 +302,8 @@ def simulate(tb: dict, inputs: NDArray, n_steps: int, state: dict, record: dict 
             slot = tg % D
             a, r_in = acc[slot].copy(), racc[slot].copy()
             acc[slot], racc[slot] = 0, 0
-            u2, v2, refr2, s, act, ou, ov = _neurons(tb, u, v, refr, a)
-            u[:], v[:], refr[:] = u2, v2, refr2
+            u2, v2, refr2, s, act, ou, ov, th2 = _neurons(tb, u, v, refr, a, theta)
+            u[:], v[:], refr[:], theta[:] = u2, v2, refr2, th2
             ovf[b] += (ou, ov)
             flags[b, t] = act.astype(np.uint8) | (s.astype(np.uint8) << 1)
             if rec_uv:

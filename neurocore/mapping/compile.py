@@ -97,6 +97,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         off += pop.n
     n_neurons = off
     arr = {k: np.concatenate(v) for k, v in params.items()}
+    arr.update(_adaptive_thresholds(pops, chip))
 
     src_offset, inputs, coff = {}, {}, 0
     for node in graph.inputs:
@@ -191,6 +192,21 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     )
     _check_limits(program)
     return program
+
+
+def _adaptive_thresholds(pops, chip: ChipSpec) -> dict[str, np.ndarray]:
+    """theta_inc, theta_decay, theta0 per neuron when some population has an adaptive threshold."""
+    lows = [p.neuron.lowered(p.n, chip.decay_bits) for p in pops]
+    if not any("theta_inc" in low for low in lows):
+        return {}
+    out = {}
+    for k, hi in (("theta_inc", (1 << chip.vth_bits) - 1), ("theta_decay", (1 << chip.decay_bits) - 1),
+                  ("theta0", (1 << chip.vth_bits) - 1)):
+        vals = [low.get(k, np.zeros(p.n, np.int64)) for p, low in zip(pops, lows)]
+        for p, v in zip(pops, vals):
+            check_range(f"AdaptiveLIF.{k}", v, 0, hi, where=f"population '{p.name}'", hint=f"on chip '{chip.name}'")
+        out[k] = np.concatenate(vals).astype(np.int64)
+    return out
 
 
 def _chip_of(core_ids: np.ndarray, chip: ChipSpec) -> np.ndarray:

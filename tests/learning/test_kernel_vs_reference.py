@@ -60,8 +60,13 @@ def networks(draw):
         pre = g.population(n, nc.CubaLIF(du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4096)),
                                          vth=int(rng.integers(1, 200)), bias_mant=rng.integers(0, 3000, n)),
                            name="pre")
-    post = g.population(m, nc.CubaLIF(du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4096)),
-                                      vth=int(rng.integers(1, 300))), name="post")
+    pk = dict(du=int(rng.integers(0, 4096)), dv=int(rng.integers(0, 4096)), vth=int(rng.integers(1, 300)))
+    if draw(st.booleans()):  # adaptive threshold (Diehl & Cook)
+        neuron = nc.AdaptiveLIF(**pk, theta_inc=int(rng.integers(0, 200)), theta_decay=int(rng.integers(0, 4096)),
+                                theta0=rng.integers(0, 50, m))
+    else:
+        neuron = nc.CubaLIF(**pk)
+    post = g.population(m, neuron, name="post")
     drive = g.input(m, graded=True, name="drive")
     chans.append((rng.integers(0, 400, (B, T, m)) * (rng.random((B, T, m)) < 0.3)).astype(np.int32))
     g.connect(pre, post, weights=rng.integers(lo, hi + 1, (m, n)), weight_exp=draw(st.integers(-2, 2)),
@@ -75,13 +80,18 @@ def networks(draw):
 
 
 @settings(max_examples=60)
-@given(networks())
-def test_kernel_equals_reference(net):
+@given(networks(), st.integers(0, 12))
+def test_kernel_equals_reference(net, split):
     g, x, T = net
     sim = nc.Simulator(nc.compile(g, nc.chip.loihi()))
     probes = {"syn": ALL_PROBES, "post": ["u", "v", "spikes"]}
-    a = run_learning(sim, x, T, probes, backend="kernel")
-    b = run_learning(sim, x, T, probes, backend="reference")
+    if 0 < split < T:  # continue from an earlier run (step counter, slots, traces all carried)
+        first = run_learning(sim, x[:, :split], split, None)
+        x, T = x[:, split:], T - split
+    else:
+        first = None
+    a = run_learning(sim, x, T, probes, backend="kernel", initial_state=first)
+    b = run_learning(sim, x, T, probes, backend="reference", initial_state=first)
     for var in ALL_PROBES:
         assert_array_equal(a.probes["syn"][var], b.probes["syn"][var], err_msg=var)
     for var in ("u", "v", "spikes"):

@@ -156,3 +156,29 @@ def test_learning_energy_priced_from_davies_table2():
     assert np.isclose(rep.latency_breakdown_s["learning"], 40 * 72 * 6.1e-9)  # one core holds the 72 synapses
     frozen = nc.energy.estimate(sim.run(x, n_steps=80, learning=False), chip="loihi", baseline=None)
     assert frozen.breakdown_J["learning"] == 0
+
+
+def test_adaptive_threshold_rises_decays_and_is_exported():
+    g = nc.Graph()
+    x = g.input(4, graded=True, name="x")
+    p = g.population(2, nc.AdaptiveLIF(du=4095, dv=0, vth=10, theta_inc=7, theta_decay=1024), name="p")
+    g.connect(x, p, weights=np.eye(2, 4, dtype=int) * 100, delay=0)
+    q = g.population(2, nc.CubaLIF(du=4095, dv=4095, vth=1), name="q")
+    g.connect(p, q, weights=np.eye(2, dtype=int), learning=nc.learning.stdp(), name="syn")
+    sim = nc.Simulator(nc.compile(g, nc.chip.loihi()))
+    T = 12
+    xin = np.zeros((1, T, 4), np.int32)
+    xin[0, :6, 0] = 30  # neuron 0 driven for 6 steps
+    r = sim.run(xin, n_steps=T, probes={"p": ["v", "spikes"]})
+    th = r.final_state["learn/theta"][0]
+    s = r.probes["p"]["spikes"][0, :, 0]
+    # replay theta: spike at v > (10 + theta) << 6, then theta <- trunc(theta * 3072 / 4096) + 7 * spike
+    theta, want = 0, []
+    for t in range(T):
+        want.append(theta)
+        theta = (theta * 3072) // 4096 + 7 * int(s[t])
+    assert s.sum() > 1 and th[0] == theta and th[1] == 0
+    lg = nc.learned_graph(g, r)
+    assert_array_equal(lg.nodes["p"].neuron.theta0, th[:2])
+    with pytest.raises(nc.BitWidthError, match="theta_inc"):
+        nc.AdaptiveLIF(du=0, dv=0, vth=1, theta_inc=-1)
