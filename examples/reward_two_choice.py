@@ -92,8 +92,9 @@ def main(argv=None) -> None:
     print("mean weight cue0->act0, cue0->act1, cue1->act0, cue1->act1:",
           [round(float(w[:, i, j * N_CUE:(j + 1) * N_CUE].mean()), 1) for j in (0, 1) for i in (0, 1)])
     print(f"learning energy per agent (Loihi, 120 pJ per synaptic update): {res['learning_J_per_agent'] * 1e6:.2f} uJ")
-    frozen = run(a.agents, a.trials, a.seed, learning=False)["correct"].mean()
-    print(f"baseline, learning switched off (same agents and cues): accuracy {frozen:.2f}")
+    frozen = run(a.agents, a.trials, a.seed, learning=False)
+    print(f"baseline, learning switched off (same agents and cues): accuracy {frozen['correct'].mean():.2f} "
+          f"({frozen['undecided']} undecided ties, counted wrong)")
     if a.png:
         import matplotlib
         matplotlib.use("Agg")
