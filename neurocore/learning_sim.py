@@ -254,8 +254,7 @@ def run_learning(sim, x: NDArray, n_steps: int, probes: dict | None, learning=Tr
     final = {"u": state["u"], "v": state["v"], "learn/step0": np.full(B, state["step0"], np.int64)}
     final.update({f"learn/{k}": v for k, v in state.items() if k not in ("u", "v", "step0")})
     result = RunResult(program=p, n_steps=T, counters=counters, spike_counts=spike_counts, probes=probes_out,
-                       core_steps={"synops": cnt["core_synops"].astype(np.int32),
-                                   "updates_active": cnt["core_active"].astype(np.int32)},
+                       core_steps={k: np.asarray(v).astype(np.int32) for k, v in cnt["core_steps"].items()},
                        busiest_link=cnt["busiest_link"].astype(np.int32),
                        link_packets=np.asarray(cnt["link_packets"], np.int64), final_state=final)
     result.weights, result.tags = learned_from_state(p, final)
