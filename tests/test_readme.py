@@ -35,3 +35,10 @@ def test_on_chip_learning_block_runs():
     assert ns["result"].weights["syn"].shape == (8, 4, 20)
     assert ns["report"].breakdown_J["learning"] > 0
     assert ns["test"].counters["learning_updates"].sum() == 0
+
+
+def test_dense_baselines_block_runs():
+    ns: dict = {}
+    exec(compile(_block("nc.energy.baselines.evaluate"), "README", "exec"), ns)
+    assert ns["streaming"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267, rel=1e-12)
+    assert ns["offline"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267 / 540, rel=1e-12)
