@@ -21,7 +21,7 @@ offset, the smallest theta, is subtracted, so the same input rate still drives t
 
 Usage::
 
-    python examples/digits_diehl_cook.py [--neurons 100] [--epochs 1] [--seed 0]
+    python examples/digits_diehl_cook.py [--neurons 100] [--epochs 2] [--seed 0]
 """
 from __future__ import annotations
 
@@ -103,7 +103,7 @@ def main(argv=None) -> None:
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--neurons", type=int, default=100)
-    ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     X, y = load_digits(return_X_y=True)

@@ -76,7 +76,8 @@ def bimodality(w: np.ndarray, wmax: float) -> dict:
 def text_hist(w: np.ndarray, wmax: float, bins: int = 10) -> str:
     h, _ = np.histogram(np.asarray(w, float) / wmax, bins=bins, range=(0, 1))
     top = max(h.max(), 1)
-    return "\n".join(f"  {i / bins:.1f}-{(i + 1) / bins:.1f} {'#' * int(50 * c / top):<50} {c}" for i, c in enumerate(h))
+    rows = (f"  {i / bins:.1f}-{(i + 1) / bins:.1f} {'#' * int(50 * c / top):<50} {c}" for i, c in enumerate(h))
+    return "\n".join(rows)
 
 
 def run_brian2(python: str, n_inputs: int, seconds: int, rate_hz: float, seed: int) -> dict:

@@ -18,7 +18,8 @@ from neurocore.errors import BuildError, SimulationError
 from neurocore.graph.learning import DEPENDENCIES, SIGN_MODES, TARGETS, LearningRule, VARIABLES
 from neurocore.mapping.program import Program
 
-__all__ = ["learned_graph", "learn_tables", "initial_state", "run_learning", "has_plasticity", "LEARN_PROBES", "LEARNING_COUNTERS"]
+__all__ = ["learned_graph", "learning_cores", "learn_tables", "initial_state", "run_learning", "has_plasticity",
+           "LEARN_PROBES", "LEARNING_COUNTERS"]
 
 #: What a probe on a plastic projection can record each step (state at the end of the step).
 LEARN_PROBES = {"weights": "w", "tag_1": "t", "tag_2": "d", "x": "x", "tx": "tx", "y": "y", "ty": "ty"}

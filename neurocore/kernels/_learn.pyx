@@ -477,8 +477,9 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict state, d
             pd = plastic[j]
             p = &net.pl[j]
             p.src, p.n_src, p.dst, p.n_dst = pd["src"], pd["n_src"], pd["dst"], pd["n_dst"]
-            p.delay, p.wexp, p.mode, p.three, p.E = pd["delay"], pd["wexp"], pd["mode"], pd["three_factor"], pd["t_epoch"]
-            p.decimate, p.learn, p.wgrid, p.seed, p.index = pd["decimate"], pd["learn"], pd["wgrid"], pd["seed"], pd["index"]
+            p.delay, p.wexp, p.mode, p.three = pd["delay"], pd["wexp"], pd["mode"], pd["three_factor"]
+            p.E, p.decimate, p.learn, p.wgrid = pd["t_epoch"], pd["decimate"], pd["learn"], pd["wgrid"]
+            p.seed, p.index = pd["seed"], pd["index"]
             prod = arr(pd["prod"].ravel(), np.int64)
             cview = prod
             p.prod = &cview[0]

@@ -134,7 +134,7 @@ def _products(p: dict, hx, hy, tx, ty, x0, y0, u, W, D, Tg) -> list[NDArray]:
     return acc
 
 
-def _round(acc: NDArray, p: dict, which: int, c, sample: int, tau: int) -> NDArray:
+def _round(acc: NDArray, p: dict, which: int, c) -> NDArray:
     """Stochastic rounding of an accumulator onto its grid (which: 0 w, 1 d, 2 t)."""
     if p["mode"] == 0:
         q = acc.astype(np.float64) / 128.0
@@ -175,18 +175,18 @@ def _learn(p: dict, st: dict, tau: int, rng: dict, sample: int) -> None:
     W, D, Tg = st["w"], st["d"], st["t"]
     acc = _products(p, hx, hy, tx, ty, x0, y0, u, W, D, Tg)
     c = rng["w"]
-    new_w = _round(np.clip(acc[0], p["wacc_lo"], p["wacc_hi"]), p, 0, c, sample, tau)
+    new_w = _round(np.clip(acc[0], p["wacc_lo"], p["wacc_hi"]), p, 0, c)
     st["w"] = np.clip(new_w, p["w_lo"], p["w_hi"])
-    st["d"] = np.clip(_round(np.maximum(acc[1], 0), p, 1, c, sample, tau), 0, 255)
-    st["t"] = np.clip(_round(acc[2], p, 2, c, sample, tau), p["t_lo"], 255)
+    st["d"] = np.clip(_round(np.maximum(acc[1], 0), p, 1, c), 0, 255)
+    st["t"] = np.clip(_round(acc[2], p, 2, c), p["t_lo"], 255)
     st["tx"][:] = 0
     st["ty"][:] = 0
 
 
-def _rng(p: dict, tau: int, idx: int, sample: int, kind: str) -> dict:
+def _rng(p: dict, tau: int, idx: int, sample: int) -> dict:
     """The random numbers of Lava step ``tau`` for one projection (idx = tau - step0 - 1)."""
-    L = p.get("lava_rand")
     if p["mode"] == 0:
+        L = p["lava_rand"]
         dec = [L["x_dec"][idx]] * 2 + [L["y_dec"][idx]] * 3
         imp = [int(L["x_imp"][idx])] * 2 + [int(L["y_imp"][idx])] * 3
         mid = [0, 0] + [int(L["y_mid"][idx])] * 3
@@ -201,7 +201,7 @@ def _book(p: dict, st: dict, s_pre, s_post, r_in, tau: int, idx: int, sample: in
     """Spike bookkeeping of step ``tau`` (before a learning phase)."""
     E = p["t_epoch"]
     kt = tau % E or E
-    rng = _rng(p, tau, idx, sample, "book")
+    rng = _rng(p, tau, idx, sample)
     if p["three_factor"]:  # the post neuron's own trace, from its spikes of the previous step
         if p["mode"] == 0:
             st["y1n"] = np.floor(st["y1n"] * p["y1_fac"] + p["y1_mag"] * st["sprev"].astype(np.float64))
