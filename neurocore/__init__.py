@@ -5,6 +5,8 @@ describe (Graph) -> compile (Program) -> run (RunResult) -> report (EnergyReport
 from neurocore import chip, energy
 from neurocore.graph import learning
 from neurocore.graph.learning import LearningRule
+from neurocore.graph.learning import rstdp as RSTDP
+from neurocore.graph.learning import stdp as STDP
 from neurocore.convert import ConversionReport, accuracy_vs_timesteps, convert
 from neurocore.errors import (
                               BitWidthError,
@@ -26,5 +28,5 @@ from neurocore.learning_sim import learned_graph
 __version__ = "0.1.0"
 
 __all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "AdaptiveLIF", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
-           "learning", "LearningRule", "learned_graph", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
+           "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
            "ProfileError", "SimulationError", "BuildError"]
