@@ -18,6 +18,7 @@ __all__ = [
     "ProfileError",
     "SimulationError",
     "BuildError",
+    "LearningRuleError",
 ]
 
 
@@ -63,3 +64,7 @@ class SimulationError(NeurocoreError, ValueError):
 
 class BuildError(NeurocoreError, RuntimeError):
     """The compiled kernels are missing: the package was not built."""
+
+
+class LearningRuleError(GraphError):
+    """A learning rule is malformed: unknown symbol, too many factors, a tau or impulse out of range."""

@@ -248,6 +248,10 @@ class RunResult:
     meta: dict = field(default_factory=dict)
     #: Decoded output per sample (class index or value) when the Program has a codec, else None.
     predictions: NDArray | None = None
+    #: Learned weights per plastic projection, (batch, n_dst, n_src) int64 (learning runs only).
+    weights: dict[str, NDArray[np.int64]] = field(default_factory=dict)
+    #: Tags per plastic projection: {"tag_1": ..., "tag_2": ...}, each (batch, n_dst, n_src).
+    tags: dict[str, dict[str, NDArray[np.int64]]] = field(default_factory=dict)
 
     @property
     def batch_size(self) -> int:
@@ -302,11 +306,15 @@ class RunResult:
             counters, core_steps, final = groups["counters"], groups["core_steps"], groups["final_state"]
         except KeyError as exc:
             raise FileFormatError(f"'{path}': result file lacks {exc}") from None
+        from neurocore.learning_sim import learned_from_state
+
+        weights, tags = learned_from_state(program, final)
         return RunResult(program=program, n_steps=n_steps,
                          counters=counters, spike_counts=groups.get("spike_counts", {}), probes=probes,
                          core_steps=core_steps, busiest_link=arrays["busiest_link"],
                          link_packets=arrays["link_packets"], final_state=final,
-                         meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"))
+                         meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"),
+                         weights=weights, tags=tags)
 
     def totals(self) -> dict[str, int]:
         """Counters summed over the batch."""
@@ -384,7 +392,7 @@ class Simulator:
         return out
 
     def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
-            n_threads: int | None = None, seed: int = 0) -> RunResult:
+            n_threads: int | None = None, seed: int = 0, learning=True, initial_state=None) -> RunResult:
         """Simulate every sample of ``inputs`` for ``n_steps`` steps.
 
         Parameters
@@ -404,6 +412,11 @@ class Simulator:
             count). Results do not depend on it.
         seed : int
             Seed of a stochastic input encoding (Poisson), when the Program has a codec.
+        learning : bool or dict, optional
+            Programs with plastic projections only: False (or ``{projection: False}``) freezes
+            weights for this run. See :mod:`neurocore.learning_sim`.
+        initial_state : RunResult, optional
+            Continue from the end of an earlier learning run (weights, traces, u, v, time).
 
         If the Program carries a codec (``program.meta["codec"]``, set by ``nc.convert``),
         ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
@@ -423,6 +436,13 @@ class Simulator:
             self._check_inputs(x, n_steps)
         else:
             x = self._check_inputs(inputs, n_steps)
+        from neurocore.learning_sim import has_plasticity, run_learning
+
+        if has_plasticity(p):  # plastic projections run on the learning kernel, one sample at a time
+            return run_learning(self, x, n_steps, probes, learning=learning, initial_state=initial_state)
+        if initial_state is not None or learning is not True:
+            raise SimulationError("learning= and initial_state= apply to Programs with plastic projections; "
+                                  "this Program has none")
         pidx = self._probe_index(probes)
         B, T, N = x.shape[0], int(n_steps), p.n_neurons
         if n_threads is None:

@@ -29,6 +29,14 @@ def test_pytorch_to_energy_report_block_runs():
     assert ns["report"].energy_per_inference_J > 0
 
 
+def test_on_chip_learning_block_runs():
+    ns: dict = {}
+    exec(compile(_block("nc.LearningRule(dw="), "README", "exec"), ns)
+    assert ns["result"].weights["syn"].shape == (8, 4, 20)
+    assert ns["report"].breakdown_J["learning"] > 0
+    assert ns["test"].counters["learning_updates"].sum() == 0
+
+
 def test_partition_search_block_runs(capsys):
     ns: dict = {}
     exec(compile(_block("8,000 LIF, p = 0.01"), "README", "exec"), ns)

@@ -368,6 +368,13 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
 
     # ---- chip time -------------------------------------------------------------------
     time_b, lat_parts = _chip_time(result, prof, counters["timesteps"], flags)
+    learning = "learning_updates" in result.counters and prof.scope == "per_term"  # on-chip learning runs
+    if learning and "synop_learning_update_latency" in prof.entries:
+        from neurocore.learning_sim import learning_cores  # updates run in parallel on the cores that hold them
+
+        t_lrn = (np.asarray(result.counters["learning_updates"], np.float64) / learning_cores(result.program)
+                 * _latency(prof, "synop_learning_update_latency", flags))
+        time_b, lat_parts["learning"] = time_b + t_lrn, float(np.mean(t_lrn))
     chip_time = float(np.mean(time_b))
     n_chips = _chips_used(result.program)
 
@@ -381,6 +388,9 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
     else:
         for counter, key, kind in CHIP_TERMS:
             terms.append(_term(prof, counter, key, kind, mean[counter], flags))
+        if learning:
+            terms.append(_term(prof, "learning_updates", "synop_learning_update", "learning",
+                               float(np.mean(result.counters["learning_updates"])), flags))
         e = prof.entry("static_power", "static energy")
         terms.append(_term(prof, "chip_time_s x n_chips", "static_power", "static", chip_time * n_chips, flags))
         if e.range is not None:

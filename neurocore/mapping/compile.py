@@ -123,6 +123,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         off += pop.n
     n_neurons = off
     arr = {k: np.concatenate(v) for k, v in params.items()}
+    arr.update(_adaptive_thresholds(pops, chip))
 
     src_offset, inputs, coff = {}, {}, 0
     for node in graph.inputs:
@@ -146,7 +147,12 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     table_in, stats = [], []
     for proj in graph.projections.values():
         where = f"projection '{proj.name}'"
-        check_range("weight", proj.weights.data, wlo, whi, where=where,
+        if proj.learning is not None and not chip.learning_engine:
+            raise MappingError(f"{where} learns (rule {proj.learning.name}: dw='{proj.learning.dw}'), but chip "
+                               f"'{chip.name}' has no learning engine; use a chip with learning_engine=True "
+                               "(nc.chip.loihi()) or drop learning=")
+        plastic_lo, plastic_hi = (-256, 255) if proj.learning is not None else (wlo, whi)
+        check_range("weight", proj.weights.data, plastic_lo, plastic_hi, where=where,
                     hint=f"{chip.weight_bits}-bit signed mantissa on chip '{chip.name}'; divide the weights "
                          "and raise weight_exp, or use more weight_bits")
         if not chip.weight_exp_min <= proj.weight_exp <= chip.weight_exp_max:
@@ -170,6 +176,8 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
                                                       else proj.n_synapses)),
                       "weight_bits": chip.weight_bits, "weight_exp": proj.weight_exp, "delay": proj.delay,
                       "recurrent": proj.name in recurrent})
+        if proj.learning is not None:
+            stats[-1]["learning"] = proj.learning.to_dict()
         if proj.kind == "conv2d" and "kernel_shape" in proj.meta:
             stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
             stats[-1].update({k: proj.meta[k] for k in ("kernel_shape", "in_shape", "out_shape", "stride", "padding",
@@ -218,6 +226,21 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     )
     _check_limits(program)
     return program
+
+
+def _adaptive_thresholds(pops, chip: ChipSpec) -> dict[str, np.ndarray]:
+    """theta_inc, theta_decay, theta0 per neuron when some population has an adaptive threshold."""
+    lows = [p.neuron.lowered(p.n, chip.decay_bits) for p in pops]
+    if not any("theta_inc" in low for low in lows):
+        return {}
+    out = {}
+    for k, hi in (("theta_inc", (1 << chip.vth_bits) - 1), ("theta_decay", (1 << chip.decay_bits) - 1),
+                  ("theta0", (1 << chip.vth_bits) - 1)):
+        vals = [low.get(k, np.zeros(p.n, np.int64)) for p, low in zip(pops, lows)]
+        for p, v in zip(pops, vals):
+            check_range(f"AdaptiveLIF.{k}", v, 0, hi, where=f"population '{p.name}'", hint=f"on chip '{chip.name}'")
+        out[k] = np.concatenate(vals).astype(np.int64)
+    return out
 
 
 def _chip_of(core_ids: np.ndarray, chip: ChipSpec) -> np.ndarray:
