@@ -29,10 +29,14 @@ physical target, every projection out of it goes through relays (so its outgoing
 paths stay aligned). Input channels are exempt (the host writes each input spike into
 every axon that needs it). A projection that needs no relays but whose synapses use
 several axon types is cut into one projection per type (same source, target, delay:
-the same function), so its rows are the physical axons the partitioner counts. Which core a destination neuron lands on depends on the
-partition of the transformed graph, so :func:`~neurocore.mapping.compile.compile`
+the same function), so its rows are the physical axons the partitioner counts.
+
+Which core a destination neuron lands on depends on the partition of the transformed
+graph, so :func:`~neurocore.mapping.compile.compile`
 iterates: partition, insert relays for that partition, partition again, until every
-neuron has one target (``SingleTargetError`` otherwise).
+neuron has one target (``SingleTargetError`` otherwise). The relay populations come
+last in graph order and :func:`align_relays` cuts them into cores at source boundaries,
+so all relays of one source share a core (the source's one target).
 """
 from __future__ import annotations
 
@@ -46,7 +50,7 @@ from neurocore.chip.spec import ChipSpec
 from neurocore.graph.graph import Graph
 from neurocore.graph.neurons import IF
 from neurocore.graph.nodes import Input, Population, Projection
-from neurocore.errors import SingleTargetError
+from neurocore.errors import GraphError, SingleTargetError
 from neurocore.mapping.axontypes import assign_axon_types
 from neurocore.mapping.partition import Partition, partition, row_words
 
@@ -164,6 +168,9 @@ def insert_splitters(graph: Graph, chip: ChipSpec, core_of: dict[str, np.ndarray
         if relay is None:
             continue
         r_name, n_r, into_r, outs = relay
+        if r_name in graph.nodes:
+            raise GraphError(f"population '{node.name}' needs splitter neurons, named '{r_name}', but the graph "
+                             "already has a node of that name; rename it")
         r_pop = Population(r_name, n_r, neuron=IF(vth=0, reset="zero"))
         relay_nodes.append(r_pop)
         info.relays[node.name] = n_r

@@ -5,7 +5,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from numpy.testing import assert_array_equal
 
 import neurocore as nc
