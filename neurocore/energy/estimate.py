@@ -66,6 +66,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,22 @@ import numpy as np
 from neurocore.energy.profiles import PRECISION_BITS, UNITS, Entry, Profile, load_profile
 from neurocore.errors import FileFormatError, ProfileError
 
-__all__ = ["ACTIVITY_COUNTERS", "CHIP_TERMS", "EnergyReport", "Term", "estimate"]
+__all__ = ["ACTIVITY_COUNTERS", "CHIP_TERMS", "STATIC_MODELS", "TIMING_MODELS", "EnergyReport", "Term", "estimate"]
+
+#: How static power is attributed to a run (``estimate(static=...)``).
+#: ``chips_used``: every chip the placement touches leaks over the whole chip time (a board
+#: dedicated to this network, powered only while it runs); ``core_fraction``: the chip's
+#: static power shared by the fraction of its cores the run occupies (a chip shared with
+#: other work that fills the rest); ``none``: dynamic energy only.
+STATIC_MODELS = ("chips_used", "core_fraction", "none")
+
+#: Chip-time models (``estimate(timing=...)``, default the profile's ``timing``).
+TIMING_MODELS = ("neurocore", "sanafe-simple")
+
+#: Synapse units whose synops a profile may price apart (entries ``synop_<unit>``); the
+#: dense unit is priced by ``synop``.
+_UNIT_COUNTERS = (("synops_dense_unit", "synop", None), ("synops_sparse_unit", "synop_sparse", "synops_sparse"),
+                  ("synops_conv_unit", "synop_conv", "synops_conv"))
 
 #: (counter, profile entry, breakdown kind) priced by a per_term chip profile.
 CHIP_TERMS: tuple[tuple[str, str, str], ...] = (
@@ -178,6 +194,22 @@ class EnergyReport:
     baseline_terms: tuple[Term, ...]
     flags: tuple[str, ...]
     notes: tuple[str, ...]
+    # ---- the split and the options behind it (defaults keep older dicts loadable) ----
+    dynamic_energy_J: float | None = None
+    static_energy_J: float | None = None
+    static_model: str = "chips_used"
+    static_share: float | None = None
+    static_low_J: float | None = None
+    static_high_J: float | None = None
+    energy_low_J: float | None = None
+    energy_high_J: float | None = None
+    timing_model: str = "neurocore"
+    ratio_dynamic_vs_baseline: float | None = None
+    ratio_vs_baseline_low: float | None = None
+    ratio_vs_baseline_high: float | None = None
+    samples_per_run: int = 1
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    dominant_assumption: str = ""
 
     # ---- serialisation -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -201,7 +233,9 @@ class EnergyReport:
             If keys are missing or unknown.
         """
         names = {f.name for f in dataclasses.fields(cls)}
-        missing, unknown = names - set(d), set(d) - names
+        required = {f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        missing, unknown = required - set(d), set(d) - names
         if missing or unknown:
             raise FileFormatError(f"EnergyReport dict: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}")
         kw = dict(d)
@@ -262,7 +296,7 @@ class EnergyReport:
 
 # ---------------------------------------------------------------------------------------------
 def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | dict | Profile | None = "gpu-h100",
-             precision: str | None = None) -> EnergyReport:
+             precision: str | None = None, *, static: str = "chips_used", timing: str | None = None) -> EnergyReport:
     """Price a run's counters on a chip profile and compare with a dense baseline.
 
     Parameters
@@ -279,6 +313,13 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
         A dense profile (``kind = "dense"``); None skips the comparison.
     precision : str, optional
         Dense precision (``int8``, ``fp16``, ``fp32``, ...); default: the baseline's.
+    static : {"chips_used", "core_fraction", "none"}
+        How static power is charged (see :data:`STATIC_MODELS`): for every chip the
+        placement uses (default: leakage is paid by the whole chip whether or not its
+        other cores work), for the fraction of one chip's cores the run occupies, or not
+        at all. A profile without a ``static_power`` entry models none ("not modelled").
+    timing : {"neurocore", "sanafe-simple"}, optional
+        Chip-time model; default the profile's ``timing`` (``neurocore`` unless it says).
 
     Returns
     -------
@@ -290,9 +331,15 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
     ProfileError
         Wrong profile kind, or a needed entry is missing (names profile and key).
     ValueError
-        ``result`` lacks a counter or has inconsistent shapes.
+        ``result`` lacks a counter or has inconsistent shapes; ``static`` or ``timing``
+        names no model (:class:`~neurocore.errors.ProfileError`).
     """
+    if static not in STATIC_MODELS:
+        raise ProfileError(f"static = {static!r}; choose one of {STATIC_MODELS}")
     prof = load_profile(chip)
+    timing = timing or prof.timing
+    if timing not in TIMING_MODELS:
+        raise ProfileError(f"timing = {timing!r}; choose one of {TIMING_MODELS}")
     if prof.kind != "chip":
         raise ProfileError(f"profile '{prof.name}' is a {prof.kind} profile; pass it as baseline=, not chip=")
     base = None if baseline is None else load_profile(baseline)
@@ -300,31 +347,35 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
         raise ProfileError(f"profile '{base.name}' is a {base.kind} profile; pass it as chip=, not baseline=")
 
     counters = _counters(result)
-    batch = int(result.batch_size)
     flags: list[str] = []
     notes: list[str] = []
-    mean = {k: float(np.mean(v)) for k, v in counters.items()}
+    per_run = _samples_per_run(result)
+    batch = int(round(int(result.batch_size) * per_run))       # samples (inferences), replicas counted
+    mean_run = {k: float(np.mean(v)) for k, v in counters.items()}
+    mean = {k: v / per_run for k, v in mean_run.items()}      # per inference
 
     # ---- chip time -------------------------------------------------------------------
-    time_b, lat_parts = _chip_time(result, prof, counters["timesteps"], flags)
-    chip_time = float(np.mean(time_b))
+    time_b, lat_parts = _CHIP_TIME[timing if "step_time" not in prof.entries else "neurocore"](
+        result, prof, counters["timesteps"], flags)
+    chip_time = float(np.mean(time_b))     # one run: the latency of each of its per_run inferences
     n_chips = _chips_used(result.program)
 
     # ---- chip energy -----------------------------------------------------------------
     terms: list[Term] = []
+    static_info: dict[str, Any] = {"model": "not modelled", "share": None, "low": None, "high": None}
     if prof.scope == "all_in":
         terms.append(_term(prof, "synops", "synop", "all_in", mean["synops"], flags))
         notes.append(f"'{prof.name}' is all-in: synops x {prof.entries['synop'].value:g} "
                      f"{prof.entries['synop'].unit}; no other term is added (static, routing and neuron "
                      "updates are inside the published figure)")
+        static_info["model"] = "inside the all-in figure"
     else:
-        for counter, key, kind in CHIP_TERMS:
-            terms.append(_term(prof, counter, key, kind, mean[counter], flags))
-        e = prof.entry("static_power", "static energy")
-        terms.append(_term(prof, "chip_time_s x n_chips", "static_power", "static", chip_time * n_chips, flags))
-        if e.range is not None:
-            notes.append(f"'{prof.name}' static power {e.value:g} {e.unit} per chip "
-                         f"(published range {e.range[0]:g}-{e.range[1]:g} {e.unit})")
+        terms += _dynamic_terms(prof, mean, flags)
+        if "static_power" in prof.entries:
+            term, static_info = _static_term(prof, result.program, static, chip_time / per_run, n_chips, flags)
+            terms.append(term)
+        else:
+            notes.append(f"'{prof.name}': static: not modelled (the profile has no static_power entry)")
     included = sorted({(t.entry, t.status[len("included_in:"):]) for t in terms if t.status.startswith("included")})
     if included:
         notes.append(f"'{prof.name}': priced inside another entry: "
@@ -336,8 +387,10 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
     energy = float(sum(t.energy_J for t in terms))
     activity = float(sum(t.energy_J for t in terms if t.counter in ACTIVITY_COUNTERS))
     fixed = energy - activity
+    static_J = float(sum(t.energy_J for t in terms if t.kind == "static"))
+    dynamic = energy - static_J
 
-    n_neurons = float(np.sum(result.program.neurons_per_core_used))
+    n_neurons = float(np.sum(result.program.neurons_per_core_used)) / per_run   # one replica's neurons
     spikes, synops = mean["spikes"], mean["synops"]
 
     # ---- dense baseline --------------------------------------------------------------
@@ -348,12 +401,16 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
         prec = precision or base.precision
         if prec not in PRECISION_BITS:
             raise ProfileError(f"precision {prec!r} is not one of {list(PRECISION_BITS)}")
-        work = _dense_workload(result, mean["timesteps"], PRECISION_BITS[prec] / 8, notes)
+        work = _dense_workload(_one_replica(result, batch), mean_run["timesteps"], PRECISION_BITS[prec] / 8, notes)
         b_macs = work["macs"]
         model = _memory_hierarchy if base.model == "memory_hierarchy" else _roofline
         b_terms, b_energy, b_lower, b_latency = model(base, prec, work, batch, flags, notes)
 
     ratio = _div(energy, b_energy)
+    low = None if static_info["low"] is None else dynamic + static_info["low"]
+    high = None if static_info["high"] is None else dynamic + static_info["high"]
+    options = {"static": static_info["model"], "timing": timing, "samples_per_run": per_run,
+               **_program_options(result.program)}
     scale = None
     if b_energy is not None and activity > 0:
         scale = (b_energy - fixed) / activity
@@ -366,8 +423,10 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
     notes.append("break-even: activity-dependent terms (synops, memory reads, active updates, spikes, packets, "
                  "hops) scaled linearly together; idle updates, input, sync and static energy held fixed")
     if prof.scope == "per_term" and "step_time" not in prof.entries:
-        notes.append("chip time per step = slowest core (synops, active and idle updates, serial) "
-                     "+ busiest-link packets x max hop latency + barrier sync; summed over steps")
+        notes.append(_TIMING_NOTES[timing])
+    if per_run > 1:
+        notes.append(f"{per_run} replicas of the network ran side by side on the chip, one sample each: chip time "
+                     f"and energy per inference are the run's divided by {per_run}")
 
     b_breakdown: dict[str, float] = {}
     for t in b_terms:
@@ -381,7 +440,7 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
         energy_per_spike_J=_div(energy, spikes), energy_per_synop_J=_div(energy, synops),
         breakdown_J=breakdown, breakdown_total_J={k: v * batch for k, v in breakdown.items()},
         activity_energy_J=activity, fixed_energy_J=fixed,
-        latency_timesteps=mean["timesteps"], latency_s=chip_time, latency_breakdown_s=lat_parts,
+        latency_timesteps=mean_run["timesteps"], latency_s=chip_time, latency_breakdown_s=lat_parts,
         edp_Js=energy * chip_time, spikes_per_inference=spikes, synops_per_inference=synops,
         spikes_per_neuron=spn, synops_per_mac=spm,
         baseline_precision=prec, baseline_macs_per_inference=b_macs,
@@ -391,7 +450,13 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
         break_even_activity_scale=scale,
         break_even_spikes_per_neuron=None if scale is None or spn is None else scale * spn,
         break_even_synops_per_mac=None if scale is None or spm is None else scale * spm,
-        terms=tuple(terms), baseline_terms=tuple(b_terms), flags=tuple(flags), notes=tuple(notes))
+        terms=tuple(terms), baseline_terms=tuple(b_terms), flags=tuple(flags), notes=tuple(notes),
+        dynamic_energy_J=dynamic, static_energy_J=static_J, static_model=static_info["model"],
+        static_share=static_info["share"], static_low_J=static_info["low"], static_high_J=static_info["high"],
+        energy_low_J=low, energy_high_J=high, timing_model=timing,
+        ratio_dynamic_vs_baseline=_div(dynamic, b_energy), ratio_vs_baseline_low=_div(low, b_energy) if low else None,
+        ratio_vs_baseline_high=_div(high, b_energy) if high else None, samples_per_run=per_run, options=options,
+        dominant_assumption=_dominant(breakdown, static_info, b_energy, batch, per_run))
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -401,6 +466,7 @@ _COUNTER_KEYS = ("timesteps", "synops", "synops_binary", "synops_graded", "syn_m
 
 
 def _counters(result: Any) -> dict[str, np.ndarray]:
+    """The counters per run, plus synops per synapse unit (from ``core_steps``; all dense when absent)."""
     batch = int(result.batch_size)
     out = {}
     for k in _COUNTER_KEYS:
@@ -410,7 +476,73 @@ def _counters(result: Any) -> dict[str, np.ndarray]:
         if v.shape != (batch,):
             raise ValueError(f"result.counters['{k}'] has shape {v.shape}; expected (batch_size,) = ({batch},)")
         out[k] = v
+    steps = getattr(result, "core_steps", {}) or {}
+    dense = out["synops"].copy()
+    for name, _, key in _UNIT_COUNTERS[1:]:
+        v = (np.asarray(steps[key], np.int64).reshape(batch, -1).sum(axis=1) if key in steps
+             else np.zeros(batch, np.int64))
+        out[name] = v
+        dense -= v
+    out["synops_dense_unit"] = dense
     return out
+
+
+def _dynamic_terms(prof: Profile, mean: dict[str, float], flags: list[str]) -> list[Term]:
+    """Every counter x entry of :data:`CHIP_TERMS`; synops per synapse unit when the profile prices units."""
+    by_unit = all(key in prof.entries for _, key, _ in _UNIT_COUNTERS[1:])
+    terms = []
+    for counter, key, kind in CHIP_TERMS:
+        if counter == "synops" and by_unit:
+            terms += [_term(prof, name, k, kind, mean[name], flags) for name, k, _ in _UNIT_COUNTERS]
+        else:
+            terms.append(_term(prof, counter, key, kind, mean[counter], flags))
+    return terms
+
+
+def _static_term(prof: Profile, program: Any, model: str, time_s: float, n_chips: int,
+                 flags: list[str]) -> tuple[Term, dict[str, Any]]:
+    """Static power x chip time per inference x the share ``model`` charges; its low/high corners."""
+    e = prof.entry("static_power", "static energy")
+    per_chip = int(program.chip.tiles_x) * int(program.chip.tiles_y) * int(program.chip.cores_per_tile)
+    share, what = {"chips_used": (float(n_chips), f"{n_chips} chip(s) used"),
+                   "core_fraction": (int(program.n_cores_used) / per_chip,
+                                     f"{int(program.n_cores_used)}/{per_chip} of a chip's cores"),
+                   "none": (0.0, "static left out")}[model]
+    term = _term(prof, f"chip_time_s x {what}", "static_power", "static", time_s * share, flags)
+    low = high = None
+    if e.range is not None and e.priced:
+        low, high = (x * UNITS[e.unit] * time_s * share for x in e.range)
+    return term, {"model": model, "share": share, "low": low, "high": high}
+
+
+def _samples_per_run(result: Any) -> float:
+    """Inferences per simulated run: 1, or the replicas a run carried (``result.meta['samples']``)."""
+    meta = getattr(result, "meta", None) or {}
+    samples = meta.get("samples")
+    return 1.0 if not samples else float(samples) / float(result.batch_size)
+
+
+def _one_replica(result: Any, samples: int) -> Any:
+    """A view of ``result`` whose program lists one replica's layers and whose batch is the samples."""
+    reps = (getattr(result.program, "meta", None) or {}).get("replicas")
+    if not reps and samples == int(result.batch_size):
+        return result
+    layers = result.program.layer_stats
+    if reps:
+        keep = set(reps["projections"][0])
+        layers = [lay for lay in layers if lay["name"] in keep]
+    program = SimpleNamespace(layer_stats=layers)
+    return SimpleNamespace(program=program, batch_size=samples)
+
+
+def _program_options(program: Any) -> dict[str, Any]:
+    """The mapping choices that change the energy figures, from the Program's meta."""
+    meta = getattr(program, "meta", None) or {}
+    mapping = meta.get("mapping", {}) or {}
+    reps = meta.get("replicas") or {}
+    units = sorted({lay.get("synapse_unit", "dense") for lay in program.layer_stats}) if hasattr(
+        program, "layer_stats") else []
+    return {"inputs_on": mapping.get("inputs_on", "host"), "replicas": reps.get("k", 1), "synapse_units": units}
 
 
 def _term(prof: Profile, counter: str, key: str, kind: str, count: float, flags: list[str]) -> Term:
@@ -434,12 +566,74 @@ def _latency(prof: Profile, key: str, flags: list[str]) -> float:
     return e.si
 
 
+def _tiles_of(program: Any) -> np.ndarray | None:
+    """Physical tile of every used core slot, from the placement (None when the program has none)."""
+    ids = getattr(program, "core_ids", None)
+    return None if ids is None else np.asarray(ids, np.int64) // int(program.chip.cores_per_tile)
+
+
 def _chips_used(program: Any) -> int:
+    """Chips the placement touches (a program without ``core_ids``: ceil(cores / cores per chip))."""
     chip = program.chip
     if int(chip.n_chips) <= 1:
         return 1
-    per_chip = int(chip.tiles_x) * int(chip.tiles_y) * int(chip.cores_per_tile)
-    return max(1, min(int(chip.n_chips), math.ceil(int(program.n_cores_used) / per_chip)))
+    tiles = _tiles_of(program)
+    if tiles is None:
+        per_chip = int(chip.tiles_x) * int(chip.tiles_y) * int(chip.cores_per_tile)
+        return max(1, min(int(chip.n_chips), math.ceil(int(program.n_cores_used) / per_chip)))
+    tx, ty = tiles % int(chip.mesh_x), tiles // int(chip.mesh_x)
+    return int(np.unique((ty // int(chip.tiles_y)) * int(chip.chips_x) + tx // int(chip.tiles_x)).size)
+
+
+def _n_tiles(program: Any) -> int:
+    """Tiles holding at least one used core (placement), else ceil(cores / cores per tile)."""
+    tiles = _tiles_of(program)
+    if tiles is None:
+        return max(1, math.ceil(int(program.n_cores_used) / int(program.chip.cores_per_tile)))
+    return max(1, int(np.unique(tiles).size))
+
+
+def _core_arrays(result: Any, keys: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    steps, link = result.core_steps, np.asarray(result.busiest_link)
+    neurons = np.asarray(result.program.neurons_per_core_used, dtype=np.float64)
+    out = []
+    for k in keys:
+        if k not in steps:
+            raise ValueError(f"result.core_steps has no '{k}'; this chip-time model needs {list(keys)}")
+        a = np.asarray(steps[k], dtype=np.float64)
+        if a.ndim != 3 or a.shape[2] != neurons.shape[0] or a.shape[:2] != link.shape:
+            raise ValueError(f"core_steps['{k}'] {a.shape}, busiest_link {link.shape} and neurons_per_core_used "
+                             f"{neurons.shape} disagree; expected (batch, n_steps, n_cores_used)")
+        out.append(a)
+    return (*out, neurons)
+
+
+def _chip_time_sanafe(result: Any, prof: Profile, timesteps: np.ndarray, flags: list[str]) -> tuple[np.ndarray, dict]:
+    """SANA-FE's ``simple`` timing, per step (schedule.cpp, ``schedule_messages_timestep_simple``)::
+
+        max( max over cores of generation, max over cores of message processing ) + sync(tiles used)
+        generation = neurons x access + active x update + spikes x spike_out + packets_out x axon_out
+        processing = packets_in x axon_in + sum over synapse units of synops x unit latency
+
+    Sync is the table value at the largest key <= tiles holding a used core (input cores included).
+    """
+    keys = ("synops", "updates_active", "spikes", "packets_out", "packets_in", "synops_sparse", "synops_conv")
+    syn, act, spk, pout, pin, sp_, cv, neurons = _core_arrays(result, keys)
+    lat = {k: _latency(prof, k, flags) for k in ("neuron_access_latency", "neuron_update_latency", "spike_out_latency",
+                                                 "packet_latency", "message_in_latency", "synop_latency",
+                                                 "synop_sparse_latency", "synop_conv_latency")}
+    gen = (neurons * lat["neuron_access_latency"] + act * lat["neuron_update_latency"]
+           + spk * lat["spike_out_latency"] + pout * lat["packet_latency"])
+    proc = (pin * lat["message_in_latency"] + (syn - sp_ - cv) * lat["synop_latency"]
+            + sp_ * lat["synop_sparse_latency"] + cv * lat["synop_conv_latency"])
+    g, m = (a.max(axis=2) if a.shape[2] else np.zeros(a.shape[:2]) for a in (gen, proc))
+    sync = _sync_latency(prof.entry("barrier_sync_latency", "the chip-time model"), result.program, flags,
+                         prof.name, step=True)
+    mask = np.arange(syn.shape[1])[None, :] < timesteps[:, None]
+    parts = {"neuron_processing": (np.where(g > m, g, 0.0) * mask).sum(axis=1),
+             "message_processing": (np.where(g > m, 0.0, m) * mask).sum(axis=1), "sync": mask.sum(axis=1) * sync}
+    times = parts["neuron_processing"] + parts["message_processing"] + parts["sync"]
+    return times, {k: float(np.mean(v)) for k, v in parts.items()}
 
 
 def _chip_time(result: Any, prof: Profile, timesteps: np.ndarray, flags: list[str]) -> tuple[np.ndarray, dict]:
@@ -468,15 +662,29 @@ def _chip_time(result: Any, prof: Profile, timesteps: np.ndarray, flags: list[st
     return times, {k: float(np.mean(v)) for k, v in parts.items()}
 
 
-def _sync_latency(e: Entry, program: Any, flags: list[str], name: str) -> float:
-    """Barrier-sync latency per step (s), interpolated in tiles used when the entry has a table."""
+_TIMING_NOTES = {
+    "neurocore": "chip time per step = slowest core (synops, active and idle updates, serial) "
+                 "+ busiest-link packets x max hop latency + barrier sync (interpolated in tiles used); summed over "
+                 "steps",
+    "sanafe-simple": "chip time per step = SANA-FE 'simple': max(slowest core's neuron processing and message "
+                     "generation, slowest core's message receipt and synapse processing) + barrier sync (table "
+                     "step lookup by tiles used); no network contention, no per-core queues",
+}
+
+
+def _sync_latency(e: Entry, program: Any, flags: list[str], name: str, step: bool = False) -> float:
+    """Barrier-sync latency per step (s) from the entry's table by tiles used: interpolated
+    linearly, or (``step``) looked up as SANA-FE does."""
     if e.unpublished:
         flags.append(f"'{name}': barrier_sync_latency is unpublished; chip time leaves it out")
         return 0.0
     if e.table is None:
         return e.si
-    tiles = max(1, math.ceil(int(program.n_cores_used) / int(program.chip.cores_per_tile)))
+    tiles = _n_tiles(program)
     xs, ys = zip(*e.table)
+    if step:  # SANA-FE's lookup: the value at the largest key <= tiles (the first value below all keys)
+        i = int(np.searchsorted(xs, tiles, side="right")) - 1
+        return ys[max(i, 0)] * UNITS[e.unit]
     return float(np.interp(tiles, xs, ys)) * UNITS[e.unit]
 
 
@@ -552,6 +760,36 @@ def _roofline(prof: Profile, prec: str, work: dict, batch: int, flags: list[str]
                  f"memory {t_memory:.4g} s for {nbytes * batch:.6g} B); roofline energy is "
                  f"{_div(energy, lower) or float('nan'):.4g}x the per-op lower bound")
     return terms, energy, lower, t_batch
+
+
+_CHIP_TIME = {"neurocore": _chip_time, "sanafe-simple": _chip_time_sanafe}
+
+
+def _dominant(breakdown: dict[str, float], static_info: dict[str, Any], b_energy: float | None, batch: int,
+              per_run: float) -> str:
+    """One sentence: which modelling choice moves the chip's figure (and its ratio) most."""
+    total = sum(breakdown.values())
+    if total <= 0:
+        return "no energy was counted"
+    static = breakdown.get("static", 0.0)
+    dyn = total - static
+    kind, top = max(((k, v) for k, v in breakdown.items() if k != "static"), key=lambda kv: kv[1],
+                    default=("none", 0.0))
+    share = f"{per_run:g} sample(s) per run" if per_run != 1 else "one sample per run"
+    if static_info["model"] in ("not modelled", "inside the all-in figure"):
+        head = f"static: {static_info['model']}; the largest dynamic term is {kind} ({100 * top / total:.0f} %)"
+    elif static > dyn:
+        head = (f"the static-power attribution dominates: {100 * static / total:.0f} % of the energy is static "
+                f"(static='{static_info['model']}', {share}); dynamic alone is {dyn / total:.3g}x the total")
+        if static_info["low"] is not None:
+            head += (f"; across the published static range the total spans "
+                     f"{(dyn + static_info['low']) / total:.3g}-{(dyn + static_info['high']) / total:.3g}x")
+    else:
+        head = (f"dynamic energy dominates ({100 * dyn / total:.0f} %), led by {kind} ({100 * top / total:.0f} %); "
+                f"static='{static_info['model']}' adds {100 * static / total:.0f} %")
+    if b_energy is not None:
+        head += f"; the baseline is priced at batch {batch}"
+    return head
 
 
 def _div(a: float, b: float | None) -> float | None:

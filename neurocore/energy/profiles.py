@@ -61,7 +61,9 @@ SCOPES = ("per_term", "all_in")
 DENSE_MODELS = ("memory_hierarchy", "roofline")
 _ENTRY_FIELDS = {"value", "unit", "source", "unpublished", "included_in", "note", "range", "table"}
 _TOP_FIELDS = {"format", "name", "kind", "scope", "description", "citations", "entries",
-               "model", "precision", "memory_levels"}
+               "model", "precision", "memory_levels", "timing"}
+#: Chip-time models a chip profile may name (``"timing"``; see :mod:`neurocore.energy.estimate`).
+TIMINGS = ("neurocore", "sanafe-simple")
 
 
 @dataclass(frozen=True)
@@ -143,6 +145,8 @@ class Profile:
     memory_levels : tuple of (str, int or None)
         ``memory_hierarchy`` only: (entry name, capacity in bytes) from the
         smallest level up; the last level (capacity None) holds anything.
+    timing : str
+        Chip profiles: the chip-time model (``"neurocore"`` or ``"sanafe-simple"``).
     """
 
     name: str
@@ -154,6 +158,7 @@ class Profile:
     model: str | None = None
     precision: str | None = None
     memory_levels: tuple[tuple[str, int | None], ...] = field(default=())
+    timing: str = "neurocore"
 
     def entry(self, key: str, needed_for: str = "") -> Entry:
         """Return entry ``key`` or raise :class:`ProfileError` naming profile and key.
@@ -180,6 +185,8 @@ class Profile:
             d["model"], d["precision"] = self.model, self.precision
             if self.memory_levels:
                 d["memory_levels"] = [list(lv) for lv in self.memory_levels]
+        if self.timing != "neurocore":
+            d["timing"] = self.timing
         d["entries"] = {k: e.to_dict() for k, e in self.entries.items()}
         return d
 
@@ -283,8 +290,11 @@ def _parse(data: Any, where: str) -> Profile:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise _fail(where, "'description' must be a string")
+    timing = data.get("timing", "neurocore")
+    if timing not in TIMINGS:
+        raise _fail(where, f"'timing' is {timing!r}; choose one of {TIMINGS}")
     return Profile(name=name, kind=kind, scope=scope, entries=entries, citations=tuple(cites),
-                   description=description, model=model, precision=precision, memory_levels=levels)
+                   description=description, model=model, precision=precision, memory_levels=levels, timing=timing)
 
 
 def _parse_levels(raw: Any, entries: Mapping[str, Entry], where: str) -> tuple[tuple[str, int | None], ...]:
