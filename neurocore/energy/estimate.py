@@ -255,7 +255,16 @@ class EnergyReport:
         base = self.baseline_profile or "none"
         lines = [f"energy report: chip '{self.chip_profile}' ({self.chip_scope}) vs baseline '{base}'",
                  f"batch {self.batch_size}, {self.n_steps} steps, {self.n_chips_used} chip(s)", ""]
+        static = ("static: not modelled" if self.static_model in ("not modelled", "inside the all-in figure")
+                  else f"{self.static_model}" + ("" if self.static_low_J is None else
+                                                 f" (published range {_si(self.static_low_J, 'J')}"
+                                                 f"-{_si(self.static_high_J, 'J')})"))
         rows = [("energy / inference", _si(self.energy_per_inference_J, "J")),
+                ("dynamic energy / inference", _si(self.dynamic_energy_J, "J")),
+                ("static energy / inference", _si(self.static_energy_J, "J")),
+                ("static model", static),
+                ("chip-time model", f"{self.timing_model}" + (f", {self.samples_per_run:g} samples per run"
+                                                             if self.samples_per_run != 1 else "")),
                 ("energy / spike", _si(self.energy_per_spike_J, "J")),
                 ("energy / synaptic op", _si(self.energy_per_synop_J, "J")),
                 ("latency / inference", f"{self.latency_timesteps:g} steps, {_si(self.latency_s, 's')}"),
@@ -272,7 +281,10 @@ class EnergyReport:
                     ("energy / inference", _si(self.baseline_energy_per_inference_J, "J")),
                     ("per-op lower bound", _si(self.baseline_energy_lower_bound_J, "J")),
                     ("latency (batch)", _si(self.baseline_latency_s, "s")),
-                    ("chip / baseline energy", _num(self.ratio_vs_baseline)),
+                    ("chip / baseline energy", _num(self.ratio_vs_baseline)
+                     + ("" if self.ratio_vs_baseline_low is None else
+                        f"  (static range: {_num(self.ratio_vs_baseline_low)}-{_num(self.ratio_vs_baseline_high)})")),
+                    ("chip / baseline (dynamic)", _num(self.ratio_dynamic_vs_baseline)),
                     ("chip / lower bound", _num(self.ratio_vs_baseline_lower_bound)),
                     ("break-even activity scale", _num(self.break_even_activity_scale)),
                     ("break-even spikes / neuron", _num(self.break_even_spikes_per_neuron)),
@@ -284,6 +296,8 @@ class EnergyReport:
             val = "-" if t.value is None else f"{t.value:g} {t.unit}"
             lines.append(f"  {t.counter:<34}{t.count_per_inference:>12.5g}  {t.entry:<34}{val:>12}  "
                          f"{_si(t.energy_J, 'J'):>12}  {t.status}")
+        if self.dominant_assumption:
+            lines += ["", f"what drives the ratio: {self.dominant_assumption}"]
         if self.flags:
             lines += ["", "flags:"] + [f"  ! {f}" for f in self.flags]
         if self.notes:
@@ -376,6 +390,11 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
             terms.append(term)
         else:
             notes.append(f"'{prof.name}': static: not modelled (the profile has no static_power entry)")
+    graded = prof.entries.get("synop_graded")
+    if graded is not None and graded.included_in is not None and mean["synops_graded"] > 0:
+        flags.append(f"'{prof.name}': {mean['synops_graded']:.6g} graded input deliveries per inference "
+                     f"({100 * mean['synops_graded'] / max(mean['synops'], 1e-300):.0f} % of synops) priced as binary "
+                     f"synops, a lower bound: {graded.source.split(':')[0]}")
     included = sorted({(t.entry, t.status[len("included_in:"):]) for t in terms if t.status.startswith("included")})
     if included:
         notes.append(f"'{prof.name}': priced inside another entry: "

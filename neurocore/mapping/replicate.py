@@ -1,7 +1,8 @@
 """Several copies of a small network on one chip, each simulated on a different sample.
 
 ``nc.compile(graph, chip, replicas=k)`` (or ``replicas="fill"``: as many copies as the
-chip's cores hold) compiles :func:`replicate` ``(graph, k)``: the graph's inputs,
+chip's cores hold; copies may share a core when the partitioner packs small layers together,
+so "fill" grows the count until the cores are used or the copies stop fitting) compiles :func:`replicate` ``(graph, k)``: the graph's inputs,
 populations and projections copied ``k`` times, replica 0 under the original names,
 replica ``i`` under ``name@i``. The copies are placed like any network, so they share
 the mesh's links and one barrier per step: congestion and sync are simulated, not
@@ -119,16 +120,26 @@ def compile_replicas(compile_fn, graph: Graph, chip, replicas, **kwargs):
     """
     if "replicas" in graph.meta:
         raise MappingError("this graph is already replicated; compile it with replicas=1")
-    if replicas == "fill":
-        k = fill_count(compile_fn(graph, chip, **kwargs).n_cores_used, chip)
-    elif isinstance(replicas, str):
+    if isinstance(replicas, str) and replicas != "fill":
         raise MappingError(f"replicas = {replicas!r}; give a positive int or 'fill'")
-    else:
-        k = replicas
-    while True:
+    if replicas != "fill":
+        return compile_fn(replicate(graph, replicas), chip, **kwargs)
+    k = fill_count(compile_fn(graph, chip, **kwargs).n_cores_used, chip)
+    best = None
+    for _ in range(4):  # copies may share cores (the partitioner packs small layers): grow while cores remain
         try:
-            return compile_fn(replicate(graph, k), chip, **kwargs)
+            program = compile_fn(replicate(graph, k), chip, **kwargs)
         except MappingError:
-            if replicas != "fill" or k == 1:
+            if best is not None:
+                break
+            if k == 1:
                 raise
-            k -= 1
+            k = max(1, k * 3 // 4)
+            continue
+        best = program
+        used = program.n_cores_used
+        grown = k * chip.n_cores // max(used, 1)
+        if used >= chip.n_cores or grown <= k:
+            break
+        k = grown
+    return best

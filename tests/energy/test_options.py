@@ -160,3 +160,19 @@ def test_replicas_run_each_sample_on_its_own_copy():
         nc.compile(g, chip, replicas=0)
     with pytest.raises(MappingError, match="already replicated"):
         nc.compile(replicate(g, 2), chip, replicas=2)
+
+
+def test_graded_inputs_on_loihi1_are_flagged_as_a_lower_bound():
+    r = estimate(fake_result(), "loihi", None)
+    assert any("20 graded input deliveries" in f and "lower bound" in f for f in r.flags)
+    assert _terms(r)["synops"] == pytest.approx(120 * 23.6 * pJ, rel=REL)     # graded priced as binary
+    no_graded = dict(__import__("tests.energy.test_estimate", fromlist=["COUNTERS"]).COUNTERS, synops_graded=[0, 0])
+    assert not any("graded" in f for f in estimate(fake_result(counters=no_graded), "loihi", None).flags)
+
+
+def test_table_says_dynamic_static_and_what_dominates():
+    text = estimate(fake_result(), "loihi", "gpu-h100").table()
+    for s in ("dynamic energy / inference", "static energy / inference", "static model", "chip / baseline (dynamic)",
+              "what drives the ratio"):
+        assert s in text
+    assert "static: not modelled" in estimate(fake_result(), "loihi-sanafe", None).table()
