@@ -27,3 +27,10 @@ def test_pytorch_to_energy_report_block_runs():
     ns: dict = {}
     exec(compile(_block("nc.convert(net"), "README", "exec"), ns)
     assert ns["report"].energy_per_inference_J > 0
+
+
+def test_energy_options_block_runs():
+    ns: dict = {}
+    exec(compile(_block('static in ("chips_used", "core_fraction", "none")'), "README", "exec"), ns)
+    assert ns["sanafe"].static_model == "not modelled"
+    assert ns["packed"].meta["replicas"]["k"] > 1
