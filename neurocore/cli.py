@@ -169,7 +169,7 @@ def cmd_report(args) -> int:
 
     result = nc.RunResult.load(args.result)
     profile = args.profile or CHIP_PROFILE.get(result.program.chip.name, "loihi")
-    report = estimate(result, chip=profile, baseline=args.baseline)
+    report = estimate(result, chip=profile, baseline=args.baseline, static=args.static, timing=args.timing)
     print(report.table())
     if args.json:
         Path(args.json).write_text(report.to_json())
@@ -254,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("result")
     e.add_argument("--profile", help="chip energy profile (default: the chip's own)")
     e.add_argument("--baseline", default="gpu-h100", help="dense baseline profile (gpu-h100, dense-45nm)")
+    e.add_argument("--static", default="chips_used", choices=("chips_used", "core_fraction", "none"),
+                   help="static power for the chips the placement uses, the fraction of cores used, or none")
+    e.add_argument("--timing", choices=("neurocore", "sanafe-simple"), help="chip-time model (default: the profile's)")
     e.add_argument("--json", metavar="PATH")
     e.add_argument("--plot", metavar="DIR")
     e.set_defaults(func=cmd_report)
