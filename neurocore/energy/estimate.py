@@ -10,8 +10,16 @@ The model
 ---------
 Chip energy, ``scope = "per_term"`` (per inference = mean over the batch)::
 
-    E = sum_k counter_k x entry_k   (see CHIP_TERMS)
-      + static_power x n_chips_used x chip_time
+    E = sum_k counter_k x entry_k   (see CHIP_TERMS; synops per synapse unit when the
+                                     profile has synop_sparse / synop_conv entries)
+      + static_power x share x chip_time          (share: see STATIC_MODELS)
+
+``static="chips_used"`` (default): share = chips the placement touches;
+``"core_fraction"``: cores used / cores per chip; ``"none"``: 0. A profile without a
+``static_power`` entry models no static energy ("not modelled", as SANA-FE). Where the
+entry gives a ``range`` the report adds the low/high corners. With replicas (several
+copies of the network on the chip, ``nc.compile(..., replicas=k)``), every count and the
+chip time of a run are shared by the samples it carried.
 
 Entries declared ``unpublished`` are priced 0 and flagged; entries
 ``included_in`` another are priced 0 and noted. ``scope = "all_in"``:
@@ -19,16 +27,17 @@ Entries declared ``unpublished`` are priced 0 and flagged; entries
 routing, neuron updates and leakage).
 
 Chip time per inference. If the profile has a ``step_time`` entry (a fixed tick,
-as on TrueNorth) it is ``timesteps x step_time``. Otherwise it is summed over
-steps, each step taking::
+as on TrueNorth) it is ``timesteps x step_time``. With ``timing="sanafe-simple"`` it is
+SANA-FE's ``simple`` model (see ``_chip_time_sanafe``). Otherwise (``"neurocore"``) it is
+summed over steps, each step taking::
 
     max over cores (synops x synop_latency + active x neuron_update_active_latency
                     + idle x neuron_update_idle_latency)          # idle = neurons on the core - active
     + busiest_link_packets x max(hop_ew_latency, hop_ns_latency)  # a simple congestion term
     + barrier_sync_latency(tiles used)
 
-where tiles used = ceil(cores used / cores per tile) (the compiler packs cores
-tile by tile) and the barrier latency is interpolated linearly in the entry's
+where tiles used = the tiles the placement's cores occupy (ceil(cores used / cores
+per tile) for a result without a placement) and the barrier latency is interpolated linearly in the entry's
 ``table`` (clamped at its ends). Cores run in parallel; within a core the
 operations are serial. Steps beyond a sample's ``timesteps`` counter are not
 charged.
@@ -375,31 +384,7 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
     n_chips = _chips_used(result.program)
 
     # ---- chip energy -----------------------------------------------------------------
-    terms: list[Term] = []
-    static_info: dict[str, Any] = {"model": "not modelled", "share": None, "low": None, "high": None}
-    if prof.scope == "all_in":
-        terms.append(_term(prof, "synops", "synop", "all_in", mean["synops"], flags))
-        notes.append(f"'{prof.name}' is all-in: synops x {prof.entries['synop'].value:g} "
-                     f"{prof.entries['synop'].unit}; no other term is added (static, routing and neuron "
-                     "updates are inside the published figure)")
-        static_info["model"] = "inside the all-in figure"
-    else:
-        terms += _dynamic_terms(prof, mean, flags)
-        if "static_power" in prof.entries:
-            term, static_info = _static_term(prof, result.program, static, chip_time / per_run, n_chips, flags)
-            terms.append(term)
-        else:
-            notes.append(f"'{prof.name}': static: not modelled (the profile has no static_power entry)")
-    graded = prof.entries.get("synop_graded")
-    if graded is not None and graded.included_in is not None and mean["synops_graded"] > 0:
-        flags.append(f"'{prof.name}': {mean['synops_graded']:.6g} graded input deliveries per inference "
-                     f"({100 * mean['synops_graded'] / max(mean['synops'], 1e-300):.0f} % of synops) priced as binary "
-                     f"synops, a lower bound: {graded.source.split(':')[0]}")
-    included = sorted({(t.entry, t.status[len("included_in:"):]) for t in terms if t.status.startswith("included")})
-    if included:
-        notes.append(f"'{prof.name}': priced inside another entry: "
-                     + ", ".join(f"{a} (in {b})" for a, b in included))
-
+    terms, static_info = _chip_terms(prof, result.program, mean, static, chip_time / per_run, n_chips, flags, notes)
     breakdown: dict[str, float] = {}
     for t in terms:
         breakdown[t.kind] = breakdown.get(t.kind, 0.0) + t.energy_J
@@ -407,7 +392,6 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
     activity = float(sum(t.energy_J for t in terms if t.counter in ACTIVITY_COUNTERS))
     fixed = energy - activity
     static_J = float(sum(t.energy_J for t in terms if t.kind == "static"))
-    dynamic = energy - static_J
 
     n_neurons = float(np.sum(result.program.neurons_per_core_used)) / per_run   # one replica's neurons
     spikes, synops = mean["spikes"], mean["synops"]
@@ -426,26 +410,14 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
         b_terms, b_energy, b_lower, b_latency = model(base, prec, work, batch, flags, notes)
 
     ratio = _div(energy, b_energy)
-    low = None if static_info["low"] is None else dynamic + static_info["low"]
-    high = None if static_info["high"] is None else dynamic + static_info["high"]
-    options = {"static": static_info["model"], "timing": timing, "samples_per_run": per_run,
-               **_program_options(result.program)}
-    scale = None
-    if b_energy is not None and activity > 0:
-        scale = (b_energy - fixed) / activity
-        if scale < 0:
-            notes.append(f"the fixed chip energy ({fixed:.4g} J) alone exceeds the baseline ({b_energy:.4g} J): "
-                         "no activity level breaks even")
-            scale = None
+    scale = _break_even(b_energy, fixed, activity, notes)
     spn = _div(spikes, n_neurons)
     spm = _div(synops, b_macs)
-    notes.append("break-even: activity-dependent terms (synops, memory reads, active updates, spikes, packets, "
-                 "hops) scaled linearly together; idle updates, input, sync and static energy held fixed")
     if prof.scope == "per_term" and "step_time" not in prof.entries:
         notes.append(_TIMING_NOTES[timing])
-    if per_run > 1:
-        notes.append(f"{per_run} replicas of the network ran side by side on the chip, one sample each: chip time "
-                     f"and energy per inference are the run's divided by {per_run}")
+    if per_run != 1:
+        notes.append(f"replicas of the network ran side by side on the chip, {per_run:g} samples per run on average: "
+                     "energy per inference is the run's divided by the samples it carried")
 
     b_breakdown: dict[str, float] = {}
     for t in b_terms:
@@ -470,15 +442,44 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
         break_even_spikes_per_neuron=None if scale is None or spn is None else scale * spn,
         break_even_synops_per_mac=None if scale is None or spm is None else scale * spm,
         terms=tuple(terms), baseline_terms=tuple(b_terms), flags=tuple(flags), notes=tuple(notes),
-        dynamic_energy_J=dynamic, static_energy_J=static_J, static_model=static_info["model"],
-        static_share=static_info["share"], static_low_J=static_info["low"], static_high_J=static_info["high"],
-        energy_low_J=low, energy_high_J=high, timing_model=timing,
-        ratio_dynamic_vs_baseline=_div(dynamic, b_energy), ratio_vs_baseline_low=_div(low, b_energy) if low else None,
-        ratio_vs_baseline_high=_div(high, b_energy) if high else None, samples_per_run=per_run, options=options,
-        dominant_assumption=_dominant(breakdown, static_info, b_energy, batch, per_run))
+        timing_model=timing, samples_per_run=per_run, dominant_assumption=_dominant(breakdown, static_info, b_energy,
+                                                                                   batch, per_run),
+        options={"static": static_info["model"], "timing": timing, "samples_per_run": per_run,
+                 **_program_options(result.program)},
+        **_split(energy, static_J, static_info, b_energy))
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+def _chip_terms(prof: Profile, program: Any, mean: dict[str, float], static: str, time_s: float, n_chips: int,
+                flags: list[str], notes: list[str]) -> tuple[list[Term], dict[str, Any]]:
+    """Every chip term per inference and the static attribution (``time_s``: chip time per inference)."""
+    terms: list[Term] = []
+    static_info: dict[str, Any] = {"model": "not modelled", "share": None, "low": None, "high": None}
+    if prof.scope == "all_in":
+        terms.append(_term(prof, "synops", "synop", "all_in", mean["synops"], flags))
+        notes.append(f"'{prof.name}' is all-in: synops x {prof.entries['synop'].value:g} "
+                     f"{prof.entries['synop'].unit}; no other term is added (static, routing and neuron "
+                     "updates are inside the published figure)")
+        static_info["model"] = "inside the all-in figure"
+    else:
+        terms += _dynamic_terms(prof, mean, flags)
+        if "static_power" in prof.entries:
+            term, static_info = _static_term(prof, program, static, time_s, n_chips, flags)
+            terms.append(term)
+        else:
+            notes.append(f"'{prof.name}': static: not modelled (the profile has no static_power entry)")
+    graded = prof.entries.get("synop_graded")
+    if graded is not None and graded.included_in is not None and mean["synops_graded"] > 0:
+        flags.append(f"'{prof.name}': {mean['synops_graded']:.6g} graded input deliveries per inference "
+                     f"({100 * mean['synops_graded'] / max(mean['synops'], 1e-300):.0f} % of synops) priced as binary "
+                     f"synops, a lower bound: {graded.source.split(':')[0]}")
+    included = sorted({(t.entry, t.status[len("included_in:"):]) for t in terms if t.status.startswith("included")})
+    if included:
+        notes.append(f"'{prof.name}': priced inside another entry: "
+                     + ", ".join(f"{a} (in {b})" for a, b in included))
+    return terms, static_info
+
+
 _COUNTER_KEYS = ("timesteps", "synops", "synops_binary", "synops_graded", "syn_mem_words_read",
                  "neuron_updates_active", "neuron_updates_idle", "spikes", "packets", "intra_tile_packets",
                  "hops_ew", "hops_ns", "hops_interchip", "input_packets")
@@ -782,6 +783,32 @@ def _roofline(prof: Profile, prec: str, work: dict, batch: int, flags: list[str]
 
 
 _CHIP_TIME = {"neurocore": _chip_time, "sanafe-simple": _chip_time_sanafe}
+
+
+def _break_even(b_energy: float | None, fixed: float, activity: float, notes: list[str]) -> float | None:
+    """Activity scale at which the chip's energy equals the baseline's (None: no baseline, or never)."""
+    notes.append("break-even: activity-dependent terms (synops, memory reads, active updates, spikes, packets, "
+                 "hops) scaled linearly together; idle updates, input, sync and static energy held fixed")
+    if b_energy is None or activity <= 0:
+        return None
+    scale = (b_energy - fixed) / activity
+    if scale < 0:
+        notes.append(f"the fixed chip energy ({fixed:.4g} J) alone exceeds the baseline ({b_energy:.4g} J): "
+                     "no activity level breaks even")
+        return None
+    return scale
+
+
+def _split(energy: float, static_J: float, info: dict[str, Any], b_energy: float | None) -> dict[str, Any]:
+    """The dynamic / static fields of the report, with the static range's corners and their ratios."""
+    dynamic = energy - static_J
+    low = None if info["low"] is None else dynamic + info["low"]
+    high = None if info["high"] is None else dynamic + info["high"]
+    return {"dynamic_energy_J": dynamic, "static_energy_J": static_J, "static_model": info["model"],
+            "static_share": info["share"], "static_low_J": info["low"], "static_high_J": info["high"],
+            "energy_low_J": low, "energy_high_J": high, "ratio_dynamic_vs_baseline": _div(dynamic, b_energy),
+            "ratio_vs_baseline_low": None if low is None else _div(low, b_energy),
+            "ratio_vs_baseline_high": None if high is None else _div(high, b_energy)}
 
 
 def _dominant(breakdown: dict[str, float], static_info: dict[str, Any], b_energy: float | None, batch: int,
