@@ -176,3 +176,23 @@ def test_table_says_dynamic_static_and_what_dominates():
               "what drives the ratio"):
         assert s in text
     assert "static: not modelled" in estimate(fake_result(), "loihi-sanafe", None).table()
+
+
+def test_inputs_on_changes_only_routing_terms():
+    """inputs_on='cores' adds the input packets' hops and intra-tile deliveries; every other term is unchanged."""
+    rng = np.random.default_rng(4)
+    chip = nc.chip.ChipSpec(name="c", tiles_x=4, tiles_y=2, cores_per_tile=2, neurons_per_core=16)
+    g = nc.Graph()
+    x = g.input(20, name="x")
+    g.dense(x, rng.integers(1, 8, (24, 20)), nc.IF(vth=100), name="h")
+    X = (rng.random((2, 10, 20)) < 0.3).astype(np.int32)
+    host = nc.Simulator(nc.compile(g, chip, placement="in_order")).run(X, 10)
+    cores = nc.Simulator(nc.compile(g, chip, placement="in_order", inputs_on="cores")).run(X, 10)
+    a, b = estimate(host, "loihi", None, static="none"), estimate(cores, "loihi", None, static="none")
+    ta, tb = _terms(a), _terms(b)
+    changed = {k for k in ta if ta[k] != pytest.approx(tb[k], rel=1e-12, abs=0)}
+    assert changed <= {"intra_tile_packets", "hops_ew", "hops_ns"} and changed
+    c = cores.totals()
+    assert tb["hops_ew"] == pytest.approx(c["hops_ew"] / 2 * 3.0 * pJ, rel=REL)
+    assert host.totals()["input_packets"] == c["input_packets"]
+    assert host.totals()["hops_ew"] + host.totals()["hops_ns"] == 0 < c["hops_ew"] + c["hops_ns"]
