@@ -1,6 +1,6 @@
 """neurocore's energy and chip time against SANA-FE 2.2.9 on identical spikes: the README's table.
 
-    PYTHONPATH=$PWD python bench/energy_validation.py [--steps 100]
+    PYTHONPATH=$PWD python bench/energy_validation.py [--steps 100] [--audit]
 
 Three workloads (feed-forward, recurrent, convolutional), each compiled with its inputs on
 cores of their own (``inputs_on="cores"``) so input messages make hops as in SANA-FE, run
@@ -11,7 +11,9 @@ in neurocore and in the real ``sanafe`` package (``pip install sanafe``). Rows:
 * neurocore ``loihi``: Davies 2018's per-op figures, neurocore's own step-time model, and
   static power under each attribution (``chips_used``, ``core_fraction``; ``none`` = dynamic).
 
-Ratios are against SANA-FE ``simple``. Spikes are checked identical first.
+Ratios are against SANA-FE ``simple``. Spikes are checked identical first. ``--audit`` adds
+the 784-512-512-10 IF network of shared/reference/energy_fidelity_audit.md (128 neurons per
+core, 4 Mbit of synapse memory per core so the layers cut as in SANA-FE; ~30 s more).
 """
 from __future__ import annotations
 
@@ -46,11 +48,22 @@ def workloads(rng):
             ("conv 2x16x16 -> 8x14x14 -> 10, conv unit", cnn, {"placement": "in_order", "conv_storage": "shared"}, 0.2)]
 
 
-def main(steps: int) -> list[dict]:
+def audit_ff(rng):
+    g = nc.Graph()
+    x = g.input(784, name="x")
+    h = g.dense(x, rng.integers(1, 5, (512, 784)), nc.IF(vth=1500, reset="subtract"), name="l1")
+    h = g.dense(h, rng.integers(1, 5, (512, 512)), nc.IF(vth=1300, reset="subtract"), name="l2")
+    g.dense(h, rng.integers(1, 5, (10, 512)), nc.IF(vth=1100, reset="subtract"), name="l3")
+    chip = dataclasses.replace(nc.chip.loihi(), neurons_per_core=128, syn_mem_bits_per_core=4 << 20)
+    return "FF 784-512-512-10 (audit)", g, {"placement": "in_order"}, 0.2, chip
+
+
+def main(steps: int, audit: bool = False) -> list[dict]:
     rng = np.random.default_rng(0)
-    chip = dataclasses.replace(nc.chip.loihi(), neurons_per_core=64)
+    chip64 = dataclasses.replace(nc.chip.loihi(), neurons_per_core=64)
+    cases = [(*w, chip64) for w in workloads(rng)] + ([audit_ff(np.random.default_rng(1))] if audit else [])
     rows = []
-    for name, g, opts, rate in workloads(rng):
+    for name, g, opts, rate, chip in cases:
         program = nc.compile(g, chip, inputs_on="cores", **opts)
         x = (rng.random((1, steps, program.n_inputs)) < rate).astype(np.int32)
         res = nc.Simulator(program).run(x, steps, probes={p: ["spikes"] for p in program.populations})
@@ -76,4 +89,6 @@ def main(steps: int) -> list[dict]:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=100)
-    print(format_table(main(ap.parse_args().steps)))
+    ap.add_argument("--audit", action="store_true", help="add the audit's 784-512-512-10 network")
+    args = ap.parse_args()
+    print(format_table(main(args.steps, args.audit)))

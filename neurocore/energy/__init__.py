@@ -1,9 +1,11 @@
 """Energy and latency reports: cited chip profiles, a dense baseline, NeuroBench metrics."""
-from neurocore.energy.estimate import EnergyReport, Term, estimate
+from neurocore.energy.estimate import STATIC_MODELS, TIMING_MODELS, EnergyReport, Term, estimate
 from neurocore.energy.neurobench import neurobench_metrics
 from neurocore.energy.profiles import Entry, Profile, list_profiles, load_profile
 
 __all__ = [
+           "STATIC_MODELS",
+           "TIMING_MODELS",
            "EnergyReport",
            "Entry",
            "Profile",
