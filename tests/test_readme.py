@@ -50,3 +50,10 @@ def test_dense_baselines_block_runs():
     exec(compile(_block("nc.energy.baselines.evaluate"), "README", "exec"), ns)
     assert ns["streaming"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267, rel=1e-12)
     assert ns["offline"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267 / 540, rel=1e-12)
+
+
+def test_energy_options_block_runs():
+    ns: dict = {}
+    exec(compile(_block('static in ("chips_used", "core_fraction", "none")'), "README", "exec"), ns)
+    assert ns["sanafe"].static_model == "not modelled"
+    assert ns["packed"].meta["replicas"]["k"] > 1
