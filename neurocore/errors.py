@@ -16,6 +16,8 @@ __all__ = [
     "ProfileError",
     "SimulationError",
     "BuildError",
+    "StudyError",
+    "StoreMismatchError",
 ]
 
 
@@ -53,3 +55,11 @@ class SimulationError(NeurocoreError, ValueError):
 
 class BuildError(NeurocoreError, RuntimeError):
     """The compiled kernels are missing: the package was not built."""
+
+
+class StudyError(NeurocoreError, ValueError):
+    """A design-space study is malformed: unknown field or metric, empty dimension, bad store."""
+
+
+class StoreMismatchError(StudyError):
+    """A study store holds points of another model or data set than the one given."""
