@@ -101,6 +101,10 @@ class InProcessExecutor:
         pass
 
 
+def _identity(obj: Any) -> Any:
+    return obj
+
+
 class DaskExecutor:
     """Sends tasks to a ``dask.distributed`` scheduler.
 
@@ -157,7 +161,9 @@ class DaskExecutor:
         return max(1, sum(self.client.nthreads().values()))
 
     def put(self, obj: Any) -> Any:
-        return self.client.scatter(obj, broadcast=True, hash=False)
+        # a task that returns the object, not client.scatter: scattered data has no lineage, so a
+        # killed worker would lose it for good; a task's result is recomputed from its spec
+        return self.client.submit(_identity, obj, pure=False)
 
     def submit(self, fn, *args, key: str | None = None):
         return self.client.submit(fn, *args, key=key, pure=False)

@@ -44,6 +44,7 @@ def _pymoo():
         from pymoo.operators.selection.tournament import TournamentSelection
         from pymoo.operators.survival.rank_and_crowding import RankAndCrowding
         from pymoo.problems.static import StaticProblem
+        from pymoo.util.display.multi import MultiObjectiveOutput
     except ImportError as exc:
         raise ImportError(f"nc.dse.search needs pymoo: pip install \"neurocore[dse]\" ({exc})") from exc
     return locals()
@@ -93,8 +94,11 @@ def _algorithm(pm: dict, pop_size: int):
     dedupe = pm["MixedVariableDuplicateElimination"]()
     mating = pm["MixedVariableMating"](selection=pm["TournamentSelection"](func_comp=pm["binary_tournament"]),
                                        eliminate_duplicates=dedupe)
-    return pm["MixedVariableGA"](pop_size=pop_size, mating=mating, eliminate_duplicates=dedupe,
-                                 survival=pm["RankAndCrowding"]())
+    algorithm = pm["MixedVariableGA"](pop_size=pop_size, mating=mating, eliminate_duplicates=dedupe,
+                                      survival=pm["RankAndCrowding"](), output=pm["MultiObjectiveOutput"](),
+                                      advance_after_initial_infill=True)  # rank the first population, as NSGA2 does
+    algorithm.tournament_type = "comp_by_dom_and_crowding"  # NSGA-II's binary tournament
+    return algorithm
 
 
 def search(model: Any, space: Space, objectives: Sequence[str], *, data: Any, store: str | Path, budget: int = 500,
