@@ -27,3 +27,14 @@ def test_pytorch_to_energy_report_block_runs():
     ns: dict = {}
     exec(compile(_block("nc.convert(net"), "README", "exec"), ns)
     assert ns["report"].energy_per_inference_J > 0
+
+
+def test_design_space_exploration_block_runs(tmp_path, monkeypatch):
+    for mod in ("sklearn", "pandas", "pymoo", "matplotlib"):
+        pytest.importorskip(mod)
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(_block("nc.dse.sweep("), "README", "exec"), ns)
+    assert len(ns["table"]) == 12 and set(ns["table"]["status"]) == {"ok"}
+    assert (tmp_path / "runs" / "front3.png").is_file() and (tmp_path / "runs" / "front.json").is_file()
+    assert len(ns["found"].history) == 12 and ns["found"].n_evaluated <= 12

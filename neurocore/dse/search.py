@@ -104,7 +104,7 @@ def _algorithm(pm: dict, pop_size: int):
 def search(model: Any, space: Space, objectives: Sequence[str], *, data: Any, store: str | Path, budget: int = 500,
            seed: int = 0, pop_size: int | None = None, energy: Any = "loihi", baseline: Any = "gpu-h100",
            replicates: int = 3, scheduler: Any = "local", workers: int | None = None, n_threads: int | None = None,
-           shard_size: int = 256, progress: bool = True, callback: Callable[[dict], None] | None = None) -> Study:
+           shard_size: int = 1024, progress: bool = True, callback: Callable[[dict], None] | None = None) -> Study:
     """Multi-objective evolutionary search (NSGA-II) over ``space``.
 
     Parameters

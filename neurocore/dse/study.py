@@ -3,9 +3,10 @@
 The client builds each point's key, skips those already in the store, and sends the
 rest to the executor as tasks: one ``build`` per (chip, conversion, compile) shared by
 all its timestep counts, one ``run_shard`` per test-set shard (and replicate seed, for
-stochastic encodings), one ``finish`` that merges the shards and measures. Each
+stochastic encodings), one ``finish`` that merges the shards and measures (a point of
+one shard and one replicate runs both in one ``run_point`` task). Each
 finished point is committed to the store the moment it comes back; at most a window
-of points (twice the cluster's threads) is in flight at a time.
+of points (four per worker thread) is in flight at a time.
 """
 from __future__ import annotations
 
@@ -93,7 +94,11 @@ class Runner:
         self.store = Store(store, self.fingerprint)
         self.store_path = Path(store)
         self.progress, self.callback = progress, callback
-        self.executor = make_executor(scheduler, workers)
+        try:
+            self.executor = make_executor(scheduler, workers)
+        except BaseException:
+            self.store.close()
+            raise
         self.n_threads = n_threads if n_threads is not None else (1 if self.executor.name == "dask" else None)
         self._handles: dict[str, Any] = {}
         self.versions = _versions()
@@ -151,11 +156,15 @@ class Runner:
     def _submit(self, config: Mapping[str, Any], build_fut: Any) -> Any:
         ex, b = self.executor, self.build_of(config)
         stochastic, seed = self.stochastic(b), self.settings.seed
+        shards, n_reps = self._shards(stochastic), self.settings.replicates if stochastic else 1
+        if len(shards) == 1 and n_reps == 1:
+            return ex.submit(tasks.run_point, build_fut, shards[0][1], config["n_steps"], seed, self.n_threads,
+                             self._handle("labels"), self.settings.energy, self.settings.baseline)
         reps = []
-        for r in range(self.settings.replicates if stochastic else 1):
+        for r in range(n_reps):
             reps.append([ex.submit(tasks.run_shard, build_fut, shard, config["n_steps"],
                                    tasks.shard_seed(seed, r, start) if stochastic else seed, self.n_threads)
-                         for start, shard in self._shards(stochastic)])
+                         for start, shard in shards])
         return ex.submit(tasks.finish, reps, self._handle("labels"), self.settings.energy, self.settings.baseline)
 
     # ---- the loop ------------------------------------------------------------------------
@@ -181,7 +190,7 @@ class Runner:
         for _, c in todo:
             users[self.build_of(c).key()] = users.get(self.build_of(c).key(), 0) + 1
         builds: dict[tuple, Any] = {}
-        pending, in_flight, window = iter(todo), {}, 2 * ex.n_slots
+        pending, in_flight, window = iter(todo), {}, 4 * ex.n_slots
         completion = ex.completion()
 
         def submit_next() -> None:
@@ -328,7 +337,7 @@ class Study:
 
 def sweep(model: Any, space: Space, data: Any, *, store: str | Path, energy: Any = "loihi",
           baseline: Any = "gpu-h100", seed: int = 0, replicates: int = 3, scheduler: Any = "local",
-          workers: int | None = None, n_threads: int | None = None, shard_size: int = 256, progress: bool = True,
+          workers: int | None = None, n_threads: int | None = None, shard_size: int = 1024, progress: bool = True,
           callback: Callable[[dict], None] | None = None) -> Study:
     """Evaluate every point of ``space``; resumable through ``store``.
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from neurocore.errors import NeurocoreError
 
-__all__ = ["Failure", "Outcome", "build", "run_shard", "finish", "shard_seed"]
+__all__ = ["Failure", "Outcome", "build", "run_shard", "finish", "run_point", "shard_seed"]
 
 
 @dataclass(frozen=True)
@@ -129,3 +129,10 @@ def finish(replicates: list[list], labels: np.ndarray, energy: Any, baseline: An
     metrics = dict(zip(keys, (float(v) for v in table.mean(axis=0))))
     sd = dict(zip(keys, (float(v) for v in table.std(axis=0, ddof=1)))) if len(rows) > 1 else {}
     return Outcome(metrics=metrics, sd=sd, reports=reports, task_s=task_s)
+
+
+def run_point(program: Any, x: np.ndarray, n_steps: int, seed: int, n_threads: int | None, labels: np.ndarray,
+              energy: Any, baseline: Any) -> Outcome:
+    """:func:`run_shard` then :func:`finish` in one task, for a point of one shard and one replicate
+    (its RunResult then never leaves the worker)."""
+    return finish([[run_shard(program, x, n_steps, seed, n_threads)]], labels, energy, baseline)
