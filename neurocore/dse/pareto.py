@@ -154,12 +154,18 @@ class ParetoFront:
         ax.grid(alpha=0.3)
 
     def _plot_3d(self, ax) -> None:
+        """Energies and times (positive) on log10 axes: they span decades."""
         allv, front = self._values(self.points), self._values(self._front)
+        names = []
+        for i, n in enumerate(self.objectives):
+            if METRICS[n].unit in ("J", "s", "J s") and allv.size and np.all(allv[:, i] > 0):
+                allv[:, i], front[:, i] = np.log10(allv[:, i]), np.log10(front[:, i])
+                n = f"log10 {n}"
+            names.append(n)
         ax.scatter(allv[:, 0], allv[:, 1], allv[:, 2], s=8, c="0.7", label="all points")
         ax.scatter(front[:, 0], front[:, 1], front[:, 2], s=24, c="C3", label="Pareto front")
-        ax.set_xlabel(self.objectives[0], fontsize=8)
-        ax.set_ylabel(self.objectives[1], fontsize=8)
-        ax.set_zlabel(self.objectives[2], fontsize=8)
+        for setter, n in zip((ax.set_xlabel, ax.set_ylabel, ax.set_zlabel), names):
+            setter(n, fontsize=8)
         ax.legend(loc="upper left", fontsize=8)
 
     def _plot_parallel(self, ax) -> None:
