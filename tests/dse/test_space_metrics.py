@@ -66,3 +66,18 @@ def test_dynamic_energy_uses_the_reports_split_when_it_has_one():
                                                                                               energy_J=1.0))
     assert dynamic_energy(types.SimpleNamespace(terms=terms)) == 3.0
     assert dynamic_energy(types.SimpleNamespace(terms=terms, energy_dynamic_J=2.5)) == 2.5
+
+
+def test_import_neurocore_imports_no_dask_and_no_lower_stage_imports_dse():
+    import pathlib
+    import subprocess
+    import sys
+
+    code = ("import sys, neurocore as nc; assert 'distributed' not in sys.modules and 'dask' not in sys.modules; "
+            "nc.dse.Space(); assert 'distributed' not in sys.modules and 'pymoo' not in sys.modules")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    root = pathlib.Path(nc.__file__).parent
+    users = [p.relative_to(root).as_posix() for p in root.rglob("*.py")
+             if "dse" not in p.relative_to(root).parts and "neurocore.dse" in p.read_text()]
+    assert sorted(users) == ["__init__.py", "cli.py"]  # only the top: the lazy nc.dse and `neurocore sweep`
