@@ -38,3 +38,10 @@ def test_design_space_exploration_block_runs(tmp_path, monkeypatch):
     assert len(ns["table"]) == 12 and set(ns["table"]["status"]) == {"ok"}
     assert (tmp_path / "runs" / "front3.png").is_file() and (tmp_path / "runs" / "front.json").is_file()
     assert len(ns["found"].history) == 12 and ns["found"].n_evaluated <= 12
+
+
+def test_dense_baselines_block_runs():
+    ns: dict = {}
+    exec(compile(_block("nc.energy.baselines.evaluate"), "README", "exec"), ns)
+    assert ns["streaming"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267, rel=1e-12)
+    assert ns["offline"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267 / 540, rel=1e-12)
