@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from neurocore.chip.spec import signed_range
 from neurocore.errors import BitWidthError, BuildError, FileFormatError, SimulationError
 from neurocore.mapping.program import Program
+from neurocore.mapping.replicate import pack_inputs, sample_view
 from neurocore.mapping.units import SYNAPSE_UNITS, default_synapse_unit
 
 __all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "kernel_tables", "load_kernel"]
@@ -111,7 +112,8 @@ def concat_results(parts: list[RunResult]) -> RunResult:
         probes={p: {v: cat(r.probes[p][v] for r in parts) for v in d} for p, d in first.probes.items()},
         core_steps={k: cat(r.core_steps[k] for r in parts) for k in first.core_steps},
         busiest_link=cat(r.busiest_link for r in parts), link_packets=sum(r.link_packets for r in parts),
-        final_state={k: cat(r.final_state[k] for r in parts) for k in first.final_state}, meta=dict(first.meta),
+        final_state={k: cat(r.final_state[k] for r in parts) for k in first.final_state},
+        meta=dict(first.meta, **({"samples": sum(r.meta["samples"] for r in parts)} if "samples" in first.meta else {})),
         predictions=None if first.predictions is None else cat(r.predictions for r in parts),
     )
 
@@ -263,8 +265,8 @@ class RunResult:
             raise SimulationError("this run has no predictions: the Program carries no codec (convert a model with "
                                   "nc.convert, or decode result.spike_counts yourself)")
         y = np.asarray(labels)
-        if y.shape[0] != self.batch_size:
-            raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {self.batch_size}")
+        if y.shape[0] != len(self.predictions):
+            raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {len(self.predictions)} samples")
         return float(np.mean(self.predictions == y))
 
     def save(self, path):
@@ -418,6 +420,10 @@ class Simulator:
         initial_state : RunResult, optional
             Continue from the end of an earlier learning run (weights, traces, u, v, time).
 
+        A Program compiled with ``replicas=k`` takes one replica's channels per sample:
+        sample i runs on replica i % k in chip run i // k, so the result has ceil(B / k)
+        rows of counters and ``meta["samples"] = B`` (see :mod:`neurocore.mapping.replicate`).
+
         If the Program carries a codec (``program.meta["codec"]``, set by ``nc.convert``),
         ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
         encodes them into per-step channel values and ``RunResult.predictions`` holds the
@@ -431,6 +437,11 @@ class Simulator:
         codec = p.meta.get("codec")
         if codec is not None:
             inputs = codec.encode(inputs, n_steps, seed=seed)
+        reps = p.meta.get("replicas") or {}
+        n_samples = None
+        if reps.get("k", 1) > 1:  # sample i on replica i % k of chip run i // k
+            n_samples = int(np.asarray(inputs).shape[0]) if np.asarray(inputs).ndim == 3 else None
+            inputs = pack_inputs(inputs, reps)
         if p.n_inputs == 0 and np.asarray(inputs).size == 0 and np.asarray(inputs).ndim == 3:
             x = np.zeros((np.asarray(inputs).shape[0], n_steps, 0), np.int32)
             self._check_inputs(x, n_steps)
@@ -493,7 +504,10 @@ class Simulator:
             busiest_link=out["busiest_link"], link_packets=out["link_total"].sum(axis=0),
             final_state={"u": out["u"], "v": out["v"]},
         )
+        if n_samples is not None:
+            result.meta.update(samples=n_samples, replicas=reps["k"])
         if codec is not None:
-            result.predictions = codec.decode(result)
+            result.predictions = (codec.decode_arrays(*sample_view(result, codec.output), T) if n_samples is not None
+                                  else codec.decode(result))
         return result
 

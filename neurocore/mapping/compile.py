@@ -15,6 +15,7 @@ from neurocore.mapping.bound import CoreBound, core_bound
 from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition, piece_binding
 from neurocore.mapping.inputs import place_inputs
 from neurocore.mapping.place import place
+from neurocore.mapping.replicate import compile_replicas
 from neurocore.mapping.program import InputMap, PopulationMap, Program
 from neurocore.mapping.tables import build_routes, build_tables_csr, packet_sources
 from neurocore.mapping.units import synapse_unit_of
@@ -41,7 +42,7 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
 
 def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",
             placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float | None = None,
-            packing: str = "auto", inputs_on: str = "host") -> Program:
+            packing: str = "auto", inputs_on: str = "host", replicas: int | str = 1) -> Program:
     """Map ``graph`` onto ``chip`` (default :func:`neurocore.chip.loihi`).
 
     Parameters
@@ -73,6 +74,9 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         Where external inputs enter (see :mod:`neurocore.mapping.inputs`): written into
         their destination cores by the host (no hops), or sent from cores of their own
         (hops and links counted, as SANA-FE maps input neurons). Never changes results.
+    replicas : int or "fill"
+        Place this many copies of the network on the chip (``"fill"``: as many as fit),
+        each run on a different sample; see :mod:`neurocore.mapping.replicate`.
 
     Raises
     ------
@@ -93,13 +97,17 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     kept as ``program.graph``, with ``meta["splitters"]`` saying what was added.
     """
     chip = chip or loihi()
+    if not isinstance(graph, Graph):
+        raise GraphError(f"compile() takes a neurocore Graph, got {type(graph).__name__}; convert models "
+                         "with nc.convert() first")
+    if replicas != 1:
+        return compile_replicas(compile, graph, chip, replicas, conv_storage=conv_storage, placement=placement,
+                                seed=seed, traffic=traffic, interchip_cost=interchip_cost, packing=packing,
+                                inputs_on=inputs_on)
     if chip.single_target:
         return _compile_single_target(graph, chip, dict(conv_storage=conv_storage, placement=placement, seed=seed,
                                                         traffic=traffic, interchip_cost=interchip_cost,
                                                         packing=packing, inputs_on=inputs_on))
-    if not isinstance(graph, Graph):
-        raise GraphError(f"compile() takes a neurocore Graph, got {type(graph).__name__}; convert models "
-                         "with nc.convert() first")
     pops = graph.populations
     if not pops:
         raise GraphError("the graph has no population to map; add one with g.population(n, neuron)")
