@@ -12,6 +12,7 @@ from neurocore.errors import (
                               GraphError,
                               MappingError,
                               NeurocoreError,
+                              OutputError,
                               ProfileError,
                               SimulationError,
 )
@@ -23,4 +24,5 @@ __version__ = "0.1.0"
 
 __all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
            "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
-           "ProfileError", "SimulationError", "BuildError"]
+           "ProfileError", "SimulationError", "BuildError",
+           "OutputError"]

@@ -16,6 +16,7 @@ __all__ = [
     "ProfileError",
     "SimulationError",
     "BuildError",
+    "OutputError",
 ]
 
 
@@ -53,3 +54,8 @@ class SimulationError(NeurocoreError, ValueError):
 
 class BuildError(NeurocoreError, RuntimeError):
     """The compiled kernels are missing: the package was not built."""
+
+
+class OutputError(NeurocoreError, OSError):
+    """An output file cannot be written: its directory is missing, a directory is in the way,
+    or the disk is full. The previous file at that path, if any, is left as it was."""

@@ -312,6 +312,8 @@ class Simulator:
         if not isinstance(program, Program):
             raise SimulationError(f"Simulator needs a Program from nc.compile(graph, chip), got "
                                   f"{type(program).__name__}")
+        # the kernel does no bounds checks: check the tables once, then run on private copies
+        program.validate()
         self.program = program
         self._kernel = load_kernel()
         self._tables = kernel_tables(program)
