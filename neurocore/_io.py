@@ -257,12 +257,18 @@ def decode_meta(meta: dict) -> dict:
     """Inverse of :func:`encode_meta`."""
     known = _savable_types()
     out = {}
+    if not isinstance(meta, dict):
+        raise FileFormatError(f"meta must be a JSON object, got {type(meta).__name__}")
     for k, v in meta.items():
         if isinstance(v, dict) and "__type__" in v:
             cls = known.get(v["__type__"])
             if cls is None:
                 raise FileFormatError(f"meta entry {k!r} has unknown type {v['__type__']!r}")
-            out[k] = cls.from_dict(v["data"])
+            try:
+                out[k] = cls.from_dict(v["data"])
+            except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as exc:
+                raise FileFormatError(f"meta entry {k!r} ({v['__type__']}) is inconsistent: "
+                                      f"{type(exc).__name__}: {exc}") from None
         else:
             out[k] = v
     return out

@@ -296,6 +296,43 @@ def _check_projections(c: _Checker, program) -> None:
                                   f"{int(counts[j])}")
 
 
+def _check_codec(c: _Checker, program, C: int) -> None:
+    """A converter's codec (``meta["codec"]``) must match the Program it decodes."""
+    codec = program.meta.get("codec") if isinstance(program.meta, dict) else None
+    if codec is None:
+        return
+    f = "meta.codec"
+    out = getattr(codec, "output", None)
+    if out not in program.populations:
+        c.fail(f, f"names output population {out!r}, which the Program does not have")
+    num = (lambda v: isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+           and np.isfinite(v))
+    checks = {
+        "n_out": lambda v: v == program.populations[out].n,
+        "n_channels": lambda v: v == C,
+        "in_scale": lambda v: num(v) and v > 0,
+        "gain": lambda v: isinstance(v, (int, np.integer)) and v >= 1,
+        "graded_bits": lambda v: isinstance(v, (int, np.integer)) and 0 <= v <= program.chip.graded_bits,
+        "latency": lambda v: isinstance(v, (int, np.integer)) and v >= 0,
+        "theta_out": num, "unit": lambda v: num(v) and v != 0, "v_init": num,
+        "out_scale": lambda v: num(v) and v != 0,
+        "decoding": lambda v: v in ("count", "membrane"), "task": lambda v: v in ("classify", "regress"),
+    }
+    for key, ok in checks.items():
+        try:
+            val = getattr(codec, key)
+            good = bool(ok(val))
+        except (AttributeError, TypeError, ValueError, OverflowError):
+            val, good = "?", False
+        if not good:
+            c.fail(f, f"has {key} = {val!r}, which does not fit this Program")
+    classes = getattr(codec, "classes", None)
+    if classes is not None and codec.task == "classify" and (not isinstance(classes, (list, tuple))
+                                or len(classes) != max(program.populations[out].n, 2)):
+        c.fail(f, f"lists {len(classes) if isinstance(classes, (list, tuple)) else classes!r} classes for "
+                  f"{program.populations[out].n} outputs")
+
+
 def validate_program(program, where: str = "program") -> None:
     """Check every documented field of ``program`` (see :class:`~neurocore.mapping.program.Program`).
 
@@ -339,3 +376,4 @@ def validate_program(program, where: str = "program") -> None:
     _check_packets(c, program, a, N, S_src, K, R)
     _check_projections(c, program)
     _check_limits(c, program, a, K)
+    _check_codec(c, program, S_src - N)
