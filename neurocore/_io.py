@@ -37,7 +37,7 @@ import numpy as np
 from neurocore.errors import FileFormatError, OutputError
 
 __all__ = ["write_npz", "read_npz", "encode_meta", "decode_meta", "atomic_write", "atomic_path",
-           "check_output_path"]
+           "check_output_path", "check_output_dir"]
 
 #: What the ``sha256`` entry of a file covers (absent in files from before it covered the header).
 CHECKSUM_COVERS = "header+arrays"
@@ -75,6 +75,23 @@ def check_output_path(path, what: str = "output") -> Path:
         raise OutputError(f"{what} path '{path}': '{parent}' is not a directory")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{what} path '{path}': directory '{parent}' is not writable")
+    return path
+
+
+def check_output_dir(path, what: str = "plot") -> Path:
+    """Check that ``path`` can be a directory of outputs (made if missing), before any work.
+
+    Raises :class:`OutputError` if ``path`` is an existing file, or if its nearest existing
+    ancestor is not a writable directory.
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{what} directory '{path}' is an existing file; give a directory")
+    anc = path
+    while not anc.exists() and anc != anc.parent:
+        anc = anc.parent
+    if not anc.is_dir() or not os.access(anc, os.W_OK | os.X_OK):
+        raise OutputError(f"{what} directory '{path}' cannot be created: '{anc}' is not a writable directory")
     return path
 
 

@@ -316,9 +316,18 @@ def to_nir(graph, dt: float = 1e-3, chip=None):
 
 def save_nir(graph, path, dt: float = 1e-3, chip=None) -> Path:
     """Write ``graph`` as a NIR HDF5 file (``nir.write``); returns the path."""
+    from neurocore._io import atomic_path
+
     nir = _nir()
     path = Path(path)
-    nir.write(path, to_nir(graph, dt=dt, chip=chip))
+    ng = to_nir(graph, dt=dt, chip=chip)
+    with atomic_path(path, "NIR") as tmp:  # h5py writes in place: write a temporary file, then rename
+        try:
+            nir.write(tmp, ng)
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - h5py raises RuntimeError etc. on a full disk
+            raise OSError(getattr(exc, "errno", None), f"{type(exc).__name__}: {exc}") from exc
     return path
 
 
