@@ -61,6 +61,14 @@ def check_csr_arrays(data, indices, indptr, shape, where: str) -> None:
 
 def _check_neuron(pop, where: str) -> None:
     for k, val in pop.neuron.__dict__.items():
+        if isinstance(val, (bool, str)) or val is None:
+            continue
+        arr = np.asarray(val)
+        if arr.dtype.kind not in "iuf":
+            raise FileFormatError(f"{where}: {type(pop.neuron).__name__}.{k} = {val!r}; a number is expected")
+        if arr.size and (not np.all(np.isfinite(arr)) or float(np.max(np.abs(arr))) >= 2**62):
+            raise FileFormatError(f"{where}: {type(pop.neuron).__name__}.{k} holds {val!r}; integers below 2**62 "
+                                  "in magnitude are expected")
         if isinstance(val, np.ndarray) and val.shape != (pop.n,):
             raise FileFormatError(f"{where}: {type(pop.neuron).__name__}.{k} has shape {val.shape}; "
                                   f"per-neuron values must have shape ({pop.n},)")
@@ -94,6 +102,9 @@ def validate_graph(graph, where: str = "graph") -> None:
                 raise FileFormatError(f"{at}: {k} = {v!r}; an int is expected")
         if p.delay < 0 or (p.delay == 0 and not isinstance(src, Input)):
             raise FileFormatError(f"{at}: delay = {p.delay}; it must be >= 0, and >= 1 from a population")
+        if not isinstance(p.kind, str) or not isinstance(p.meta, dict):
+            raise FileFormatError(f"{at}: kind must be a str and meta a dict, got {p.kind!r} and "
+                                  f"{type(p.meta).__name__}")
         w = p.weights
         if not isinstance(w, sp.csr_matrix) and not (sp.issparse(w) and w.format == "csr"):
             raise FileFormatError(f"{at}: weights must be a scipy.sparse CSR matrix, got {type(w).__name__}")

@@ -57,6 +57,8 @@ class _Checker:
             self.fail(name, f"has shape {a.shape}; a 1-D array is expected")
         if length is not None and a.shape[0] != length:
             self.fail(name, f"has {a.shape[0]} entries; {length} are expected")
+        if a.dtype.kind == "u" and a.dtype.itemsize >= 8:
+            self.fail(name, f"has dtype {a.dtype}; signed integers (or unsigned of at most 32 bits) are expected")
         return a
 
     def within(self, name: str, a: np.ndarray, lo: int, hi: int, what: str = "") -> None:
@@ -182,6 +184,7 @@ def _check_synapses(c: _Checker, program, a: dict, N: int, S_src: int, K: int) -
     c.within("row_delay", a["row_delay"], 0, chip.max_delay, f"chip '{chip.name}' max_delay")
     c.within("row_shift", a["row_shift"], max(0, chip.act_shift + chip.weight_exp_min),
              chip.act_shift + chip.weight_exp_max, "act_shift + weight_exp")
+    c.within("wscaled", a["wscaled"], -(2**31) + 1, 2**31 - 1, "weight << row_shift must fit 32 bits")
     nnz = np.diff(row_ptr.astype(np.int64))
     syn_row = np.repeat(np.arange(R), nnz)
     shift = a["row_shift"].astype(np.int64)[syn_row]
@@ -193,6 +196,10 @@ def _check_synapses(c: _Checker, program, a: dict, N: int, S_src: int, K: int) -
         i = int(np.flatnonzero(a["row_core"][syn_row] != a["neuron_core"][target])[0])
         c.fail("target", f"[{i}] = neuron {int(target[i])} lies on core slot {int(a['neuron_core'][target[i]])}, "
                          f"not on its row's core {int(a['row_core'][syn_row[i]])}")
+    if S > 1 and np.any((syn_row[1:] == syn_row[:-1]) & (target[1:].astype(np.int64) <= target[:-1])):
+        i = int(np.flatnonzero((syn_row[1:] == syn_row[:-1]) & (target[1:].astype(np.int64) <= target[:-1]))[0])
+        c.fail("target", f"[{i + 1}] = {int(target[i + 1])} follows {int(target[i])} in row {int(syn_row[i])}; "
+                         "targets rise strictly within a row")
     from_neuron = a["row_src"] < N
     if np.any(from_neuron & (a["row_delay"] < 1)):
         c.fail("row_delay", "is 0 on a row from a neuron; a spike takes at least one step")
@@ -279,21 +286,35 @@ def _check_limits(c: _Checker, program, a: dict, K: int) -> None:
                    f"puts {int(v.max())} {k} on core slot {int(v.argmax())}; chip '{chip.name}' allows {lim[k]}")
 
 
+#: Per-projection statistics (``Program.layer_stats``) and what each must be.
+_STAT_TYPES = {"name": str, "src": str, "dst": str, "kind": str, "n_src": int, "n_dst": int, "synapses": int,
+               "dense_macs": int, "weight_bits": int, "weight_exp": int, "delay": int, "recurrent": bool}
+
+
 def _check_projections(c: _Checker, program) -> None:
+    """``projections`` (the layer statistics energy and reports read) agree with the tables and maps."""
     if not isinstance(program.projections, list):
         c.fail("projections", f"must be a list of dicts, got {type(program.projections).__name__}")
     counts = np.bincount(program.arrays["row_proj"].astype(np.int64), weights=np.diff(program.arrays["row_ptr"]),
                          minlength=len(program.projections))
+    size = {**{k: m.n for k, m in program.inputs.items()}, **{k: m.n for k, m in program.populations.items()}}
     for j, p in enumerate(program.projections):
         if not isinstance(p, dict):
             c.fail("projections", f"[{j}] must be a dict, got {type(p).__name__}")
-        for key in ("n_src", "n_dst", "synapses", "dense_macs"):
+        f = f"projections[{j}]"
+        for key, typ in _STAT_TYPES.items():
             v = p.get(key)
-            if key in p and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
-                c.fail("projections", f"[{j}] ('{p.get('name')}') {key} = {v!r}; a count >= 0 is expected")
-        if "synapses" in p and p["synapses"] != int(counts[j]):
-            c.fail("projections", f"[{j}] ('{p.get('name')}') says {p['synapses']} synapses; its rows hold "
-                                  f"{int(counts[j])}")
+            if not isinstance(v, typ) or (typ is int and (isinstance(v, bool) or (v < 0 and key != "weight_exp"))):
+                c.fail(f, f"{key} = {v!r}; {'a count >= 0' if typ is int else 'a ' + typ.__name__} is expected")
+        if "n_weights" in p and (not isinstance(p["n_weights"], int) or isinstance(p["n_weights"], bool)
+                                 or p["n_weights"] < 0):
+            c.fail(f, f"n_weights = {p['n_weights']!r}; a count >= 0 is expected")
+        expect = {"n_src": size.get(p["src"]), "n_dst": program.populations[p["dst"]].n
+                  if p["dst"] in program.populations else None, "synapses": int(counts[j]),
+                  "weight_bits": program.chip.weight_bits}
+        for key, e in expect.items():
+            if p[key] != e:
+                c.fail(f, f"('{p['name']}') {key} = {p[key]}; the Program gives {e}")
 
 
 def _check_codec(c: _Checker, program, C: int) -> None:
@@ -350,7 +371,21 @@ def validate_program(program, where: str = "program") -> None:
         each other, the placement or the chip's per-core limits.
     """
     c = _Checker(where)
+    try:
+        _validate(c, program)
+    except FileFormatError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        # a field of a type no check expected (a string where a number belongs, ...)
+        raise FileFormatError(f"{where}: program is inconsistent ({type(exc).__name__}: {exc})") from None
+
+
+def _validate(c: _Checker, program) -> None:
     _check_chip(c, program.chip)
+    for name, typ in (("arrays", dict), ("populations", dict), ("inputs", dict), ("projections", list),
+                      ("meta", dict)):
+        if not isinstance(getattr(program, name), typ):
+            c.fail(name, f"must be a {typ.__name__}, got {type(getattr(program, name)).__name__}")
     if not isinstance(program.arrays, dict):
         c.fail("arrays", f"must be a dict of arrays, got {type(program.arrays).__name__}")
     a = program.arrays
