@@ -31,6 +31,9 @@ SYNAPSE_FIELDS = ("target", "weight", "wscaled")
 #: Optional arrays: checked when present.
 OPTIONAL_FIELDS = ("row_start", "core_syn_bits")
 
+#: Flag arrays that may be stored in one byte; every other array is int32 or int64.
+SMALL_INT_FIELDS = ("row_shared",)
+
 #: Largest board mesh a Program may use: the kernel allocates 4 link counters per tile per thread.
 MAX_TILES = 1 << 22
 
@@ -57,8 +60,10 @@ class _Checker:
             self.fail(name, f"has shape {a.shape}; a 1-D array is expected")
         if length is not None and a.shape[0] != length:
             self.fail(name, f"has {a.shape[0]} entries; {length} are expected")
-        if a.dtype.kind == "u" and a.dtype.itemsize >= 8:
-            self.fail(name, f"has dtype {a.dtype}; signed integers (or unsigned of at most 32 bits) are expected")
+        if name not in SMALL_INT_FIELDS and (a.dtype.kind != "i" or a.dtype.itemsize < 4):
+            self.fail(name, f"has dtype {a.dtype}; int32 or int64 is expected")
+        if name in SMALL_INT_FIELDS and a.dtype.itemsize > 1 and a.dtype.kind == "u":
+            self.fail(name, f"has dtype {a.dtype}; uint8 or a signed integer is expected")
         return a
 
     def within(self, name: str, a: np.ndarray, lo: int, hi: int, what: str = "") -> None:
@@ -121,6 +126,8 @@ def _check_maps(c: _Checker, program, N: int, C: int, K: int, neuron_core: np.nd
         if pm.offset != off or pm.n < 1:
             c.fail(f, f"covers neurons [{pm.offset}, {pm.offset + pm.n}); the populations must tile [0, {N}) "
                       f"in order (next free neuron {off}, at least one neuron each)")
+        if not isinstance(pm.n, int) or pm.offset + pm.n > N:
+            c.fail(f, f"covers neurons [{pm.offset}, {pm.offset + pm.n}); the neuron arrays have {N}")
         off += pm.n
         pos = np.arange(pm.n) if pm.order is None else np.asarray(pm.order)
         if pm.order is not None:
@@ -390,7 +397,7 @@ def _validate(c: _Checker, program) -> None:
         c.fail("arrays", f"must be a dict of arrays, got {type(program.arrays).__name__}")
     a = program.arrays
     cid = np.asarray(program.core_ids)
-    if cid.dtype.kind not in "iu" or cid.ndim != 1 or cid.shape[0] < 1:
+    if cid.dtype.kind != "i" or cid.dtype.itemsize < 4 or cid.ndim != 1 or cid.shape[0] < 1:
         c.fail("core_ids", f"must be a non-empty 1-D integer array, got dtype {cid.dtype} shape {cid.shape}")
     K = cid.shape[0]
     c.within("core_ids", cid, 0, program.chip.n_cores - 1, f"chip '{program.chip.name}' has "
