@@ -151,9 +151,14 @@ def atomic_write(path, data: bytes | str, what: str = "output") -> Path:
         data = data.encode()
     with atomic_path(path, what) as tmp:
         with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
+            _write_bytes(f, data)
     return Path(path)
+
+
+def _write_bytes(f, data: bytes) -> None:
+    """The one place file bytes are written (tests replace it to simulate a full disk)."""
+    f.write(data)
+    f.flush()
 
 
 def write_npz(path, kind: str, version: int, header: dict, arrays: dict[str, np.ndarray]) -> Path:
