@@ -324,3 +324,19 @@ def test_torch_state_dict_loads_without_trust_whole_module_does_not(tmp_path):
     with pytest.raises(nc.ConversionError, match="pickled Python object.*--trust"):
         load_model(tmp_path / "whole.pt")
     assert isinstance(load_model(tmp_path / "whole.pt", trust=True), torch.nn.Module)
+
+
+def test_nir_file_with_nan_weights_is_refused_naming_the_node(tmp_path):
+    nir = pytest.importorskip("nir")
+    from neurocore.nir import load_nir
+
+    w = np.ones((2, 3))
+    w[0, 1] = np.nan
+    graph = nir.NIRGraph(nodes={"in": nir.Input(input_type=np.array([3])),
+                                "a": nir.Affine(weight=w, bias=np.zeros(2)),
+                                "lif": nir.IF(r=np.ones(2), v_threshold=np.ones(2)),
+                                "out": nir.Output(output_type=np.array([2]))},
+                         edges=[("in", "a"), ("a", "lif"), ("lif", "out")], type_check=False)
+    nir.write(tmp_path / "nan.nir", graph)
+    with pytest.raises(FileFormatError, match="node 'a' field 'weight' holds 1 NaN"):
+        load_nir(tmp_path / "nan.nir")
