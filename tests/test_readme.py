@@ -27,3 +27,9 @@ def test_pytorch_to_energy_report_block_runs():
     ns: dict = {}
     exec(compile(_block("nc.convert(net"), "README", "exec"), ns)
     assert ns["report"].energy_per_inference_J > 0
+
+
+def test_files_and_trust_block_runs(capsys):
+    ns: dict = {}
+    exec(compile(_block("a bad edit"), "README", "exec"), ns)
+    assert "program field 'row_delay'" in capsys.readouterr().out
