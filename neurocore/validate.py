@@ -35,7 +35,7 @@ def _arr(where: str, name: str, a, shape: tuple, kinds: str = "iu") -> np.ndarra
 
 def validate_result(result, where: str = "result") -> None:
     """Check ``result`` (see the module docstring); raises FileFormatError naming the field."""
-    from neurocore.sim import PROBE_VARIABLES, load_kernel
+    from neurocore.sim import CORE_STEP_KEYS, PROBE_VARIABLES, load_kernel
 
     p = result.program
     p.validate(where)
@@ -53,10 +53,11 @@ def validate_result(result, where: str = "result") -> None:
     cnt = {k: _arr(where, f"counters/{k}", v, (B,)).astype(np.int64) for k, v in result.counters.items()}
     _arr(where, "busiest_link", result.busiest_link, (B, T))
     _arr(where, "link_packets", result.link_packets, (p.chip.mesh_x * p.chip.mesh_y * 4,))
-    for k in ("synops", "updates_active"):
+    if set(result.core_steps) != set(CORE_STEP_KEYS):
+        raise FileFormatError(f"{where}: result field 'core_steps' has keys {sorted(result.core_steps)}; "
+                              f"{sorted(CORE_STEP_KEYS)} expected (re-run to get a result in this version)")
+    for k in CORE_STEP_KEYS:
         _arr(where, f"core_steps/{k}", result.core_steps.get(k), (B, T, K))
-    if set(result.core_steps) != {"synops", "updates_active"}:
-        raise FileFormatError(f"{where}: result field 'core_steps' has keys {sorted(result.core_steps)}")
     for k in ("u", "v"):
         _arr(where, f"final_state/{k}", result.final_state.get(k), (B, N))
     for pop, sc in result.spike_counts.items():

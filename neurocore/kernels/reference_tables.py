@@ -41,8 +41,8 @@ def simulate_program(program, inputs: NDArray, n_steps: int) -> dict[str, NDArra
 
     Returns ``spikes``, ``active`` (batch, n_steps, N) bool, ``u``, ``v`` (batch, N) int64
     after the last step, ``counters`` (as ``RunResult.counters``, overflow counts included)
-    and the per-step ``core_synops``, ``core_active``, ``busiest_link`` and ``link_packets``
-    of :func:`~neurocore.kernels.reference.count`.
+    and the ``core_steps``, ``busiest_link`` and ``link_packets`` of
+    :func:`~neurocore.kernels.reference.count`.
     """
     a, chip = program.arrays, program.chip
     N, T = program.n_neurons, int(n_steps)

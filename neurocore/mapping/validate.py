@@ -17,6 +17,7 @@ import numpy as np
 
 from neurocore.chip.spec import ChipSpec, signed_range, unsigned_range
 from neurocore.errors import FileFormatError
+from neurocore.mapping.units import SYNAPSE_UNITS
 
 __all__ = ["validate_program", "NEURON_FIELDS", "ROW_FIELDS", "PACKET_FIELDS"]
 
@@ -29,7 +30,7 @@ PACKET_FIELDS = ("pk_core", "pk_src_tile", "pk_dst_tile", "pk_hops_ew", "pk_hops
 #: Per-synapse arrays (S,).
 SYNAPSE_FIELDS = ("target", "weight", "wscaled")
 #: Optional arrays: checked when present.
-OPTIONAL_FIELDS = ("row_start", "core_syn_bits")
+OPTIONAL_FIELDS = ("row_start", "core_syn_bits", "chan_core")
 
 #: Flag arrays that may be stored in one byte; every other array is int32 or int64.
 SMALL_INT_FIELDS = ("row_shared",)
@@ -253,17 +254,31 @@ def _check_packets(c: _Checker, program, a: dict, N: int, S_src: int, K: int, R:
         c.fail("pk_rows", "puts a row in a packet of another source (row_src disagrees)")
     if R and np.any(a["pk_core"][row_pk] != a["row_core"]):
         c.fail("pk_rows", "puts a row in a packet to another core (row_core disagrees)")
-    _check_routes(c, a, chip, program.core_ids, N, pk_src)
+    chan_core = None
+    if "chan_core" in a:
+        chan_core = c.array(a, "chan_core", S_src - N)
+        c.within("chan_core", chan_core, -1, K - 1, f"-1 (injected by the host) or one of {K} core slots")
+        if chan_core.size and np.isin(chan_core[chan_core >= 0], a["neuron_core"]).any():
+            c.fail("chan_core", "sends input channels from a core slot that holds neurons; input cores hold none")
+    _check_routes(c, a, chip, program.core_ids, N, pk_src, chan_core)
 
 
-def _check_routes(c: _Checker, a: dict, chip: ChipSpec, core_ids, N: int, pk_src: np.ndarray) -> None:
-    """Tiles and hops of every packet: those of the placement ``core_ids`` with XY routing."""
+def _check_routes(c: _Checker, a: dict, chip: ChipSpec, core_ids, N: int, pk_src: np.ndarray,
+                  chan_core: np.ndarray | None) -> None:
+    """Tiles and hops of every packet: those of the placement ``core_ids`` with XY routing.
+
+    A packet from a neuron, or from an input channel placed on a core (``chan_core >= 0``),
+    leaves its core's tile; one the host injects has source tile -1 and no hops."""
     cid = np.asarray(core_ids)
     tile_of_slot = cid.astype(np.int64) // chip.cores_per_tile
     dst = tile_of_slot[a["pk_core"]]
-    from_neuron = pk_src < N
-    src = np.full(pk_src.shape, -1, np.int64)
-    src[from_neuron] = tile_of_slot[a["neuron_core"][pk_src[from_neuron]]]
+    slot = np.full(pk_src.shape, -1, np.int64)
+    is_neuron = pk_src < N
+    slot[is_neuron] = a["neuron_core"][pk_src[is_neuron]]
+    if chan_core is not None:
+        slot[~is_neuron] = chan_core.astype(np.int64)[pk_src[~is_neuron] - N]
+    from_neuron = slot >= 0
+    src = np.where(from_neuron, tile_of_slot[np.maximum(slot, 0)], -1)
     mx, tx, ty = chip.mesh_x, chip.tiles_x, chip.tiles_y
     sx, sy, dx, dy = src % mx, src // mx, dst % mx, dst // mx
     expect = {"pk_src_tile": src, "pk_dst_tile": dst,
@@ -281,8 +296,12 @@ def _check_limits(c: _Checker, program, a: dict, K: int) -> None:
     """Per-core use within the chip's limits (the network fits the chip it names)."""
     chip = program.chip
     if "core_syn_bits" in a:
-        c.within("core_syn_bits", c.array(a, "core_syn_bits", K), 0, chip.syn_mem_bits_per_core,
-                 f"chip '{chip.name}' synapse memory per core")
+        bits = c.array(a, "core_syn_bits", None)
+        chan = a.get("chan_core")
+        n_in = int(np.unique(chan[chan >= 0]).size) if chan is not None else 0
+        if bits.shape[0] not in (K, K - n_in):  # input cores (appended slots) may be left out: they hold none
+            c.fail("core_syn_bits", f"has {bits.shape[0]} entries; {K - n_in} (the neuron core slots) expected")
+        c.within("core_syn_bits", bits, 0, chip.syn_mem_bits_per_core, f"chip '{chip.name}' synapse memory per core")
     use = program.core_usage()
     lim = {"neurons": chip.neurons_per_core, "axons_in": chip.axons_in_per_core,
            "axons_out": chip.axons_out_per_core, "synapse_bits": chip.syn_mem_bits_per_core}
@@ -316,6 +335,8 @@ def _check_projections(c: _Checker, program) -> None:
         if "n_weights" in p and (not isinstance(p["n_weights"], int) or isinstance(p["n_weights"], bool)
                                  or p["n_weights"] < 0):
             c.fail(f, f"n_weights = {p['n_weights']!r}; a count >= 0 is expected")
+        if "synapse_unit" in p and p["synapse_unit"] not in SYNAPSE_UNITS:
+            c.fail(f, f"synapse_unit = {p['synapse_unit']!r}; choose one of {SYNAPSE_UNITS}")
         expect = {"n_src": size.get(p["src"]), "n_dst": program.populations[p["dst"]].n
                   if p["dst"] in program.populations else None, "synapses": int(counts[j]),
                   "weight_bits": program.chip.weight_bits}
