@@ -181,9 +181,12 @@ def _read_arrays(path: Path, kind: str) -> dict[str, np.ndarray]:
         with z:
             return {k: z[k] for k in z.files}
     except (zipfile.BadZipFile, zlib.error, ValueError, OSError, EOFError, KeyError, NotImplementedError,
-            RuntimeError, TypeError) as exc:
-        raise FileFormatError(f"{what} is not a readable neurocore {kind} file (truncated or corrupt?): "
-                              f"{type(exc).__name__}: {exc}") from None
+            RuntimeError, TypeError, MemoryError) as exc:
+        why = f"{type(exc).__name__}: {exc}"
+        if "allow_pickle" in str(exc):  # numpy's advice to unpickle would point the wrong way
+            why = "it is not an .npz archive (numpy reads it as pickled data, which neurocore never loads)"
+        raise FileFormatError(f"{what} is not a readable neurocore {kind} file (truncated or corrupt?): {why}") \
+            from None
 
 
 def read_npz(path, kind: str, version: int) -> tuple[dict, dict[str, np.ndarray]]:
