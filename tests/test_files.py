@@ -363,3 +363,23 @@ def test_single_bit_flips_raise_file_format_error_or_load_unchanged(tmp_path):
         assert all(np.array_equal(back.arrays[key], v) for key, v in prog.arrays.items())
         outcomes["unchanged"] += 1
     assert outcomes["FileFormatError"] > 100, outcomes
+
+
+def test_codec_that_does_not_fit_its_program_is_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    layers = [{"type": "dense", "weight": rng.normal(size=(8, 6)), "bias": np.zeros(8)}, {"type": "relu"},
+              {"type": "dense", "weight": rng.normal(size=(3, 8)), "bias": np.zeros(3)}]
+    prog = nc.compile(nc.convert(layers, calibration=rng.random((50, 6))))
+    prog.save(tmp_path / "p.npz")
+    assert nc.Program.load(tmp_path / "p.npz").meta["codec"].n_out == 3
+
+    def bad_output(h):
+        h["meta"]["codec"]["data"]["output"] = "nowhere"
+
+    def bad_scale(h):
+        h["meta"]["codec"]["data"]["in_scale"] = -1.0
+
+    for i, edit in enumerate((bad_output, bad_scale)):
+        _edit(tmp_path / "p.npz", tmp_path / f"c{i}.npz", h=edit)
+        with pytest.raises(FileFormatError, match="meta.codec"):
+            nc.Program.load(tmp_path / f"c{i}.npz")
