@@ -33,3 +33,10 @@ def test_files_and_trust_block_runs(capsys):
     ns: dict = {}
     exec(compile(_block("a bad edit"), "README", "exec"), ns)
     assert "program field 'row_delay'" in capsys.readouterr().out
+
+
+def test_dense_baselines_block_runs():
+    ns: dict = {}
+    exec(compile(_block("nc.energy.baselines.evaluate"), "README", "exec"), ns)
+    assert ns["streaming"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267, rel=1e-12)
+    assert ns["offline"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267 / 540, rel=1e-12)
