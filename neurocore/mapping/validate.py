@@ -36,7 +36,7 @@ OPTIONAL_FIELDS = ("row_start", "core_syn_bits", "chan_core")
 SMALL_INT_FIELDS = ("row_shared",)
 
 #: Largest board mesh a Program may use: the kernel allocates 4 link counters per tile per thread.
-MAX_TILES = 1 << 22
+MAX_TILES = 1 << 20
 
 
 class _Checker:
