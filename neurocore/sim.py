@@ -431,8 +431,8 @@ class Simulator:
             "u": np.zeros((B, N), np.int64), "v": np.zeros((B, N), np.int64),
             "probe_u_idx": _pad(pu), "probe_v_idx": _pad(pv), "probe_s_idx": _pad(ps),
             "n_probe_u": pu.size, "n_probe_v": pv.size, "n_probe_s": ps.size,
-            "probe_u": np.zeros((B, T, max(pu.size, 1)), np.int32),
-            "probe_v": np.zeros((B, T, max(pv.size, 1)), np.int32),
+            "probe_u": np.zeros((B, T, max(pu.size, 1)), np.int64),
+            "probe_v": np.zeros((B, T, max(pv.size, 1)), np.int64),
             "probe_s": np.zeros((B, T, max(ps.size, 1)), np.uint8),
         }
         xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]

@@ -220,8 +220,8 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
 cdef void run_one(const Net* net, const int32_t* inp, word_t* acc, word_t* u, word_t* v,
                   int32_t* refr, uint8_t* flag, int32_t* spk, int32_t* link_step, int32_t* touched, int64_t* link_total,
                   int64_t* cnt, int32_t* spike_counts, int32_t* core_syn, int32_t* core_act,
-                  int32_t* busiest, int64_t n_pu, const int32_t* pu_idx, int32_t* pu,
-                  int64_t n_pv, const int32_t* pv_idx, int32_t* pv,
+                  int32_t* busiest, int64_t n_pu, const int32_t* pu_idx, int64_t* pu,
+                  int64_t n_pv, const int32_t* pv_idx, int64_t* pv,
                   int64_t n_ps, const int32_t* ps_idx, uint8_t* ps) noexcept nogil:
     """Simulate one sample for net.T steps. All pointers address this sample's rows."""
     cdef int64_t N = net.N, C = net.C, t, n, c, i, p, q, s, slot, x, nspk, n_touched, best
@@ -256,9 +256,9 @@ cdef void run_one(const Net* net, const int32_t* inp, word_t* acc, word_t* u, wo
                               core_act + t * net.n_cores, &active, ovf)
         spikes += nspk
         for i in range(n_pu):
-            pu[t * n_pu + i] = <int32_t>u[pu_idx[i]]
+            pu[t * n_pu + i] = u[pu_idx[i]]
         for i in range(n_pv):
-            pv[t * n_pv + i] = <int32_t>v[pv_idx[i]]
+            pv[t * n_pv + i] = v[pv_idx[i]]
         for i in range(nspk):
             for q in range(n_ps):  # probes of spikes are rare; a linear scan keeps it simple
                 if ps_idx[q] == spk[i]:
@@ -388,7 +388,7 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     cdef int32_t[:, ::1] busiest = out["busiest_link"]
     cdef int64_t[:, ::1] u_out = out["u"], v_out = out["v"]
     cdef const int32_t[::1] pu_idx = out["probe_u_idx"], pv_idx = out["probe_v_idx"], ps_idx = out["probe_s_idx"]
-    cdef int32_t[:, :, ::1] pu = out["probe_u"], pv = out["probe_v"]
+    cdef int64_t[:, :, ::1] pu = out["probe_u"], pv = out["probe_v"]
     cdef uint8_t[:, :, ::1] ps = out["probe_s"]
     cdef int64_t n_pu = out["n_probe_u"], n_pv = out["n_probe_v"], n_ps = out["n_probe_s"]
     cdef int tid, n
