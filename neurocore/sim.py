@@ -100,10 +100,31 @@ def kernel_tables(program: Program) -> dict:
     tb["pk_nnz"] = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=a["pk_core"].size).astype(i64)
     tb["pk_words"] = np.bincount(pk_of_row, weights=a["row_words"][a["pk_rows"]],
                                  minlength=a["pk_core"].size).astype(i64)
+    tb.update(source_totals(a, program.n_neurons + n_chan))
     for k in ("pk_core", "row_shift", "row_delay", "row_core", "row_words", "pk_rows", "pk_src_tile", "pk_dst_tile", "pk_hops_ew",
               "pk_hops_ns", "pk_hops_chip"):
         tb[k] = a[k].astype(i32)
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
+
+
+def source_totals(a: dict, n_sources: int) -> dict:
+    """Per source, what one firing (or one carried value) delivers: synapses (``src_syn``),
+    memory words, packets, intra-tile packets and hops (E-W, N-S, inter-chip) of its packets."""
+    pk_src = np.repeat(np.arange(n_sources), np.diff(a["src_pk_ptr"]))
+    nnz = np.diff(a["row_ptr"]).astype(np.int64)
+    pk_of_row = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
+    row_src = pk_src[pk_of_row[np.argsort(a["pk_rows"], kind="stable")]] if pk_of_row.size else pk_of_row
+    moving = (a["pk_src_tile"] != a["pk_dst_tile"]) & (a["pk_src_tile"] >= 0)
+    intra = (a["pk_src_tile"] == a["pk_dst_tile"]) & (a["pk_src_tile"] >= 0)
+
+    def per_source(owner, weights):
+        return _pad(np.bincount(owner, weights=weights, minlength=n_sources).astype(np.int64))
+
+    return {"src_syn": per_source(row_src, nnz), "src_words": per_source(row_src, a["row_words"]),
+            "src_pk": per_source(pk_src, None), "src_intra": per_source(pk_src, intra),
+            "src_hops_ew": per_source(pk_src, a["pk_hops_ew"] * moving),
+            "src_hops_ns": per_source(pk_src, a["pk_hops_ns"] * moving),
+            "src_hops_chip": per_source(pk_src, a["pk_hops_chip"] * moving)}
 
 
 def window_groups(row_start: NDArray, row_delay: NDArray, row_shift: NDArray, row_span: NDArray) -> dict:
@@ -142,7 +163,8 @@ def _fits32(arr: NDArray) -> bool:
 #: Kernel arrays that hold synapses and routes (counted by :func:`table_bytes`).
 SYNAPSE_TABLES = ("weight", "target", "row_ptr", "row_mul", "row_shift", "row_delay", "row_core", "row_words", "row_start",
                   "row_wptr", "row_span", "row_group", "g_start", "g_span", "g_delay", "g_shift", "g_off",
-                  "pk_core", "pk_nnz", "pk_words", "src_pk_ptr", "pk_row_ptr", "pk_rows", "pk_src_tile", "pk_dst_tile",
+                  "pk_core", "pk_nnz", "pk_words", "src_syn", "src_words", "src_pk", "src_intra", "src_hops_ew",
+                  "src_hops_ns", "src_hops_chip", "src_pk_ptr", "pk_row_ptr", "pk_rows", "pk_src_tile", "pk_dst_tile",
                   "pk_hops_ew", "pk_hops_ns", "pk_hops_chip")
 
 

@@ -143,6 +143,14 @@ cdef struct Net:
     const int32_t* pk_core       # destination core slot (all rows of a packet are on it)
     const int64_t* pk_nnz        # synapses in the packet's rows
     const int64_t* pk_words      # synapse-memory words its rows read
+    # per source (N + C), each time it fires: synapses, words, packets; neurons also intra-tile packets, hops
+    const int64_t* src_syn
+    const int64_t* src_words
+    const int64_t* src_pk
+    const int64_t* src_intra
+    const int64_t* src_hops_ew
+    const int64_t* src_hops_ns
+    const int64_t* src_hops_chip
     const uint8_t* chan_graded   # C: declared graded (a value of 1 then counts as graded too)
 
 
@@ -185,6 +193,8 @@ cdef struct Scratch:
     int32_t* g_cnt       # G x (nb + 1): spiking rows listed per group and sample this phase, touched mark
     int64_t* g_list      # (rows in groups) x nb: their window offsets, group by group, sample by sample
     int32_t* g_touched   # G: groups with a listed row this phase
+    int32_t* in_count    # nb x C: steps each input channel carried a value, per sample
+    int32_t* in_one      # nb x C: steps it carried exactly 1
     int64_t n_g_touched
     int64_t* link_total  # n_links, this thread's
 
@@ -375,36 +385,60 @@ cdef void flush_groups(const Net* net, int64_t slot, Scratch* s, word_t* acc, in
     s.n_g_touched = 0
 
 
-cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, bint graded, bint from_input,
+cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, bint from_input,
                               Scratch* s, Out* o) noexcept nogil:
-    """Counters of one packet (and its rows) in every sample of mask ``m``; links walked for neuron packets."""
+    """Per-step work of one packet in every sample of mask ``m``: its core's synops and, for a
+    neuron packet leaving its tile, the links of its route. (The per-sample totals are
+    counted once per block from the spike counts, see ``count_totals``.)"""
     cdef int64_t b, gb
-    cdef int64_t* cnt
-    cdef int64_t nnz = net.pk_nnz[p], words = net.pk_words[p]
-    cdef int64_t ci = net.pk_core[p] * N_CORE_COUNTERS + K_SYNOPS
-    cdef int64_t col = C_SYNOPS_GRADED if graded else C_SYNOPS_BINARY
-    cdef bint intra = net.pk_src_tile[p] == net.pk_dst_tile[p]
+    cdef int32_t nnz = <int32_t>net.pk_nnz[p]
+    cdef int64_t ci = net.pk_core[p] * N_CORE_COUNTERS + K_SYNOPS, step = net.n_cores * N_CORE_COUNTERS
+    cdef bint walk = not from_input and net.pk_src_tile[p] != net.pk_dst_tile[p]
     while m:
         b = nc_ctz64(m)
         m &= m - 1
         gb = s.b0 + b
-        cnt = o.cnt + gb * N_COUNTERS
-        cnt[C_SYNOPS] += nnz
-        cnt[col] += nnz
-        cnt[C_WORDS] += words
-        o.core[(gb * net.T + t) * net.n_cores * N_CORE_COUNTERS + ci] += <int32_t>nnz
-        if from_input:
-            cnt[C_INPUT_PACKETS] += 1
-            continue
-        cnt[C_PACKETS] += 1
-        if intra:
-            cnt[C_INTRA_TILE] += 1
-        else:
-            cnt[C_HOPS_EW] += net.pk_hops_ew[p]
-            cnt[C_HOPS_NS] += net.pk_hops_ns[p]
-            cnt[C_HOPS_CHIP] += net.pk_hops_chip[p]
+        o.core[(gb * net.T + t) * step + ci] += nnz
+        if walk:
             s.n_touched[b] = walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], s.link_step + b * net.n_links,
                                         s.touched + b * net.n_links, s.n_touched[b], s.link_total)
+
+
+cdef void count_totals(const Net* net, Scratch* s, Out* o) noexcept nogil:
+    """Per-sample totals of the block from its spike counts and input value counts.
+
+    Every source's deliveries are the same each time it fires: its packets, hops, synapses
+    and memory words (``src_*`` tables) times the times it fired (neurons) or carried a
+    value (input channels; a value of exactly 1 on a channel not declared graded is binary)."""
+    cdef int64_t b, k, c, n, n1, gb, syn
+    cdef int64_t* cnt
+    for b in range(s.nb):
+        gb = s.b0 + b
+        cnt = o.cnt + gb * N_COUNTERS
+        for k in range(net.N):
+            n = o.spike_counts[gb * net.N + k]
+            if n == 0:
+                continue
+            syn = n * net.src_syn[k]
+            cnt[C_SYNOPS] += syn
+            cnt[C_SYNOPS_BINARY] += syn
+            cnt[C_WORDS] += n * net.src_words[k]
+            cnt[C_PACKETS] += n * net.src_pk[k]
+            cnt[C_INTRA_TILE] += n * net.src_intra[k]
+            cnt[C_HOPS_EW] += n * net.src_hops_ew[k]
+            cnt[C_HOPS_NS] += n * net.src_hops_ns[k]
+            cnt[C_HOPS_CHIP] += n * net.src_hops_chip[k]
+        for c in range(net.C):
+            n = s.in_count[b * net.C + c]
+            if n == 0:
+                continue
+            n1 = 0 if net.chan_graded[c] else s.in_one[b * net.C + c]
+            k = net.N + c
+            cnt[C_SYNOPS] += n * net.src_syn[k]
+            cnt[C_SYNOPS_BINARY] += n1 * net.src_syn[k]
+            cnt[C_SYNOPS_GRADED] += (n - n1) * net.src_syn[k]
+            cnt[C_WORDS] += n * net.src_words[k]
+            cnt[C_INPUT_PACKETS] += n * net.src_pk[k]
 
 
 cdef inline void spike_rows(const Net* net, int64_t p, uint64_t m, int64_t slot, Scratch* s, word_t* acc,
@@ -431,13 +465,19 @@ cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64
     cdef uint64_t* one_mask = s.one_mask
     cdef const int32_t* row
     cdef const int32_t* xin
+    cdef int32_t* in_count
+    cdef int32_t* in_one
     for b in range(s.nb):  # branch-free (the compiler vectorises it): values are dense in time
         if not (s.live >> b) & 1:
             continue
         row = inputs + ((s.b0 + b) * net.T + t) * C
+        in_count = s.in_count + b * C
+        in_one = s.in_one + b * C
         for c in range(C):
             any_mask[c] |= (<uint64_t>(row[c] != 0)) << b
             one_mask[c] |= (<uint64_t>(row[c] == 1)) << b
+            in_count[c] += row[c] != 0
+            in_one[c] += row[c] == 1
     for c in range(C):
         if any_mask[c]:
             s.src_list[n_src] = <int32_t>c
@@ -450,11 +490,7 @@ cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64
         mg = m & ~m1
         xin = inputs + (s.b0 * net.T + t) * C + c
         for p in range(net.src_pk_ptr[net.N + c], net.src_pk_ptr[net.N + c + 1]):
-            if net.chan_graded[c]:
-                count_packet(net, p, m, t, True, True, s, o)
-            else:
-                count_packet(net, p, m1, t, False, True, s, o)
-                count_packet(net, p, mg, t, True, True, s, o)
+            count_packet(net, p, m, t, True, s, o)
             if m1:
                 spike_rows(net, p, m1, slot, s, acc, acc_stride, w, tg)
             if mg:
@@ -482,7 +518,7 @@ cdef void deliver_spikes(const Net* net, int64_t t, int64_t slot, Scratch* s, Ou
         m = s.src_mask[k]
         s.src_mask[k] = 0
         for p in range(net.src_pk_ptr[k], net.src_pk_ptr[k + 1]):
-            count_packet(net, p, m, t, False, False, s, o)
+            count_packet(net, p, m, t, False, s, o)
             spike_rows(net, p, m, slot, s, acc, acc_stride, w, tg)
     flush_groups(net, slot, s, acc, acc_stride, w)
 
@@ -524,6 +560,8 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
     memset(acc, 0, s.nb * acc_stride * sizeof(word_t))
     memset(s.refr, 0, s.nb * N * sizeof(int32_t))
     memset(s.link_step, 0, s.nb * net.n_links * sizeof(int32_t))
+    memset(s.in_count, 0, s.nb * net.C * sizeof(int32_t))
+    memset(s.in_one, 0, s.nb * net.C * sizeof(int32_t))
     slot = net.D - 1
     for t in range(net.T):
         slot += 1
@@ -554,6 +592,7 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
                     best = ls[tch[i]]
                 ls[tch[i]] = 0
             o.busiest[(s.b0 + b) * net.T + t] = <int32_t>best
+    count_totals(net, s, o)
     for b in range(s.nb):
         gb = s.b0 + b
         o.cnt[gb * N_COUNTERS + C_TIMESTEPS] = net.T
@@ -575,7 +614,9 @@ TABLE_DTYPES = {
     "row_ptr": np.int64, "row_mul": np.int64, "row_shift": np.int32, "row_delay": np.int32, "row_core": np.int32, "row_words": np.int32,
     "row_start": np.int32, "row_wptr": np.int64, "row_span": np.int32, "row_group": np.int32,
     "g_start": np.int32, "g_span": np.int32, "g_delay": np.int32, "g_shift": np.int32, "g_off": np.int64,
-    "pk_core": np.int32, "pk_nnz": np.int64, "pk_words": np.int64,
+    "pk_core": np.int32, "pk_nnz": np.int64, "pk_words": np.int64, "src_syn": np.int64, "src_words": np.int64,
+    "src_pk": np.int64, "src_intra": np.int64, "src_hops_ew": np.int64, "src_hops_ns": np.int64,
+    "src_hops_chip": np.int64,
     "src_pk_ptr": np.int64, "pk_row_ptr": np.int64, "pk_rows": np.int32, "pk_src_tile": np.int32,
     "pk_dst_tile": np.int32, "pk_hops_ew": np.int32, "pk_hops_ns": np.int32, "pk_hops_chip": np.int32,
     "chan_graded": np.uint8,
@@ -637,6 +678,13 @@ cdef class Tables:
         n.pk_core = <const int32_t*>_addr(tb, "pk_core")
         n.pk_nnz = <const int64_t*>_addr(tb, "pk_nnz")
         n.pk_words = <const int64_t*>_addr(tb, "pk_words")
+        n.src_syn = <const int64_t*>_addr(tb, "src_syn")
+        n.src_words = <const int64_t*>_addr(tb, "src_words")
+        n.src_pk = <const int64_t*>_addr(tb, "src_pk")
+        n.src_intra = <const int64_t*>_addr(tb, "src_intra")
+        n.src_hops_ew = <const int64_t*>_addr(tb, "src_hops_ew")
+        n.src_hops_ns = <const int64_t*>_addr(tb, "src_hops_ns")
+        n.src_hops_chip = <const int64_t*>_addr(tb, "src_hops_chip")
         n.src_pk_ptr = <const int64_t*>_addr(tb, "src_pk_ptr")
         n.pk_row_ptr = <const int64_t*>_addr(tb, "pk_row_ptr")
         n.pk_rows = <const int32_t*>_addr(tb, "pk_rows")
@@ -670,6 +718,8 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     cdef int32_t[:, ::1] g_cnt = np.zeros((n_threads, max(net.n_groups * (block + 1), 1)), np.int32)
     cdef int64_t[:, ::1] g_list = np.zeros((n_threads, max(net.g_off[net.n_groups] * block, 1)), np.int64)
     cdef int32_t[:, ::1] g_touched = np.zeros((n_threads, max(net.n_groups, 1)), np.int32)
+    cdef int32_t[:, ::1] in_count = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
+    cdef int32_t[:, ::1] in_one = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int64_t[:, ::1] link_total = out["link_total"]
     cdef int64_t[:, ::1] cnt = out["counters"]
     cdef int32_t[:, ::1] spike_counts = out["spike_counts"]
@@ -697,6 +747,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
         sp.src_mask, sp.src_list, sp.one_mask = &src_mask[tid, 0], &src_list[tid, 0], &one_mask[tid, 0]
         sp.link_total = &link_total[tid, 0]
         sp.g_cnt, sp.g_list, sp.g_touched, sp.n_g_touched = &g_cnt[tid, 0], &g_list[tid, 0], &g_touched[tid, 0], 0
+        sp.in_count, sp.in_one = &in_count[tid, 0], &in_one[tid, 0]
     for blk in prange(n_blocks, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         sp = scr + tid
