@@ -456,8 +456,14 @@ class Simulator:
         lo, hi = min(lo, 0), max(hi, 1)  # a spike (0/1) is always allowed
         what = (f"a spike (0/1) or a {gb}-bit signed graded value [{lo}, {hi}]" if gb
                 else "a spike (0 or 1): this chip takes no graded inputs (graded_bits=0)")
+        if x.size:
+            flat = x.reshape(-1, x.shape[2])
+            cmin, cmax = flat.min(axis=0), flat.max(axis=0)
         for im in p.inputs.values():
-            xs = x[:, :, im.offset: im.offset + im.n]
+            sl = slice(im.offset, im.offset + im.n)
+            if im.n == 0 or not x.size or (cmin[sl].min() >= lo and cmax[sl].max() <= hi):
+                continue
+            xs = x[:, :, sl]
             bad = (xs < lo) | (xs > hi)
             if bad.any():
                 b, t, c = (int(i[0]) for i in np.nonzero(bad))
