@@ -91,18 +91,20 @@ def kernel_tables(program: Program) -> dict:
     w = a["weight"].astype(_narrowest(a["weight"], (np.int8, np.int16)))
     tb.update(row_windows(a["row_ptr"], a["target"], w))
     tb["weight"] = tb.pop("wdense")
-    tb["target"] = a["target"].astype(np.uint16 if program.n_neurons <= 1 << 16 else i32)
-    tb["row_mul"] = np.left_shift(1, a["row_shift"].astype(i64))
+    # targets of scatter rows only (window rows need none); a scatter row's row_span is their offset
     n_rows = a["row_ptr"].shape[0] - 1
+    scatter = tb["row_start"][:n_rows] < 0
+    nnz = np.diff(a["row_ptr"])
+    keep = np.repeat(scatter, nnz)
+    tb["target"] = _pad(a["target"][keep].astype(np.uint16 if program.n_neurons <= 1 << 16 else i32))
+    if n_rows:
+        tb["row_span"][:n_rows][scatter] = (np.cumsum(nnz * scatter) - nnz * scatter)[scatter]
     tb.update(window_groups(tb["row_start"][:n_rows], a["row_delay"], a["row_shift"], tb["row_span"][:n_rows]))
     nnz = np.diff(a["row_ptr"]).astype(i64)
     pk_of_row = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
     tb["pk_nnz"] = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=a["pk_core"].size).astype(i64)
-    tb["pk_words"] = np.bincount(pk_of_row, weights=a["row_words"][a["pk_rows"]],
-                                 minlength=a["pk_core"].size).astype(i64)
     tb.update(source_totals(a, program.n_neurons + n_chan))
-    for k in ("pk_core", "row_shift", "row_delay", "row_core", "row_words", "pk_rows", "pk_src_tile", "pk_dst_tile", "pk_hops_ew",
-              "pk_hops_ns", "pk_hops_chip"):
+    for k in ("pk_core", "row_shift", "row_delay", "pk_rows", "pk_src_tile", "pk_dst_tile"):
         tb[k] = a[k].astype(i32)
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
 
@@ -161,11 +163,10 @@ def _fits32(arr: NDArray) -> bool:
 
 
 #: Kernel arrays that hold synapses and routes (counted by :func:`table_bytes`).
-SYNAPSE_TABLES = ("weight", "target", "row_ptr", "row_mul", "row_shift", "row_delay", "row_core", "row_words", "row_start",
+SYNAPSE_TABLES = ("weight", "target", "row_ptr", "row_shift", "row_delay", "row_start",
                   "row_wptr", "row_span", "row_group", "g_start", "g_span", "g_delay", "g_shift", "g_off",
-                  "pk_core", "pk_nnz", "pk_words", "src_syn", "src_words", "src_pk", "src_intra", "src_hops_ew",
-                  "src_hops_ns", "src_hops_chip", "src_pk_ptr", "pk_row_ptr", "pk_rows", "pk_src_tile", "pk_dst_tile",
-                  "pk_hops_ew", "pk_hops_ns", "pk_hops_chip")
+                  "pk_core", "pk_nnz", "src_syn", "src_words", "src_pk", "src_intra", "src_hops_ew",
+                  "src_hops_ns", "src_hops_chip", "src_pk_ptr", "pk_row_ptr", "pk_rows", "pk_src_tile", "pk_dst_tile")
 
 
 def table_bytes(tables: dict) -> int:

@@ -114,14 +114,12 @@ cdef struct Net:
     const int32_t* run_core  # core slot of each run
     # synapse rows (R); weights and targets are passed typed (wt_t, ix_t)
     const int64_t* row_ptr   # R + 1, into the synapse arrays
-    const int64_t* row_mul   # 2**(act_shift + weight_exp) of the row
     const int32_t* row_shift # act_shift + weight_exp
     const int32_t* row_delay
-    const int32_t* row_core
-    const int32_t* row_words # synapse-memory words read per delivery
     const int32_t* row_start # first target if the row has a dense window, else -1 (scatter)
     const int64_t* row_wptr  # offset of the row's dense window in the weights
-    const int32_t* row_span  # window length (last target - first target + 1)
+    const int32_t* row_span  # window rows: length (last target - first target + 1); scatter rows: offset of
+                             # their targets in the target array (which holds scatter rows' targets only)
     const int32_t* row_group # window group of the row (-1: scatter row)
     # window groups (G): rows with the same window (start, span), delay and shift; their
     # spiking rows are summed per target chunk in registers, then added once per sample
@@ -137,12 +135,8 @@ cdef struct Net:
     const int32_t* pk_rows
     const int32_t* pk_src_tile   # -1 for input packets (injected, no hops)
     const int32_t* pk_dst_tile
-    const int32_t* pk_hops_ew
-    const int32_t* pk_hops_ns
-    const int32_t* pk_hops_chip
     const int32_t* pk_core       # destination core slot (all rows of a packet are on it)
     const int64_t* pk_nnz        # synapses in the packet's rows
-    const int64_t* pk_words      # synapse-memory words its rows read
     # per source (N + C), each time it fires: synapses, words, packets; neurons also intra-tile packets, hops
     const int64_t* src_syn
     const int64_t* src_words
@@ -285,40 +279,53 @@ cdef inline void add_row(const Net* net, int64_t r, uint64_t m, int64_t slot, wo
     ``slot`` is t mod D; t + delay lands in slot + delay, taken mod D by one subtraction
     since delay < D. ``w << shift`` is computed on the unsigned word (no shift of a
     negative number); the table bounds prove the result fits."""
-    cdef int64_t lo = net.row_ptr[r], hi = net.row_ptr[r + 1], k, b
+    cdef int64_t lo = net.row_ptr[r], n = net.row_ptr[r + 1] - lo, k, b
     cdef int64_t sd = slot + net.row_delay[r]
     if sd >= net.D:
         sd -= net.D
     cdef int sh = net.row_shift[r]
     cdef word_t* a
+    cdef const wt_t* wr = w + lo
+    cdef const ix_t* t = tg + net.row_span[r]
     while m:
         b = nc_ctz64(m)
         m &= m - 1
         a = acc + b * acc_stride + sd * net.N
         if word_t is int32_t:
-            for k in range(lo, hi):
-                a[tg[k]] += <int32_t>(<uint32_t><int32_t>w[k] << sh)
+            for k in range(n):
+                a[t[k]] += <int32_t>(<uint32_t><int32_t>wr[k] << sh)
         else:
-            for k in range(lo, hi):
-                a[tg[k]] += <int64_t>(<uint64_t><int64_t>w[k] << sh)
+            for k in range(n):
+                a[t[k]] += <int64_t>(<uint64_t><int64_t>wr[k] << sh)
 
 
 cdef inline void add_row_graded(const Net* net, int64_t r, uint64_t m, const int32_t* xin, int64_t x_stride,
                                 int64_t slot, word_t* acc, int64_t acc_stride, const wt_t* w,
                                 const ix_t* tg) noexcept nogil:
-    """Add row r times each sample's graded value ``xin[b * x_stride]`` (samples in mask ``m``)."""
-    cdef int64_t lo = net.row_ptr[r], hi = net.row_ptr[r + 1], k, b, xm
+    """Add row r times each sample's graded value ``xin[b * x_stride]`` (samples in mask ``m``).
+
+    A window row adds its whole window (zeros in its gaps add nothing)."""
+    cdef int64_t lo = net.row_ptr[r], n = net.row_ptr[r + 1] - lo, k, b, xm, st = net.row_start[r]
     cdef int64_t sd = slot + net.row_delay[r]
     if sd >= net.D:
         sd -= net.D
     cdef word_t* a
+    cdef const wt_t* wr = w + lo
+    cdef const ix_t* t = tg + net.row_span[r]
+    if st >= 0:
+        wr = w + net.row_wptr[r]
+        n = net.row_span[r]
     while m:
         b = nc_ctz64(m)
         m &= m - 1
         a = acc + b * acc_stride + sd * net.N
-        xm = net.row_mul[r] * xin[b * x_stride]
-        for k in range(lo, hi):
-            a[tg[k]] += <word_t>(<int64_t>w[k] * xm)
+        xm = ((<int64_t>1) << net.row_shift[r]) * xin[b * x_stride]
+        if st >= 0:
+            for k in range(n):
+                a[st + k] += <word_t>(<int64_t>wr[k] * xm)
+        else:
+            for k in range(n):
+                a[t[k]] += <word_t>(<int64_t>wr[k] * xm)
 
 
 cdef inline void list_row(const Net* net, int64_t r, uint64_t m, Scratch* s) noexcept nogil:
@@ -611,14 +618,14 @@ TABLE_DTYPES = {
     "decay_u": np.int32, "decay_v": np.int32, "vth": np.int64, "bias": np.int64, "vth32": np.int32,
     "bias32": np.int32, "reset": np.int32, "refractory": np.int32, "u0": np.int64, "v0": np.int64,
     "seg_start": np.int64, "seg_uni": np.uint8, "run_start": np.int64, "run_core": np.int32,
-    "row_ptr": np.int64, "row_mul": np.int64, "row_shift": np.int32, "row_delay": np.int32, "row_core": np.int32, "row_words": np.int32,
+    "row_ptr": np.int64, "row_shift": np.int32, "row_delay": np.int32,
     "row_start": np.int32, "row_wptr": np.int64, "row_span": np.int32, "row_group": np.int32,
     "g_start": np.int32, "g_span": np.int32, "g_delay": np.int32, "g_shift": np.int32, "g_off": np.int64,
-    "pk_core": np.int32, "pk_nnz": np.int64, "pk_words": np.int64, "src_syn": np.int64, "src_words": np.int64,
+    "pk_core": np.int32, "pk_nnz": np.int64, "src_syn": np.int64, "src_words": np.int64,
     "src_pk": np.int64, "src_intra": np.int64, "src_hops_ew": np.int64, "src_hops_ns": np.int64,
     "src_hops_chip": np.int64,
     "src_pk_ptr": np.int64, "pk_row_ptr": np.int64, "pk_rows": np.int32, "pk_src_tile": np.int32,
-    "pk_dst_tile": np.int32, "pk_hops_ew": np.int32, "pk_hops_ns": np.int32, "pk_hops_chip": np.int32,
+    "pk_dst_tile": np.int32,
     "chan_graded": np.uint8,
 }
 
@@ -660,11 +667,8 @@ cdef class Tables:
         n.run_start = <const int64_t*>_addr(tb, "run_start")
         n.run_core = <const int32_t*>_addr(tb, "run_core")
         n.row_ptr = <const int64_t*>_addr(tb, "row_ptr")
-        n.row_mul = <const int64_t*>_addr(tb, "row_mul")
         n.row_shift = <const int32_t*>_addr(tb, "row_shift")
         n.row_delay = <const int32_t*>_addr(tb, "row_delay")
-        n.row_core = <const int32_t*>_addr(tb, "row_core")
-        n.row_words = <const int32_t*>_addr(tb, "row_words")
         n.row_start = <const int32_t*>_addr(tb, "row_start")
         n.row_wptr = <const int64_t*>_addr(tb, "row_wptr")
         n.row_span = <const int32_t*>_addr(tb, "row_span")
@@ -677,7 +681,6 @@ cdef class Tables:
         n.g_off = <const int64_t*>_addr(tb, "g_off")
         n.pk_core = <const int32_t*>_addr(tb, "pk_core")
         n.pk_nnz = <const int64_t*>_addr(tb, "pk_nnz")
-        n.pk_words = <const int64_t*>_addr(tb, "pk_words")
         n.src_syn = <const int64_t*>_addr(tb, "src_syn")
         n.src_words = <const int64_t*>_addr(tb, "src_words")
         n.src_pk = <const int64_t*>_addr(tb, "src_pk")
@@ -690,9 +693,6 @@ cdef class Tables:
         n.pk_rows = <const int32_t*>_addr(tb, "pk_rows")
         n.pk_src_tile = <const int32_t*>_addr(tb, "pk_src_tile")
         n.pk_dst_tile = <const int32_t*>_addr(tb, "pk_dst_tile")
-        n.pk_hops_ew = <const int32_t*>_addr(tb, "pk_hops_ew")
-        n.pk_hops_ns = <const int32_t*>_addr(tb, "pk_hops_ns")
-        n.pk_hops_chip = <const int32_t*>_addr(tb, "pk_hops_chip")
         n.chan_graded = <const uint8_t*>_addr(tb, "chan_graded")
 
 
