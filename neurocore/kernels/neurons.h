@@ -80,8 +80,41 @@ static inline void NAME(int32_t *restrict a, const WT *restrict w, const int64_t
 }
 #define NC_LOAD8_I8(p) _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p)))
 #define NC_LOAD8_I16(p) _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(p)))
-NC_GATHER_AVX2(int8_t, nc_gather32_8, nc_gather_portable_8_32, NC_LOAD8_I8)
 NC_GATHER_AVX2(int16_t, nc_gather32_16, nc_gather_portable_16_32, NC_LOAD8_I16)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+/* int8 weights with AVX-512: four 16-lane registers hold the 64 sums; a chunk shorter than
+ * 64 targets uses masked loads and stores (no read or write past the window). */
+static inline void nc_gather32_8(int32_t *restrict a, const int8_t *restrict w, const int64_t *restrict lst,
+                                 int64_t n, int64_t c0, int64_t cw, int sh) {
+    __mmask16 m[4];
+    for (int j = 0; j < 4; j++) {
+        int64_t lanes = cw - 16 * j;
+        lanes = lanes < 0 ? 0 : (lanes > 16 ? 16 : lanes);
+        m[j] = (__mmask16)((1u << lanes) - 1u);
+    }
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+    if (cw <= 16) {
+        for (int64_t k = 0; k < n; k++)
+            s0 = _mm512_add_epi32(s0, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[0], w + lst[k] + c0)));
+    } else {
+        for (int64_t k = 0; k < n; k++) {
+            const int8_t *p = w + lst[k] + c0;
+            s0 = _mm512_add_epi32(s0, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[0], p)));
+            s1 = _mm512_add_epi32(s1, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[1], p + 16)));
+            s2 = _mm512_add_epi32(s2, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[2], p + 32)));
+            s3 = _mm512_add_epi32(s3, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[3], p + 48)));
+        }
+    }
+    __m128i c = _mm_cvtsi32_si128(sh);  /* a logical shift: the unsigned word's << */
+    __m512i s[4] = {s0, s1, s2, s3};
+    for (int j = 0; j < 4; j++) {
+        __m512i x = _mm512_maskz_loadu_epi32(m[j], a + 16 * j);
+        _mm512_mask_storeu_epi32(a + 16 * j, m[j], _mm512_add_epi32(x, _mm512_sll_epi32(s[j], c)));
+    }
+}
+#else
+NC_GATHER_AVX2(int8_t, nc_gather32_8, nc_gather_portable_8_32, NC_LOAD8_I8)
+#endif
 #undef NC_GATHER_AVX2
 #else
 #define nc_gather32_8 nc_gather_portable_8_32
