@@ -91,6 +91,9 @@ def kernel_tables(program: Program) -> dict:
     w = a["weight"].astype(_narrowest(a["weight"], (np.int8, np.int16)))
     tb.update(row_windows(a["row_ptr"], a["target"], w))
     tb["weight"] = tb.pop("wdense")
+    if tb["weight"].shape[0] >= 2**31:
+        raise SimulationError(f"{tb['weight'].shape[0]:,} stored weights exceed the kernel's 2**31 limit; "
+                              "split the network over several Programs")
     # targets of scatter rows only (window rows need none); a scatter row's row_span is their offset
     n_rows = a["row_ptr"].shape[0] - 1
     scatter = tb["row_start"][:n_rows] < 0

@@ -185,7 +185,7 @@ cdef struct Scratch:
     uint64_t* one_mask   # C: samples in which the input channel carries exactly 1 (zero between steps)
     int32_t* src_list    # N + C: the sources with a non-zero mask
     int32_t* g_cnt       # G x (nb + 1): spiking rows listed per group and sample this phase, touched mark
-    int64_t* g_list      # (rows in groups) x nb: their window offsets, group by group, sample by sample
+    int32_t* g_list      # (rows in groups) x nb: their window offsets, group by group, sample by sample
     int32_t* g_touched   # G: groups with a listed row this phase
     int32_t* in_count    # nb x C: steps each input channel carried a value, per sample
     int32_t* in_one      # nb x C: steps it carried exactly 1
@@ -334,8 +334,8 @@ cdef inline void list_row(const Net* net, int64_t r, uint64_t m, Scratch* s) noe
     ``g_cnt`` holds nb + 1 counts per group: rows listed per sample, then a touched mark."""
     cdef int64_t g = net.row_group[r], b, nb = s.nb, gsize = net.g_off[g + 1] - net.g_off[g]
     cdef int32_t* cnt = s.g_cnt + g * (nb + 1)
-    cdef int64_t* lst = s.g_list + net.g_off[g] * nb
-    cdef int64_t wp = net.row_wptr[r]
+    cdef int32_t* lst = s.g_list + net.g_off[g] * nb
+    cdef int32_t wp = <int32_t>net.row_wptr[r]
     if cnt[nb] == 0:
         cnt[nb] = 1
         s.g_touched[s.n_g_touched] = <int32_t>g
@@ -358,7 +358,7 @@ cdef void flush_groups(const Net* net, int64_t slot, Scratch* s, word_t* acc, in
     cdef int64_t j, g, c0, cw, b, nb = s.nb, gsize, sd
     cdef int sh
     cdef word_t* a
-    cdef const int64_t* lst
+    cdef const int32_t* lst
     cdef int32_t* cnt
     for j in range(s.n_g_touched):
         g = s.g_touched[j]
@@ -716,7 +716,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     cdef int32_t[:, ::1] src_list = np.zeros((n_threads, max(S, 1)), np.int32)
     cdef uint64_t[:, ::1] one_mask = np.zeros((n_threads, max(net.C, 1)), np.uint64)
     cdef int32_t[:, ::1] g_cnt = np.zeros((n_threads, max(net.n_groups * (block + 1), 1)), np.int32)
-    cdef int64_t[:, ::1] g_list = np.zeros((n_threads, max(net.g_off[net.n_groups] * block, 1)), np.int64)
+    cdef int32_t[:, ::1] g_list = np.zeros((n_threads, max(net.g_off[net.n_groups] * block, 1)), np.int32)
     cdef int32_t[:, ::1] g_touched = np.zeros((n_threads, max(net.n_groups, 1)), np.int32)
     cdef int32_t[:, ::1] in_count = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int32_t[:, ::1] in_one = np.zeros((n_threads, max(block * net.C, 1)), np.int32)

@@ -27,7 +27,7 @@ cdef extern from "neurons.h" nogil:
                      int uniform, int64_t* ovf)
     # a[q] += (sum over k < n of w[lst[k] + c0 + q]) << sh, q < cw <= NC_CHUNK (sum of spiking window rows)
     enum: NC_CHUNK
-    void nc_gather32_8(int32_t* a, const int8_t* w, const int64_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)
-    void nc_gather32_16(int32_t* a, const int16_t* w, const int64_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)
-    void nc_gather64_8(int64_t* a, const int8_t* w, const int64_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)
-    void nc_gather64_16(int64_t* a, const int16_t* w, const int64_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)
+    void nc_gather32_8(int32_t* a, const int8_t* w, const int32_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)
+    void nc_gather32_16(int32_t* a, const int16_t* w, const int32_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)
+    void nc_gather64_8(int64_t* a, const int8_t* w, const int32_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)
+    void nc_gather64_16(int64_t* a, const int16_t* w, const int32_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)

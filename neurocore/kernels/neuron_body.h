@@ -87,7 +87,7 @@ static inline void NC(nc_update)(int64_t N, NC_W *restrict acc, NC_W *restrict u
  * is taken on the unsigned word (no shift of a negative number). neurons.h replaces the
  * 32-bit versions by AVX2 ones that keep the NC_CHUNK sums in registers. */
 #define NC_GATHER(WT, NAME)                                                                    \
-static inline void NAME(NC_W *restrict a, const WT *restrict w, const int64_t *restrict lst,     \
+static inline void NAME(NC_W *restrict a, const WT *restrict w, const int32_t *restrict lst,     \
                         int64_t n, int64_t c0, int64_t cw, int sh) {                             \
     NC_W t[NC_CHUNK] = {0};                                                                    \
     for (int64_t k = 0; k < n; k++) {                                                          \

@@ -60,7 +60,7 @@ static inline int nc_ctz64(uint64_t m) {
 #if defined(__AVX2__)
 #include <immintrin.h>
 #define NC_GATHER_AVX2(WT, NAME, PORTABLE, LOAD8)                                              \
-static inline void NAME(int32_t *restrict a, const WT *restrict w, const int64_t *restrict lst,   \
+static inline void NAME(int32_t *restrict a, const WT *restrict w, const int32_t *restrict lst,   \
                         int64_t n, int64_t c0, int64_t cw, int sh) {                             \
     if (cw != NC_CHUNK) { PORTABLE(a, w, lst, n, c0, cw, sh); return; }                       \
     __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0; \
@@ -84,7 +84,7 @@ NC_GATHER_AVX2(int16_t, nc_gather32_16, nc_gather_portable_16_32, NC_LOAD8_I16)
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
 /* int8 weights with AVX-512: four 16-lane registers hold the 64 sums; a chunk shorter than
  * 64 targets uses masked loads and stores (no read or write past the window). */
-static inline void nc_gather32_8(int32_t *restrict a, const int8_t *restrict w, const int64_t *restrict lst,
+static inline void nc_gather32_8(int32_t *restrict a, const int8_t *restrict w, const int32_t *restrict lst,
                                  int64_t n, int64_t c0, int64_t cw, int sh) {
     __mmask16 m[4];
     for (int j = 0; j < 4; j++) {
