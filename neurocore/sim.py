@@ -15,8 +15,13 @@ from numpy.typing import NDArray
 from neurocore.chip.spec import signed_range
 from neurocore.errors import BitWidthError, BuildError, FileFormatError, SimulationError
 from neurocore.mapping.program import Program
+from neurocore.mapping.units import SYNAPSE_UNITS, default_synapse_unit
 
-__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "kernel_tables", "load_kernel"]
+__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "CORE_STEP_KEYS", "kernel_tables", "load_kernel"]
+
+#: ``RunResult.core_steps`` keys, each (batch, n_steps, n_cores_used) int32: the kernel's
+#: per-core counter table (``CORE_COUNTER_NAMES``), one named column each.
+CORE_STEP_KEYS = ("synops", "updates_active", "spikes", "packets_out", "packets_in", "synops_sparse", "synops_conv")
 
 #: Variables a probe can record: state at the end of each step (v after reset).
 PROBE_VARIABLES = ("u", "v", "spikes")
@@ -105,7 +110,16 @@ def kernel_tables(program: Program) -> dict:
     tb.update(window_groups(tb["row_start"][:n_rows], a["row_delay"], a["row_shift"], tb["row_span"][:n_rows]))
     nnz = np.diff(a["row_ptr"]).astype(i64)
     pk_of_row = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
-    tb["pk_nnz"] = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=a["pk_core"].size).astype(i64)
+    n_pk = a["pk_core"].size
+    tb["pk_nnz"] = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=n_pk).astype(i64)
+    unit = np.array([SYNAPSE_UNITS.index(st.get("synapse_unit", default_synapse_unit(st)))
+                     for st in program.projections] or [0], np.int64)
+    row_unit = unit[a["row_proj"]][a["pk_rows"]] if a["row_proj"].size else np.zeros(0, np.int64)
+    for key, u in (("pk_nnz_sparse", 1), ("pk_nnz_conv", 2)):
+        tb[key] = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]] * (row_unit == u), minlength=n_pk).astype(i32)
+    chan_core = np.asarray(a.get("chan_core", np.full(n_chan, -1)), i64)
+    src_core = np.concatenate([a["neuron_core"].astype(i64), chan_core])
+    tb["pk_src_core"] = src_core[np.repeat(np.arange(src_core.size), np.diff(a["src_pk_ptr"]))].astype(i32)
     tb.update(source_totals(a, program.n_neurons + n_chan))
     for k in ("pk_core", "row_shift", "row_delay", "pk_rows", "pk_src_tile", "pk_dst_tile"):
         tb[k] = a[k].astype(i32)
@@ -168,7 +182,7 @@ def _fits32(arr: NDArray) -> bool:
 #: Kernel arrays that hold synapses and routes (counted by :func:`table_bytes`).
 SYNAPSE_TABLES = ("weight", "target", "row_ptr", "row_shift", "row_delay", "row_start",
                   "row_wptr", "row_span", "row_group", "g_start", "g_span", "g_delay", "g_shift", "g_off",
-                  "pk_core", "pk_nnz", "src_syn", "src_words", "src_pk", "src_intra", "src_hops_ew",
+                  "pk_core", "pk_nnz", "pk_nnz_sparse", "pk_nnz_conv", "pk_src_core", "src_syn", "src_words", "src_pk", "src_intra", "src_hops_ew",
                   "src_hops_ns", "src_hops_chip", "src_pk_ptr", "pk_row_ptr", "pk_rows", "pk_src_tile", "pk_dst_tile")
 
 
@@ -328,7 +342,12 @@ class RunResult:
     probes : dict[str, dict[str, (batch, n_steps, n) array]]
         Recorded variables, state at the end of each step.
     core_steps : dict[str, (batch, n_steps, n_cores_used) int32]
-        ``synops`` and ``updates_active`` per core per step (for the slowest-core latency).
+        Per core per step (``CORE_STEP_KEYS``): ``synops``, ``updates_active``, ``spikes``
+        (spikes of the core's neurons), ``packets_out`` (packets its neurons, and input
+        channels placed on it, send), ``packets_in`` (packets it receives, input packets
+        included), ``synops_sparse`` and ``synops_conv`` (synops through rows of the
+        sparse and conv synapse units; the dense unit has the rest). The chip-time models
+        read these. Views of one (batch, n_steps, n_cores_used, len(CORE_STEP_KEYS)) table.
     busiest_link : (batch, n_steps) int32
         Packets on the most loaded mesh link in each step.
     link_packets : (n_links,) int64

@@ -27,3 +27,10 @@ def test_pytorch_to_energy_report_block_runs():
     ns: dict = {}
     exec(compile(_block("nc.convert(net"), "README", "exec"), ns)
     assert ns["report"].energy_per_inference_J > 0
+
+
+def test_dense_baselines_block_runs():
+    ns: dict = {}
+    exec(compile(_block("nc.energy.baselines.evaluate"), "README", "exec"), ns)
+    assert ns["streaming"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267, rel=1e-12)
+    assert ns["offline"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267 / 540, rel=1e-12)

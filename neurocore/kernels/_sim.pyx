@@ -63,9 +63,18 @@ COUNTER_NAMES = ("timesteps", "synops", "synops_binary", "synops_graded", "syn_m
 cdef enum:
     K_SYNOPS = 0
     K_UPDATES = 1
-    N_CORE_COUNTERS = 2
+    K_SPIKES = 2
+    K_POUT = 3
+    K_PIN = 4
+    K_SPARSE = 5
+    K_CONV = 6
+    N_CORE_COUNTERS = 7
 
-CORE_COUNTER_NAMES = ("synops", "updates_active")
+#: Per core per step: synops, active neuron updates, spikes of its neurons, packets its
+#: sources send (neurons, and input channels placed on it), packets it receives, and the
+#: synops through rows of the sparse and conv synapse units.
+CORE_COUNTER_NAMES = ("synops", "updates_active", "spikes", "packets_out", "packets_in", "synops_sparse",
+                      "synops_conv")
 
 #: Most samples one block advances in lockstep (one bit each in a 64-bit mask).
 MAX_BLOCK = 64
@@ -137,6 +146,9 @@ cdef struct Net:
     const int32_t* pk_dst_tile
     const int32_t* pk_core       # destination core slot (all rows of a packet are on it)
     const int64_t* pk_nnz        # synapses in the packet's rows
+    const int32_t* pk_nnz_sparse # of which in rows of the sparse synapse unit
+    const int32_t* pk_nnz_conv   # of which in rows of the conv synapse unit
+    const int32_t* pk_src_core   # core slot that sends the packet (-1: an input injected by the host)
     # per source (N + C), each time it fires: synapses, words, packets; neurons also intra-tile packets, hops
     const int64_t* src_syn
     const int64_t* src_words
@@ -231,7 +243,7 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
     computes the state and a flag per neuron; pass 2 lists spikes and counts activity.
     Returns the spike count."""
     cdef int64_t N = net.N, n, r, k, nspk = 0, n_active = 0, i, s0, ns
-    cdef int32_t cnt_run  # at most N < 2**31
+    cdef int32_t cnt_run, spk_run  # at most N < 2**31
     cdef uint64_t w
     for i in range(net.n_segs):
         s0 = net.seg_start[i]
@@ -247,9 +259,12 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
     # active updates per core: a vectorised byte sum over each run of same-core neurons
     for r in range(net.n_runs):
         cnt_run = 0
+        spk_run = 0
         for n in range(net.run_start[r], net.run_start[r + 1]):
             cnt_run += flag[n] & 1
+            spk_run += (flag[n] >> 1) & 1
         core_step[net.run_core[r] * N_CORE_COUNTERS + K_UPDATES] += cnt_run
+        core_step[net.run_core[r] * N_CORE_COUNTERS + K_SPIKES] += spk_run
         n_active += cnt_run
     # the spike list: skip 8 neurons at a time when none of them spiked
     n = 0
@@ -392,20 +407,28 @@ cdef void flush_groups(const Net* net, int64_t slot, Scratch* s, word_t* acc, in
     s.n_g_touched = 0
 
 
-cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, bint from_input,
-                              Scratch* s, Out* o) noexcept nogil:
-    """Per-step work of one packet in every sample of mask ``m``: its core's synops and, for a
-    neuron packet leaving its tile, the links of its route. (The per-sample totals are
-    counted once per block from the spike counts, see ``count_totals``.)"""
-    cdef int64_t b, gb
-    cdef int32_t nnz = <int32_t>net.pk_nnz[p]
-    cdef int64_t ci = net.pk_core[p] * N_CORE_COUNTERS + K_SYNOPS, step = net.n_cores * N_CORE_COUNTERS
-    cdef bint walk = not from_input and net.pk_src_tile[p] != net.pk_dst_tile[p]
+cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, Scratch* s, Out* o) noexcept nogil:
+    """Per-step work of one packet in every sample of mask ``m``: the per-core counters and, for a
+    packet that leaves its tile, the links of its route. (The per-sample totals are counted
+    once per block from the spike counts, see ``count_totals``.)"""
+    cdef int64_t b, gb, dst = net.pk_core[p] * N_CORE_COUNTERS, src = net.pk_src_core[p] * N_CORE_COUNTERS
+    cdef int32_t nnz = <int32_t>net.pk_nnz[p], sparse = net.pk_nnz_sparse[p], conv = net.pk_nnz_conv[p]
+    cdef int64_t step = net.n_cores * N_CORE_COUNTERS
+    cdef bint walk = net.pk_src_tile[p] >= 0 and net.pk_src_tile[p] != net.pk_dst_tile[p]
+    cdef int32_t* cp
     while m:
         b = nc_ctz64(m)
         m &= m - 1
         gb = s.b0 + b
-        o.core[(gb * net.T + t) * step + ci] += nnz
+        cp = o.core + (gb * net.T + t) * step
+        cp[dst + K_SYNOPS] += nnz
+        cp[dst + K_PIN] += 1
+        if src >= 0:
+            cp[src + K_POUT] += 1
+        if sparse:
+            cp[dst + K_SPARSE] += sparse
+        if conv:
+            cp[dst + K_CONV] += conv
         if walk:
             s.n_touched[b] = walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], s.link_step + b * net.n_links,
                                         s.touched + b * net.n_links, s.n_touched[b], s.link_total)
@@ -446,6 +469,10 @@ cdef void count_totals(const Net* net, Scratch* s, Out* o) noexcept nogil:
             cnt[C_SYNOPS_GRADED] += (n - n1) * net.src_syn[k]
             cnt[C_WORDS] += n * net.src_words[k]
             cnt[C_INPUT_PACKETS] += n * net.src_pk[k]
+            cnt[C_INTRA_TILE] += n * net.src_intra[k]  # non-zero only for inputs placed on cores
+            cnt[C_HOPS_EW] += n * net.src_hops_ew[k]
+            cnt[C_HOPS_NS] += n * net.src_hops_ns[k]
+            cnt[C_HOPS_CHIP] += n * net.src_hops_chip[k]
 
 
 cdef inline void spike_rows(const Net* net, int64_t p, uint64_t m, int64_t slot, Scratch* s, word_t* acc,
@@ -497,7 +524,7 @@ cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64
         mg = m & ~m1
         xin = inputs + (s.b0 * net.T + t) * C + c
         for p in range(net.src_pk_ptr[net.N + c], net.src_pk_ptr[net.N + c + 1]):
-            count_packet(net, p, m, t, True, s, o)
+            count_packet(net, p, m, t, s, o)
             if m1:
                 spike_rows(net, p, m1, slot, s, acc, acc_stride, w, tg)
             if mg:
@@ -525,7 +552,7 @@ cdef void deliver_spikes(const Net* net, int64_t t, int64_t slot, Scratch* s, Ou
         m = s.src_mask[k]
         s.src_mask[k] = 0
         for p in range(net.src_pk_ptr[k], net.src_pk_ptr[k + 1]):
-            count_packet(net, p, m, t, False, s, o)
+            count_packet(net, p, m, t, s, o)
             spike_rows(net, p, m, slot, s, acc, acc_stride, w, tg)
     flush_groups(net, slot, s, acc, acc_stride, w)
 
@@ -574,12 +601,13 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
         slot += 1
         if slot == net.D:
             slot = 0
-        # 1. external inputs of step t
+        for b in range(s.nb):
+            s.n_touched[b] = 0
+        # 1. external inputs of step t (an input placed on a core routes like a spike: links counted)
         deliver_inputs(net, inputs, t, slot, s, o, acc, acc_stride, w, tg)
         # 2. neuron updates, sample by sample
         for b in range(s.nb):
             s.nspk[b] = 0
-            s.n_touched[b] = 0
             if (s.live >> b) & 1:
                 gb = s.b0 + b
                 s.nspk[b] = update_neurons(net, acc + b * acc_stride + slot * N, u + b * N, v + b * N,
@@ -621,7 +649,8 @@ TABLE_DTYPES = {
     "row_ptr": np.int64, "row_shift": np.int32, "row_delay": np.int32,
     "row_start": np.int32, "row_wptr": np.int64, "row_span": np.int32, "row_group": np.int32,
     "g_start": np.int32, "g_span": np.int32, "g_delay": np.int32, "g_shift": np.int32, "g_off": np.int64,
-    "pk_core": np.int32, "pk_nnz": np.int64, "src_syn": np.int64, "src_words": np.int64,
+    "pk_core": np.int32, "pk_nnz": np.int64, "pk_nnz_sparse": np.int32,
+    "pk_nnz_conv": np.int32, "pk_src_core": np.int32, "src_syn": np.int64, "src_words": np.int64,
     "src_pk": np.int64, "src_intra": np.int64, "src_hops_ew": np.int64, "src_hops_ns": np.int64,
     "src_hops_chip": np.int64,
     "src_pk_ptr": np.int64, "pk_row_ptr": np.int64, "pk_rows": np.int32, "pk_src_tile": np.int32,
@@ -681,6 +710,9 @@ cdef class Tables:
         n.g_off = <const int64_t*>_addr(tb, "g_off")
         n.pk_core = <const int32_t*>_addr(tb, "pk_core")
         n.pk_nnz = <const int64_t*>_addr(tb, "pk_nnz")
+        n.pk_nnz_sparse = <const int32_t*>_addr(tb, "pk_nnz_sparse")
+        n.pk_nnz_conv = <const int32_t*>_addr(tb, "pk_nnz_conv")
+        n.pk_src_core = <const int32_t*>_addr(tb, "pk_src_core")
         n.src_syn = <const int64_t*>_addr(tb, "src_syn")
         n.src_words = <const int64_t*>_addr(tb, "src_words")
         n.src_pk = <const int64_t*>_addr(tb, "src_pk")
