@@ -207,10 +207,10 @@ def targets(rows):
     if cu and b2:
         ratio = cu["median_s"] / b2["median_s"]
         out.append(f"- CUBA: neurocore {cu['median_s']:.3f} s vs Brian2 C++ standalone {b2['median_s']:.3f} s "
-                   f"= {ratio:.2f}× Brian2's wall time (target <= 0.5×): {'MET' if ratio <= 0.5 else 'MISSED'}")
+                   f"= {ratio:.2f}× Brian2's wall time (target <= 0.4×): {'MET' if ratio <= 0.4 else 'MISSED'}")
     elif cu:
         out.append(f"- CUBA: neurocore {cu['median_s']:.3f} s; no Brian2 in this run (anchor: 0.169 s loop, "
-                   f"target <= 0.085 s): {'MET' if cu['median_s'] <= 0.0845 else 'MISSED'} against the anchor")
+                   f"target <= 0.068 s): {'MET' if cu['median_s'] <= 0.0676 else 'MISSED'} against the anchor")
     return "\n".join(out)
 
 
