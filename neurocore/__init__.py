@@ -13,6 +13,7 @@ from neurocore.errors import (
                               MappingError,
                               NeurocoreError,
                               ProfileError,
+                              ResourceError,
                               SimulationError,
 )
 from neurocore.graph import IF, CubaLIF, Graph, one_to_one
@@ -23,4 +24,4 @@ __version__ = "0.1.0"
 
 __all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
            "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
-           "ProfileError", "SimulationError", "BuildError"]
+           "ProfileError", "SimulationError", "ResourceError", "BuildError"]

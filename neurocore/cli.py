@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -63,12 +65,14 @@ def run_batched(sim, x, n_steps: int, desc: str = "simulating", chunk: int | Non
     chunk = chunk or max(1, min(256, -(-n // 10)))
     bar = _progress(n, desc) if n > chunk else None
     parts = []
-    for i in range(0, n, chunk):
-        parts.append(sim.run(x[i:i + chunk], n_steps, **kw))
+    try:
+        for i in range(0, n, chunk):
+            parts.append(sim.run(x[i:i + chunk], n_steps, **kw))
+            if bar is not None:
+                bar.update(min(chunk, n - i))
+    finally:  # closed on failure too, so an error message starts on its own line
         if bar is not None:
-            bar.update(min(chunk, n - i))
-    if bar is not None:
-        bar.close()
+            bar.close()
     return concat_results(parts)
 
 
@@ -142,17 +146,30 @@ def cmd_compile(args) -> int:
     return 0
 
 
+def _check_cli_labels(program, y: np.ndarray, batch: int) -> np.ndarray:
+    """Labels checked before the run (shape, length, integer values), as RunResult.accuracy checks them."""
+    from neurocore.errors import SimulationError
+    from neurocore.sim import check_labels
+
+    codec = program.meta.get("codec")
+    if codec is None:
+        raise SimulationError("--labels needs a converted program (one with a codec, from `neurocore convert`); "
+                              "this one has no predictions to compare")
+    classes = np.asarray(codec.classes if codec.classes is not None else [0])
+    return check_labels(y, batch, classes if codec.task == "classify" else np.zeros(1))
+
+
 def cmd_run(args) -> int:
     import neurocore as nc
 
     program = nc.Program.load(args.program)
     x = _load_array(args.inputs, "inputs")
+    y = _check_cli_labels(program, _load_array(args.labels, "labels"), len(x)) if args.labels else None
     sim = nc.Simulator(program)
     t0 = time.perf_counter()
     result = run_batched(sim, x, args.steps, n_threads=args.threads, seed=args.seed)
     wall = time.perf_counter() - t0
-    if args.labels:
-        y = _load_array(args.labels, "labels")
+    if y is not None:
         result.meta["accuracy"] = result.accuracy(y)
     print(result.summary())
     if "accuracy" in result.meta:
@@ -219,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
 
-    c = sub.add_parser("convert", help="convert a trained ANN (sklearn pickle, .onnx, .pt, layer .npz) to a graph")
+    c = sub.add_parser("convert", help="convert a trained ANN (.onnx, a torch.save'd .pt module, a pickled "
+                       "scikit-learn MLP .pkl) to a graph")
     c.add_argument("model", help="model file")
     c.add_argument("--calibration", required=True, metavar="X.npy", help="calibration samples for threshold balancing")
     c.add_argument("-o", "--output", required=True, metavar="GRAPH.npz")
@@ -264,7 +282,68 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+class OutputPathError(Exception):
+    """An output path the command could not write: checked before any work is done."""
+
+
+#: Per subcommand, its output arguments: (attribute, option, "file" or "dir").
+OUTPUTS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "demo": (("plot", "--plot", "dir"), ("json", "--json", "file")),
+    "convert": (("output", "-o", "file"),),
+    "compile": (("output", "-o", "file"),),
+    "run": (("output", "-o", "file"),),
+    "report": (("json", "--json", "file"), ("plot", "--plot", "dir")),
+}
+
+
+def check_output(path: str, option: str, kind: str) -> None:
+    """Refuse, before any work, an output ``path`` that cannot be written.
+
+    ``kind="file"``: not a directory, in an existing, writable directory. ``kind="dir"``: not
+    an existing non-directory, and its nearest existing ancestor a writable directory (the
+    missing levels are created).
+    """
+    p = Path(path)
+    if kind == "file":
+        if p.is_dir():
+            raise OutputPathError(f"{option} '{p}' is a directory; give a file name, e.g. '{p / 'out.npz'}'")
+        parent = p.parent
+        if not parent.is_dir():
+            raise OutputPathError(f"{option} '{p}': directory '{parent}' does not exist; create it first")
+    else:
+        if p.exists() and not p.is_dir():
+            raise OutputPathError(f"{option} '{p}' exists and is not a directory; give a directory for the figures")
+        parent = p
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        if not parent.is_dir():
+            raise OutputPathError(f"{option} '{p}': '{parent}' is not a directory")
+    if not os.access(parent, os.W_OK):
+        raise OutputPathError(f"{option} '{p}': directory '{parent}' is not writable")
+
+
+#: Exceptions that third-party readers raise on a corrupt or foreign input file.
+def _bad_file_types() -> tuple[type[BaseException], ...]:
+    types: list[type[BaseException]] = [NotImplementedError, RuntimeError, EOFError, zipfile.BadZipFile]
+    try:
+        from google.protobuf.message import DecodeError  # ONNX's protobuf reader
+
+        types.append(DecodeError)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; every failure is one line on stderr and exit 1 (2 for bad arguments).
+
+    Set ``NEUROCORE_DEBUG=1`` to get the Python traceback of an unexpected failure instead.
+    """
     from neurocore.errors import NeurocoreError
 
     args = build_parser().parse_args(argv)
@@ -272,14 +351,32 @@ def main(argv: list[str] | None = None) -> int:
         v = getattr(args, k, None)
         if v is not None and v < 1:
             return _usage_error(f"--{k} must be >= 1, got {v}")
+    where = f"neurocore {args.command}"
     try:
+        for attr, option, kind in OUTPUTS.get(args.command, ()):
+            if getattr(args, attr, None):
+                check_output(getattr(args, attr), option, kind)
         return args.func(args)
-    except NeurocoreError as exc:
-        print(f"neurocore {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+    except (NeurocoreError, OutputPathError) as exc:
+        print(f"{where}: {_one_line(exc) if isinstance(exc, NeurocoreError) else exc}", file=sys.stderr)
     except ImportError as exc:
-        print(f"neurocore {args.command}: missing optional dependency: {exc}", file=sys.stderr)
-        return 1
+        print(f"{where}: missing optional dependency: {_one_line(exc)}", file=sys.stderr)
+    except OSError as exc:  # a missing, unreadable or unwritable path, a full disk
+        name = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
+        print(f"{where}: cannot read or write{name}: {exc.strerror or _one_line(exc)}", file=sys.stderr)
+    except MemoryError as exc:
+        print(f"{where}: out of memory ({_one_line(exc)}): use a smaller batch, fewer steps or fewer probes",
+              file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's promise: one line, exit 1, never a traceback
+        if os.environ.get("NEUROCORE_DEBUG", "0") != "0":
+            raise
+        what = ("an input file is corrupt or not of the expected kind" if isinstance(exc, _bad_file_types())
+                else "unexpected error (set NEUROCORE_DEBUG=1 for the traceback, and please report it)")
+        print(f"{where}: {what}: {_one_line(exc)}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

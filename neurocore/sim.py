@@ -16,7 +16,7 @@ from neurocore.chip.spec import signed_range
 from neurocore.errors import BitWidthError, BuildError, FileFormatError, SimulationError
 from neurocore.mapping.program import Program
 
-__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "kernel_tables", "load_kernel"]
+__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "check_labels", "kernel_tables", "load_kernel"]
 
 #: Variables a probe can record: state at the end of each step (v after reset).
 PROBE_VARIABLES = ("u", "v", "spikes")
@@ -194,6 +194,44 @@ def row_windows(row_ptr: NDArray, target: NDArray, wscaled: NDArray, max_fill: f
                            else np.ascontiguousarray(wscaled, np.int32))}
 
 
+def check_labels(labels, batch: int, predictions: NDArray) -> NDArray:
+    """Labels as a (batch,) array comparable with ``predictions``, or a :class:`SimulationError`.
+
+    Accepted: shape ``(batch,)`` or ``(batch, 1)``. For integer class predictions the
+    labels must be integers (an integer-valued float array is accepted; NaN, inf, fractions,
+    strings and booleans are not); for string class labels, strings. A regression's
+    predictions (floats) have no accuracy.
+    """
+    y = np.asarray(labels)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise SimulationError(f"labels have shape {y.shape}; give one label per sample, shape ({batch},) or "
+                              f"({batch}, 1)")
+    if y.shape[0] != batch:
+        raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {batch}")
+    kind = predictions.dtype.kind
+    if kind == "f":
+        raise SimulationError("this program's codec regresses (float predictions); accuracy needs class "
+                              "predictions: compare result.predictions with the targets yourself")
+    if kind in "USO":
+        if y.dtype.kind not in "USO":
+            raise SimulationError(f"the classes are strings ({predictions[:3].tolist()} ...); labels have dtype "
+                                  f"{y.dtype}: give the class labels themselves")
+        return y.astype(str) if kind != "O" else y
+    if y.dtype.kind in "iu":
+        return y
+    if y.dtype.kind == "f":
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise SimulationError(f"label {i} is {y[i]!r}; labels must be integer class indices "
+                                  f"({int(bad.sum())} of {batch} are NaN, inf or fractional)")
+        return y.astype(np.int64)
+    raise SimulationError(f"labels have dtype {y.dtype}; give integer class indices (the predictions are "
+                          f"{predictions.dtype})")
+
+
 @dataclass
 class RunResult:
     """What a run produced, per inference (sample) of the batch.
@@ -241,10 +279,8 @@ class RunResult:
         if self.predictions is None:
             raise SimulationError("this run has no predictions: the Program carries no codec (convert a model with "
                                   "nc.convert, or decode result.spike_counts yourself)")
-        y = np.asarray(labels)
-        if y.shape[0] != self.batch_size:
-            raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {self.batch_size}")
-        return float(np.mean(self.predictions == y))
+        y = check_labels(labels, self.batch_size, np.asarray(self.predictions))
+        return float(np.mean(np.asarray(self.predictions) == y))
 
     def save(self, path):
         """Write the result, with its Program, to ``path`` (versioned ``.npz``)."""
@@ -399,6 +435,7 @@ class Simulator:
         """
         p = self.program
         codec = p.meta.get("codec")
+        raw_inputs = inputs
         if codec is not None:
             inputs = codec.encode(inputs, n_steps, seed=seed)
         if p.n_inputs == 0 and np.asarray(inputs).size == 0 and np.asarray(inputs).ndim == 3:
@@ -459,5 +496,6 @@ class Simulator:
         )
         if codec is not None:
             result.predictions = codec.decode(result)
+            result.counters["inputs_saturated"] = codec.saturated(raw_inputs)
         return result
 
