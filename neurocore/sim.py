@@ -225,7 +225,7 @@ def check_labels(labels, batch: int, predictions: NDArray) -> NDArray:
         bad = ~np.isfinite(y) | (y != np.round(y))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise SimulationError(f"label {i} is {y[i]!r}; labels must be integer class indices "
+            raise SimulationError(f"label {i} is {float(y[i])!r}; labels must be integer class indices "
                                   f"({int(bad.sum())} of {batch} are NaN, inf or fractional)")
         return y.astype(np.int64)
     raise SimulationError(f"labels have dtype {y.dtype}; give integer class indices (the predictions are "
@@ -242,7 +242,8 @@ class RunResult:
         Exact operation counts per sample (see ``COUNTER_NAMES``): timesteps, synops,
         synops_binary, synops_graded, syn_mem_words_read, neuron_updates_active,
         neuron_updates_idle, spikes, packets, intra_tile_packets, hops_ew, hops_ns,
-        hops_interchip, input_packets, overflow_u, overflow_v.
+        hops_interchip, input_packets, overflow_u, overflow_v; for a converted Program also
+        inputs_saturated (input values its codec saturated, see ``neurocore.convert.encode``).
     spike_counts : dict[str, (batch, n) int32]
         Spikes per neuron of each population over the run.
     probes : dict[str, dict[str, (batch, n_steps, n) array]]
@@ -402,8 +403,24 @@ class Simulator:
                 out[var].append((pop, pm.offset, pm.n))
         return out
 
+    def _check_memory(self, inputs, n_steps: int, pidx: dict, n_threads: int, memory_limit) -> None:
+        """Refuse, before any input is scanned, a run whose arrays would exceed ``memory_limit``."""
+        from neurocore.resources import RUN_ADVICE, check_memory, run_estimate
+
+        p = self.program
+        codec = p.meta.get("codec")
+        shape = np.shape(inputs) if hasattr(inputs, "shape") else np.asarray(inputs).shape
+        single = codec is not None and len(shape) == len(codec.input_shape)  # one sample, as the codec allows
+        batch = int(shape[0]) if len(shape) and not single else 1
+        itemsize = np.asarray(inputs).dtype.itemsize if hasattr(inputs, "dtype") else 8
+        est = run_estimate(batch, n_steps, p.n_inputs, p.n_neurons, p.n_cores_used,
+                           {v: sum(n for _, _, n in idx) for v, idx in pidx.items()}, p.n_delay_slots,
+                           min(n_threads, max(batch, 1)), n_features=codec.n_channels if codec is not None else None,
+                           encoding=codec.encoding if codec is not None else None, input_itemsize=itemsize)
+        check_memory(est, memory_limit, RUN_ADVICE)
+
     def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
-            n_threads: int | None = None, seed: int = 0) -> RunResult:
+            n_threads: int | None = None, seed: int = 0, memory_limit: float | None = None) -> RunResult:
         """Simulate every sample of ``inputs`` for ``n_steps`` steps.
 
         Parameters
@@ -423,6 +440,10 @@ class Simulator:
             count). Results do not depend on it.
         seed : int
             Seed of a stochastic input encoding (Poisson), when the Program has a codec.
+        memory_limit : float, optional
+            Bytes this run may allocate (default: :func:`neurocore.resources.available_memory`,
+            the cgroup limit or MemAvailable). A larger request raises :class:`ResourceError`
+            before any work, naming the size and what to reduce (steps, batch, probes).
 
         If the Program carries a codec (``program.meta["codec"]``, set by ``nc.convert``),
         ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
@@ -435,6 +456,14 @@ class Simulator:
         """
         p = self.program
         codec = p.meta.get("codec")
+        if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
+            raise SimulationError(f"n_steps must be a positive int, got {n_steps!r}")
+        pidx = self._probe_index(probes)
+        if n_threads is None:
+            n_threads = int(os.environ.get("NEUROCORE_NUM_THREADS", os.cpu_count() or 1))
+        if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
+            raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
+        self._check_memory(inputs, int(n_steps), pidx, int(n_threads), memory_limit)
         raw_inputs = inputs
         if codec is not None:
             inputs = codec.encode(inputs, n_steps, seed=seed)
@@ -443,12 +472,7 @@ class Simulator:
             self._check_inputs(x, n_steps)
         else:
             x = self._check_inputs(inputs, n_steps)
-        pidx = self._probe_index(probes)
         B, T, N = x.shape[0], int(n_steps), p.n_neurons
-        if n_threads is None:
-            n_threads = int(os.environ.get("NEUROCORE_NUM_THREADS", os.cpu_count() or 1))
-        if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
-            raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
         n_threads = int(min(n_threads, B))
         kernel = self._kernel
         n_links = self._tables["n_links"]

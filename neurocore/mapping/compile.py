@@ -12,6 +12,11 @@ from neurocore.mapping.partition import is_shared, kernel_channel_bits, partitio
 from neurocore.mapping.place import place
 from neurocore.mapping.program import InputMap, PopulationMap, Program
 from neurocore.mapping.tables import build_routes, build_tables, packet_sources
+from neurocore.progress import stage_bar
+from neurocore.resources import check_compile
+
+#: Networks of at least this many synapses show a compile progress bar by default.
+PROGRESS_MIN_SYNAPSES = 1_000_000
 
 __all__ = ["compile"]
 
@@ -35,7 +40,7 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
 
 def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",
             placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float = 4.0,
-            packing: str = "auto") -> Program:
+            packing: str = "auto", memory_limit: float | None = None, progress: bool | None = None) -> Program:
     """Map ``graph`` onto ``chip`` (default :func:`neurocore.chip.loihi`).
 
     Parameters
@@ -62,6 +67,12 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         "stream" keeps each core to consecutive layers in graph order; "balanced" also lets a
         core mix a neuron-heavy and a memory-heavy layer; "auto" keeps whichever uses fewer
         cores (the stream cut on a tie). Never changes results.
+    memory_limit : float, optional
+        Bytes compile may allocate (default: the cgroup limit or MemAvailable, see
+        :mod:`neurocore.resources`); a larger estimate raises :class:`ResourceError` before any work.
+    progress : bool, optional
+        Show a progress bar over the compile stages on stderr (needs tqdm; default: for
+        networks of a million synapses or more).
 
     Raises
     ------
@@ -77,6 +88,10 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     pops = graph.populations
     if not pops:
         raise GraphError("the graph has no population to map; add one with g.population(n, neuron)")
+    n_syn = sum(proj.n_synapses for proj in graph.projections.values())
+    check_compile(graph, chip, memory_limit)  # refuse at once what would not fit in memory
+    bar = stage_bar(["ranges", "partition", "tables", "placement", "routes"], "compiling",
+                    n_syn >= PROGRESS_MIN_SYNAPSES if progress is None else progress)
 
     # ---- neurons ------------------------------------------------------------------
     ranges = _neuron_ranges(chip)
@@ -150,14 +165,17 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
             stats[-1]["storage"] = "shared" if shared[-1] else "expanded"
 
     # ---- partition, tables, place, routes ----------------------------------------------
+    bar.next()
     parts = partition(graph, chip, conv_storage, packing)
     neuron_core = parts.neuron_core().astype(np.int32)
     pop_pieces = {p.name: parts.pieces(p.name) for p in pops}
     names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in pops]
     n_slots = parts.n_cores
     if n_slots > chip.n_cores:
-        _too_many_cores(pops, pop_pieces, n_slots, chip, conv_storage)
+        bar.close()
+        _too_many_cores(pops, pop_pieces, n_slots, chip, conv_storage, graph)
 
+    bar.next()
     cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
     tables = build_tables(cat(srcs, np.int64), cat(dsts, np.int64), cat(ws, np.int64), cat(pidx, np.int64),
                           np.asarray(shifts, np.int64), np.asarray(delays, np.int64), neuron_core, n_sources,
@@ -166,9 +184,12 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     arr["neuron_core"] = neuron_core
     arr["core_syn_bits"] = _core_syn_bits(arr, graph, chip, n_slots, conv_storage, pop_offset)
 
+    bar.next()
     W = traffic_matrix(arr, n_neurons, n_slots, _rates(traffic, graph, pop_offset, n_neurons))
     core_ids, info = place(W, chip, placement, seed=seed, interchip_cost=interchip_cost, names=names)
+    bar.next()
     arr.update(build_routes(arr, neuron_core, core_ids, chip))
+    bar.close()
 
     info.update(conv_storage=conv_storage, packing=parts.packing, traffic=_traffic_name(traffic), n_chips_used=int(
         np.unique(_chip_of(core_ids, chip)).size))
@@ -267,11 +288,12 @@ def _core_syn_bits(arr: dict, graph: Graph, chip: ChipSpec, n_slots: int, conv_s
     return bits.astype(np.int64)
 
 
-def _too_many_cores(pops, pop_pieces, total: int, chip: ChipSpec, conv_storage: str) -> None:
+def _too_many_cores(pops, pop_pieces, total: int, chip: ChipSpec, conv_storage: str, graph: Graph) -> None:
     counts = [(len(pop_pieces[p.name]), p.name) for p in pops]
     biggest = ", ".join(f"'{name}' {c:,}" for c, name in sorted(counts, reverse=True)[:3])
     fix = "use a board with more chips (ChipSpec chips_x, chips_y), lower weight_bits"
-    if conv_storage == "expanded":
+    has_conv = any(proj.kind == "conv2d" for proj in graph.projections.values())
+    if conv_storage == "expanded" and has_conv:  # the advice applies to convolutions only
         fix += ", use conv_storage='shared' for convolutions"
     raise MappingError(f"the network needs {total:,} cores (largest layers: {biggest}); chip '{chip.name}' has "
                        f"{chip.n_cores:,}: {fix}, or shrink the network")

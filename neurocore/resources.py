@@ -1,0 +1,227 @@
+"""Memory known in advance: what compile and run will allocate, checked before they start.
+
+Each estimate is a sum of the arrays the stage allocates, computed from the sizes of
+the network and the request (synapses, neurons, populations; batch, steps, probes) and
+the bytes of each array's dtype, so it follows the data structures, not a fit to one
+machine's measurements. A request above ``memory_limit`` raises :class:`ResourceError`
+at once, naming the size and how to reduce it, instead of being killed by the kernel's
+OOM killer minutes later.
+
+``memory_limit`` defaults to :func:`available_memory`: the smallest of the cgroup limit
+(``/sys/fs/cgroup/memory.max``, or cgroup v1's ``memory.limit_in_bytes``) less what the
+cgroup already uses, ``MemAvailable`` from ``/proc/meminfo``, and the environment variable
+``NEUROCORE_MEMORY_LIMIT`` (bytes, or with a K/M/G/T suffix). ``memory_limit=float("inf")``
+turns the check off.
+"""
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from neurocore.errors import ResourceError
+
+__all__ = ["Estimate", "available_memory", "check_memory", "compile_estimate", "format_bytes", "run_estimate",
+           "COMPILE_BYTES_PER_SYNAPSE", "COMPILE_BYTES_PER_ROW", "COMPILE_BYTES_PER_NEURON"]
+
+I8, I32, I64, F64 = 1, 4, 8, 8
+
+#: Bytes per synapse that compile holds at its peak, by data structure (each term: arrays x dtype bytes).
+COMPILE_BYTES_PER_SYNAPSE: dict[str, int] = {
+    # one COO copy per projection (row int32, col int32, data int64), alive while it is read
+    "projection COO copy": I32 + I32 + I64,
+    # source, target, weight, projection index (int64) kept per projection, then concatenated
+    "synapse lists (int64 x 4) and their concatenation": 2 * 4 * I64,
+    # sort key, permutation, the sorted key and the five sorted columns (int64)
+    "table sort (key, order, 6 sorted int64 columns)": 8 * I64,
+    # target, weight, wscaled (int32) kept in the Program, and wscaled's int64 intermediates
+    "synapse tables (int32 x 3) and wscaled temporaries": 3 * I32 + 2 * I64,
+    # the partitioner's int64 copies of each incoming projection's CSR indices, and row-start flags
+    "partition index copies and row flags": I64 + I64 + I8,
+}
+#: Bytes per synapse row (one per source, destination core and projection) and per packet.
+COMPILE_BYTES_PER_ROW: dict[str, int] = {
+    "row tables (row_ptr int64, 9 int32/uint8 columns)": I64 + 8 * I32 + I8,
+    "row and packet temporaries (firsts, sources, cores, keys)": 6 * I64,
+    "packet tables and routes (7 int32 columns)": 7 * I32,
+}
+#: Bytes per neuron (parameters int64 x 9 with their per-population copies, core and routing arrays).
+COMPILE_BYTES_PER_NEURON: dict[str, int] = {
+    "neuron parameters (9 int64) and their per-population parts": 2 * 9 * I64,
+    "core assignment, packing order, traffic and placement arrays": 6 * I64,
+}
+
+
+@dataclass
+class Estimate:
+    """Bytes a stage will allocate, by part."""
+
+    what: str
+    parts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return int(sum(self.parts.values()))
+
+    def largest(self, k: int = 3) -> str:
+        items = sorted(self.parts.items(), key=lambda kv: -kv[1])[:k]
+        return ", ".join(f"{name} {format_bytes(b)}" for name, b in items if b > 0)
+
+
+def format_bytes(n: float) -> str:
+    """``1.5 GiB``-style size."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
+
+
+def _parse_size(text: str) -> int:
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}.get(text[-1:], 1)
+    return int(float(text[:-1] if scale > 1 else text) * scale)
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        text = Path(path).read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None  # "max" (no limit) reads as None
+
+
+def _cgroup_room() -> int | None:
+    for limit_f, usage_f in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                             ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                              "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
+        limit = _read_int(limit_f)
+        if limit is not None and limit < 1 << 60:  # v1 writes a huge number for "no limit"
+            return max(0, limit - (_read_int(usage_f) or 0))
+    return None
+
+
+def _mem_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def available_memory() -> tuple[float, str]:
+    """(bytes, where the figure comes from): the default ``memory_limit``; ``inf`` when nothing is known."""
+    found: list[tuple[float, str]] = []
+    env = os.environ.get("NEUROCORE_MEMORY_LIMIT")
+    if env:
+        try:
+            found.append((_parse_size(env), "NEUROCORE_MEMORY_LIMIT"))
+        except ValueError:
+            raise ResourceError(f"NEUROCORE_MEMORY_LIMIT={env!r} is not a size; give bytes or e.g. '8G'") from None
+    room = _cgroup_room()
+    if room is not None:
+        found.append((room, "the cgroup's memory limit less its usage"))
+    avail = _mem_available()
+    if avail is not None:
+        found.append((avail, "MemAvailable in /proc/meminfo"))
+    return min(found) if found else (math.inf, "no limit known")
+
+
+def check_memory(est: Estimate, memory_limit: float | None, advice: str) -> None:
+    """Raise :class:`ResourceError` when ``est`` exceeds ``memory_limit`` (None: :func:`available_memory`)."""
+    if memory_limit is None:
+        limit, source = available_memory()
+    else:
+        if not isinstance(memory_limit, (int, float)) or isinstance(memory_limit, bool) or not memory_limit > 0:
+            raise ResourceError(f"memory_limit must be a positive number of bytes (or float('inf')), got "
+                                f"{memory_limit!r}")
+        limit, source = float(memory_limit), "memory_limit="
+    if est.total > limit:
+        raise ResourceError(f"{est.what} would need about {format_bytes(est.total)} ({est.largest()}); the memory "
+                            f"limit is {format_bytes(limit)} ({source}): {advice}")
+
+
+def _rows_bound(graph, neurons_per_core: int) -> int:
+    """Synapse rows: at most one per (source, destination core) of each projection, and at most one per synapse."""
+    rows = 0
+    for proj in graph.projections.values():
+        n_dst, n_src = proj.weights.shape
+        rows += min(proj.n_synapses, n_src * max(1, -(-n_dst // max(1, neurons_per_core))))
+    return rows
+
+
+def compile_estimate(n_synapses: int, n_neurons: int, n_populations: int, n_rows: int | None = None) -> Estimate:
+    """Peak bytes :func:`neurocore.compile` allocates for a network of these sizes.
+
+    ``n_rows`` (synapse rows; default: one per synapse, the upper bound) comes from
+    :func:`_rows_bound` when a graph is at hand. The graph itself is not counted: it
+    already exists.
+    """
+    rows = n_synapses if n_rows is None else n_rows
+    est = Estimate(f"compiling {n_synapses:,} synapses, {n_neurons:,} neurons in {n_populations:,} populations")
+    for name, b in COMPILE_BYTES_PER_SYNAPSE.items():
+        est.parts[name] = b * n_synapses
+    for name, b in COMPILE_BYTES_PER_ROW.items():
+        est.parts[name] = b * rows
+    for name, b in COMPILE_BYTES_PER_NEURON.items():
+        est.parts[name] = b * n_neurons
+    est.parts["per-population records"] = 4096 * n_populations
+    return est
+
+
+COMPILE_ADVICE = ("compile fewer synapses at a time (split the network into parts and compile each), prune or "
+                  "sparsify the weights, run on a machine with more memory, or pass a larger memory_limit=")
+
+
+def check_compile(graph, chip, memory_limit: float | None = None) -> Estimate:
+    """The compile estimate of ``graph`` on ``chip``; :class:`ResourceError` if it exceeds ``memory_limit``."""
+    n_syn = sum(p.n_synapses for p in graph.projections.values())
+    pops = graph.populations
+    est = compile_estimate(n_syn, sum(p.n for p in pops), len(pops), _rows_bound(graph, chip.neurons_per_core))
+    check_memory(est, memory_limit, COMPILE_ADVICE)
+    return est
+
+
+def run_estimate(batch: int, n_steps: int, n_channels: int, n_neurons: int, n_cores: int, n_probe: dict[str, int],
+                 n_delay_slots: int = 2, n_threads: int = 1, n_features: int | None = None,
+                 encoding: str | None = None, input_itemsize: int = 4) -> Estimate:
+    """Bytes :meth:`neurocore.Simulator.run` allocates for one call.
+
+    Parameters
+    ----------
+    batch, n_steps : int
+        Samples and timesteps of the request.
+    n_channels, n_neurons, n_cores : int
+        The Program's input channels, neurons and used cores.
+    n_probe : dict
+        Probed neurons per variable (``"u"``, ``"v"``, ``"spikes"``).
+    n_delay_slots, n_threads : int
+        The kernel's accumulator ring (per thread, ``n_delay_slots x n_neurons`` int64).
+    n_features, encoding : optional
+        A codec's float features per sample and its encoding; None for integer inputs.
+    input_itemsize : int
+        Bytes per value of integer inputs as given (a non-int32 array is copied to int32).
+    """
+    B, T, C, N, K = int(batch), int(n_steps), int(n_channels), int(n_neurons), max(int(n_cores), 1)
+    est = Estimate(f"a run of {B:,} sample(s) x {T:,} steps ({C:,} input channels, {N:,} neurons)")
+    steps = B * T
+    if encoding is not None:  # codec: float samples -> (B, T, C) int32 channel values
+        per_value = {"direct": I32 + I8, "rate": 2 * F64 + I32, "poisson": F64 + I8 + I32}.get(encoding, 2 * F64)
+        est.parts["encoded inputs"] = steps * C * per_value + 3 * B * (n_features or C) * F64
+        input_itemsize = I32
+    # range check masks (3 bool temporaries) and the int32 copy the kernel reads
+    est.parts["input range check"] = steps * C * 3 * I8
+    est.parts["int32 input copy"] = steps * C * I32 if input_itemsize != I32 else 0
+    est.parts["probes"] = steps * (n_probe.get("u", 0) * I32 + n_probe.get("v", 0) * I32
+                                   + n_probe.get("spikes", 0) * I8)
+    est.parts["per-step core counters"] = steps * K * 2 * I32 + steps * I32
+    est.parts["final state and spike counts"] = B * N * (2 * I64 + I32)
+    est.parts["kernel state"] = int(n_threads) * N * ((n_delay_slots + 1) * I64 + 6 * I32)
+    return est
+
+
+RUN_ADVICE = ("run fewer steps, split the batch into chunks (results do not depend on the batch), probe fewer "
+              "populations or variables, or pass a larger memory_limit=")
