@@ -130,15 +130,15 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
         raise ConversionError(f"calibration must be (n_samples, features...), got shape {xcal.shape}")
     if not np.all(np.isfinite(xcal)):
         raise ConversionError("calibration data contain NaN or inf")
-    if not np.any(xcal):
-        raise ConversionError(f"calibration data are all zero ({xcal.shape[0]} samples): thresholds and the input "
-                              "scale are set from them; pass real training inputs, e.g. calibration=X_train[:500]")
     if encoding != "direct" and np.any(xcal < 0):
         raise ConversionError(f"encoding={encoding!r} makes spikes from non-negative inputs, but the calibration "
                               "data have negative values: use encoding='direct' or shift/scale the inputs")
 
     # 1. read (all checks before any work)
     ops, info = read_model(model, xcal.shape[1:], xcal)
+    if not np.any(xcal):
+        raise ConversionError(f"calibration data are all zero ({xcal.shape[0]} samples): thresholds and the input "
+                              "scale are set from them; pass real training inputs, e.g. calibration=X_train[:500]")
     task = task or info.get("task") or "classify"
     # 2. fold into spiking layers
     in_name, in_shape, layers = build_layers(ops, output_activation="none")
