@@ -298,3 +298,37 @@ def test_cli_convert_help_offers_only_loadable_models(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "layer .npz" not in capsys.readouterr().out
+
+
+# ---- plots a person reads --------------------------------------------------------------------
+def test_heatmap_colour_scale_is_the_core_limit(tmp_path):
+    pytest.importorskip("matplotlib")
+    from neurocore import report
+
+    g = nc.Graph()
+    x = g.input(10, name="x")
+    g.connect(x, g.population(10, nc.IF(vth=5), name="p"), "one-to-one")
+    prog = nc.compile(g)
+    fig = report.plot_core_heatmap(prog, "neurons", tmp_path / "n.png")
+    im = fig.axes[0].images[0]
+    assert im.get_array().compressed().tolist() == [10]
+    assert im.norm.vmax == prog.chip.neurons_per_core  # 10 of 1,024 neurons looks 1 % full, not full
+    assert "per-core limit" in fig.axes[1].get_ylabel()
+
+
+def test_raster_of_a_large_busy_population_is_a_density(tmp_path):
+    pytest.importorskip("matplotlib")
+    from neurocore import report
+
+    g = nc.Graph()
+    x = g.input(2000, name="x")
+    g.connect(x, g.population(2000, nc.IF(vth=1), name="big"), nc.one_to_one(2000, 100), delay=0)
+    rng = np.random.default_rng(0)
+    r = nc.Simulator(nc.compile(g)).run((rng.random((1, 50, 2000)) < 0.8).astype(np.int32), 50,
+                                        probes={"big": ["spikes"]})
+    fig = report.plot_raster(r, "big", path=tmp_path / "r.png")
+    img = fig.axes[1].images[0].get_array()
+    assert img.shape[0] <= report.RASTER_MAX_ROWS and img.shape[1] == 50  # binned rows, one column per step
+    s = r.probes["big"]["spikes"][0]
+    assert float(img.mean()) == pytest.approx(float(s.mean())) and "density" in fig._suptitle.get_text()
+    assert not fig.axes[1].lines  # no marker wall
