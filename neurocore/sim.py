@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from neurocore.chip.spec import signed_range
 from neurocore.errors import BitWidthError, BuildError, FileFormatError, SimulationError
 from neurocore.mapping.program import Program
+from neurocore.mapping.units import SYNAPSE_UNITS, default_synapse_unit
 
 __all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "check_labels", "kernel_tables", "load_kernel"]
 
@@ -80,7 +81,18 @@ def kernel_tables(program: Program) -> dict:
     for k in ("target", "wscaled", "row_delay", "row_core", "row_words", "pk_rows", "pk_src_tile",
               "pk_dst_tile", "pk_hops_ew", "pk_hops_ns", "pk_hops_chip"):
         tb[k] = a[k].astype(i32)
+    tb["pk_core"] = a["pk_core"].astype(i32)
+    tb["chan_core"] = np.asarray(a.get("chan_core", np.full(n_chan, -1)), i32)
+    unit = np.array([SYNAPSE_UNITS.index(st.get("synapse_unit", default_synapse_unit(st)))
+                     for st in program.projections] or [0], np.uint8)
+    tb["row_unit"] = unit[a["row_proj"]] if a["row_proj"].size else np.zeros(0, np.uint8)
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
+
+
+#: ``RunResult.core_steps`` keys, each (batch, n_steps, n_cores_used) int32, and the kernel output behind it.
+CORE_STEP_KEYS = {"synops": "core_synops", "updates_active": "core_active", "spikes": "core_spikes",
+                  "packets_out": "core_packets_out", "packets_in": "core_packets_in",
+                  "synops_sparse": "core_synops_sparse", "synops_conv": "core_synops_conv"}
 
 
 def concat_results(parts: list[RunResult]) -> RunResult:
@@ -249,7 +261,12 @@ class RunResult:
     probes : dict[str, dict[str, (batch, n_steps, n) array]]
         Recorded variables, state at the end of each step.
     core_steps : dict[str, (batch, n_steps, n_cores_used) int32]
-        ``synops`` and ``updates_active`` per core per step (for the slowest-core latency).
+        Per core per step (``CORE_STEP_KEYS``): ``synops``, ``updates_active``, ``spikes``
+        (spikes of the core's neurons), ``packets_out`` (packets its neurons, and input
+        channels placed on it, send), ``packets_in`` (packets it receives, input packets
+        included), ``synops_sparse`` and ``synops_conv`` (synops through rows of the
+        sparse and conv synapse units; the dense unit has the rest). The chip-time models
+        read these.
     busiest_link : (batch, n_steps) int32
         Packets on the most loaded mesh link in each step.
     link_packets : (n_links,) int64
@@ -485,8 +502,7 @@ class Simulator:
         out = {
             "counters": np.zeros((B, len(kernel.COUNTER_NAMES)), np.int64),
             "spike_counts": np.zeros((B, max(N, 1)), np.int32),
-            "core_synops": np.zeros((B, T, p.n_cores_used), np.int32),
-            "core_active": np.zeros((B, T, p.n_cores_used), np.int32),
+            **{name: np.zeros((B, T, p.n_cores_used), np.int32) for name in CORE_STEP_KEYS.values()},
             "busiest_link": np.zeros((B, T), np.int32),
             "link_total": np.zeros((n_threads, n_links), np.int64),
             "u": np.zeros((B, N), np.int64), "v": np.zeros((B, N), np.int64),
@@ -514,7 +530,7 @@ class Simulator:
                 col += n
         result = RunResult(
             program=p, n_steps=T, counters=counters, spike_counts=spike_counts, probes=probes_out,
-            core_steps={"synops": out["core_synops"], "updates_active": out["core_active"]},
+            core_steps={key: out[name] for key, name in CORE_STEP_KEYS.items()},
             busiest_link=out["busiest_link"], link_packets=out["link_total"].sum(axis=0),
             final_state={"u": out["u"], "v": out["v"]},
         )

@@ -102,10 +102,24 @@ cdef struct Net:
     const int32_t* pk_hops_ns
     const int32_t* pk_hops_chip
     const uint8_t* chan_graded   # C: declared graded (a value of 1 then counts as graded too)
+    const int32_t* chan_core     # C: core slot an input channel is sent from, -1 = injected by the host
+    const int32_t* pk_core       # core slot each packet is delivered to
+    const uint8_t* row_unit      # synapse unit of each row: 0 dense, 1 sparse, 2 conv
+
+
+cdef struct CoreStep:
+    # per-core counters of one step of one sample, each (n_cores,)
+    int32_t* syn         # synops
+    int32_t* act         # active neuron updates
+    int32_t* spk         # spikes of the core's neurons
+    int32_t* pout        # packets sent by the core's sources (neurons, input channels placed there)
+    int32_t* pin         # packets received (from neurons and inputs)
+    int32_t* syn_sparse  # synops through rows of the sparse synapse unit
+    int32_t* syn_conv    # synops through rows of the conv synapse unit
 
 
 cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, word_t* acc,
-                         int64_t* cnt, int32_t* core_syn, bint graded) noexcept nogil:
+                         int64_t* cnt, CoreStep* cs, bint graded) noexcept nogil:
     """Add one source value x (1 for a spike) through row r into the slot of step t + delay.
 
     ``slot`` is t mod D; t + delay lands in slot + delay, taken mod D by one subtraction
@@ -137,7 +151,11 @@ cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, wor
     else:
         cnt[C_SYNOPS_BINARY] += hi - lo
     cnt[C_WORDS] += net.row_words[r]
-    core_syn[net.row_core[r]] += <int32_t>(hi - lo)
+    cs.syn[net.row_core[r]] += <int32_t>(hi - lo)
+    if net.row_unit[r] == 1:
+        cs.syn_sparse[net.row_core[r]] += <int32_t>(hi - lo)
+    elif net.row_unit[r] == 2:
+        cs.syn_conv[net.row_core[r]] += <int32_t>(hi - lo)
 
 
 cdef inline int64_t walk_links(const Net* net, int64_t src, int64_t dst, int32_t* link_step,
@@ -166,8 +184,20 @@ cdef inline int64_t walk_links(const Net* net, int64_t src, int64_t dst, int32_t
     return n_touched
 
 
+cdef inline int64_t route(const Net* net, int64_t p, int64_t* cnt, int32_t* link_step, int32_t* touched,
+                          int64_t n_touched, int64_t* link_total) noexcept nogil:
+    """Count packet p's intra-tile delivery or its hops and links; returns the new number of touched links."""
+    if net.pk_src_tile[p] == net.pk_dst_tile[p]:
+        cnt[C_INTRA_TILE] += 1
+        return n_touched
+    cnt[C_HOPS_EW] += net.pk_hops_ew[p]
+    cnt[C_HOPS_NS] += net.pk_hops_ns[p]
+    cnt[C_HOPS_CHIP] += net.pk_hops_chip[p]
+    return walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], link_step, touched, n_touched, link_total)
+
+
 cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_t* v, int32_t* refr,
-                                   uint8_t* flag, int32_t* spk, int32_t* spike_counts, int32_t* core_act,
+                                   uint8_t* flag, int32_t* spk, int32_t* spike_counts, CoreStep* cs,
                                    int64_t* active, int64_t* ovf) noexcept nogil:
     """One step of every neuron; takes and clears this step's input slot. Returns the spike count.
 
@@ -177,7 +207,7 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
     v <- 0 (or v - vth) and the refractory counter starts. Pass 1 (nc_update, C, vectorised)
     computes the state and a flag per neuron; pass 2 lists spikes and counts activity."""
     cdef int64_t N = net.N, n, r, k, nspk = 0, n_active = 0, i, s0, ns
-    cdef int32_t cnt_run  # at most N < 2**31
+    cdef int32_t cnt_run, spk_run  # at most N < 2**31
     cdef uint64_t w
     for i in range(net.n_segs):
         s0 = net.seg_start[i]
@@ -193,9 +223,12 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
     # active updates per core: a vectorised byte sum over each run of same-core neurons
     for r in range(net.n_runs):
         cnt_run = 0
+        spk_run = 0
         for n in range(net.run_start[r], net.run_start[r + 1]):
             cnt_run += flag[n] & 1
-        core_act[net.run_core[r]] += cnt_run
+            spk_run += (flag[n] >> 1) & 1
+        cs.act[net.run_core[r]] += cnt_run
+        cs.spk[net.run_core[r]] += spk_run
         n_active += cnt_run
     # the spike list: skip 8 neurons at a time when none of them spiked
     n = 0
@@ -219,13 +252,14 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
 
 cdef void run_one(const Net* net, const int32_t* inp, word_t* acc, word_t* u, word_t* v,
                   int32_t* refr, uint8_t* flag, int32_t* spk, int32_t* link_step, int32_t* touched, int64_t* link_total,
-                  int64_t* cnt, int32_t* spike_counts, int32_t* core_syn, int32_t* core_act,
+                  int64_t* cnt, int32_t* spike_counts, const CoreStep* core0, int64_t boff,
                   int32_t* busiest, int64_t n_pu, const int32_t* pu_idx, int32_t* pu,
                   int64_t n_pv, const int32_t* pv_idx, int32_t* pv,
                   int64_t n_ps, const int32_t* ps_idx, uint8_t* ps) noexcept nogil:
     """Simulate one sample for net.T steps. All pointers address this sample's rows."""
     cdef int64_t N = net.N, C = net.C, t, n, c, i, p, q, s, slot, x, nspk, n_touched, best
-    cdef int64_t active = 0, spikes = 0
+    cdef int64_t active = 0, spikes = 0, K = net.n_cores
+    cdef CoreStep cs
     cdef int64_t ovf[2]
     ovf[0] = 0
     ovf[1] = 0
@@ -240,7 +274,15 @@ cdef void run_one(const Net* net, const int32_t* inp, word_t* acc, word_t* u, wo
         slot += 1
         if slot == net.D:
             slot = 0
-        # 1. external inputs of step t
+        cs.syn = core0.syn + boff + t * K
+        cs.act = core0.act + boff + t * K
+        cs.spk = core0.spk + boff + t * K
+        cs.pout = core0.pout + boff + t * K
+        cs.pin = core0.pin + boff + t * K
+        cs.syn_sparse = core0.syn_sparse + boff + t * K
+        cs.syn_conv = core0.syn_conv + boff + t * K
+        n_touched = 0
+        # 1. external inputs of step t (an input placed on a core routes like a spike: hops, links)
         for c in range(C):
             x = inp[t * C + c]
             if x == 0:
@@ -248,12 +290,16 @@ cdef void run_one(const Net* net, const int32_t* inp, word_t* acc, word_t* u, wo
             s = N + c
             for p in range(net.src_pk_ptr[s], net.src_pk_ptr[s + 1]):
                 cnt[C_INPUT_PACKETS] += 1
+                cs.pin[net.pk_core[p]] += 1
+                if net.chan_core[c] >= 0:
+                    cs.pout[net.chan_core[c]] += 1
+                    n_touched = route(net, p, cnt, link_step, touched, n_touched, link_total)
                 for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-                    deliver(net, net.pk_rows[q], x, slot, acc, cnt, core_syn + t * net.n_cores,
+                    deliver(net, net.pk_rows[q], x, slot, acc, cnt, &cs,
                             (net.chan_graded[c] != 0) | (x != 1))
         # 2. neuron updates
         nspk = update_neurons(net, acc + slot * N, u, v, refr, flag, spk, spike_counts,
-                              core_act + t * net.n_cores, &active, ovf)
+                              &cs, &active, ovf)
         spikes += nspk
         for i in range(n_pu):
             pu[t * n_pu + i] = <int32_t>u[pu_idx[i]]
@@ -264,21 +310,15 @@ cdef void run_one(const Net* net, const int32_t* inp, word_t* acc, word_t* u, wo
                 if ps_idx[q] == spk[i]:
                     ps[t * n_ps + q] = 1
         # 3. route and integrate this step's spikes
-        n_touched = 0
         for i in range(nspk):
             s = spk[i]
             for p in range(net.src_pk_ptr[s], net.src_pk_ptr[s + 1]):
                 cnt[C_PACKETS] += 1
-                if net.pk_src_tile[p] == net.pk_dst_tile[p]:
-                    cnt[C_INTRA_TILE] += 1
-                else:
-                    cnt[C_HOPS_EW] += net.pk_hops_ew[p]
-                    cnt[C_HOPS_NS] += net.pk_hops_ns[p]
-                    cnt[C_HOPS_CHIP] += net.pk_hops_chip[p]
-                    n_touched = walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], link_step, touched,
-                                           n_touched, link_total)
+                cs.pout[net.ncore[s]] += 1
+                cs.pin[net.pk_core[p]] += 1
+                n_touched = route(net, p, cnt, link_step, touched, n_touched, link_total)
                 for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-                    deliver(net, net.pk_rows[q], 1, slot, acc, cnt, core_syn + t * net.n_cores, False)
+                    deliver(net, net.pk_rows[q], 1, slot, acc, cnt, &cs, False)
         best = 0
         for i in range(n_touched):
             if link_step[touched[i]] > best:
@@ -330,6 +370,8 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     cdef const int32_t[::1] pk_src_tile = tb["pk_src_tile"], pk_dst_tile = tb["pk_dst_tile"]
     cdef const int32_t[::1] pk_hops_ew = tb["pk_hops_ew"], pk_hops_ns = tb["pk_hops_ns"]
     cdef const int32_t[::1] pk_hops_chip = tb["pk_hops_chip"]
+    cdef const int32_t[::1] chan_core = tb["chan_core"], pk_core = tb["pk_core"]
+    cdef const uint8_t[::1] row_unit = tb["row_unit"]
     net.decay_u = &decay_u[0]
     net.decay_v = &decay_v[0]
     net.vth = &vth[0]
@@ -366,6 +408,9 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     net.pk_hops_ns = &pk_hops_ns[0]
     net.pk_hops_chip = &pk_hops_chip[0]
     net.chan_graded = &chan_graded[0]
+    net.chan_core = &chan_core[0]
+    net.pk_core = &pk_core[0]
+    net.row_unit = &row_unit[0]
 
     # per-thread scratch
     cdef Py_ssize_t nw = n_threads if wide else 1, nn = 1 if wide else n_threads
@@ -385,6 +430,10 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     cdef int64_t[:, ::1] cnt = out["counters"]
     cdef int32_t[:, ::1] spike_counts = out["spike_counts"]
     cdef int32_t[:, :, ::1] core_syn = out["core_synops"], core_act = out["core_active"]
+    cdef int32_t[:, :, ::1] core_spk = out["core_spikes"], core_pout = out["core_packets_out"]
+    cdef int32_t[:, :, ::1] core_pin = out["core_packets_in"], core_sp = out["core_synops_sparse"]
+    cdef int32_t[:, :, ::1] core_cv = out["core_synops_conv"]
+    cdef CoreStep core0
     cdef int32_t[:, ::1] busiest = out["busiest_link"]
     cdef int64_t[:, ::1] u_out = out["u"], v_out = out["v"]
     cdef const int32_t[::1] pu_idx = out["probe_u_idx"], pv_idx = out["probe_v_idx"], ps_idx = out["probe_s_idx"]
@@ -392,12 +441,20 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
     cdef uint8_t[:, :, ::1] ps = out["probe_s"]
     cdef int64_t n_pu = out["n_probe_u"], n_pv = out["n_probe_v"], n_ps = out["n_probe_s"]
     cdef int tid, n
+    # per-core arrays of sample 0; run_one offsets them by its sample (read only, shared by threads)
+    core0.syn = &core_syn[0, 0, 0]
+    core0.act = &core_act[0, 0, 0]
+    core0.spk = &core_spk[0, 0, 0]
+    core0.pout = &core_pout[0, 0, 0]
+    core0.pin = &core_pin[0, 0, 0]
+    core0.syn_sparse = &core_sp[0, 0, 0]
+    core0.syn_conv = &core_cv[0, 0, 0]
     for b in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         if wide:
             run_one(&net, &inputs[b, 0, 0], &acc64[tid, 0], &u64[tid, 0], &v64[tid, 0], &refr[tid, 0],
                     &flag[tid, 0], &spk[tid, 0], &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0],
-                    &cnt[b, 0], &spike_counts[b, 0], &core_syn[b, 0, 0], &core_act[b, 0, 0], &busiest[b, 0],
+                    &cnt[b, 0], &spike_counts[b, 0], &core0, b * n_steps * net.n_cores, &busiest[b, 0],
                     n_pu, &pu_idx[0], &pu[b, 0, 0], n_pv, &pv_idx[0], &pv[b, 0, 0], n_ps, &ps_idx[0], &ps[b, 0, 0])
             for n in range(N):
                 u_out[b, n] = u64[tid, n]
@@ -405,7 +462,7 @@ def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int
         else:
             run_one(&net, &inputs[b, 0, 0], &acc32[tid, 0], &u32[tid, 0], &v32[tid, 0], &refr[tid, 0],
                     &flag[tid, 0], &spk[tid, 0], &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0],
-                    &cnt[b, 0], &spike_counts[b, 0], &core_syn[b, 0, 0], &core_act[b, 0, 0], &busiest[b, 0],
+                    &cnt[b, 0], &spike_counts[b, 0], &core0, b * n_steps * net.n_cores, &busiest[b, 0],
                     n_pu, &pu_idx[0], &pu[b, 0, 0], n_pv, &pv_idx[0], &pv[b, 0, 0], n_ps, &ps_idx[0], &ps[b, 0, 0])
             for n in range(N):
                 u_out[b, n] = u32[tid, n]

@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from neurocore.chip.spec import ChipSpec
 from neurocore.graph.graph import Graph
 from neurocore.graph.nodes import Input
+from neurocore.mapping.units import SYNAPSE_UNITS, default_synapse_unit
 
 __all__ = ["trunc_shift", "wrap_bits", "saturate_bits", "neuron_step", "simulate", "count"]
 
@@ -144,8 +145,10 @@ def count(program, inputs: NDArray, spikes: NDArray, active: NDArray) -> dict[st
     """Every counter the kernel keeps, from the spike trains and the Program's tables.
 
     ``spikes`` and ``active`` are (batch, n_steps, N) from :func:`simulate`.
-    Returns the ``counters`` dict (per sample) plus ``core_synops``, ``core_active``,
-    ``busiest_link`` and ``link_packets``, shaped as in :class:`~neurocore.sim.RunResult`.
+    Returns the ``counters`` dict (per sample), ``core_steps`` (every per-core per-step
+    array of :class:`~neurocore.sim.RunResult`), ``busiest_link`` and ``link_packets``.
+    Input channels placed on a core (``arrays["chan_core"] >= 0``) route like spikes:
+    their packets make hops and load links; host-injected ones (-1) make none.
     """
     a, chip = program.arrays, program.chip
     N, B, T = program.n_neurons, spikes.shape[0], spikes.shape[1]
@@ -160,6 +163,16 @@ def count(program, inputs: NDArray, spikes: NDArray, active: NDArray) -> dict[st
     syn_of = np.bincount(row_src, weights=nnz, minlength=S).astype(np.int64)
     words_of = np.bincount(row_src, weights=a["row_words"], minlength=S).astype(np.int64)
     core_syn_of = sp.csr_matrix((nnz, (row_src, a["row_core"])), shape=(S, K)).astype(np.int64)
+    units = [SYNAPSE_UNITS.index(st.get("synapse_unit", default_synapse_unit(st))) for st in program.projections]
+    row_unit = np.asarray(units, np.int64)[a["row_proj"]] if a["row_proj"].size else np.zeros(0, np.int64)
+    unit_syn_of = {u: sp.csr_matrix((nnz * (row_unit == u), (row_src, a["row_core"])), shape=(S, K)).astype(np.int64)
+                   for u in (1, 2)}
+    chan_core = np.asarray(a.get("chan_core", np.full(C, -1)), np.int64)
+    src_core = np.concatenate([a["neuron_core"].astype(np.int64), chan_core])
+    sent = src_core >= 0
+    pk_out_of = sp.csr_matrix((np.ones(int(sent[pk_src].sum()), np.int64), (pk_src[sent[pk_src]],
+                               src_core[pk_src[sent[pk_src]]])), shape=(S, K))
+    pk_in_of = sp.csr_matrix((np.ones(pk_src.size, np.int64), (pk_src, a["pk_core"])), shape=(S, K))
     pk_of = np.bincount(pk_src, minlength=S)
     intra = a["pk_src_tile"] == a["pk_dst_tile"]
     moving = ~intra & (a["pk_src_tile"] >= 0)
@@ -193,21 +206,26 @@ def count(program, inputs: NDArray, spikes: NDArray, active: NDArray) -> dict[st
         "neuron_updates_active": active.sum((1, 2)).astype(np.int64),
         "spikes": s.sum((1, 2)),
         "packets": neuron_counts @ pk_of[:N],
-        "intra_tile_packets": neuron_counts @ intra_of[:N],
-        "hops_ew": neuron_counts @ hew_of[:N],
-        "hops_ns": neuron_counts @ hns_of[:N],
-        "hops_interchip": neuron_counts @ hch_of[:N],
+        "intra_tile_packets": neuron_counts @ intra_of[:N] + in_counts @ intra_of[N:],
+        "hops_ew": neuron_counts @ hew_of[:N] + in_counts @ hew_of[N:],
+        "hops_ns": neuron_counts @ hns_of[:N] + in_counts @ hns_of[N:],
+        "hops_interchip": neuron_counts @ hch_of[:N] + in_counts @ hch_of[N:],
         "input_packets": in_counts @ pk_of[N:],
     }
     cnt["synops"] = cnt["synops_binary"] + cnt["synops_graded"]
     cnt["neuron_updates_idle"] = T * N - cnt["neuron_updates_active"]
     # per step: core loads and busiest link
     allsrc = np.concatenate([s, nz_in.astype(np.int64)], axis=2).reshape(B * T, S)
-    core_synops = np.asarray((sp.csr_matrix(allsrc) @ core_syn_of).todense()).reshape(B, T, K)
+    per_step = (lambda m: np.asarray((sp.csr_matrix(allsrc) @ m).todense()).reshape(B, T, K))
     core_active = np.zeros((B, T, K), np.int64)
+    core_spikes = np.zeros((B, T, K), np.int64)
     for k in range(K):
         core_active[:, :, k] = active[:, :, a["neuron_core"] == k].sum(2)
-    link_load = np.asarray((sp.csr_matrix(s.reshape(B * T, N)) @ link_of[:N]).todense()).reshape(B, T, n_links)
-    return {"counters": cnt, "core_synops": core_synops, "core_active": core_active,
+        core_spikes[:, :, k] = s[:, :, a["neuron_core"] == k].sum(2)
+    steps = {"synops": per_step(core_syn_of), "updates_active": core_active, "spikes": core_spikes,
+             "packets_out": per_step(pk_out_of), "packets_in": per_step(pk_in_of),
+             "synops_sparse": per_step(unit_syn_of[1]), "synops_conv": per_step(unit_syn_of[2])}
+    link_load = np.asarray((sp.csr_matrix(allsrc) @ link_of).todense()).reshape(B, T, n_links)
+    return {"counters": cnt, "core_steps": steps,
             "busiest_link": link_load.max(2) if n_links else np.zeros((B, T), np.int64),
             "link_packets": link_load.sum((0, 1))}

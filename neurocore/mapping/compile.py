@@ -9,6 +9,7 @@ from neurocore.chip.spec import ChipSpec, check_range, signed_range, unsigned_ra
 from neurocore.errors import BitWidthError, GraphError, MappingError
 from neurocore.graph.graph import Graph
 from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition
+from neurocore.mapping.inputs import place_inputs
 from neurocore.mapping.place import place
 from neurocore.mapping.program import InputMap, PopulationMap, Program
 from neurocore.mapping.tables import build_routes, build_tables, packet_sources
@@ -17,6 +18,7 @@ from neurocore.resources import check_compile
 
 #: Networks of at least this many synapses show a compile progress bar by default.
 PROGRESS_MIN_SYNAPSES = 1_000_000
+from neurocore.mapping.units import synapse_unit_of
 
 __all__ = ["compile"]
 
@@ -40,7 +42,8 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
 
 def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",
             placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float = 4.0,
-            packing: str = "auto", memory_limit: float | None = None, progress: bool | None = None) -> Program:
+            packing: str = "auto", inputs_on: str = "host", memory_limit: float | None = None,
+            progress: bool | None = None) -> Program:
     """Map ``graph`` onto ``chip`` (default :func:`neurocore.chip.loihi`).
 
     Parameters
@@ -67,6 +70,10 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         "stream" keeps each core to consecutive layers in graph order; "balanced" also lets a
         core mix a neuron-heavy and a memory-heavy layer; "auto" keeps whichever uses fewer
         cores (the stream cut on a tie). Never changes results.
+    inputs_on : {"host", "cores"}
+        Where external inputs enter (see :mod:`neurocore.mapping.inputs`): written into
+        their destination cores by the host (no hops), or sent from cores of their own
+        (hops and links counted, as SANA-FE maps input neurons). Never changes results.
     memory_limit : float, optional
         Bytes compile may allocate (default: the cgroup limit or MemAvailable, see
         :mod:`neurocore.resources`); a larger estimate raises :class:`ResourceError` before any work.
@@ -163,6 +170,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         if proj.kind == "conv2d" and "kernel_shape" in proj.meta:
             stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
             stats[-1]["storage"] = "shared" if shared[-1] else "expanded"
+        stats[-1]["synapse_unit"] = synapse_unit_of(proj, stats[-1])
 
     # ---- partition, tables, place, routes ----------------------------------------------
     bar.next()
@@ -187,11 +195,12 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     bar.next()
     W = traffic_matrix(arr, n_neurons, n_slots, _rates(traffic, graph, pop_offset, n_neurons))
     core_ids, info = place(W, chip, placement, seed=seed, interchip_cost=interchip_cost, names=names)
+    core_ids, arr["chan_core"] = place_inputs(inputs, chip, core_ids, inputs_on)
     bar.next()
-    arr.update(build_routes(arr, neuron_core, core_ids, chip))
+    arr.update(build_routes(arr, neuron_core, core_ids, chip, arr["chan_core"]))
     bar.close()
 
-    info.update(conv_storage=conv_storage, packing=parts.packing, traffic=_traffic_name(traffic), n_chips_used=int(
+    info.update(conv_storage=conv_storage, packing=parts.packing, inputs_on=inputs_on, traffic=_traffic_name(traffic), n_chips_used=int(
         np.unique(_chip_of(core_ids, chip)).size))
     meta = dict(graph.meta)
     meta["mapping"] = info

@@ -85,15 +85,23 @@ def packet_sources(arrays: dict[str, np.ndarray]) -> np.ndarray:
 
 
 def build_routes(arrays: dict[str, np.ndarray], neuron_core: np.ndarray, core_ids: np.ndarray,
-                 chip: ChipSpec) -> dict[str, np.ndarray]:
-    """Tiles and hops of every packet for the placement ``core_ids`` (slot -> physical core)."""
+                 chip: ChipSpec, chan_core: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Tiles and hops of every packet for the placement ``core_ids`` (slot -> physical core).
+
+    ``chan_core`` (C,) gives the core slot each input channel is sent from, -1 (the
+    default for all) when the host injects it at its destination: source tile -1, no hops.
+    """
     n_neurons = neuron_core.shape[0]
     pk_src, pk_core = packet_sources(arrays), arrays["pk_core"].astype(np.int64)
     tile_of_slot = core_ids.astype(np.int64) // chip.cores_per_tile
     dst_tile = tile_of_slot[pk_core]
+    src_slot = np.full(pk_src.shape, -1, np.int64)
     from_neuron = pk_src < n_neurons
-    src_tile = np.full(pk_src.shape, -1, np.int64)
-    src_tile[from_neuron] = tile_of_slot[neuron_core[pk_src[from_neuron]]]
+    src_slot[from_neuron] = neuron_core[pk_src[from_neuron]]
+    if chan_core is not None:
+        src_slot[~from_neuron] = np.asarray(chan_core, np.int64)[pk_src[~from_neuron] - n_neurons]
+    from_neuron = src_slot >= 0  # every packet sent from a core (neurons, inputs placed on cores)
+    src_tile = np.where(from_neuron, tile_of_slot[np.maximum(src_slot, 0)], -1) if pk_src.size else src_slot
     mx = chip.mesh_x
     sx, sy, dx, dy = src_tile % mx, src_tile // mx, dst_tile % mx, dst_tile // mx
     hops_ew = np.where(from_neuron, np.abs(sx - dx), 0)

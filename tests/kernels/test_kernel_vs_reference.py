@@ -39,8 +39,9 @@ def test_kernel_matches_reference(net):
     assert_array_equal(r.counters["overflow_v"], want["overflow_v"])
     for k, v in counted["counters"].items():
         assert_array_equal(r.counters[k], v, err_msg=k)
-    assert_array_equal(r.core_steps["synops"], counted["core_synops"])
-    assert_array_equal(r.core_steps["updates_active"], counted["core_active"])
+    assert set(r.core_steps) == set(counted["core_steps"])
+    for k, v in counted["core_steps"].items():
+        assert_array_equal(r.core_steps[k], v, err_msg=f"core_steps[{k!r}]")
     assert_array_equal(r.busiest_link, counted["busiest_link"])
     assert_array_equal(r.link_packets, counted["link_packets"])
 
