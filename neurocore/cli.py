@@ -164,6 +164,11 @@ def cmd_run(args) -> int:
 
     program = nc.Program.load(args.program)
     x = _load_array(args.inputs, "inputs")
+    if program.meta.get("codec") is None and x.ndim == 3 and x.shape[1] != args.steps:
+        from neurocore.errors import SimulationError
+
+        raise SimulationError(f"inputs file '{args.inputs}' has shape {x.shape} (batch, steps, channels): "
+                              f"{x.shape[1]} steps, but --steps is {args.steps}; pass --steps {x.shape[1]}")
     y = _check_cli_labels(program, _load_array(args.labels, "labels"), len(x)) if args.labels else None
     sim = nc.Simulator(program)
     t0 = time.perf_counter()

@@ -477,7 +477,11 @@ class Simulator:
             raise SimulationError(f"n_steps must be a positive int, got {n_steps!r}")
         pidx = self._probe_index(probes)
         if n_threads is None:
-            n_threads = int(os.environ.get("NEUROCORE_NUM_THREADS", os.cpu_count() or 1))
+            env = os.environ.get("NEUROCORE_NUM_THREADS", "")
+            if env and not env.strip().isdigit():
+                raise SimulationError(f"NEUROCORE_NUM_THREADS={env!r} is not a positive integer; set it to a thread "
+                                      "count or unset it")
+            n_threads = int(env) if env else (os.cpu_count() or 1)
         if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
             raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
         self._check_memory(inputs, int(n_steps), pidx, int(n_threads), memory_limit)

@@ -332,3 +332,16 @@ def test_raster_of_a_large_busy_population_is_a_density(tmp_path):
     s = r.probes["big"]["spikes"][0]
     assert float(img.mean()) == pytest.approx(float(s.mean())) and "density" in fig._suptitle.get_text()
     assert not fig.axes[1].lines  # no marker wall
+
+
+def test_bad_thread_variable_and_empty_batch(direct_sim, four_neurons, monkeypatch):
+    with pytest.raises(SimulationError, match="empty batch"):
+        direct_sim.run(np.zeros((0, 16)), 8)
+    monkeypatch.setenv("NEUROCORE_NUM_THREADS", "abc")
+    with pytest.raises(SimulationError, match="NEUROCORE_NUM_THREADS='abc'"):
+        nc.Simulator(four_neurons).run(np.zeros((1, 4, 5), np.int32), 4)
+
+
+def test_cli_steps_mismatch_names_the_file_shape(files, capsys):
+    assert main(["run", str(files / "p.npz"), "--inputs", str(files / "x.npy"), "-o", str(files / "r.npz")]) == 1
+    _one_line_error(capsys, "shape (2, 4, 5)", "pass --steps 4")

@@ -111,6 +111,8 @@ class Codec:
         x = np.asarray(x, np.float64)
         if x.ndim == len(self.input_shape):
             x = x[None]
+        if x.ndim >= 1 and x.shape[0] == 0:
+            raise SimulationError("the input holds an empty batch; give at least one sample")
         if x.shape[1:] != tuple(self.input_shape) and x.reshape(x.shape[0], -1).shape[1] != self.n_channels:
             raise SimulationError(f"samples have shape {x.shape[1:]}; the converted network takes "
                                   f"{tuple(self.input_shape)} ({self.n_channels} values) per sample")
