@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from neurocore.errors import FileFormatError
+from neurocore.progress import savez_compressed
 
 __all__ = ["write_npz", "read_npz", "encode_meta", "decode_meta"]
 
@@ -35,7 +36,8 @@ def write_npz(path, kind: str, version: int, header: dict, arrays: dict[str, np.
     path = Path(path)
     head = {"format": f"neurocore.{kind}", "version": version, "sha256": _digest(arrays), **header}
     buf = io.BytesIO()
-    np.savez_compressed(buf, __header__=np.frombuffer(json.dumps(head).encode(), np.uint8), **arrays)
+    savez_compressed(buf, {"__header__": np.frombuffer(json.dumps(head).encode(), np.uint8), **arrays},
+                     desc=f"saving {path.name}")  # np.savez_compressed's format, with a bar for large files
     path.write_bytes(buf.getvalue())
     return path
 

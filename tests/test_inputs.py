@@ -345,3 +345,18 @@ def test_bad_thread_variable_and_empty_batch(direct_sim, four_neurons, monkeypat
 def test_cli_steps_mismatch_names_the_file_shape(files, capsys):
     assert main(["run", str(files / "p.npz"), "--inputs", str(files / "x.npy"), "-o", str(files / "r.npz")]) == 1
     _one_line_error(capsys, "shape (2, 4, 5)", "pass --steps 4")
+
+
+def test_saves_write_numpys_format_with_an_optional_bar(tmp_path, capsys):
+    from neurocore.progress import savez_compressed
+
+    arrays = {"a": np.arange(10), "b/c": np.ones((3, 2), np.int32)}
+    for progress in (False, True):
+        path = tmp_path / f"x{progress}.npz"
+        with open(path, "wb") as f:
+            savez_compressed(f, arrays, progress=progress)
+        with np.load(path, allow_pickle=False) as z:
+            assert sorted(z.files) == ["a", "b/c"]
+            np.testing.assert_array_equal(z["b/c"], arrays["b/c"])
+    if __import__("importlib").util.find_spec("tqdm"):
+        assert "saving" in capsys.readouterr().err
