@@ -8,8 +8,8 @@ at once, naming the size and how to reduce it, instead of being killed by the ke
 OOM killer minutes later.
 
 ``memory_limit`` defaults to :func:`available_memory`: the smallest of the cgroup limit
-(``/sys/fs/cgroup/memory.max``, or cgroup v1's ``memory.limit_in_bytes``) less what the
-cgroup already uses, ``MemAvailable`` from ``/proc/meminfo``, and the environment variable
+(``/sys/fs/cgroup/memory.max``, or cgroup v1's ``memory.limit_in_bytes``) less the cgroup's
+anonymous memory (page cache is reclaimable and not counted), ``MemAvailable`` from ``/proc/meminfo``, and the environment variable
 ``NEUROCORE_MEMORY_LIMIT`` (bytes, or with a K/M/G/T suffix). ``memory_limit=float("inf")``
 turns the check off.
 """
@@ -92,13 +92,27 @@ def _read_int(path: str) -> int | None:
     return int(text) if text.isdigit() else None  # "max" (no limit) reads as None
 
 
+def _cgroup_anon(stat_file: str, key: str) -> int | None:
+    """Non-reclaimable usage (anonymous memory) from a cgroup's memory.stat; page cache does not count."""
+    try:
+        for line in Path(stat_file).read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key and value.strip().isdigit():
+                return int(value)
+    except OSError:
+        return None
+    return None
+
+
 def _cgroup_room() -> int | None:
-    for limit_f, usage_f in (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
-                             ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
-                              "/sys/fs/cgroup/memory/memory.usage_in_bytes")):
-        limit = _read_int(limit_f)
+    """The cgroup's memory limit less its anonymous usage (v2, then v1), or None without a limit."""
+    for base, limit_f, stat_key, usage_f in (
+            ("/sys/fs/cgroup", "memory.max", "anon", "memory.current"),
+            ("/sys/fs/cgroup/memory", "memory.limit_in_bytes", "rss", "memory.usage_in_bytes")):
+        limit = _read_int(f"{base}/{limit_f}")
         if limit is not None and limit < 1 << 60:  # v1 writes a huge number for "no limit"
-            return max(0, limit - (_read_int(usage_f) or 0))
+            used = _cgroup_anon(f"{base}/memory.stat", stat_key)
+            return max(0, limit - (used if used is not None else (_read_int(f"{base}/{usage_f}") or 0)))
     return None
 
 
@@ -123,7 +137,7 @@ def available_memory() -> tuple[float, str]:
             raise ResourceError(f"NEUROCORE_MEMORY_LIMIT={env!r} is not a size; give bytes or e.g. '8G'") from None
     room = _cgroup_room()
     if room is not None:
-        found.append((room, "the cgroup's memory limit less its usage"))
+        found.append((room, "the cgroup's memory limit less its anonymous memory"))
     avail = _mem_available()
     if avail is not None:
         found.append((avail, "MemAvailable in /proc/meminfo"))

@@ -360,3 +360,16 @@ def test_saves_write_numpys_format_with_an_optional_bar(tmp_path, capsys):
             np.testing.assert_array_equal(z["b/c"], arrays["b/c"])
     if __import__("importlib").util.find_spec("tqdm"):
         assert "saving" in capsys.readouterr().err
+
+
+def test_default_memory_limit(monkeypatch):
+    from neurocore import resources
+
+    monkeypatch.setenv("NEUROCORE_MEMORY_LIMIT", "2G")
+    limit, source = resources.available_memory()
+    assert limit <= 2 * 2**30 and limit > 0
+    monkeypatch.setenv("NEUROCORE_MEMORY_LIMIT", "lots")
+    with pytest.raises(ResourceError, match="NEUROCORE_MEMORY_LIMIT='lots'"):
+        resources.available_memory()
+    with pytest.raises(ResourceError, match="memory_limit must be a positive number"):
+        resources.check_memory(resources.Estimate("x", {"a": 1}), -5, "")
