@@ -373,3 +373,42 @@ def test_default_memory_limit(monkeypatch):
         resources.available_memory()
     with pytest.raises(ResourceError, match="memory_limit must be a positive number"):
         resources.check_memory(resources.Estimate("x", {"a": 1}), -5, "")
+
+
+@pytest.mark.parametrize("case", ["probes", "int8 inputs", "int64 inputs", "rate codec", "direct codec"])
+def test_run_estimate_bounds_the_measured_peak(case, mlp_data, monkeypatch):
+    """The run estimate is computed from array sizes; tracemalloc's peak of the run must stay below it."""
+    import dataclasses
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    if case.endswith("codec"):
+        mlp, X, _ = mlp_data
+        sim = nc.Simulator(nc.compile(nc.convert(mlp, calibration=X, encoding=case.split()[0])))
+        x, T, probes = np.tile(X, (10, 1)), 32, None
+    else:
+        g = nc.Graph()
+        inp = g.input(200, name="x")
+        g.connect(inp, g.population(3000, nc.IF(vth=20), name="a"),
+                  rng.integers(-3, 8, (3000, 200)) * (rng.random((3000, 200)) < 0.1))
+        sim = nc.Simulator(nc.compile(g, dataclasses.replace(nc.chip.loihi(), neurons_per_core=256)))
+        B, T, dtype, probes = {"probes": (8, 200, np.int32, {"a": ["v", "spikes"]}),
+                               "int8 inputs": (4, 500, np.int8, None),
+                               "int64 inputs": (16, 100, np.int64, {"a": ["u"]})}[case]
+        x = (rng.random((B, T, 200)) < 0.2).astype(dtype)
+    import neurocore.resources as res
+
+    captured, real = {}, res.check_memory
+
+    def spy(est, limit, advice):  # Simulator.run looks check_memory up at call time
+        captured["est"] = est.total
+        return real(est, limit, advice)
+
+    monkeypatch.setattr(res, "check_memory", spy)
+    tracemalloc.start()
+    try:
+        sim.run(x, T, probes=probes, n_threads=1)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= captured["est"] <= 3 * peak + 2**20, (case, peak, captured["est"])
