@@ -23,23 +23,38 @@ from pathlib import Path
 from neurocore.errors import ResourceError
 
 __all__ = ["Estimate", "available_memory", "check_memory", "compile_estimate", "format_bytes", "run_estimate",
-           "COMPILE_BYTES_PER_SYNAPSE", "COMPILE_BYTES_PER_ROW", "COMPILE_BYTES_PER_NEURON"]
+           "COMPILE_PHASES", "COMPILE_BYTES_PER_SYNAPSE", "COMPILE_BYTES_PER_ROW", "COMPILE_BYTES_PER_NEURON"]
 
 I8, I32, I64, F64 = 1, 4, 8, 8
 
-#: Bytes per synapse that compile holds at its peak, by data structure (each term: arrays x dtype bytes).
-COMPILE_BYTES_PER_SYNAPSE: dict[str, int] = {
-    # one COO copy per projection (row int32, col int32, data int64), alive while it is read
-    "projection COO copy": I32 + I32 + I64,
-    # source, target, weight, projection index (int64) kept per projection, then concatenated
-    "synapse lists (int64 x 4) and their concatenation": 2 * 4 * I64,
-    # sort key, permutation, the sorted key and the five sorted columns (int64)
-    "table sort (key, order, 6 sorted int64 columns)": 8 * I64,
-    # target, weight, wscaled (int32) kept in the Program, and wscaled's int64 intermediates
-    "synapse tables (int32 x 3) and wscaled temporaries": 3 * I32 + 2 * I64,
-    # the partitioner's int64 copies of each incoming projection's CSR indices, and row-start flags
-    "partition index copies and row flags": I64 + I64 + I8,
+#: Bytes per synapse that compile holds in each of its phases (each term: arrays x dtype bytes).
+#: Arrays of different phases are not alive together, so the peak is the largest phase.
+COMPILE_PHASES: dict[str, dict[str, int]] = {
+    "collect": {
+        # one COO copy of the projection being read (row int32, col int32, data int64)
+        "projection COO copy": I32 + I32 + I64,
+        # source, target, weight, projection index (int64) of every synapse, kept per projection
+        "synapse lists (4 x int64)": 4 * I64,
+    },
+    "partition": {
+        "synapse lists (4 x int64)": 4 * I64,
+        # the partitioner's int64 copies of each incoming projection's CSR indices, and flags
+        "partition index copies": I64 + I64 + I8,
+    },
+    "tables": {
+        "synapse lists (4 x int64)": 4 * I64,
+        "their concatenation (4 x int64)": 4 * I64,
+        # sort key, destination core, permutation, the sorted key and the five sorted columns
+        # (int64), and the new-row flags (bool)
+        "table sort (9 x int64, 1 bool)": 9 * I64 + I8,
+        # target, weight, wscaled (int32) kept in the Program, and wscaled's three int64
+        # intermediates (weight, repeated shift, shifted weight)
+        "synapse tables (3 x int32) and temporaries": 3 * I32 + 3 * I64,
+    },
 }
+#: The peak phase: rows, packets and neurons are counted in it too.
+COMPILE_PEAK_PHASE = "tables"
+COMPILE_BYTES_PER_SYNAPSE: dict[str, int] = COMPILE_PHASES[COMPILE_PEAK_PHASE]
 #: Bytes per synapse row (one per source, destination core and projection) and per packet.
 COMPILE_BYTES_PER_ROW: dict[str, int] = {
     "row tables (row_ptr int64, 9 int32/uint8 columns)": I64 + 8 * I32 + I8,
@@ -170,13 +185,18 @@ def _rows_bound(graph, neurons_per_core: int) -> int:
 def compile_estimate(n_synapses: int, n_neurons: int, n_populations: int, n_rows: int | None = None) -> Estimate:
     """Peak bytes :func:`neurocore.compile` allocates for a network of these sizes.
 
+    The peak is the largest of :data:`COMPILE_PHASES` (building the synapse tables, where
+    the synapse lists, their concatenation, the sort and the new tables are alive together),
+    plus the rows, packets and neurons.
+
     ``n_rows`` (synapse rows; default: one per synapse, the upper bound) comes from
     :func:`_rows_bound` when a graph is at hand. The graph itself is not counted: it
     already exists.
     """
     rows = n_synapses if n_rows is None else n_rows
     est = Estimate(f"compiling {n_synapses:,} synapses, {n_neurons:,} neurons in {n_populations:,} populations")
-    for name, b in COMPILE_BYTES_PER_SYNAPSE.items():
+    phase = max(COMPILE_PHASES, key=lambda k: sum(COMPILE_PHASES[k].values()))
+    for name, b in COMPILE_PHASES[phase].items():
         est.parts[name] = b * n_synapses
     for name, b in COMPILE_BYTES_PER_ROW.items():
         est.parts[name] = b * rows
