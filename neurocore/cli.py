@@ -191,7 +191,7 @@ def cmd_report(args) -> int:
 
     result = nc.RunResult.load(args.result)
     profile = args.profile or CHIP_PROFILE.get(result.program.chip.name, "loihi")
-    report = estimate(result, chip=profile, baseline=args.baseline)
+    report = estimate(result, chip=profile, baseline=args.baseline if len(args.baseline) > 1 else args.baseline[0])
     print(report.table())
     if args.json:
         Path(args.json).write_text(report.to_json())
@@ -276,7 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("report", help="energy and latency report of a run against a dense baseline")
     e.add_argument("result")
     e.add_argument("--profile", help="chip energy profile (default: the chip's own)")
-    e.add_argument("--baseline", default="gpu-h100", help="dense baseline profile (gpu-h100, dense-45nm)")
+    e.add_argument("--baseline", nargs="+", default=["gpu-h100"],
+                   help="dense baseline profile(s): gpu-h100, gpu-h100-roofline, dense-45nm, a measured profile's "
+                        "name or JSON path; each is compared in both regimes (batch 1 and the run's batch)")
     e.add_argument("--json", metavar="PATH")
     e.add_argument("--plot", metavar="DIR")
     e.set_defaults(func=cmd_report)

@@ -41,6 +41,9 @@ def test_compile_run_report_pipeline(saved):
     assert "energy / inference" in r.stdout
     rep = json.loads((d / "rep.json").read_text())
     assert rep["energy_per_inference_J"] > 0
+    r = cli("report", d / "res.npz", "--baseline", "dense-45nm", "gpu-h100")
+    assert r.returncode == 0, r.stderr
+    assert "chip vs each dense baseline" in r.stdout and "batch1" in r.stdout and "gpu-h100" in r.stdout
     # the saved result is the same run as the library's
     res = nc.RunResult.load(d / "res.npz")
     again = nc.Simulator(nc.Program.load(d / "prog.npz")).run(np.load(d / "x.npy"), 10)

@@ -23,7 +23,7 @@ NEEDS = {"import torch": "torch", "sklearn": "sklearn", "neurocore.demo": "sklea
 
 def _block_id(block: str) -> str:
     for marker, name in (("W_rec =", "hand-built"), ("nc.convert(net", "pytorch"), ("weight_bits=bits", "sweep"),
-                         ("save_nir", "nir")):
+                         ("save_nir", "nir"), ("nc.energy.baselines.evaluate", "dense-baselines")):
         if marker in block:
             return name
     return block.strip().splitlines()[0][:40]
@@ -89,7 +89,13 @@ def _check_nir(ns, out):
     assert ns["g3"].nodes["lif"].n == 10 and "10 neurons" in out
 
 
-CHECKS = {"hand-built": _check_hand_built, "pytorch": _check_pytorch, "sweep": _check_sweep, "nir": _check_nir}
+def _check_dense_baselines(ns, out):
+    assert ns["streaming"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267, rel=1e-12)
+    assert ns["offline"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267 / 540, rel=1e-12)
+
+
+CHECKS = {"hand-built": _check_hand_built, "pytorch": _check_pytorch, "sweep": _check_sweep, "nir": _check_nir,
+          "dense-baselines": _check_dense_baselines}
 
 
 def _block(marker: str) -> str:

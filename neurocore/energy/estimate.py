@@ -33,23 +33,12 @@ tile by tile) and the barrier latency is interpolated linearly in the entry's
 operations are serial. Steps beyond a sample's ``timesteps`` counter are not
 charged.
 
-Dense baseline, per inference, for the same network and batch size ``B`` with
-``T`` = mean timesteps: each projection is evaluated once per inference, or ``T``
-times when it is ``recurrent``. MACs = sum of ``dense_macs`` x evaluations.
-Weights (``n_weights`` from the layer statistics if given, else ``dense_macs``,
-which equals n_src x n_dst for dense layers and over-counts shared conv kernels)
-are read once per evaluation per batch (shared by the batch); activations are
-read (``n_src``) and written (``n_dst``) once per evaluation per sample. Weights
-and activations take ``PRECISION_BITS[precision]`` bits each.
-
-- ``memory_hierarchy`` (dense-45nm): MACs x ``mac_<precision>`` + 64-bit words of
-  weight traffic x the energy of the smallest memory level that holds all the
-  weights + 64-bit words of activation traffic x the level that holds the
-  largest layer's input and output for the whole batch. Writes cost as reads.
-  No latency (no throughput is published).
-- ``roofline`` (gpu-h100): ops = 2 x MACs. Lower bound = ops x power / peak.
-  Roofline: batch time = max(B x ops / peak, B x bytes / bandwidth), energy per
-  inference = power x batch time / B; latency = batch time.
+Dense baselines are priced by :mod:`neurocore.energy.baselines` (one module per
+model: memory-hierarchy accelerator, GPU kernels / roofline, measured), each in
+two regimes: ``batch1`` (streaming) and ``throughput`` (the run's batch). The
+``baseline_*`` fields are the first baseline's throughput regime; ``baselines``
+holds every baseline in both regimes with the chip's total and dynamic
+(every term but ``static``) ratios.
 
 Break-even activity: the activity-dependent chip terms (counters in
 ``ACTIVITY_COUNTERS``: synops, synapse-memory reads, active neuron updates,
@@ -70,10 +59,12 @@ from typing import Any
 
 import numpy as np
 
+from neurocore.energy.baselines import REGIMES, BaselineResult, dense_workload
+from neurocore.energy.baselines import evaluate as evaluate_baseline
 from neurocore.energy.profiles import PRECISION_BITS, UNITS, Entry, Profile, load_profile
 from neurocore.errors import FileFormatError, ProfileError
 
-__all__ = ["ACTIVITY_COUNTERS", "CHIP_TERMS", "EnergyReport", "Term", "estimate"]
+__all__ = ["ACTIVITY_COUNTERS", "CHIP_TERMS", "BaselineComparison", "EnergyReport", "Term", "estimate"]
 
 #: (counter, profile entry, breakdown kind) priced by a per_term chip profile.
 CHIP_TERMS: tuple[tuple[str, str, str], ...] = (
@@ -133,6 +124,35 @@ class Term:
 
 
 @dataclass(frozen=True)
+class BaselineComparison:
+    """The chip against one dense baseline in one regime.
+
+    Attributes
+    ----------
+    profile : str
+        The baseline profile.
+    regime : str
+        ``batch1`` (streaming) or ``throughput`` (the run's batch).
+    baseline : BaselineResult
+        The baseline's energy, time, breakdown and terms in this regime.
+    chip_energy_J, chip_dynamic_energy_J : float
+        The chip's total and dynamic (every term but ``static``) energy per
+        inference, J (samples run one after another: the same in both regimes).
+    ratio, dynamic_ratio : float or None
+        chip / baseline, total against total and dynamic against dynamic (None
+        when the baseline gives no such energy).
+    """
+
+    profile: str
+    regime: str
+    baseline: BaselineResult
+    chip_energy_J: float
+    chip_dynamic_energy_J: float
+    ratio: float | None
+    dynamic_ratio: float | None
+
+
+@dataclass(frozen=True)
 class EnergyReport:
     """Energy and latency of one run on a chip profile, against a dense baseline.
 
@@ -178,13 +198,35 @@ class EnergyReport:
     baseline_terms: tuple[Term, ...]
     flags: tuple[str, ...]
     notes: tuple[str, ...]
+    baselines: tuple[BaselineComparison, ...] = ()
+    ratio_vs_baseline_batch1: float | None = None
+    ratio_vs_baseline_throughput: float | None = None
+    dynamic_ratio_vs_baseline_batch1: float | None = None
+    dynamic_ratio_vs_baseline_throughput: float | None = None
+
+    def comparison(self, profile: str, regime: str = "throughput") -> BaselineComparison:
+        """The comparison with baseline ``profile`` in ``regime`` (``batch1`` or ``throughput``).
+
+        Raises
+        ------
+        KeyError
+            If that baseline or regime was not evaluated.
+        """
+        for c in self.baselines:
+            if c.profile == profile and c.regime == regime:
+                return c
+        raise KeyError(f"no comparison with '{profile}' in regime '{regime}'; have "
+                       f"{[(c.profile, c.regime) for c in self.baselines]}")
 
     # ---- serialisation -------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """Plain dict (units in the keys); JSON-ready."""
         d = dataclasses.asdict(self)
-        for k in ("terms", "baseline_terms", "flags", "notes"):
+        for k in ("terms", "baseline_terms", "flags", "notes", "baselines"):
             d[k] = list(d[k])
+        for c in d["baselines"]:
+            for k in ("terms", "flags", "notes"):
+                c["baseline"][k] = list(c["baseline"][k])
         return d
 
     def to_json(self, indent: int | None = 2) -> str:
@@ -201,13 +243,17 @@ class EnergyReport:
             If keys are missing or unknown.
         """
         names = {f.name for f in dataclasses.fields(cls)}
-        missing, unknown = names - set(d), set(d) - names
+        required = {f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        missing, unknown = required - set(d), set(d) - names
         if missing or unknown:
             raise FileFormatError(f"EnergyReport dict: missing keys {sorted(missing)}, unknown keys {sorted(unknown)}")
         kw = dict(d)
         for k in ("terms", "baseline_terms"):
             kw[k] = tuple(Term(**t) for t in d[k])
         kw["flags"], kw["notes"] = tuple(d["flags"]), tuple(d["notes"])
+        kw["baselines"] = tuple(BaselineComparison(**{**c, "baseline": BaselineResult.from_dict(c["baseline"])})
+                                for c in d.get("baselines", ()))
         return cls(**kw)
 
     @classmethod
@@ -244,6 +290,15 @@ class EnergyReport:
                     ("break-even spikes / neuron", _num(self.break_even_spikes_per_neuron)),
                     ("break-even synops / MAC", _num(self.break_even_synops_per_mac))]
             lines += [f"  {a:<30}{b}" for a, b in rows]
+        if self.baselines:
+            lines += ["", "chip vs each dense baseline (per inference; chip samples run one after another):",
+                      f"  {'baseline':<20}{'regime':<12}{'batch':>6}{'energy':>12}{'dynamic':>12}{'time':>12}"
+                      f"{'chip/total':>12}{'chip/dyn':>12}"]
+            for c in self.baselines:
+                b = c.baseline
+                lines.append(f"  {c.profile:<20}{c.regime:<12}{b.batch_size:>6}{_si(b.energy_per_inference_J, 'J'):>12}"
+                             f"{_si(b.dynamic_energy_per_inference_J, 'J'):>12}{_si(b.time_per_inference_s, 's'):>12}"
+                             f"{_num(c.ratio):>12}{_num(c.dynamic_ratio):>12}")
         lines += ["", "terms (per inference):",
                   f"  {'counter':<34}{'count':>12}  {'entry':<34}{'value':>12}  {'energy':>12}  status"]
         for t in self.terms + self.baseline_terms:
@@ -261,7 +316,8 @@ class EnergyReport:
 
 
 # ---------------------------------------------------------------------------------------------
-def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | dict | Profile | None = "gpu-h100",
+def estimate(result: Any, chip: str | dict | Profile = "loihi",
+             baseline: str | dict | Profile | list | tuple | None = "gpu-h100",
              precision: str | None = None) -> EnergyReport:
     """Price a run's counters on a chip profile and compare with a dense baseline.
 
@@ -275,8 +331,10 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
         ``layer_stats``).
     chip : str, dict, path or Profile
         A chip profile (``kind = "chip"``), see :func:`load_profile`.
-    baseline : str, dict, path, Profile or None
-        A dense profile (``kind = "dense"``); None skips the comparison.
+    baseline : str, dict, path, Profile, list of them, or None
+        A dense profile (``kind = "dense"``), or several; each is evaluated in
+        both regimes (``report.baselines``) and the first fills the ``baseline_*``
+        fields (throughput regime). None skips the comparison.
     precision : str, optional
         Dense precision (``int8``, ``fp16``, ``fp32``, ...); default: the baseline's.
 
@@ -295,9 +353,12 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
     prof = load_profile(chip)
     if prof.kind != "chip":
         raise ProfileError(f"profile '{prof.name}' is a {prof.kind} profile; pass it as baseline=, not chip=")
-    base = None if baseline is None else load_profile(baseline)
-    if base is not None and base.kind != "dense":
-        raise ProfileError(f"profile '{base.name}' is a {base.kind} profile; pass it as chip=, not baseline=")
+    many = baseline if isinstance(baseline, (list, tuple)) else ([] if baseline is None else [baseline])
+    bases = [load_profile(b) for b in many]
+    for b in bases:
+        if b.kind != "dense":
+            raise ProfileError(f"profile '{b.name}' is a {b.kind} profile; pass it as chip=, not baseline=")
+    base = bases[0] if bases else None
 
     counters = _counters(result)
     batch = int(result.batch_size)
@@ -340,18 +401,18 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
     n_neurons = float(np.sum(result.program.neurons_per_core_used))
     spikes, synops = mean["spikes"], mean["synops"]
 
-    # ---- dense baseline --------------------------------------------------------------
-    b_energy = b_lower = b_latency = b_macs = None
-    b_terms: list[Term] = []
-    prec = None
+    # ---- dense baselines (neurocore.energy.baselines), both regimes ------------------
+    dynamic = float(sum(t.energy_J for t in terms if t.kind != "static"))
+    comparisons = _compare(bases, result, mean["timesteps"], batch, precision, energy, dynamic, flags, notes)
+    b_energy = b_lower = b_latency = b_macs = prec = None
+    b_terms: tuple = ()
+    b_breakdown: dict[str, float] = {}
     if base is not None:
-        prec = precision or base.precision
-        if prec not in PRECISION_BITS:
-            raise ProfileError(f"precision {prec!r} is not one of {list(PRECISION_BITS)}")
-        work = _dense_workload(result, mean["timesteps"], PRECISION_BITS[prec] / 8, notes)
-        b_macs = work["macs"]
-        model = _memory_hierarchy if base.model == "memory_hierarchy" else _roofline
-        b_terms, b_energy, b_lower, b_latency = model(base, prec, work, batch, flags, notes)
+        thr = comparisons[1].baseline
+        prec, b_energy, b_lower, b_latency = thr.precision, thr.energy_per_inference_J, thr.lower_bound_J, thr.latency_s
+        b_macs = dense_workload(result.program.layer_stats, mean["timesteps"], prec).macs
+        b_terms, b_breakdown = thr.terms, dict(thr.breakdown_J)
+    first = {c.regime: c for c in comparisons[:2]}
 
     ratio = _div(energy, b_energy)
     scale = None
@@ -368,11 +429,6 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
     if prof.scope == "per_term" and "step_time" not in prof.entries:
         notes.append("chip time per step = slowest core (synops, active and idle updates, serial) "
                      "+ busiest-link packets x max hop latency + barrier sync; summed over steps")
-
-    b_breakdown: dict[str, float] = {}
-    for t in b_terms:
-        if t.kind != "lower_bound":
-            b_breakdown[t.kind] = b_breakdown.get(t.kind, 0.0) + t.energy_J
 
     return EnergyReport(
         chip_profile=prof.name, chip_scope=prof.scope, baseline_profile=None if base is None else base.name,
@@ -391,7 +447,35 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi", baseline: str | 
         break_even_activity_scale=scale,
         break_even_spikes_per_neuron=None if scale is None or spn is None else scale * spn,
         break_even_synops_per_mac=None if scale is None or spm is None else scale * spm,
-        terms=tuple(terms), baseline_terms=tuple(b_terms), flags=tuple(flags), notes=tuple(notes))
+        terms=tuple(terms), baseline_terms=tuple(b_terms), flags=tuple(flags), notes=tuple(notes),
+        baselines=tuple(comparisons),
+        ratio_vs_baseline_batch1=first["batch1"].ratio if first else None,
+        ratio_vs_baseline_throughput=first["throughput"].ratio if first else None,
+        dynamic_ratio_vs_baseline_batch1=first["batch1"].dynamic_ratio if first else None,
+        dynamic_ratio_vs_baseline_throughput=first["throughput"].dynamic_ratio if first else None)
+
+
+def _compare(bases: list[Profile], result: Any, timesteps: float, batch: int, precision: str | None,
+             energy: float, dynamic: float, flags: list[str], notes: list[str]) -> list[BaselineComparison]:
+    """Every baseline in both regimes against the chip's total and dynamic energy per inference."""
+    out: list[BaselineComparison] = []
+    for base in bases:
+        prec = precision or base.precision
+        if prec not in PRECISION_BITS:
+            raise ProfileError(f"precision {prec!r} is not one of {list(PRECISION_BITS)}")
+        regimes = evaluate_baseline(base, result.program.layer_stats, timesteps, batch, prec)
+        for regime in REGIMES:
+            r = regimes[regime]
+            out.append(BaselineComparison(profile=base.name, regime=regime, baseline=r, chip_energy_J=energy,
+                                          chip_dynamic_energy_J=dynamic, ratio=_div(energy, r.energy_per_inference_J),
+                                          dynamic_ratio=_div(dynamic, r.dynamic_energy_per_inference_J)))
+            for f in r.flags:
+                if f not in flags:
+                    flags.append(f)
+            for n in r.notes:
+                if n not in notes:
+                    notes.append(n)
+    return out
 
 
 # ---- helpers ----------------------------------------------------------------------------------
@@ -478,80 +562,6 @@ def _sync_latency(e: Entry, program: Any, flags: list[str], name: str) -> float:
     tiles = max(1, math.ceil(int(program.n_cores_used) / int(program.chip.cores_per_tile)))
     xs, ys = zip(*e.table)
     return float(np.interp(tiles, xs, ys)) * UNITS[e.unit]
-
-
-def _dense_workload(result: Any, timesteps: float, bytes_per_value: float, notes: list[str]) -> dict[str, float]:
-    """MACs and bytes of the dense forward pass, per inference (see the module docstring)."""
-    batch = int(result.batch_size)
-    macs = w_traffic = a_traffic = w_stored = a_set = 0.0
-    guessed = []
-    for layer in result.program.layer_stats:
-        evals = timesteps if layer["recurrent"] else 1.0
-        if "n_weights" in layer:
-            n_w = float(layer["n_weights"])
-        else:
-            n_w = float(layer["dense_macs"])
-            if layer["dense_macs"] != layer["n_src"] * layer["n_dst"]:
-                guessed.append(layer["name"])
-        macs += float(layer["dense_macs"]) * evals
-        w_stored += n_w * bytes_per_value
-        w_traffic += n_w * bytes_per_value * evals / batch
-        io = float(layer["n_src"] + layer["n_dst"]) * bytes_per_value
-        a_traffic += io * evals
-        a_set = max(a_set, io * batch)
-    if guessed:
-        notes.append(f"layers {guessed}: stored dense weights unknown (conv?); dense_macs used as the weight "
-                     "count, an upper bound; give layer_stats['n_weights'] to fix")
-    return {"macs": macs, "weight_bytes": w_traffic, "act_bytes": a_traffic,
-            "weight_bytes_stored": w_stored, "act_bytes_working_set": a_set}
-
-
-def _level(prof: Profile, nbytes: float) -> str:
-    for key, cap in prof.memory_levels:
-        if cap is None or nbytes <= cap:
-            return key
-    return prof.memory_levels[-1][0]
-
-
-def _memory_hierarchy(prof: Profile, prec: str, work: dict, batch: int, flags: list[str], notes: list[str]):
-    terms = [_term(prof, f"dense_macs ({prec})", f"mac_{prec}", "macs", work["macs"], flags)]
-    w_level = _level(prof, work["weight_bytes_stored"])
-    a_level = _level(prof, work["act_bytes_working_set"])
-    terms.append(_term(prof, "weight_words_64b", w_level, "weight_reads", work["weight_bytes"] / 8, flags))
-    terms.append(_term(prof, "activation_words_64b", a_level, "activation_reads_writes", work["act_bytes"] / 8, flags))
-    notes.append(f"'{prof.name}': weights ({work['weight_bytes_stored']:.6g} B) priced at {w_level}; activations "
-                 f"(largest layer in+out for the batch, {work['act_bytes_working_set']:.6g} B) at {a_level}; "
-                 "writes priced as reads")
-    flags.append(f"'{prof.name}': no published throughput; baseline latency not estimated")
-    energy = float(sum(t.energy_J for t in terms))
-    return terms, energy, None, None
-
-
-def _roofline(prof: Profile, prec: str, work: dict, batch: int, flags: list[str], notes: list[str]):
-    power = prof.entry("power", "the roofline")
-    peak = prof.entry(f"peak_ops_{prec}", f"the roofline at {prec}")
-    bw = prof.entry("memory_bandwidth", "the roofline")
-    for key, e in (("power", power), (f"peak_ops_{prec}", peak), ("memory_bandwidth", bw)):
-        if not e.priced or e.si <= 0:
-            raise ProfileError(f"profile '{prof.name}': entry '{key}' must be a published positive number "
-                               "for the roofline model")
-    ops = 2.0 * work["macs"]
-    per_op = power.si / peak.si
-    nbytes = work["weight_bytes"] + work["act_bytes"]
-    t_compute, t_memory = batch * ops / peak.si, batch * nbytes / bw.si
-    t_batch = max(t_compute, t_memory)
-    lower = ops * per_op
-    energy = power.si * t_batch / batch
-    terms = [Term(kind="lower_bound", counter="dense_ops (2 per MAC)", count_per_inference=ops,
-                  entry=f"power / peak_ops_{prec}", value=per_op / UNITS["pJ"], unit="pJ", energy_J=lower,
-                  status="derived"),
-             Term(kind="roofline", counter="batch_time_s / batch", count_per_inference=t_batch / batch,
-                  entry="power", value=power.value, unit=power.unit, energy_J=energy, status="priced")]
-    bound = "memory" if t_memory > t_compute else "compute"
-    notes.append(f"'{prof.name}' roofline at batch {batch}: {bound}-bound (compute {t_compute:.4g} s, "
-                 f"memory {t_memory:.4g} s for {nbytes * batch:.6g} B); roofline energy is "
-                 f"{_div(energy, lower) or float('nan'):.4g}x the per-op lower bound")
-    return terms, energy, lower, t_batch
 
 
 def _div(a: float, b: float | None) -> float | None:

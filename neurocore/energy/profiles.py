@@ -51,6 +51,7 @@ UNITS: dict[str, float] = {
     "W": 1.0, "mW": 1e-3,
     "op/s": 1.0, "Top/s": 1e12,
     "B/s": 1.0, "TB/s": 1e12,
+    "count": 1.0,
 }
 
 #: Bits per value of each dense-baseline precision (weights and activations).
@@ -58,10 +59,10 @@ PRECISION_BITS: dict[str, int] = {"int8": 8, "fp8": 8, "fp16": 16, "bf16": 16, "
 
 KINDS = ("chip", "dense")
 SCOPES = ("per_term", "all_in")
-DENSE_MODELS = ("memory_hierarchy", "roofline")
+DENSE_MODELS = ("memory_hierarchy", "roofline", "gpu", "measured")
 _ENTRY_FIELDS = {"value", "unit", "source", "unpublished", "included_in", "note", "range", "table"}
 _TOP_FIELDS = {"format", "name", "kind", "scope", "description", "citations", "entries",
-               "model", "precision", "memory_levels"}
+               "model", "precision", "memory_levels", "measurement"}
 
 
 @dataclass(frozen=True)
@@ -143,6 +144,10 @@ class Profile:
     memory_levels : tuple of (str, int or None)
         ``memory_hierarchy`` only: (entry name, capacity in bytes) from the
         smallest level up; the last level (capacity None) holds anything.
+    measurement : dict or None
+        ``measured`` only: how the timings were taken (date, host, CPU, threads,
+        command, library versions, power attribution) and the network they were
+        taken on (``layers``: n_src, n_dst, dense_macs, recurrent per layer).
     """
 
     name: str
@@ -154,6 +159,7 @@ class Profile:
     model: str | None = None
     precision: str | None = None
     memory_levels: tuple[tuple[str, int | None], ...] = field(default=())
+    measurement: Mapping[str, Any] | None = None
 
     def entry(self, key: str, needed_for: str = "") -> Entry:
         """Return entry ``key`` or raise :class:`ProfileError` naming profile and key.
@@ -180,6 +186,8 @@ class Profile:
             d["model"], d["precision"] = self.model, self.precision
             if self.memory_levels:
                 d["memory_levels"] = [list(lv) for lv in self.memory_levels]
+            if self.measurement is not None:
+                d["measurement"] = json.loads(json.dumps(self.measurement))
         d["entries"] = {k: e.to_dict() for k, e in self.entries.items()}
         return d
 
@@ -271,7 +279,7 @@ def _parse(data: Any, where: str) -> Profile:
     for k, e in entries.items():
         if e.included_in is not None and e.included_in not in entries:
             raise _fail(where, f"entry '{k}' is included_in '{e.included_in}', which is not an entry")
-    model = precision = None
+    model = precision = measurement = None
     levels: tuple[tuple[str, int | None], ...] = ()
     if kind == "dense":
         model, precision = data.get("model"), data.get("precision")
@@ -280,11 +288,29 @@ def _parse(data: Any, where: str) -> Profile:
         if precision not in PRECISION_BITS:
             raise _fail(where, f"dense profile 'precision' is {precision!r}; choose one of {list(PRECISION_BITS)}")
         levels = _parse_levels(data.get("memory_levels"), entries, where) if model == "memory_hierarchy" else ()
+        measurement = _parse_measurement(data.get("measurement"), where) if model == "measured" else None
     description = data.get("description", "")
     if not isinstance(description, str):
         raise _fail(where, "'description' must be a string")
     return Profile(name=name, kind=kind, scope=scope, entries=entries, citations=tuple(cites),
-                   description=description, model=model, precision=precision, memory_levels=levels)
+                   description=description, model=model, precision=precision, memory_levels=levels,
+                   measurement=measurement)
+
+
+def _parse_measurement(raw: Any, where: str) -> dict[str, Any]:
+    msg = ("a 'measured' dense profile needs a 'measurement' object with 'layers' (a list of {n_src, n_dst, "
+           "dense_macs, recurrent}) and 'batches' (the measured batch sizes); bench/measure_dense.py writes one")
+    if not isinstance(raw, Mapping):
+        raise _fail(where, msg)
+    layers, batches = raw.get("layers"), raw.get("batches")
+    keys = ("n_src", "n_dst", "dense_macs", "recurrent")
+    if not (isinstance(layers, list) and layers and all(isinstance(x, Mapping) and all(k in x for k in keys)
+                                                         for x in layers)):
+        raise _fail(where, msg)
+    if not (isinstance(batches, list) and batches and all(isinstance(b, int) and not isinstance(b, bool) and b > 0
+                                                          for b in batches)):
+        raise _fail(where, msg)
+    return json.loads(json.dumps(dict(raw)))
 
 
 def _parse_levels(raw: Any, entries: Mapping[str, Entry], where: str) -> tuple[tuple[str, int | None], ...]:

@@ -169,6 +169,8 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
                       "recurrent": proj.name in recurrent})
         if proj.kind == "conv2d" and "kernel_shape" in proj.meta:
             stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
+            stats[-1].update({k: proj.meta[k] for k in ("kernel_shape", "in_shape", "out_shape", "stride", "padding",
+                                                        "dilation", "groups") if k in proj.meta})
             stats[-1]["storage"] = "shared" if shared[-1] else "expanded"
         stats[-1]["synapse_unit"] = synapse_unit_of(proj, stats[-1])
 

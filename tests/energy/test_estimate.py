@@ -194,7 +194,7 @@ def test_dense_45nm_memory_level_by_size():
 
 
 def test_gpu_roofline_and_lower_bound_by_hand():
-    r = estimate(fake_result(), chip="loihi", baseline="gpu-h100")
+    r = estimate(fake_result(), chip="loihi", baseline="gpu-h100-roofline")
     ops, peak, bw = 2 * MACS, 1978.9e12, 3.35e12
     lower = ops * 700 / peak
     t_batch = max(2 * ops / peak, 2 * (W_BYTES + A_BYTES) / bw)
@@ -209,13 +209,13 @@ def test_gpu_batch1_is_memory_bound_orders_above_lower_bound():
     r = fake_result(counters=c, layers=BIG)
     r.core_steps = {k: v[:1] for k, v in r.core_steps.items()}
     r.busiest_link = r.busiest_link[:1]
-    rep = estimate(r, chip="loihi", baseline="gpu-h100")
+    rep = estimate(r, chip="loihi", baseline="gpu-h100-roofline")
     assert rep.baseline_energy_per_inference_J / rep.baseline_energy_lower_bound_J > 100
     assert any("memory-bound" in n for n in rep.notes)
 
 
 @pytest.mark.parametrize("chip", ["loihi", "loihi-sanafe", "truenorth", "truenorth-per-term"])
-@pytest.mark.parametrize("baseline", ["gpu-h100", "dense-45nm"])
+@pytest.mark.parametrize("baseline", ["gpu-h100-roofline", "dense-45nm"])
 def test_break_even_consistent(chip, baseline):
     r = estimate(fake_result(layers=BIG), chip=chip, baseline=baseline)
     k = r.break_even_activity_scale

@@ -8,7 +8,7 @@ import pytest
 from neurocore.energy.profiles import UNITS, Profile, list_profiles, load_profile
 from neurocore.errors import FileFormatError, ProfileError
 
-SHIPPED = ["dense-45nm", "gpu-h100", "loihi", "loihi-sanafe", "truenorth", "truenorth-per-term"]
+SHIPPED = ["cpu-demo-mlp", "dense-45nm", "gpu-h100", "gpu-h100-roofline", "loihi", "loihi-sanafe", "truenorth", "truenorth-per-term"]
 
 
 def minimal_chip(**entries):
