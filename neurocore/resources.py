@@ -30,26 +30,18 @@ I8, I32, I64, F64 = 1, 4, 8, 8
 #: Bytes per synapse that compile holds in each of its phases (each term: arrays x dtype bytes).
 #: Arrays of different phases are not alive together, so the peak is the largest phase.
 COMPILE_PHASES: dict[str, dict[str, int]] = {
-    "collect": {
-        # one COO copy of the projection being read (row int32, col int32, data int64)
-        "projection COO copy": I32 + I32 + I64,
-        # source, target, weight, projection index (int64) of every synapse, kept per projection
-        "synapse lists (4 x int64)": 4 * I64,
-    },
     "partition": {
-        "synapse lists (4 x int64)": 4 * I64,
         # the partitioner's int64 copies of each incoming projection's CSR indices, and flags
-        "partition index copies": I64 + I64 + I8,
+        "partition index copies (2 x int64, 1 bool)": 2 * I64 + I8,
     },
     "tables": {
-        "synapse lists (4 x int64)": 4 * I64,
-        "their concatenation (4 x int64)": 4 * I64,
-        # sort key, destination core, permutation, the sorted key and the five sorted columns
-        # (int64), and the new-row flags (bool)
-        "table sort (9 x int64, 1 bool)": 9 * I64 + I8,
-        # target, weight, wscaled (int32) kept in the Program, and wscaled's three int64
-        # intermediates (weight, repeated shift, shifted weight)
-        "synapse tables (3 x int32) and temporaries": 3 * I32 + 3 * I64,
+        # target, weight, wscaled (int32), written straight from the projections' CSR matrices
+        "synapse tables (3 x int32)": 3 * I32,
+        # when projections interleave in source order, the rows are gathered: an int64 index
+        # (repeat, arange and their sum) and gathered copies of the three tables
+        "row gather (3 x int64 index, 3 x int32 copies)": 3 * I64 + 3 * I32,
+        # a projection's counting sort into the tables (destination core and position, int64)
+        "counting-sort temporaries (2 x int64)": 2 * I64,
     },
 }
 #: The peak phase: rows, packets and neurons are counted in it too.
@@ -173,12 +165,14 @@ def check_memory(est: Estimate, memory_limit: float | None, advice: str) -> None
                             f"limit is {format_bytes(limit)} ({source}): {advice}")
 
 
-def _rows_bound(graph, neurons_per_core: int) -> int:
-    """Synapse rows: at most one per (source, destination core) of each projection, and at most one per synapse."""
+def _rows_bound(graph, n_cores: int) -> int:
+    """Synapse rows, an upper bound: at most one per synapse, and per projection at most one per
+    (source, destination core), with the target population on at most min(n_dst, n_cores) cores
+    (pieces can be much smaller than a core's neuron limit, so the neuron count gives no bound)."""
     rows = 0
     for proj in graph.projections.values():
         n_dst, n_src = proj.weights.shape
-        rows += min(proj.n_synapses, n_src * max(1, -(-n_dst // max(1, neurons_per_core))))
+        rows += min(proj.n_synapses, n_src * max(1, min(n_dst, n_cores)))
     return rows
 
 
@@ -214,7 +208,7 @@ def check_compile(graph, chip, memory_limit: float | None = None) -> Estimate:
     """The compile estimate of ``graph`` on ``chip``; :class:`ResourceError` if it exceeds ``memory_limit``."""
     n_syn = sum(p.n_synapses for p in graph.projections.values())
     pops = graph.populations
-    est = compile_estimate(n_syn, sum(p.n for p in pops), len(pops), _rows_bound(graph, chip.neurons_per_core))
+    est = compile_estimate(n_syn, sum(p.n for p in pops), len(pops), _rows_bound(graph, chip.n_cores))
     check_memory(est, memory_limit, COMPILE_ADVICE)
     return est
 

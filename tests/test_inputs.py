@@ -170,8 +170,12 @@ def test_an_11_9_gib_probe_request_is_refused():
 def test_compile_refuses_before_work_and_names_the_synapses(four_neurons):
     from neurocore.resources import compile_estimate, format_bytes
 
-    est = compile_estimate(100_000_000, 100_000, 2, n_rows=1_000_000)
-    assert est.total > 10 * 2**30  # the 100 M-synapse compile that was OOM-killed at 10 GiB
+    from neurocore.resources import check_memory
+
+    est = compile_estimate(100_000_000, 100_000, 2, n_rows=1_000_000)  # OOM-killed at 10 GiB on the old compiler
+    assert est.total > 60 * 100_000_000  # at least 60 B per synapse: the tables and their gather
+    with pytest.raises(ResourceError, match=r"compiling 100,000,000 synapses.*6.1 GiB.*memory limit is 4.0 GiB"):
+        check_memory(est, 4 * 2**30, "advice")
     g = nc.Graph()
     x = g.input(300, name="x")
     g.connect(x, g.population(300, nc.IF(vth=5), name="p"), np.ones((300, 300), int))
@@ -209,7 +213,8 @@ def test_compile_estimate_bounds_the_measured_peak(sizes):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    assert peak <= est <= 2.5 * peak, (peak, est)
+    # an upper bound; loose because the synapse rows are bounded, not known, before partitioning
+    assert peak <= est <= 6 * peak, (peak, est)
 
 
 def test_does_not_fit_error_gives_no_conv_advice_without_convolutions():

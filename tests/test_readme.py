@@ -23,7 +23,8 @@ NEEDS = {"import torch": "torch", "sklearn": "sklearn", "neurocore.demo": "sklea
 
 def _block_id(block: str) -> str:
     for marker, name in (("W_rec =", "hand-built"), ("nc.convert(net", "pytorch"), ("weight_bits=bits", "sweep"),
-                         ("save_nir", "nir"), ("nc.energy.baselines.evaluate", "dense-baselines")):
+                         ("save_nir", "nir"), ("nc.energy.baselines.evaluate", "dense-baselines"),
+                         ("8,000 LIF, p = 0.01", "partition-search")):
         if marker in block:
             return name
     return block.strip().splitlines()[0][:40]
@@ -94,7 +95,13 @@ def _check_dense_baselines(ns, out):
     assert ns["offline"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267 / 540, rel=1e-12)
 
 
-CHECKS = {"hand-built": _check_hand_built, "pytorch": _check_pytorch, "sweep": _check_sweep, "nir": _check_nir,
+def _check_partition_search(ns, out):
+    prog = ns["program"]
+    assert prog.n_cores_used <= prog.chip.n_cores
+    assert f"lower bound {prog.meta['mapping']['core_bound']}" in out
+
+
+CHECKS = {"partition-search": _check_partition_search, "hand-built": _check_hand_built, "pytorch": _check_pytorch, "sweep": _check_sweep, "nir": _check_nir,
           "dense-baselines": _check_dense_baselines}
 
 
