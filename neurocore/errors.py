@@ -17,6 +17,9 @@ __all__ = [
     "SimulationError",
     "ResourceError",
     "BuildError",
+    "LearningRuleError",
+    "StudyError",
+    "StoreMismatchError",
 ]
 
 
@@ -58,3 +61,15 @@ class ResourceError(NeurocoreError, MemoryError):
 
 class BuildError(NeurocoreError, RuntimeError):
     """The compiled kernels are missing: the package was not built."""
+
+
+class LearningRuleError(GraphError):
+    """A learning rule is malformed: unknown symbol, too many factors, a tau or impulse out of range."""
+
+
+class StudyError(NeurocoreError, ValueError):
+    """A design-space study is malformed: unknown field or metric, empty dimension, bad store."""
+
+
+class StoreMismatchError(StudyError):
+    """A study store holds points of another model or data set than the one given."""

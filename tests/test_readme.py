@@ -128,3 +128,44 @@ def test_every_python_block_runs_as_written(block, tmp_path, monkeypatch):
     check = CHECKS.get(_block_id(block))
     if check is not None:
         check(ns, out.getvalue())
+
+
+def test_on_chip_learning_block_runs():
+    ns: dict = {}
+    exec(compile(_block("nc.LearningRule(dw="), "README", "exec"), ns)
+    assert ns["result"].weights["syn"].shape == (8, 4, 20)
+    assert ns["report"].breakdown_J["learning"] > 0
+    assert ns["test"].counters["learning_updates"].sum() == 0
+
+
+def test_design_space_exploration_block_runs(tmp_path, monkeypatch):
+    for mod in ("sklearn", "pandas", "pymoo", "matplotlib"):
+        pytest.importorskip(mod)
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(_block("nc.dse.sweep("), "README", "exec"), ns)
+    assert len(ns["table"]) == 12 and set(ns["table"]["status"]) == {"ok"}
+    assert (tmp_path / "runs" / "front3.png").is_file() and (tmp_path / "runs" / "front.json").is_file()
+    assert len(ns["found"].history) == 12 and ns["found"].n_evaluated <= 12
+
+
+def test_partition_search_block_runs(capsys):
+    ns: dict = {}
+    exec(compile(_block("8,000 LIF, p = 0.01"), "README", "exec"), ns)
+    prog = ns["program"]
+    assert prog.n_cores_used <= prog.chip.n_cores
+    assert f"lower bound {prog.meta['mapping']['core_bound']}" in capsys.readouterr().out
+
+
+def test_dense_baselines_block_runs():
+    ns: dict = {}
+    exec(compile(_block("nc.energy.baselines.evaluate"), "README", "exec"), ns)
+    assert ns["streaming"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267, rel=1e-12)
+    assert ns["offline"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267 / 540, rel=1e-12)
+
+
+def test_energy_options_block_runs():
+    ns: dict = {}
+    exec(compile(_block('static in ("chips_used", "core_fraction", "none")'), "README", "exec"), ns)
+    assert ns["sanafe"].static_model == "not modelled"
+    assert ns["packed"].meta["replicas"]["k"] > 1
