@@ -17,6 +17,7 @@ __all__ = [
     "FileFormatError",
     "ProfileError",
     "SimulationError",
+    "ResourceError",
     "BuildError",
     "LearningRuleError",
     "StudyError",
@@ -63,6 +64,10 @@ class ProfileError(NeurocoreError, ValueError):
 
 class SimulationError(NeurocoreError, ValueError):
     """Bad arguments to a simulation run: input shape, step count, probes."""
+
+
+class ResourceError(NeurocoreError, MemoryError):
+    """A compile or run would need more memory than allowed: names the size and how to reduce it."""
 
 
 class BuildError(NeurocoreError, RuntimeError):
