@@ -65,6 +65,15 @@ projection. Then, per population:
   Affine bias into a CubaLIF is folded into ``v_leak`` as ``r*w_in*b`` (exact in steady state,
   it skips the synaptic filter's transient);
 * reset to zero (``v_reset`` must be 0), spikes when ``v > vth * 2**vth_shift``.
+
+What NIR does not say is read from the source tool (``from_nir(..., source="sinabs")``,
+see :mod:`neurocore.nir_sources`): ``dt`` from the neurons' ``r`` (discrete-time tools write
+``r = 1``: ``dt = 1``), reset by subtraction (sinabs, snnTorch), sinabs' exponential decay
+``exp(-dt/tau)`` with its input scaled by ``1 - exp(-dt/tau)``, and same-step input (input
+edges get ``delay = 0``; each further layer still costs neurocore one step, so layer k's
+spikes come k - 1 steps after the tool's). Without ``source`` the reset is a guess (zero)
+and a warning says so. Nested ``NIRGraph`` nodes (snnTorch's recurrent layers) are inlined.
+Analog input: ``graded_inputs=True`` takes ``round(x * input_scale)`` as graded values.
 """
 from __future__ import annotations
 
@@ -322,7 +331,7 @@ def save_nir(graph, path, dt: float = 1e-3, chip=None) -> Path:
     return path
 
 
-def load_nir(path, chip=None, dt: float = 1e-3, **kwargs):
+def load_nir(path, chip=None, dt: float | None = None, **kwargs):
     """Read a NIR HDF5 file into a neurocore Graph (see :func:`from_nir`)."""
     return from_nir(path, chip=chip, dt=dt, **kwargs)
 
@@ -347,18 +356,39 @@ _NEURONS = {"IF", "LIF", "CubaLIF"}
 _PORTS = {"Input", "Output"}
 
 
-def from_nir(nir_graph_or_path, chip=None, dt: float = 1e-3, graded_inputs: bool = False):
+def from_nir(nir_graph_or_path, chip=None, dt: float | None = None, graded_inputs: bool = False,
+             source: str | None = None, input_scale: float | None = None):
     """Import a NIR graph (a ``nir.NIRGraph`` or a path to a NIR file) as a neurocore Graph.
 
     A graph written by :func:`to_nir` (it carries neurocore metadata and its weights are
     unchanged) is rebuilt exactly. Any other graph is discretized at ``dt`` and quantized to
     ``chip``'s fixed point (see the module docstring). Raises ConversionError for an
     unsupported node (before any work) and FileFormatError for an unreadable file.
+
+    Parameters
+    ----------
+    dt : float, optional
+        Step in seconds. Default: read from the neurons' ``r``
+        (:func:`neurocore.nir_sources.infer_dt`; 1 for a discrete-time file where every
+        ``r`` is 1, as sinabs writes), else 1 ms with a warning.
+    graded_inputs : bool
+        Inputs carry analog values as graded integers ``round(x * input_scale)``.
+    source : {"sinabs", "snntorch", "norse", "spikingjelly", "neurocore"}, optional
+        The exporting tool, whose conventions (reset by subtraction, exponential decay,
+        same-step input) fill what NIR cannot say (:data:`neurocore.nir_sources.SOURCES`).
+        None reads NIR literally (reset to zero) and warns that this was guessed.
+    input_scale : float, optional
+        Graded inputs only: the factor analog inputs are multiplied by before rounding to
+        integers (default 256 = 8 fractional bits); weights from inputs are divided by it.
+        Recorded in ``graph.meta["nir_import"]["input_scale"]``.
     """
+    from neurocore.nir_sources import convention, flatten, infer_dt
+
     nir = _nir()
     g = _read(nir_graph_or_path) if isinstance(nir_graph_or_path, (str, Path)) else nir_graph_or_path
     if not isinstance(g, nir.NIRGraph):
         raise ConversionError(f"from_nir: expected a nir.NIRGraph or a path, got {type(g).__name__}")
+    g = flatten(g, nir)
     for name, node in g.nodes.items():
         t = type(node).__name__
         if t not in _LINEAR | _NEURONS | _PORTS | {"LI"}:
@@ -367,7 +397,22 @@ def from_nir(nir_graph_or_path, chip=None, dt: float = 1e-3, graded_inputs: bool
     exact = _from_metadata(g, chip)
     if exact is not None:
         return exact
-    return _from_float(g, chip, float(dt), graded_inputs)
+    conv, guessed = convention(source)
+    has_neurons = any(type(n).__name__ in _NEURONS for n in g.nodes.values())
+    if dt is None:
+        dt = infer_dt(g)
+        if dt is None:
+            dt = 1e-3
+            if has_neurons:
+                warnings.warn("from_nir: no neuron's r tells the step; assuming dt = 1 ms (pass dt=)", stacklevel=2)
+    if guessed and has_neurons:
+        warnings.warn("from_nir: NIR cannot say how a neuron resets; assuming reset to zero with forward-Euler decay. "
+                      "Pass source='sinabs'|'snntorch'|'norse'|'spikingjelly' for that tool's conventions "
+                      "(sinabs and snnTorch reset by subtraction)", stacklevel=2)
+    if input_scale is not None and not (graded_inputs and float(input_scale) > 0):
+        raise ConversionError(f"from_nir: input_scale={input_scale!r} needs graded_inputs=True and a value > 0")
+    scale_in = float(input_scale) if input_scale is not None else (256.0 if graded_inputs else 1.0)
+    return _from_float(g, chip, float(dt), graded_inputs, conv, scale_in)
 
 
 def _meta_record(node) -> dict | None:
@@ -545,10 +590,13 @@ def _quantize_bias(b: np.ndarray, chip, where: str):
     return mant, exp
 
 
-def _from_float(g, chip, dt: float, graded_inputs: bool):
+def _from_float(g, chip, dt: float, graded_inputs: bool, conv=None, scale_in: float = 1.0):
     from neurocore.graph.graph import Graph
     from neurocore.graph.neurons import IF, CubaLIF
 
+    from neurocore.nir_sources import SOURCES
+
+    conv = SOURCES["neurocore"] if conv is None else conv
     chip = _chip(chip)
     if not dt > 0:
         raise ConversionError(f"from_nir: dt must be > 0 seconds, got {dt!r}")
@@ -657,9 +705,10 @@ def _from_float(g, chip, dt: float, graded_inputs: bool):
             v_gain, leak_term = dt * r, np.zeros(n)    # v += v_gain*I (+ bias)
         else:
             tau = _flat(node.tau if t == "LIF" else node.tau_mem, n, f"{where}.tau")
-            dv = np.clip(np.round(full * dt / tau), 0, full - 1)
-            v_gain = dt * r / tau
-            leak_term = dt / tau * _flat(node.v_leak, n, f"{where}.v_leak")
+            k = 1.0 - np.exp(-dt / tau) if conv.decay == "exp" else dt / tau   # fraction of v lost per step
+            dv = np.clip(np.round(full * k), 0, full - 1)
+            v_gain = k * r
+            leak_term = k * _flat(node.v_leak, n, f"{where}.v_leak")
         if t == "CubaLIF":
             tau_s = _flat(node.tau_syn, n, f"{where}.tau_syn")
             w_in = _flat(node.w_in, n, f"{where}.w_in")
@@ -690,10 +739,10 @@ def _from_float(g, chip, dt: float, graded_inputs: bool):
         mant, exp = _quantize_bias(biases[p], chip, f"{pl['t']} '{p}'")
         one = lambda a: int(a[0]) if np.all(a == a[0]) else a.astype(np.int64)
         if pl["t"] == "IF" and pl["li"] is None:
-            neuron = IF(vth=one(pl["vth"]), bias_mant=one(mant), bias_exp=one(exp), reset="zero")
+            neuron = IF(vth=one(pl["vth"]), bias_mant=one(mant), bias_exp=one(exp), reset=conv.reset)
         else:
             neuron = CubaLIF(du=one(pl["du"]), dv=one(pl["dv"]), vth=one(pl["vth"]), bias_mant=one(mant),
-                             bias_exp=one(exp), reset="zero")
+                             bias_exp=one(exp), reset=conv.reset)
         shp = shapes[p]
         out.population(pl["n"], neuron, name=p, shape=shp if len(shp) == 3 else None)
 
@@ -702,7 +751,10 @@ def _from_float(g, chip, dt: float, graded_inputs: bool):
     for s_, p, m, b, d, ops in paths:
         pl = plan[p]
         w = sp.csr_matrix(sp.diags(pl["s"] * pl["in_gain"]) @ m)   # v (u) units per unit of input
-        steps = 1 + round(d / dt)
+        from_input = s_ in inputs
+        if from_input and graded_inputs:
+            w = w / scale_in
+        steps = (0 if from_input and conv.same_step_input else 1) + round(d / dt)
         wmax = float(np.abs(w.data).max()) if w.nnz else 0.0
         if wmax == 0:
             continue
@@ -722,7 +774,9 @@ def _from_float(g, chip, dt: float, graded_inputs: bool):
         name = "->".join([s_, *ops, p]) if len(paths) > 1 else None
         name = None if name is None else _unique_proj_name(out, name)
         out.connect(s_, p, q.astype(np.int64), weight_exp=int(e), delay=steps, name=name, kind=kind, meta=meta)
-    out.meta["nir_import"] = {"dt": dt, "v_scale": {p: float(plan[p]["s"]) for p in pops}}
+    out.meta["nir_import"] = {"dt": dt, "v_scale": {p: float(plan[p]["s"]) for p in pops}, "reset": conv.reset,
+                              "decay": conv.decay, "input_scale": scale_in if graded_inputs else None,
+                              "input_delay": 0 if conv.same_step_input else 1}
     return out
 
 
