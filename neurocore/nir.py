@@ -376,7 +376,9 @@ def from_nir(nir_graph_or_path, chip=None, dt: float | None = None, graded_input
     source : {"sinabs", "snntorch", "norse", "spikingjelly", "neurocore"}, optional
         The exporting tool, whose conventions (reset by subtraction, exponential decay,
         same-step input) fill what NIR cannot say (:data:`neurocore.nir_sources.SOURCES`).
-        None reads NIR literally (reset to zero) and warns that this was guessed.
+        None reads NIR literally (reset to zero) and warns that this was guessed. With a
+        source, the v scale is a power of two, so weights on a binary grid (a network
+        quantized for a chip) import exactly.
     input_scale : float, optional
         Graded inputs only: the factor analog inputs are multiplied by before rounding to
         integers (default 256 = 8 fractional bits); weights from inputs are divided by it.
@@ -412,7 +414,7 @@ def from_nir(nir_graph_or_path, chip=None, dt: float | None = None, graded_input
     if input_scale is not None and not (graded_inputs and float(input_scale) > 0):
         raise ConversionError(f"from_nir: input_scale={input_scale!r} needs graded_inputs=True and a value > 0")
     scale_in = float(input_scale) if input_scale is not None else (256.0 if graded_inputs else 1.0)
-    return _from_float(g, chip, float(dt), graded_inputs, conv, scale_in)
+    return _from_float(g, chip, float(dt), graded_inputs, conv, scale_in, pow2=not guessed)
 
 
 def _meta_record(node) -> dict | None:
@@ -590,7 +592,7 @@ def _quantize_bias(b: np.ndarray, chip, where: str):
     return mant, exp
 
 
-def _from_float(g, chip, dt: float, graded_inputs: bool, conv=None, scale_in: float = 1.0):
+def _from_float(g, chip, dt: float, graded_inputs: bool, conv=None, scale_in: float = 1.0, pow2: bool = False):
     from neurocore.graph.graph import Graph
     from neurocore.graph.neurons import IF, CubaLIF
 
@@ -726,6 +728,8 @@ def _from_float(g, chip, dt: float, graded_inputs: bool, conv=None, scale_in: fl
             du = np.full(n, full - 1.0)
             in_gain, bias_gain = v_gain, v_gain
         s = target * 2.0 ** chip.vth_shift / theta.max()
+        if pow2:   # a power of two keeps weights on a binary grid exact (vth mantissa in [2**11, 2**12))
+            s = 2.0 ** np.floor(np.log2(s))
         vth = np.round(theta * s / 2.0 ** chip.vth_shift)
         plan[p] = {"n": n, "s": s, "vth": vth, "du": du, "dv": dv, "in_gain": in_gain, "bias_gain": bias_gain, "leak": leak_term, "t": t,
                        "li": li}
@@ -739,7 +743,8 @@ def _from_float(g, chip, dt: float, graded_inputs: bool, conv=None, scale_in: fl
         mant, exp = _quantize_bias(biases[p], chip, f"{pl['t']} '{p}'")
         one = lambda a: int(a[0]) if np.all(a == a[0]) else a.astype(np.int64)
         if pl["t"] == "IF" and pl["li"] is None:
-            neuron = IF(vth=one(pl["vth"]), bias_mant=one(mant), bias_exp=one(exp), reset=conv.reset)
+            v0 = 1 if conv.spike_at_threshold and conv.reset == "subtract" else 0   # '>' becomes '>='
+            neuron = IF(vth=one(pl["vth"]), bias_mant=one(mant), bias_exp=one(exp), reset=conv.reset, v0=v0)
         else:
             neuron = CubaLIF(du=one(pl["du"]), dv=one(pl["dv"]), vth=one(pl["vth"]), bias_mant=one(mant),
                              bias_exp=one(exp), reset=conv.reset)

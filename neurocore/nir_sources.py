@@ -41,17 +41,25 @@ class SourceConvention:
         The input of step t reaches the first layer in step t (a discrete-time tool's
         layers run in one pass); neurocore then imports input edges with ``delay = 0``.
         Between populations a spike still takes neurocore's one step.
+
+    spike_at_threshold : bool
+        The tool spikes when ``v >= threshold`` (neurocore: ``v > vth``). For IF
+        populations neurocore then starts ``v`` one unit up (``v0 = 1``, kept by a
+        subtractive reset), which makes its ``>`` the tool's ``>=`` on the integer grid
+        (1 unit = 2**-18 of the threshold); for leaky neurons the unit decays and ties
+        may differ by a step.
     """
 
     reset: str = "zero"
     decay: str = "euler"
     same_step_input: bool = False
+    spike_at_threshold: bool = False
 
 
 #: Known tools. ``None`` (unknown source) resets to zero and warns that it guessed.
 SOURCES: dict[str, SourceConvention] = {
     # sinabs 3.1: IAF/LIF default to MembraneSubtract; LIF's alpha = exp(-1/tau_mem), norm_input
-    "sinabs": SourceConvention(reset="subtract", decay="exp", same_step_input=True),
+    "sinabs": SourceConvention(reset="subtract", decay="exp", same_step_input=True, spike_at_threshold=True),
     # snnTorch 1.0: Leaky/Synaptic default reset_mechanism="subtract", beta = 1 - dt/tau
     "snntorch": SourceConvention(reset="subtract", decay="euler", same_step_input=True),
     # Norse 1.1: LIF resets to v_reset (written in NIR), forward Euler at dt

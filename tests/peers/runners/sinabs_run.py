@@ -43,6 +43,9 @@ def fill_none(graph, shapes):
 
 def run(name, model, x, shapes=None):
     """x: (B, T, ...) -> per spiking layer its spikes (B, T, n), then export."""
+    for m in model.modules():          # to_nir of an earlier export ran the model: start from rest
+        if isinstance(m, sl.StatefulLayer):
+            m.reset_states()
     spikes = {}
     hooks = [m.register_forward_hook(lambda mod, i, o, k=k: spikes.__setitem__(k, o.detach().numpy()))
              for k, m in model.named_children() if isinstance(m, (sl.IAFSqueeze, sl.LIFSqueeze))]
@@ -66,7 +69,14 @@ mlp = torch.nn.Sequential(torch.nn.Linear(20, 32), iaf(), torch.nn.Linear(32, 10
 with torch.no_grad():
     mlp[0].weight.mul_(1.5)
     mlp[2].weight.mul_(12.0)
-run("mlp", mlp, rng.random((B, T, 20)).astype(np.float32))
+x_analog = (np.round(rng.random((B, T, 20)) * 256) / 256).astype(np.float32)   # on neurocore's 1/256 input grid
+run("mlp_float", mlp, x_analog)
+# the same MLP with weights and biases on a 1/64 grid (a network quantized for a chip)
+with torch.no_grad():
+    for m in (mlp[0], mlp[2]):
+        m.weight.copy_(torch.round(m.weight * 64) / 64)
+        m.bias.copy_(torch.round(m.bias * 64) / 64)
+run("mlp", mlp, x_analog)
 # Conv 2x8x8 -> conv3x3(4) -> IAF -> sumpool2 -> flatten -> linear 64->6 -> IAF, spike input
 conv = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1, bias=False), iaf(), sl.SumPool2d(2),
                            torch.nn.Flatten(), torch.nn.Linear(64, 6, bias=False), iaf())
