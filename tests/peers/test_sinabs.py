@@ -40,8 +40,9 @@ def test_sinabs_mlp_analog_input(sinabs_out):
     assert d["spikes_1"].sum() > 0 and d["spikes_3"].sum() > 0
     print(f"sinabs mlp: hidden IF {hid:.4f}, output LIF {out:.4f} of (sample, step, neuron) equal")
     # weights on a 1/64 grid, input on a 1/256 grid: the IF layer is exact; the LIF's
-    # exp(-1/8) decay becomes dv = round(4096*(1 - exp(-1/8))) = 481 with trunc0 (measured 98.4 %)
-    assert hid == 1.0 and out >= 0.98
+    # exp(-1/8) decay becomes dv = round(4096*(1 - exp(-1/8))) = 481 with trunc0 (measured 99.4 %).
+    # (A bias on the second layer would get one extra step: neurocore's one-step latency.)
+    assert hid == 1.0 and out >= 0.99
 
 
 def test_sinabs_mlp_float_weights_quantization_error(sinabs_out):
@@ -53,7 +54,7 @@ def test_sinabs_mlp_float_weights_quantization_error(sinabs_out):
     hid, out = shifted_match(d["spikes_1"], s["1"], 0), shifted_match(d["spikes_3"], s["3"], 1)
     counts = np.abs(s["1"][:, :-2].sum(1) - d["spikes_1"].sum(1)).max()
     print(f"sinabs mlp, float weights: hidden {hid:.4f}, output {out:.4f} equal; hidden counts differ by <= {counts}")
-    assert hid >= 0.97 and out >= 0.93 and counts <= 1
+    assert hid >= 0.97 and out >= 0.94 and counts <= 1      # measured 98.1 %, 95.3 %
 
 
 def test_sinabs_conv_pool(sinabs_out):
@@ -64,8 +65,8 @@ def test_sinabs_conv_pool(sinabs_out):
     conv, out = shifted_match(d["spikes_1"], s["1"], 0), shifted_match(d["spikes_5"], s["5"], 1)
     print(f"sinabs conv: conv IF {conv:.4f}, output IF {out:.4f} equal")
     assert d["spikes_5"].sum() > 0
-    # float conv/linear weights, 8-bit on the chip (measured: 99.5 % and 95.3 %)
-    assert conv >= 0.99 and out >= 0.94
+    # float conv/linear weights, 8-bit on the chip (measured: 99.4 % and 98.2 %)
+    assert conv >= 0.99 and out >= 0.97
 
 
 def test_sinabs_without_source_warns(sinabs_out):

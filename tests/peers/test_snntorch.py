@@ -37,9 +37,10 @@ def test_snntorch_leaky_mlp(snn_out):
     hid, out = shifted_match(d["spikes_1"], s["1"], 0), shifted_match(d["spikes_3"], s["3"], 1)
     print(f"snntorch mlp: hidden {hid:.4f}, output {out:.4f} of (sample, step, neuron) equal")
     assert d["spikes_3"].sum() > 0
-    # measured 97.5 % / 86.9 %: below the issue's 99 % target, not yet explained (snnTorch's float32
-    # beta*mem rounds where neurocore truncates; a cause is to be found). Guarded at the measured level.
-    assert hid >= 0.96 and out >= 0.85
+    # Equal while v stays below 2 thresholds: above that, snnTorch's reset_delay=False "avoid double
+    # reset" term (mem += (reset - spk)*thr with reset = mem_prev > thr) undoes a subtraction that
+    # neurocore keeps (with gains 2x/3x this network measured 97.5 % / 86.9 %).
+    assert hid >= 0.99 and out >= 0.99
 
 
 def test_snntorch_rleaky_recurrent(snn_out):
@@ -49,7 +50,7 @@ def test_snntorch_rleaky_recurrent(snn_out):
     s = _run_nc(g, d["x"].astype(np.int32), ["1.lif"], 1)
     m = shifted_match(d["spikes_1"], s["1.lif"], 0)
     print(f"snntorch RLeaky: {m:.4f} equal")
-    assert d["spikes_1"].sum() > 0 and m >= 0.97      # measured 98.4 %
+    assert d["spikes_1"].sum() > 0 and m >= 0.99
 
 
 def test_nested_subgraph_is_inlined():

@@ -65,7 +65,7 @@ def run(name, model, x, shapes=None):
 
 rng = np.random.default_rng(0)
 # MLP 20-32-10: IAF hidden, LIF (tau 8 steps) output, analog input in [0, 1)
-mlp = torch.nn.Sequential(torch.nn.Linear(20, 32), iaf(), torch.nn.Linear(32, 10), lif(8.0))
+mlp = torch.nn.Sequential(torch.nn.Linear(20, 32), iaf(), torch.nn.Linear(32, 10, bias=False), lif(8.0))
 with torch.no_grad():
     mlp[0].weight.mul_(1.5)
     mlp[2].weight.mul_(12.0)
@@ -75,7 +75,8 @@ run("mlp_float", mlp, x_analog)
 with torch.no_grad():
     for m in (mlp[0], mlp[2]):
         m.weight.copy_(torch.round(m.weight * 64) / 64)
-        m.bias.copy_(torch.round(m.bias * 64) / 64)
+        if m.bias is not None:
+            m.bias.copy_(torch.round(m.bias * 64) / 64)
 run("mlp", mlp, x_analog)
 # Conv 2x8x8 -> conv3x3(4) -> IAF -> sumpool2 -> flatten -> linear 64->6 -> IAF, spike input
 conv = torch.nn.Sequential(torch.nn.Conv2d(2, 4, 3, padding=1, bias=False), iaf(), sl.SumPool2d(2),

@@ -3,6 +3,8 @@
 
 Usage: python snntorch_run.py OUT_DIR
 Writes OUT_DIR/{mlp,rec}.nir and .npz (x (B, T, n_in), spikes_<layer> (B, T, n), versions).
+The second layer has no bias: neurocore's one-step latency between populations would
+add one extra step of it (see the README's Interoperability table).
 Weights and biases lie on a 1/64 grid (a network quantized for a chip), beta = 15/16,
 reset by subtraction with reset_delay=False (the reset in the spiking step, as neurocore).
 beta is given per neuron: with a scalar beta, snnTorch 1.0's exporter writes shapeless LIF
@@ -53,13 +55,13 @@ def run(name, model, x, spiking):
 
 
 mlp = torch.nn.Sequential(torch.nn.Linear(20, 32), snn.Leaky(beta=torch.full((32,), BETA), threshold=torch.ones(32), init_hidden=True, reset_delay=False),
-                          torch.nn.Linear(32, 10), snn.Leaky(beta=torch.full((10,), BETA), threshold=torch.ones(10), init_hidden=True, reset_delay=False))
-grid(mlp, [2.0, 3.0])
+                          torch.nn.Linear(32, 10, bias=False), snn.Leaky(beta=torch.full((10,), BETA), threshold=torch.ones(10), init_hidden=True, reset_delay=False))
+grid(mlp, [1.0, 2.0])
 run("mlp", mlp, (rng.random((B, T, 20)) < 0.3).astype(np.float32), ["1", "3"])
 
 rec = torch.nn.Sequential(torch.nn.Linear(20, 16),
                           snn.RLeaky(beta=torch.full((16,), BETA), threshold=torch.ones(16), linear_features=16, init_hidden=True, reset_delay=False))
-grid(rec, [2.0])
+grid(rec, [1.0])
 with torch.no_grad():
     rec[1].recurrent.weight.copy_(torch.round(rec[1].recurrent.weight * 64) / 64)
     rec[1].recurrent.bias.zero_()
