@@ -160,11 +160,14 @@ def _param(v, shape):
     return np.broadcast_to(arr.reshape(-1) if arr.ndim else arr, (int(np.prod(shape)),)).reshape(shape).copy()
 
 
-def to_nir(graph, dt: float = 1e-3, chip=None):
+def to_nir(graph, dt: float = 1e-3, chip=None, target: str | None = None):
     """Export a neurocore :class:`~neurocore.Graph` to a ``nir.NIRGraph`` (see the module docstring).
 
     ``dt`` is the duration of one step in seconds; ``chip`` supplies ``act_shift``,
-    ``vth_shift`` and ``decay_bits`` (Loihi's by default).
+    ``vth_shift`` and ``decay_bits`` (Loihi's by default). ``target="sinabs"`` writes every
+    threshold one v unit higher: sinabs spikes at ``v >= threshold``, neurocore (and NIR) at
+    ``v > threshold``, and on neurocore's integer v grid ``v >= vth*2**vth_shift + 1`` is
+    exactly ``v > vth*2**vth_shift``.
     """
     nir = _nir()
     from neurocore._io import encode_meta
@@ -175,6 +178,9 @@ def to_nir(graph, dt: float = 1e-3, chip=None):
     dt = float(dt)
     if not dt > 0:
         raise ConversionError(f"to_nir: dt must be > 0 seconds, got {dt!r}")
+    if target not in (None, "sinabs"):
+        raise ConversionError(f"to_nir: target={target!r}; choose None or 'sinabs'")
+    tie = 1.0 if target == "sinabs" else 0.0
     full = float(1 << chip.decay_bits)
     nodes: dict = {}
     edges: list = []
@@ -211,7 +217,7 @@ def to_nir(graph, dt: float = 1e-3, chip=None):
         neuron = node.neuron
         rec.update(type="Population", neuron=neuron.to_dict())
         meta = {_KEY: _jdump(rec)}
-        vth = _param(neuron.vth, shape) * 2.0 ** chip.vth_shift
+        vth = _param(neuron.vth, shape) * 2.0 ** chip.vth_shift + tie
         bias = _param(neuron.bias_mant, shape) * np.exp2(_param(neuron.bias_exp, shape))
         if isinstance(neuron, IF):
             nm = uniq(node.name)
@@ -323,12 +329,65 @@ def to_nir(graph, dt: float = 1e-3, chip=None):
         return nir.NIRGraph(nodes=nodes, edges=edges, metadata=gmeta, type_check=False)
 
 
-def save_nir(graph, path, dt: float = 1e-3, chip=None) -> Path:
-    """Write ``graph`` as a NIR HDF5 file (``nir.write``); returns the path."""
+def save_nir(graph, path, dt: float = 1e-3, chip=None, compat: str | None = None, target: str | None = None) -> Path:
+    """Write ``graph`` as a NIR HDF5 file (``nir.write``); returns the path.
+
+    ``compat="nir-1.0.4"`` writes a file that readers pinned to nir <= 1.0.4 (sinabs 3.1)
+    can open: nir >= 1.0.5 writes a ``v_reset`` field into every IF/LIF/CubaLIF node that
+    their ``IF.__init__`` rejects; it is dropped (it is 0: NIR's reset-to-zero), and so is the
+    metadata of Input, Output, Linear, Conv2d and Scale nodes (fields nir 1.0.4 lacks), so
+    such a file no longer round-trips exactly into neurocore: it is meant for the other tool.
+    ``target`` is passed to :func:`to_nir` (``"sinabs"`` implies ``compat="nir-1.0.4"``). The file is written beside ``path`` and moved
+    into place, so a failed write leaves an existing file untouched.
+    """
+    import os
+    import tempfile
+
     nir = _nir()
+    if compat not in (None, "nir-1.0.4"):
+        raise ConversionError(f"save_nir: compat={compat!r}; choose None or 'nir-1.0.4'")
     path = Path(path)
-    nir.write(path, to_nir(graph, dt=dt, chip=chip))
+    if target == "sinabs":
+        compat = "nir-1.0.4"
+    graph_nir = to_nir(graph, dt=dt, chip=chip, target=target)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
+    os.close(fd)
+    try:
+        nir.write(tmp, graph_nir)
+        if compat == "nir-1.0.4":
+            _drop_v_reset(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return path
+
+
+_NO_METADATA_104 = {"Input", "Output", "Linear", "Conv2d", "Scale"}   # nir 1.0.4 nodes without a metadata field
+
+
+def _drop_v_reset(path) -> None:
+    """Make a NIR HDF5 file readable by nir 1.0.4: delete every (all-zero) ``v_reset`` and the
+    ``metadata`` of node types that had none then."""
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        found, meta = [], []
+
+        def visit(name, obj):
+            if name.endswith("/v_reset"):
+                found.append(name)
+            elif isinstance(obj, h5py.Group) and "type" in obj and "metadata" in obj:
+                t = obj["type"][()]
+                if (t.decode() if isinstance(t, bytes) else str(t)) in _NO_METADATA_104:
+                    meta.append(name + "/metadata")
+        f.visititems(visit)
+        for name in meta:
+            del f[name]
+        for name in found:
+            if np.any(f[name][()] != 0):
+                raise ConversionError(f"save_nir: '{name}' is a non-zero v_reset, which nir 1.0.4 cannot express")
+            del f[name]
 
 
 def load_nir(path, chip=None, dt: float | None = None, **kwargs):
