@@ -21,10 +21,10 @@ declare -A SPECS=(
   [spikingjelly]="spikingjelly==2.0.0 loguru==0.7.3 nir==1.0.8 nirtorch==2.6"
   [neurobench]="neurobench==2.3.0 snntorch==1.0.0 nir==1.0.8 nirtorch==2.6 numba llvmlite"
 )
-declare -A MODULE=([sinabs]=sinabs [snntorch]=snntorch [norse]=norse [spikingjelly]=spikingjelly.activation_based.neuron [neurobench]=neurobench.benchmarks)
+declare -A MODULE=([lava]=lava.proc.lif.process [sinabs]=sinabs [snntorch]=snntorch [norse]=norse [spikingjelly]=spikingjelly.activation_based.neuron [neurobench]=neurobench.benchmarks)
 
 tools=("$@")
-[ ${#tools[@]} -eq 0 ] && tools=(sinabs snntorch norse spikingjelly neurobench)
+[ ${#tools[@]} -eq 0 ] && tools=(sinabs snntorch norse spikingjelly neurobench lava)
 for t in "${tools[@]}"; do
   v="$ROOT/$t"
   start=$(date +%s)
@@ -32,6 +32,14 @@ for t in "${tools[@]}"; do
     echo "peers: $t venv ready ($v)"; continue
   fi
   rm -rf "$v"
+  if [ "$t" = lava ]; then   # lava-nc 0.10 needs Python 3.10 and its own numpy/scipy: a plain venv
+    py310="${NEUROCORE_PY310:-$HOME/.pyenv/versions/3.10.13/bin/python}"
+    if [ ! -x "$py310" ]; then echo "peers: no Python 3.10 at $py310; Lava tests use the recorded traces"; continue; fi
+    "$py310" -m venv "$v" && "$v/bin/pip" install -q lava-nc==0.10.0 && "$v/bin/python" -c "import lava.proc.lif.process" \
+      && echo "peers: lava venv made in $(( $(date +%s) - start )) s ($v)" \
+      || { echo "peers: lava could not be installed; Lava tests use the recorded traces"; rm -rf "$v"; }
+    continue
+  fi
   python -m venv --system-site-packages "$v" \
     && "$v/bin/pip" install -q --no-deps ${SPECS[$t]} \
     && "$v/bin/python" -c "import ${MODULE[$t]}" \
