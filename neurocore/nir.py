@@ -460,6 +460,10 @@ def from_nir(nir_graph_or_path, chip=None, dt: float | None = None, graded_input
         return exact
     conv, guessed = convention(source)
     has_neurons = any(type(n).__name__ in _NEURONS for n in g.nodes.values())
+    if dt is None and conv.default_dt is not None and has_neurons:
+        dt = conv.default_dt
+        warnings.warn(f"from_nir: assuming {source}'s default dt = {dt} s (NIR does not carry it; pass dt=)",
+                      stacklevel=2)
     if dt is None:
         dt = infer_dt(g)
         if dt is None:
@@ -765,14 +769,14 @@ def _from_float(g, chip, dt: float, graded_inputs: bool, conv=None, scale_in: fl
             dv = np.zeros(n)
             v_gain, leak_term = dt * r, np.zeros(n)    # v += v_gain*I (+ bias)
         else:
-            tau = _flat(node.tau if t == "LIF" else node.tau_mem, n, f"{where}.tau")
+            tau = _flat(node.tau if t == "LIF" else node.tau_mem, n, f"{where}.tau") / (dt if conv.tau_times_dt else 1)
             k = 1.0 - np.exp(-dt / tau) if conv.decay == "exp" else dt / tau   # fraction of v lost per step
             dv = np.clip(np.round(full * k), 0, full - 1)
             v_gain = k * r
             leak_term = k * _flat(node.v_leak, n, f"{where}.v_leak")
         if t == "CubaLIF":
-            tau_s = _flat(node.tau_syn, n, f"{where}.tau_syn")
-            w_in = _flat(node.w_in, n, f"{where}.w_in")
+            tau_s = _flat(node.tau_syn, n, f"{where}.tau_syn") / (dt if conv.tau_times_dt else 1)
+            w_in = tau_s / dt if conv.input_jump else _flat(node.w_in, n, f"{where}.w_in")
             du = np.clip(np.round(full * dt / tau_s) - 1, 0, full - 1)
             in_gain = v_gain * dt * w_in / tau_s          # u units per unit of I
             bias_gain = v_gain * w_in                     # steady-state fold of an Affine bias

@@ -41,19 +41,30 @@ class SourceConvention:
         The input of step t reaches the first layer in step t (a discrete-time tool's
         layers run in one pass); neurocore then imports input edges with ``delay = 0``.
         Between populations a spike still takes neurocore's one step.
-
     spike_at_threshold : bool
         The tool spikes when ``v >= threshold`` (neurocore: ``v > vth``). For IF
         populations neurocore then starts ``v`` one unit up (``v0 = 1``, kept by a
         subtractive reset), which makes its ``>`` the tool's ``>=`` on the integer grid
         (1 unit = 2**-18 of the threshold); for leaky neurons the unit decays and ties
         may differ by a step.
+    tau_times_dt : bool
+        The tool writes ``tau = dt / tau_inv`` (Norse 1.1's exporter: ``dt * tau`` in
+        seconds squared), so the time constant is ``tau / dt``.
+    input_jump : bool
+        A CubaLIF's synaptic current jumps by the input (``i += W x``; Norse) instead of
+        NIR's ``i += dt/tau_syn * w_in * W x``; ``w_in`` is then ignored.
+    default_dt : float or None
+        The tool's default step, used when ``dt`` is not given (Norse: 1 ms; a warning says
+        it was assumed). None: read ``dt`` from ``r`` (:func:`infer_dt`).
     """
 
     reset: str = "zero"
     decay: str = "euler"
     same_step_input: bool = False
     spike_at_threshold: bool = False
+    tau_times_dt: bool = False
+    input_jump: bool = False
+    default_dt: float | None = None
 
 
 #: Known tools. ``None`` (unknown source) resets to zero and warns that it guessed.
@@ -62,8 +73,10 @@ SOURCES: dict[str, SourceConvention] = {
     "sinabs": SourceConvention(reset="subtract", decay="exp", same_step_input=True, spike_at_threshold=True),
     # snnTorch 1.0: Leaky/Synaptic default reset_mechanism="subtract", beta = 1 - dt/tau
     "snntorch": SourceConvention(reset="subtract", decay="euler", same_step_input=True),
-    # Norse 1.1: LIF resets to v_reset (written in NIR), forward Euler at dt
-    "norse": SourceConvention(reset="zero", decay="euler", same_step_input=True),
+    # Norse 1.1: LIFCell/LIFBoxCell reset to v_reset (0), forward Euler at dt (default 1 ms),
+    # exported with tau = dt / tau_inv and r = 1; LIFCell's current jumps by its input
+    "norse": SourceConvention(reset="zero", decay="euler", same_step_input=True, tau_times_dt=True,
+                              input_jump=True, default_dt=1e-3),
     # SpikingJelly: hard reset to v_reset (0) by default
     "spikingjelly": SourceConvention(reset="zero", decay="euler", same_step_input=True),
     # neurocore's own files without metadata: reset to zero, one step per edge
