@@ -1,16 +1,13 @@
-"""Compile time and placement quality: LeNet-5-sized and VGG-style CNNs on Loihi.
+"""Compile time and placement quality on Loihi: CNNs, recurrent, dense and fan-out networks.
 
 Run: ``python bench/bench_compile.py`` (``--quick`` skips the VGG rows).
 
 Columns
 -------
 syn        synapses of the network.
-cores      cores used; ``lb`` the lower bound = total need / per-core budget for the
-           binding resource (max over neurons and synapse memory; memory = entries x
-           (weight + index bits) expanded, or one kernel copy per layer shared); ``x lb``
-           the ratio. Each resource's ceil(need / budget) bounds the cores on its own, so
-           the max does; memory leaves out row headers and word rounding (the compiler
-           counts them), so the bound never overstates.
+cores      cores used; ``lb`` the compiler's proven lower bound (``neurocore.mapping.bound``:
+           max over neurons, input axons, output routes and synapse memory of
+           ceil(total need / per-core budget), rows counted unsplit); ``x lb`` the ratio.
 packing    how the compiler cut the layers into cores ("stream": consecutive layers per
            core; "balanced": neuron-heavy and memory-heavy layers share cores).
 hops       estimated packet hops per all-fire step after placement, ``in-order`` the same
@@ -27,9 +24,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import neurocore as nc
+from neurocore.mapping.bound import core_bound
 
 
 def _kernel(rng, o, i, k=3):
@@ -69,16 +68,84 @@ def vgg(rng, widths=(16, 24, 32, 48, 64, 64)) -> nc.Graph:
 
 
 def lower_bound(g: nc.Graph, chip, storage: str) -> tuple[int, str]:
-    """Cores needed by the binding resource alone."""
-    neurons = g.n_neurons / chip.neurons_per_core
-    bits = 0
-    for p in g.projections.values():
-        if storage == "shared" and p.kind == "conv2d":
-            bits += int(np.prod(p.meta["kernel_shape"])) * chip.weight_bits
-        else:
-            bits += p.n_synapses * chip.synapse_bits
-    mem = bits / chip.syn_mem_bits_per_core
-    return (math.ceil(neurons), "neurons") if neurons >= mem else (math.ceil(mem), "synapse memory")
+    """The compiler's proven lower bound on cores and the resource that sets it (neurocore.mapping.bound)."""
+    b = core_bound(g, chip, storage)
+    return b.cores, b.binding
+
+
+def recurrent(n: int, p: float, seed: int = 0) -> nc.Graph:
+    """One recurrent population of ``n`` CubaLIF neurons, Bernoulli(``p``) connectivity, weights 1..49."""
+    rng = np.random.default_rng(seed)
+    g = nc.Graph()
+    a = g.population(n, nc.CubaLIF(du=82, dv=20, vth=10000, bias_mant=3520), name="rec")
+    w = sp.random(n, n, density=p, random_state=seed, data_rvs=lambda k: rng.integers(1, 50, k), format="csr")
+    g.connect(a, a, weights=w.astype(np.int64))
+    return g
+
+
+def dense_chain(rng, sizes=(784, 2048, 2048, 10)) -> nc.Graph:
+    g = nc.Graph()
+    src = g.input(sizes[0], name="x")
+    for i, n in enumerate(sizes[1:]):
+        src = g.dense(src, rng.integers(-127, 128, (n, src.n)), nc.IF(vth=100), name=f"d{i}")
+    return g
+
+
+def fan_out(rng, n: int = 1024, k: int = 6, p: float = 0.05) -> nc.Graph:
+    """One population of ``n`` fanning out to ``k`` populations of ``n`` (Bernoulli(``p``))."""
+    g = nc.Graph()
+    x = g.input(64, name="x")
+    hub = g.dense(x, rng.integers(-9, 10, (n, 64)), nc.IF(vth=100), name="hub")
+    for i in range(k):
+        w = sp.random(n, n, density=p, random_state=i, data_rvs=lambda m: rng.integers(1, 50, m), format="csr")
+        g.connect(hub, g.population(n, nc.IF(vth=100), name=f"o{i}"), weights=w.astype(np.int64))
+    return g
+
+
+def board_net(n_synapses: int, layers: int = 4, n: int = 32_768, seed: int = 0) -> nc.Graph:
+    """``layers`` sparse layers of ``n`` IF neurons, ``n_synapses`` explicit synapses in all, fan-in spread evenly.
+
+    Row ``i`` of a layer takes ``k`` sources with a stride of 2 from a window at its own relative position
+    (local, receptive-field-like connectivity, distinct and sorted), weights +-1..20, so building costs seconds,
+    not the compile under test.
+    """
+    rng = np.random.default_rng(seed)
+    g = nc.Graph()
+    src = g.input(2048, name="x")
+    per = n_synapses // layers
+    for li in range(layers):
+        n_src = src.n
+        k = max(1, min(n_src, per // n))
+        stride = 2 if 2 * k <= n_src else 1
+        start = np.clip((np.arange(n) * n_src) // n - stride * k // 2, 0, n_src - stride * k)
+        cols = (start[:, None] + stride * np.arange(k)[None, :]).astype(np.int32).ravel()
+        data = rng.integers(1, 21, n * k).astype(np.int8) * rng.choice(np.array([-1, 1], np.int8), n * k)
+        w = sp.csr_matrix((data, cols, np.arange(0, n * k + 1, k, dtype=np.int64)), shape=(n, n_src))
+        pop = g.population(n, nc.IF(vth=100), name=f"l{li}")
+        g.connect(src, pop, weights=w, name=f"l{li}.w")
+        src = pop
+    return g
+
+
+def board_row(n_synapses: int, placement: str = "greedy") -> str:
+    """Compile a ``board_net`` on an 8 x 8 board of Loihi chips; time and peak traced memory beyond the Graph."""
+    import tracemalloc
+
+    chip = dataclasses.replace(nc.chip.loihi(), name="loihi-8x8", chips_x=8, chips_y=8)
+    g = board_net(n_synapses)
+    syn = sum(p.n_synapses for p in g.projections.values())
+    tracemalloc.start()
+    t0, c0 = time.perf_counter(), time.process_time()
+    prog = nc.compile(g, chip, placement=placement, seed=0)
+    dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    m = prog.meta["mapping"]
+    lb, what = lower_bound(g, chip, "expanded")
+    return (f"{'board':<10} {chip.name:<12} {'expanded':<8} {syn:>11,} {prog.n_cores_used:>5} {lb:>5} "
+            f"{prog.n_cores_used / lb:>5.2f} {what:<14} {m['packing']:<8} {m['est_hops']:>11,.0f} "
+            f"{m['est_hops_in_order']:>11,.0f} {'':>6} {m['est_hops_chip']:>9,.0f} {dt:>7.2f}s  "
+            f"(CPU {cpu:.1f} s) peak {peak / syn:.0f} B/synapse beyond the Graph ({placement})")
 
 
 def row(name, g, chip, storage, placement="anneal"):
@@ -97,17 +164,25 @@ def row(name, g, chip, storage, placement="anneal"):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="LeNet only")
+    ap.add_argument("--board-synapses", type=float, default=0,
+                    help="also compile a network of this many explicit synapses on an 8 x 8 Loihi board")
     args = ap.parse_args()
     rng = np.random.default_rng(0)
     loihi = nc.chip.loihi()
     board = dataclasses.replace(loihi, name="loihi-2x1", chips_x=2)
     print(f"{'network':<10} {'chip':<12} {'storage':<8} {'syn':>11} {'cores':>5} {'lb':>5} {'x lb':>5} "
           f"{'binding':<14} {'packing':<8} {'hops':>11} {'in-order':>11} {'cut':>6} {'chip hops':>9} {'compile':>8}")
+    if args.board_synapses:
+        print(board_row(int(args.board_synapses)))
     g = lenet5(rng)
     print(row("LeNet-5", g, loihi, "expanded"))
     print(row("LeNet-5", g, loihi, "shared"))
     if args.quick:
         return
+    print(row("rec4000", recurrent(4000, 0.02), loihi, "expanded"))
+    print(row("rec8000", recurrent(8000, 0.01), loihi, "expanded"))
+    print(row("dense2048", dense_chain(rng), loihi, "expanded"))
+    print(row("fanout6", fan_out(rng), loihi, "expanded"))
     g = vgg(rng)
     print(row("VGG", g, board, "expanded"))
     print(row("VGG", g, loihi, "shared"))

@@ -19,7 +19,6 @@ Run ``python bench/workloads.py`` to print both descriptions and the measured fi
 """
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import sys
@@ -193,10 +192,9 @@ def cuba(n_steps: int = 10_000, seed: int = 1, tau_syn: str = "taue") -> Workloa
     """
     c = CUBA
     dt, S = c["dt"], CUBA_SCALE
-    # At most 400 neurons per core: with Loihi's 1024, a core of exc neurons would need
-    # 4,836 output routes (1024 sources x ~5 destination cores) > the 4,096 a core has.
-    # 400 per core -> 10 cores, <= 10 routes per neuron = 4,000 per core.
-    chip = dataclasses.replace(nc.chip.loihi(), neurons_per_core=400)
+    # The unmodified Loihi preset: the compiler's partition search picks the piece sizes
+    # (synapse memory and output routes bind; see neurocore.mapping.partition).
+    chip = nc.chip.loihi()
     unity = 1 << chip.decay_bits
     tau = {"taue": c["taue"], "taui": c["taui"]}[tau_syn]
     du = round(unity * dt / tau)
@@ -247,7 +245,7 @@ def cuba(n_steps: int = 10_000, seed: int = 1, tau_syn: str = "taue") -> Workloa
                 "bias_mV": (bm << be) / (k * S), "n_synapses": int(sum(d.sum() for d in degree.values()))}
     desc = (f"CUBA (Vogels & Abbott 2005, Brian2 examples/CUBA.py): {c['N']} CubaLIF ({Ne} exc / {Ni} inh), "
             f"p={c['p']}, {n_steps} steps of {dt} ms ({n_steps * dt / 1000:g} s); Loihi fixed point with "
-            f"400 neurons/core, S=2^18 v-units/mV: du={du} (one tau_syn={tau:g} ms), dv={dv}, vth={vth}, bias={bm}<<{be}, "
+            f"the loihi() preset, S=2^18 v-units/mV: du={du} (one tau_syn={tau:g} ms), dv={dv}, vth={vth}, bias={bm}<<{be}, "
             f"w_exc={me}<<(6{ee:+d}), w_inh={mi}<<(6{ei:+d}), refractory={refr} steps; seed {seed}")
     return Workload("cuba", desc, g, chip, np.zeros((1, n_steps, 0), np.int32), n_steps, layers,
                     neurons, degree, info)

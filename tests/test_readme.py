@@ -29,6 +29,14 @@ def test_pytorch_to_energy_report_block_runs():
     assert ns["report"].energy_per_inference_J > 0
 
 
+def test_partition_search_block_runs(capsys):
+    ns: dict = {}
+    exec(compile(_block("8,000 LIF, p = 0.01"), "README", "exec"), ns)
+    prog = ns["program"]
+    assert prog.n_cores_used <= prog.chip.n_cores
+    assert f"lower bound {prog.meta['mapping']['core_bound']}" in capsys.readouterr().out
+
+
 def test_dense_baselines_block_runs():
     ns: dict = {}
     exec(compile(_block("nc.energy.baselines.evaluate"), "README", "exec"), ns)

@@ -126,14 +126,25 @@ def test_energy_breakdown_without_baseline(mpl, run, tmp_path):
 
 # ---- 2. core heat map ----------------------------------------------------------------------------
 def _expected_grid(prog, values):
-    chip = prog.chip
-    sx, sy = 2, 2  # loihi: 4 cores per tile
-    grid = np.full((chip.mesh_y * sy, chip.mesh_x * sx), np.nan)
-    for slot, core in enumerate(prog.core_ids):
-        tx, ty = chip.core_xy(int(core))
-        local = int(core) % chip.cores_per_tile
-        grid[ty * sy + local // 2, tx * sx + local % 2] = values[slot]
+    """Inverse of core_grid, cell -> core (not core -> cell), for Loihi's 8 x 4 tiles of 2 x 2 cores."""
+    slot_of = {int(c): i for i, c in enumerate(prog.core_ids)}
+    grid = np.full((4 * 2, 8 * 2), np.nan)
+    for row in range(grid.shape[0]):
+        for col in range(grid.shape[1]):
+            core = ((row // 2) * 8 + col // 2) * 4 + (row % 2) * 2 + col % 2
+            if core in slot_of:
+                grid[row, col] = values[slot_of[core]]
     return grid
+
+
+def test_core_grid_worked_examples():
+    """Hand-placed cells: core 0 -> (0, 0), core 3 -> (1, 1), core 5 -> (0, 3), core 37 -> (2, 3)."""
+    from types import SimpleNamespace
+
+    prog = SimpleNamespace(chip=nc.chip.loihi(), core_ids=np.array([0, 3, 5, 37]), n_cores_used=4)
+    grid = report.core_grid(prog, [1.0, 2.0, 3.0, 4.0])
+    assert grid.count() == 4
+    assert (grid[0, 0], grid[1, 1], grid[0, 3], grid[2, 3]) == (1.0, 2.0, 3.0, 4.0)
 
 
 @pytest.mark.parametrize("metric", ["synops", "updates_active", "neurons", "synapse_bits", "axons_in"])

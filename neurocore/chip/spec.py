@@ -66,6 +66,11 @@ class ChipSpec:
         Cores sharing one router; a spike between two cores of one tile makes no hop.
     chips_x, chips_y : int
         Chips on a board (1 x 1 = a single chip).
+    chip_link_cost : float
+        Placement cost of one chip-to-chip link crossing, in on-chip hops (default 4.0):
+        the placer minimises ``hops + chip_link_cost * chip crossings`` per packet, so a
+        higher value keeps traffic on one chip at the price of longer on-chip paths.
+        ``compile(..., interchip_cost=)`` overrides it for one compile.
 
     Per-core limits
     ---------------
@@ -131,6 +136,7 @@ class ChipSpec:
     supports_decay: bool = True
     u_overflow: str = "wrap"
     v_overflow: str = "saturate"
+    chip_link_cost: float = 4.0
 
     def __post_init__(self) -> None:
         ints = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.type == "int"}
@@ -152,6 +158,10 @@ class ChipSpec:
         if self.weight_exp_min > self.weight_exp_max or not -16 <= self.weight_exp_min <= self.weight_exp_max <= 16:
             raise BitWidthError(f"ChipSpec weight exponent range [{self.weight_exp_min}, {self.weight_exp_max}] "
                                 "must be ordered and within [-16, 16]")
+        c = self.chip_link_cost
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not math.isfinite(c) or c < 0:
+            raise BitWidthError(f"ChipSpec.chip_link_cost must be a finite number >= 0 (on-chip hops per chip "
+                                f"crossing), got {c!r}")
         for k in ("u_overflow", "v_overflow"):
             if getattr(self, k) not in OVERFLOW_RULES:
                 raise BitWidthError(f"ChipSpec.{k} = {getattr(self, k)!r}; choose one of {OVERFLOW_RULES}")

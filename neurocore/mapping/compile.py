@@ -8,11 +8,12 @@ from neurocore.chip.presets import loihi
 from neurocore.chip.spec import ChipSpec, check_range, signed_range, unsigned_range
 from neurocore.errors import BitWidthError, GraphError, MappingError
 from neurocore.graph.graph import Graph
-from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition
+from neurocore.mapping.bound import CoreBound, core_bound
+from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition, piece_binding
 from neurocore.mapping.inputs import place_inputs
 from neurocore.mapping.place import place
 from neurocore.mapping.program import InputMap, PopulationMap, Program
-from neurocore.mapping.tables import build_routes, build_tables, packet_sources
+from neurocore.mapping.tables import build_routes, build_tables_csr, packet_sources
 from neurocore.mapping.units import synapse_unit_of
 
 __all__ = ["compile"]
@@ -36,7 +37,7 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
 
 
 def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",
-            placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float = 4.0,
+            placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float | None = None,
             packing: str = "auto", inputs_on: str = "host") -> Program:
     """Map ``graph`` onto ``chip`` (default :func:`neurocore.chip.loihi`).
 
@@ -57,8 +58,9 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         Edge weights for placement: None = every neuron fires once per step; "synapses" =
         synapses each packet reaches; a RunResult (its spike counts) or ``{population:
         spikes per step}`` = measured rates.
-    interchip_cost : float
-        Cost of a chip-to-chip hop relative to an on-chip hop, in the placement objective.
+    interchip_cost : float, optional
+        Cost of a chip-to-chip hop relative to an on-chip hop, in the placement objective
+        (default: the chip's ``chip_link_cost``).
     packing : {"auto", "stream", "balanced"}
         How populations are cut into cores (see :func:`neurocore.mapping.partition.partition`):
         "stream" keeps each core to consecutive layers in graph order; "balanced" also lets a
@@ -115,11 +117,16 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     src_offset.update(pop_offset)
     n_sources = n_neurons + coff
 
+    # ---- the lower bound: a network that cannot fit is refused before any costly step ----
+    bound = core_bound(graph, chip, conv_storage)
+    if bound.cores > chip.n_cores:
+        _bound_too_big(graph, bound, chip, conv_storage)
+
     # ---- projections --------------------------------------------------------------
     wlo, whi = chip.weight_range
     recurrent = graph.recurrent_projections()
-    srcs, dsts, ws, pidx, shifts, delays, stats, shared = [], [], [], [], [], [], [], []
-    for j, proj in enumerate(graph.projections.values()):
+    table_in, stats = [], []
+    for proj in graph.projections.values():
         where = f"projection '{proj.name}'"
         check_range("weight", proj.weights.data, wlo, whi, where=where,
                     hint=f"{chip.weight_bits}-bit signed mantissa on chip '{chip.name}'; divide the weights "
@@ -136,14 +143,8 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         if not 0 <= proj.delay <= chip.max_delay:
             raise BitWidthError(f"{where}: delay = {proj.delay} is outside [0, {chip.max_delay}] "
                                 f"(chip '{chip.name}' max_delay)")
-        coo = proj.weights.tocoo()
-        srcs.append(coo.col.astype(np.int64) + src_offset[proj.src])
-        dsts.append(coo.row.astype(np.int64) + pop_offset[proj.dst])
-        ws.append(coo.data)
-        pidx.append(np.full(coo.nnz, j, np.int64))
-        shifts.append(shift)
-        delays.append(proj.delay)
-        shared.append(is_shared(proj, conv_storage))
+        shared = is_shared(proj, conv_storage)
+        table_in.append((proj.weights, src_offset[proj.src], pop_offset[proj.dst], shift, proj.delay, shared))
         n_src, n_dst = proj.weights.shape[1], proj.weights.shape[0]
         stats.append({"name": proj.name, "src": proj.src, "dst": proj.dst, "kind": proj.kind, "n_src": n_src,
                       "n_dst": n_dst, "synapses": proj.n_synapses,
@@ -155,33 +156,32 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
             stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
             stats[-1].update({k: proj.meta[k] for k in ("kernel_shape", "in_shape", "out_shape", "stride", "padding",
                                                         "dilation", "groups") if k in proj.meta})
-            stats[-1]["storage"] = "shared" if shared[-1] else "expanded"
+            stats[-1]["storage"] = "shared" if shared else "expanded"
         stats[-1]["synapse_unit"] = synapse_unit_of(proj, stats[-1])
 
     # ---- partition, tables, place, routes ----------------------------------------------
-    parts = partition(graph, chip, conv_storage, packing)
+    parts = partition(graph, chip, conv_storage, packing, bound=bound.cores)
     neuron_core = parts.neuron_core().astype(np.int32)
     pop_pieces = {p.name: parts.pieces(p.name) for p in pops}
     names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in pops]
     n_slots = parts.n_cores
     if n_slots > chip.n_cores:
-        _too_many_cores(pops, pop_pieces, n_slots, chip, conv_storage)
+        _too_many_cores(graph, pop_pieces, n_slots, bound, chip, conv_storage,
+                        piece_binding(graph, chip, parts, conv_storage))
 
-    cat = (lambda xs, dt: np.concatenate(xs).astype(dt) if xs else np.zeros(0, dt))
-    tables = build_tables(cat(srcs, np.int64), cat(dsts, np.int64), cat(ws, np.int64), cat(pidx, np.int64),
-                          np.asarray(shifts, np.int64), np.asarray(delays, np.int64), neuron_core, n_sources,
-                          chip, proj_shared=np.asarray(shared, bool))
-    arr.update(tables)
+    arr.update(build_tables_csr(table_in, neuron_core, n_sources, chip))
     arr["neuron_core"] = neuron_core
     arr["core_syn_bits"] = _core_syn_bits(arr, graph, chip, n_slots, conv_storage, pop_offset)
 
     W = traffic_matrix(arr, n_neurons, n_slots, _rates(traffic, graph, pop_offset, n_neurons))
-    core_ids, info = place(W, chip, placement, seed=seed, interchip_cost=interchip_cost, names=names)
+    link_cost = chip.chip_link_cost if interchip_cost is None else float(interchip_cost)
+    core_ids, info = place(W, chip, placement, seed=seed, interchip_cost=link_cost, names=names)
     core_ids, arr["chan_core"] = place_inputs(inputs, chip, core_ids, inputs_on)
     arr.update(build_routes(arr, neuron_core, core_ids, chip, arr["chan_core"]))
 
-    info.update(conv_storage=conv_storage, packing=parts.packing, inputs_on=inputs_on, traffic=_traffic_name(traffic), n_chips_used=int(
-        np.unique(_chip_of(core_ids, chip)).size))
+    info.update(conv_storage=conv_storage, packing=parts.packing, inputs_on=inputs_on, traffic=_traffic_name(traffic),
+                n_chips_used=int(np.unique(_chip_of(core_ids, chip)).size), core_bound=bound.cores,
+                bound_binding=bound.binding)
     meta = dict(graph.meta)
     meta["mapping"] = info
     meta["est_hops"] = info["est_hops"]
@@ -277,14 +277,34 @@ def _core_syn_bits(arr: dict, graph: Graph, chip: ChipSpec, n_slots: int, conv_s
     return bits.astype(np.int64)
 
 
-def _too_many_cores(pops, pop_pieces, total: int, chip: ChipSpec, conv_storage: str) -> None:
-    counts = [(len(pop_pieces[p.name]), p.name) for p in pops]
-    biggest = ", ".join(f"'{name}' {c:,}" for c, name in sorted(counts, reverse=True)[:3])
-    fix = "use a board with more chips (ChipSpec chips_x, chips_y), lower weight_bits"
-    if conv_storage == "expanded":
-        fix += ", use conv_storage='shared' for convolutions"
-    raise MappingError(f"the network needs {total:,} cores (largest layers: {biggest}); chip '{chip.name}' has "
-                       f"{chip.n_cores:,}: {fix}, or shrink the network")
+def _fixes(graph: Graph, chip: ChipSpec, conv_storage: str, binding: set[str]) -> str:
+    """The options that apply to this network: a bigger board, fewer weight bits, shared conv storage."""
+    fix = [f"use a board with more chips (ChipSpec chips_x, chips_y; '{chip.name}' has {chip.n_chips})"]
+    if "synapse memory bits" in binding:
+        fix.append(f"lower weight_bits (now {chip.weight_bits}; synapse memory binds)")
+    if conv_storage == "expanded" and any(p.kind == "conv2d" and "kernel_shape" in p.meta
+                                          for p in graph.projections.values()):
+        fix.append("use conv_storage='shared' for the convolutions")
+    return ", ".join(fix) + ", or shrink the network"
+
+
+def _bound_too_big(graph: Graph, bound: CoreBound, chip: ChipSpec, conv_storage: str) -> None:
+    binding = {la.binding for la in bound.layers} | {bound.binding}
+    raise MappingError(f"the network needs {bound.cores:,} cores at least (a proven lower bound, set by "
+                       f"{bound.binding}; per layer: {bound.per_layer()}); chip '{chip.name}' has "
+                       f"{chip.n_cores:,} cores: {_fixes(graph, chip, conv_storage, binding)}")
+
+
+def _too_many_cores(graph: Graph, pop_pieces: dict, total: int, bound: CoreBound, chip: ChipSpec,
+                    conv_storage: str, binds: dict) -> None:
+    counts = sorted(((len(pop_pieces[la.name]), la) for la in bound.layers), key=lambda t: -t[0])[:4]
+    biggest = ", ".join(f"'{la.name}' {c:,} cores (binding: {binds[la.name][0]}, "
+                        f"{100 * binds[la.name][1]:.0f}% of a core at most; bound {max(la.cores):,.1f})"
+                        for c, la in counts)
+    binding = {binds[la.name][0] for _, la in counts} | {bound.binding}
+    raise MappingError(f"may fit: best found {total:,} cores, bound {bound.cores:,} (set by {bound.binding}); "
+                       f"chip '{chip.name}' has {chip.n_cores:,}. Largest layers: {biggest}. "
+                       f"{_fixes(graph, chip, conv_storage, binding)}")
 
 
 def _check_limits(program: Program) -> None:

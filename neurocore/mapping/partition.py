@@ -8,9 +8,14 @@ Per-core limits checked (all from :class:`~neurocore.chip.ChipSpec`):
   convolution piece: its input window with the halo, per incoming projection);
 * ``syn_mem_bits_per_core``: synapse memory, see *memory model* below;
 * ``axons_out_per_core``: output routes = (neuron, destination core) pairs, which
-  depend on how the *destination* populations are split; checked after the
-  in-constraints and repaired by splitting source pieces further (repeated until
-  nothing changes, since splitting a piece can only add routes upstream).
+  depend on how the *destination* populations are split. The cut is a search
+  (:func:`_search`): each round packs with every neuron's routes from the previous
+  round's partition as a fourth cumulative resource, then counts the true routes,
+  until every core meets the limit (a fixed point over the layers). Splitting
+  offending cores (the old repair) only finishes a search that does not converge.
+
+A proven lower bound on the cores (:mod:`neurocore.mapping.bound`) ends the search
+early when a packing comes within 1 % of it.
 
 Memory model
 ------------
@@ -55,6 +60,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from neurocore.chip.spec import ChipSpec
 from neurocore.errors import MappingError
@@ -241,66 +247,87 @@ def _window_needs(incoming: list[_Incoming], rows: np.ndarray, chip: ChipSpec) -
     return np.cumsum(d_ax), np.cumsum(d_bits)
 
 
-def _split_in(pop: Population, incoming: list[_Incoming], order: np.ndarray | None, chip: ChipSpec,
-              used: tuple[int, int, int], raise_errors: bool):
-    """Greedy cuts meeting the neuron, input-axon and memory limits.
+def _needs(incoming: list[_Incoming], rows: np.ndarray, chip: ChipSpec,
+           routes: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Cumulative (input axons, synapse bits, output routes) of the pieces ``rows[:1], rows[:2], ...``.
 
-    ``used`` = (neurons, axons, bits) already taken on the open core by earlier populations.
-    Returns (cuts, used_after) where ``cuts`` are the population positions at which a new core
-    starts (0 included if the population does not continue the open core), or None if a
-    neuron cannot fit a core.
+    ``routes``: estimated output routes of each neuron of the population (None: not counted).
     """
-    n, cap = pop.n, chip.neurons_per_core
-    A, M = chip.axons_in_per_core, chip.syn_mem_bits_per_core
+    L = rows.shape[0]
+    if incoming:
+        cum_ax, cum_bits = _window_needs(incoming, rows, chip)
+    else:
+        cum_ax = cum_bits = np.zeros(L, np.int64)
+    cum_r = np.cumsum(routes[rows]) if routes is not None else np.zeros(L, np.int64)
+    return cum_ax, cum_bits, cum_r
+
+
+def _split_in(pop: Population, incoming: list[_Incoming], order: np.ndarray | None, chip: ChipSpec,
+              used: tuple[int, int, int, int], raise_errors: bool, run_cap: int | None = None,
+              routes: np.ndarray | None = None):
+    """Greedy cuts meeting the neuron, input-axon, memory and (estimated) output-route limits.
+
+    ``used`` = (neurons, axons, bits, routes) already taken on the open core by earlier
+    populations; runs hold at most ``run_cap`` neurons; ``routes`` estimates each neuron's
+    output routes (see :func:`_search`). A neuron whose estimate alone exceeds the limit
+    still gets a core (the route check after partitioning reports it).
+    Returns (cuts, used_after, closed) where ``cuts`` are the population positions at which
+    a new core starts (0 included if the population does not continue the open core), or
+    None if a neuron cannot fit a core.
+    """
+    n, cap, run_cap = pop.n, chip.neurons_per_core, max(1, int(run_cap or chip.neurons_per_core))
+    A, M, R = chip.axons_in_per_core, chip.syn_mem_bits_per_core, chip.axons_out_per_core
     cuts: list[int] = []
-    lo, guess = 0, cap
-    un, ua, ub = used
+    lo, guess = 0, min(cap, run_cap)
+    un, ua, ub, ur = used
     while lo < n:
-        room = min(cap - un, n - lo)
+        room = min(cap - un, run_cap, n - lo)
         L = min(room, max(8, guess))
         while True:
-            if L <= 0:
-                cum_ax = cum_bits = np.zeros(0, np.int64)
-                m = 0
-                break
             pos = np.arange(lo, lo + L)
             rows = pos if order is None else order[pos]
-            if incoming:
-                cum_ax, cum_bits = _window_needs(incoming, rows, chip)
-            else:
-                cum_ax = cum_bits = np.zeros(L, np.int64)
-            m = min(L, int(np.searchsorted(cum_ax, A - ua, "right")), int(np.searchsorted(cum_bits, M - ub, "right")))
+            cum_ax, cum_bits, cum_r = _needs(incoming, rows, chip, routes)
+            m_in = min(L, int(np.searchsorted(cum_ax, A - ua, "right")),
+                       int(np.searchsorted(cum_bits, M - ub, "right")))
+            m = min(m_in, int(np.searchsorted(cum_r, R - ur, "right")))
             if m < L or L == room:
                 break
             L = min(room, 2 * L)
         if m == 0:
             if un > 0:  # the open core is full for this population: start a fresh core
-                un, ua, ub = 0, 0, 0
+                un, ua, ub, ur = 0, 0, 0, 0
                 cuts.append(lo)
                 continue
-            if not raise_errors:
+            if m_in > 0:  # routes alone: one neuron per core, the route check decides
+                m = 1
+            elif not raise_errors:
                 return None
-            neuron = int(rows[0])
-            if cum_ax[0] > A:
-                need = f"{int(cum_ax[0]):,} input axons; a core has {A:,}"
-                fix = "split its fan-in over more neurons or use a chip with more input axons per core"
             else:
-                need = f"{int(cum_bits[0]):,} synapse bits; a core has {M:,}"
-                fix = ("lower weight_bits, use conv_storage='shared' for convolutions, or use a chip with more "
-                       "synapse memory per core")
-            raise MappingError(f"layer '{pop.name}': neuron {neuron} alone needs {need}: {fix}")
+                _neuron_too_big(pop, int(rows[0]), int(cum_ax[0]), int(cum_bits[0]), chip)
         lo += m
-        if lo < n or m == room == cap - un:
+        if lo < n or m == cap - un:
             # the core is full (or this population ends exactly at its neuron limit)
             if lo < n:
                 cuts.append(lo)
-            un, ua, ub = 0, 0, 0
+            un, ua, ub, ur = 0, 0, 0, 0
             if lo >= n:
-                return cuts, (un, ua, ub), True
+                return cuts, (un, ua, ub, ur), True
         else:
-            un, ua, ub = un + m, ua + int(cum_ax[m - 1]), ub + int(cum_bits[m - 1])
+            un, ua, ub, ur = un + m, ua + int(cum_ax[m - 1]), ub + int(cum_bits[m - 1]), ur + int(cum_r[m - 1])
         guess = 2 * m
-    return cuts, (un, ua, ub), False
+    return cuts, (un, ua, ub, ur), False
+
+
+def _neuron_too_big(pop: Population, neuron: int, ax: int, bits: int, chip: ChipSpec) -> None:
+    A, M = chip.axons_in_per_core, chip.syn_mem_bits_per_core
+    if ax > A:
+        need = f"{ax:,} input axons; a core has {A:,}"
+        fix = "split its fan-in over more neurons or use a chip with more input axons per core"
+    else:
+        need = f"{bits:,} synapse bits; a core has {M:,}"
+        fix = ("lower weight_bits, use conv_storage='shared' for convolutions, or use a chip with more "
+               "synapse memory per core")
+    raise MappingError(f"layer '{pop.name}': neuron {neuron} alone needs {need}: {fix}")
 
 
 def _incoming(graph: Graph, chip: ChipSpec, conv_storage: str) -> dict[str, list[_Incoming]]:
@@ -318,7 +345,8 @@ def _incoming(graph: Graph, chip: ChipSpec, conv_storage: str) -> dict[str, list
     return into
 
 
-def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", packing: str = "auto") -> Partition:
+def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", packing: str = "auto",
+              caps: dict | int | None = None, search: bool = True, bound: int | None = None) -> Partition:
     """Split the network into core-sized pieces; see :class:`Partition`.
 
     ``packing``: "stream" cuts the populations, laid end to end in graph order, into
@@ -327,6 +355,15 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", pack
     "auto" (default) computes both and keeps the one with fewer cores (the stream
     cut on a tie).
 
+    ``caps`` limits the neurons of one population in one core (an int for every
+    population, or ``{population: int}``); the chip's limit by default. With
+    ``search`` (default) the caps are only a starting point: :func:`_search` lowers
+    the cap of a population whose cores exceed the output-route limit until every
+    core meets it (a fixed point over the layers). Without it, the old repair
+    splits the offending cores instead (kept as the oracle the tests compare with).
+    ``bound``: a lower bound on cores (:func:`neurocore.mapping.bound.core_bound`); a
+    packing within 1 % of it ends the search (the others could gain at most that).
+
     Raises :class:`MappingError` naming the layer, the limit, the need and the
     budget when one neuron alone does not fit a core.
     """
@@ -334,29 +371,82 @@ def partition(graph: Graph, chip: ChipSpec, conv_storage: str = "expanded", pack
         raise MappingError(f"conv_storage = {conv_storage!r}; choose one of {CONV_STORAGE}")
     if packing not in PACKINGS:
         raise MappingError(f"packing = {packing!r}; choose one of {PACKINGS}")
+    pops = graph.populations
+    N = chip.neurons_per_core
+    if isinstance(caps, (int, np.integer)):
+        caps = {p.name: int(caps) for p in pops}
+    caps = {p.name: max(1, min(N, int((caps or {}).get(p.name, N)))) for p in pops}
     into = _incoming(graph, chip, conv_storage)
-    stream = _stream(graph, chip, into)  # also picks each population's packing order, and raises if a neuron
-    _repair_out_axons(graph, chip, stream)  # alone does not fit
-    if packing == "stream":
-        return stream
-    best = stream if packing == "auto" else None
-    if best is not None and len(graph.populations) < 2:
-        return best
+    first = _stream(graph, chip, into, caps)  # picks each population's packing order; raises if a neuron
+    makers = {}                                 # alone does not fit a core
+    if packing != "balanced":
+        makers["stream"] = lambda c, r: _stream(graph, chip, into, c, r)
+    if packing == "balanced" or (packing == "auto" and len(pops) > 1):
+        for i, u in enumerate(_neuron_values(graph, chip, into)):
+            makers[f"balanced{i}"] = (lambda c, r, u=u: _balanced(graph, chip, into, first.orders,
+                                                                  first.order_names, u, c, r))
+    best = None
+    for name, make in makers.items():
+        start = first if name == "stream" else None
+        part = _search(graph, chip, make, caps, start) if search else _repaired(graph, chip, start or make(caps, None))
+        if best is None or part.n_cores < best.n_cores:
+            best = part
+        if bound is not None and best.n_cores <= bound * _CLOSE_ENOUGH:
+            break  # at most 1 % above the bound: no other packing can gain more than that
+    return best
+
+
+def _neuron_values(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]]) -> list[np.ndarray]:
+    """Per-neuron values of each population for :func:`_balanced`: binding resources only, then all."""
     caps = np.array([chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core], float)
     need = np.array([_intrinsic(p, into[p.name], chip) for p in graph.populations])
     ratio = need.sum(0) / caps  # per-resource lower bound on cores
-    # value of a neuron: first only the binding resources (keeps layers together), then all of them
-    tried: list[np.ndarray] = []
+    out, tried = [], []
     for w in (np.where(ratio >= 0.5 * ratio.max(), ratio, 0.0) ** 2, ratio):
         if any(np.allclose(w / w.sum(), t / t.sum()) for t in tried):
             continue
         tried.append(w)
-        u = (need / caps) @ w / np.maximum(need[:, 0], 1)
-        bal = _balanced(graph, chip, into, stream.orders, stream.order_names, u)
-        _repair_out_axons(graph, chip, bal)
-        if best is None or bal.n_cores < best.n_cores:
-            best = bal
-    return best
+        out.append((need / caps) @ w / np.maximum(need[:, 0], 1))
+    return out
+
+
+def _repaired(graph: Graph, chip: ChipSpec, part: Partition) -> Partition:
+    _repair_out_axons(graph, chip, part)
+    return part
+
+
+#: A packing within this factor of the lower bound ends the search.
+_CLOSE_ENOUGH = 1.01
+
+#: Rounds of the output-route fixed point before the repair takes over.
+_SEARCH_ROUNDS = 40
+
+
+def _search(graph: Graph, chip: ChipSpec, make, caps: dict, start: Partition | None = None) -> Partition:
+    """Cut every population against all four per-core limits at once: a fixed point over the layers.
+
+    Neurons, input axons and synapse memory depend on the piece only, so every cut meets
+    them exactly. Output routes depend on how the *destination* populations are cut, so
+    each round packs with the routes every neuron needed in the previous round's partition
+    as a fourth cumulative resource (the packers cut a run where its estimated routes
+    would pass the limit), then counts the true routes. A round whose cores all meet the
+    limit is the answer. Estimates only grow (the maximum over rounds), so rounds stop;
+    after ``_SEARCH_ROUNDS`` without a fixed point the old repair (splitting offending
+    cores) finishes the job.
+    """
+    part = start if start is not None else make(caps, None)
+    R = chip.axons_out_per_core
+    est = None
+    for _ in range(_SEARCH_ROUNDS):
+        r = out_routes(graph, part)
+        if np.bincount(part.core_of_stream(), weights=r, minlength=part.n_cores).max(initial=0) <= R:
+            return part
+        per = np.zeros(r.shape[0], np.int64)
+        per[part.stream_neurons()] = r
+        new = {p.name: per[part.starts[p.name]: part.starts[p.name] + p.n] for p in graph.populations}
+        est = new if est is None else {k: np.maximum(est[k], v) for k, v in new.items()}
+        part = make(caps, est)
+    return _repaired(graph, chip, part)
 
 
 def _offsets(graph: Graph) -> tuple[dict, dict]:
@@ -367,15 +457,22 @@ def _offsets(graph: Graph) -> tuple[dict, dict]:
     return starts, sizes
 
 
-def _stream(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]]) -> Partition:
-    """Populations end to end in graph order, each in the packing order that gives the fewest cuts."""
+def _stream(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], caps: dict | None = None,
+            routes: dict | None = None) -> Partition:
+    """Populations end to end in graph order, each in the packing order that gives the fewest cuts.
+
+    ``caps``: {population: most neurons of it in one core} (default: the chip's limit);
+    ``routes``: {population: (n,) estimated output routes per neuron} (default: not counted).
+    """
     orders, names, bounds = {}, {}, [0]
     starts, sizes = _offsets(graph)
-    used, start = (0, 0, 0), 0
+    used, start = (0, 0, 0, 0), 0
+    caps, routes = caps or {}, routes or {}
     for pop in graph.populations:
         best = None
         for name, order in _orders(pop.shape).items():
-            res = _split_in(pop, into[pop.name], order, chip, used, raise_errors=best is None)
+            res = _split_in(pop, into[pop.name], order, chip, used, raise_errors=best is None,
+                            run_cap=caps.get(pop.name), routes=routes.get(pop.name))
             if res is not None and (best is None or len(res[0]) < len(best[1][0])):
                 best = (name, res, order)
         name, (cuts, used_after, closed), order = best
@@ -422,10 +519,13 @@ def _intrinsic(pop: Population, incoming: list[_Incoming], chip: ChipSpec) -> np
 class _Cursor:
     """The unplaced tail of one population, with cumulative needs of a run from its head (cached)."""
 
-    def __init__(self, pop: Population, incoming: list[_Incoming], order, chip: ChipSpec):
+    def __init__(self, pop: Population, incoming: list[_Incoming], order, chip: ChipSpec, cap: int | None = None,
+                 routes: np.ndarray | None = None):
         self.name, self.n, self.inc, self.order, self.chip = pop.name, pop.n, incoming, order, chip
+        self.cap = max(1, int(cap or chip.neurons_per_core))
+        self.routes = routes
         self.pos, self.hint = 0, 8
-        self.ax = self.bits = np.zeros(0, np.int64)
+        self.ax = self.bits = self.rt = np.zeros(0, np.int64)
 
     @property
     def left(self) -> int:
@@ -434,34 +534,38 @@ class _Cursor:
     def _extend(self, L: int) -> None:
         pos = np.arange(self.pos, self.pos + L)
         rows = pos if self.order is None else self.order[pos]
-        if self.inc:
-            self.ax, self.bits = _window_needs(self.inc, rows, self.chip)
-        else:
-            self.ax = self.bits = np.zeros(L, np.int64)
+        self.ax, self.bits, self.rt = _needs(self.inc, rows, self.chip, self.routes)
 
-    def fit(self, rn: int, ra: int, rb: int) -> int:
-        """Longest run from the head within ``rn`` neurons, ``ra`` axons and ``rb`` bits."""
-        rn = min(rn, self.left)
-        if rn <= 0 or ra < 0 or rb < 0:
+    def fit(self, rn: int, ra: int, rb: int, rr: int) -> int:
+        """Longest run from the head within ``rn`` neurons, ``ra`` axons, ``rb`` bits and ``rr`` routes."""
+        rn = min(rn, self.left, self.cap)
+        if rn <= 0 or ra < 0 or rb < 0 or rr < 0:
             return 0
         while True:
             L = self.ax.shape[0]
-            m = min(L, rn, int(np.searchsorted(self.ax, ra, "right")), int(np.searchsorted(self.bits, rb, "right")))
+            m = min(L, rn, int(np.searchsorted(self.ax, ra, "right")), int(np.searchsorted(self.bits, rb, "right")),
+                    int(np.searchsorted(self.rt, rr, "right")))
             if m < L or L >= rn:
                 return m
             self._extend(min(self.left, max(2 * L, self.hint, 8, min(rn, 64))))
 
-    def need(self, m: int) -> tuple[int, int]:
-        return (int(self.ax[m - 1]), int(self.bits[m - 1])) if m else (0, 0)
+    def fits_alone(self) -> bool:
+        """Whether the head neuron fits an empty core on neurons, axons and memory (routes aside)."""
+        if self.ax.shape[0] == 0:
+            self._extend(1)
+        return bool(self.ax[0] <= self.chip.axons_in_per_core and self.bits[0] <= self.chip.syn_mem_bits_per_core)
+
+    def need(self, m: int) -> tuple[int, int, int]:
+        return (int(self.ax[m - 1]), int(self.bits[m - 1]), int(self.rt[m - 1])) if m else (0, 0, 0)
 
     def take(self, m: int) -> None:
         self.pos += m
         self.hint = max(8, m)
-        self.ax = self.bits = np.zeros(0, np.int64)
+        self.ax = self.bits = self.rt = np.zeros(0, np.int64)
 
 
 def _best_run(curs: list[_Cursor], u: np.ndarray, i: int, others: list[int],
-              res: tuple[int, int, int]) -> tuple[float, int] | None:
+              res: tuple[int, int, int, int]) -> tuple[float, int] | None:
     """(score, length) of the best run of population ``i`` in the room ``res``, or None if none fits.
 
     A run of ``a`` neurons scores ``a * u[i]`` plus the best score of a single maximal
@@ -475,8 +579,8 @@ def _best_run(curs: list[_Cursor], u: np.ndarray, i: int, others: list[int],
         return None
 
     def score(a: int) -> float:
-        ax, bits = c.need(a)
-        r = (res[0] - a, res[1] - ax, res[2] - bits)
+        ax, bits, rt = c.need(a)
+        r = (res[0] - a, res[1] - ax, res[2] - bits, res[3] - rt)
         return a * u[i] + max((curs[d].fit(*r) * u[d] for d in others), default=0.0)
 
     lo, hi, tried = 1, mmax, {}
@@ -493,7 +597,7 @@ def _best_run(curs: list[_Cursor], u: np.ndarray, i: int, others: list[int],
 
 
 def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], orders: dict,
-              order_names: dict, u: np.ndarray) -> Partition:
+              order_names: dict, u: np.ndarray, caps: dict | None = None, routes: dict | None = None) -> Partition:
     """Fill cores one at a time from several populations so that no resource is left idle.
 
     A stream cut fills a core along its binding resource only: a convolution with few
@@ -512,8 +616,9 @@ def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], or
     populations (rows are per projection), so every core meets its limits.
     """
     pops = graph.populations
-    curs = [_Cursor(p, into[p.name], orders[p.name], chip) for p in pops]
-    N, A, M = chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core
+    caps, routes = caps or {}, routes or {}
+    curs = [_Cursor(p, into[p.name], orders[p.name], chip, caps.get(p.name), routes.get(p.name)) for p in pops]
+    N, A, M, R = chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core, chip.axons_out_per_core
 
     segments, bounds, head = [], [0], 0
     while True:
@@ -522,7 +627,7 @@ def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], or
         if head == len(curs):
             break
         window = [i for i in range(head, len(curs)) if curs[i].left > 0][: _LOOKAHEAD_POPS + 1]
-        res = (N, A, M)
+        res = (N, A, M, R)
         takes: dict[int, int] = {}
         while res[0] > 0:
             choosers = [head] if not takes else [i for i in window if i not in takes]
@@ -532,12 +637,14 @@ def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], or
                 best = _best_run(curs, u, i, others, res)
                 if best is not None:
                     cand.append((*best, i))
+            if not cand and not takes and curs[head].fits_alone():
+                cand = [(0.0, 1, head)]  # its routes alone exceed the estimate: one neuron, the route check decides
             if not cand:
                 break
             top = max(s for s, _, _ in cand)
             _, a, i = next(c for c in cand if c[0] >= top * (1 - _TOL))  # the earliest population near the best
-            ax, bits = curs[i].need(a)
-            res = (res[0] - a, res[1] - ax, res[2] - bits)
+            ax, bits, rt = curs[i].need(a)
+            res = (res[0] - a, res[1] - ax, res[2] - bits, res[3] - rt)
             takes[i] = a
             curs[i].take(a)
         if not takes:  # pragma: no cover - the stream cut has checked that every neuron fits a core
@@ -558,29 +665,48 @@ def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], or
 
 
 # ---- output axons ------------------------------------------------------------------------
+def _core_pairs(w, dst_core: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct (source column, destination core) pairs of one projection, sorted, without a per-synapse sort.
+
+    Destination rows are put in core order (a stable sort over neurons), then scipy's CSR -> CSC
+    conversion (a counting sort by column) lists each column's entries in that order, so a pair
+    starts wherever the column or the core changes.
+    """
+    n_dst, n_src = w.shape
+    m = sp.csr_matrix((np.ones(w.indices.shape[0], np.int8), w.indices, w.indptr), shape=w.shape)
+    if n_dst > 1 and np.any(dst_core[1:] < dst_core[:-1]):
+        perm = np.argsort(dst_core, kind="stable")
+        m, dst_core = m[perm], dst_core[perm]
+    c = m.tocsc()
+    ecore = dst_core[c.indices]
+    new = np.ones(ecore.shape[0], bool)
+    if ecore.shape[0]:
+        np.not_equal(ecore[1:], ecore[:-1], out=new[1:])
+        new[c.indptr[:-1][np.diff(c.indptr) > 0]] = True
+    first = np.flatnonzero(new)
+    col = np.searchsorted(c.indptr, first, "right") - 1
+    return col.astype(np.int64), ecore[first].astype(np.int64)
+
+
 def out_routes(graph: Graph, part: Partition) -> np.ndarray:
     """(N,) output routes of every stream position = distinct destination cores its neuron reaches."""
     nc = part.neuron_core().astype(np.int64)
-    K = part.n_cores
+    K = max(1, part.n_cores)
     pops = {p.name: p for p in graph.populations}
-    keys = []
+    per_neuron = np.zeros(nc.shape[0], np.int64)
+    by_src: dict[str, list] = {}
     for proj in graph.projections.values():
-        if proj.src not in pops or proj.weights.nnz == 0:
-            continue
-        coo = proj.weights.tocoo()
-        s0, d0 = part.starts[proj.src], part.starts[proj.dst]
-        keys.append((coo.col.astype(np.int64) + s0) * K + nc[coo.row.astype(np.int64) + d0])
-    N = nc.shape[0]
-    if not keys:
-        return np.zeros(N, np.int64)
-    if N * K <= 1 << 27:  # a (neuron, core) bitmap: linear time
-        mark = np.zeros(N * K, bool)
-        for k in keys:
-            mark[k] = True
-        per_neuron = np.count_nonzero(mark.reshape(N, K), axis=1)
-    else:
-        u = np.unique(np.concatenate(keys))
-        per_neuron = np.bincount(u // K, minlength=N)  # by global neuron index
+        if proj.src in pops and proj.weights.nnz:
+            by_src.setdefault(proj.src, []).append(proj)
+    for src, projs in by_src.items():
+        pairs = [_core_pairs(p.weights, nc[part.starts[p.dst]: part.starts[p.dst] + p.weights.shape[0]])
+                 for p in projs]
+        if len(pairs) == 1:
+            cols = pairs[0][0]
+        else:
+            cols = np.unique(np.concatenate([c * K + k for c, k in pairs])) // K
+        s0, n = part.starts[src], pops[src].n
+        per_neuron[s0: s0 + n] += np.bincount(cols, minlength=n)
     return per_neuron[part.stream_neurons()]
 
 
@@ -619,3 +745,29 @@ def _repair_out_axons(graph: Graph, chip: ChipSpec, part: Partition) -> None:
             return
         part.bounds = np.asarray(new, np.int64)
     raise MappingError("output-axon repair did not converge; report this network as a bug")  # pragma: no cover
+
+
+def piece_binding(graph: Graph, chip: ChipSpec, part: Partition, conv_storage: str = "expanded") -> dict:
+    """{population: (resource, fraction)}: the per-core limit its fullest piece fills most, and how full.
+
+    For error messages: neurons, input axons and synapse bits of each piece (alone, as if it had
+    its core to itself) and the output routes of its neurons, over the chip's budgets.
+    """
+    into = _incoming(graph, chip, conv_storage)
+    routes = out_routes(graph, part)
+    per = np.zeros(routes.shape[0], np.int64)
+    per[part.stream_neurons()] = routes
+    names = ("neurons", "input axons", "synapse memory bits", "output routes")
+    budget = np.array([chip.neurons_per_core, chip.axons_in_per_core, chip.syn_mem_bits_per_core,
+                       chip.axons_out_per_core], float)
+    out = {}
+    for pop in graph.populations:
+        order, best = part.orders[pop.name], np.zeros(4)
+        for _, lo, hi in part.pieces(pop.name):
+            rows = np.arange(lo, hi) if order is None else np.asarray(order[lo:hi])
+            ax, bits, rt = _needs(into[pop.name], rows, chip, per[part.starts[pop.name]:][: pop.n])
+            use = np.array([hi - lo, ax[-1], bits[-1], rt[-1]], float) / budget
+            best = np.maximum(best, use)
+        j = int(np.argmax(best))
+        out[pop.name] = (names[j], float(best[j]))
+    return out

@@ -70,7 +70,9 @@ class Program:
     packing a neuron-heavy and a memory-heavy layer side by side); a population has at most
     one piece per slot.
 
-    ``meta["mapping"]``: placement method, seed, traffic, conv storage, packing, chips used and the
+    ``meta["mapping"]``: placement method, seed, traffic, conv storage, packing, chips used,
+    ``core_bound`` (a proven lower bound on cores, :mod:`neurocore.mapping.bound`) and
+    ``bound_binding`` (the resource that sets it), and the
     estimated hops per step (``est_hops``, ``est_hops_chip``) against in-order placement
     (``est_hops_in_order``, ``est_hops_chip_in_order``).
     """
@@ -136,6 +138,10 @@ class Program:
         chips = f" on {m['n_chips_used']} of {c.n_chips} chips" if c.n_chips > 1 and "n_chips_used" in m else ""
         lines = [(f"Program on {c.name}: {self.n_cores_used} of {c.n_cores} cores{chips}, {self.n_neurons} neurons, "
                   f"{self.arrays['target'].shape[0]} synapses, {self.arrays['pk_core'].shape[0]} routes")]
+        if "core_bound" in m:
+            b = m["core_bound"]
+            lines.append(f"  cores {self.n_cores_used} vs lower bound {b} ({self.n_cores_used / b:.2f}x; the bound is "
+                         f"set by {m.get('bound_binding', '?')})")
         lines.append(f"  {'per core':<13} {'max':>9}   {'limit':<9} {'mean':>11}")
         for k, v in use.items():
             if v.size:

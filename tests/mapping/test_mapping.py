@@ -290,10 +290,20 @@ def test_placement_deterministic_and_not_worse(rng, method):
     m = a.meta["mapping"]
     assert m["est_hops"] <= m["est_hops_in_order"]
     assert "estimated hops" in a.summary()
-    # the estimate equals the kernel's count when every neuron fires once
-    x = np.zeros((1, 2, g.n_inputs), np.int32)
-    r = nc.Simulator(a).run(x, 2)
-    assert r.counters["hops_ew"][0] + r.counters["hops_ns"][0] <= m["est_hops"]
+    # the all-fire estimate is the sum of every neuron packet's hops (placement cost vs routes)
+    arr = a.arrays
+    src = np.repeat(np.arange(arr["src_pk_ptr"].shape[0] - 1), np.diff(arr["src_pk_ptr"]))
+    pk_hops = arr["pk_hops_ew"].astype(np.int64) + arr["pk_hops_ns"]
+    from_neuron = src < a.n_neurons
+    assert m["est_hops"] == pk_hops[from_neuron].sum() > 0
+    # and the kernel's hop count is spikes x hops of each spiking neuron's packets
+    x = (rng.random((1, 12, g.n_inputs)) < 0.5).astype(np.int32)
+    probes = {p.name: ["spikes"] for p in g.populations}
+    r = nc.Simulator(a).run(x, 12, probes=probes)
+    spikes = np.concatenate([r.probes[p.name]["spikes"][0].sum(0) for p in g.populations])
+    assert spikes.sum() > 0
+    hops_per_neuron = np.bincount(src[from_neuron], weights=pk_hops[from_neuron], minlength=a.n_neurons)
+    assert r.counters["hops_ew"].sum() + r.counters["hops_ns"].sum() == int(spikes @ hops_per_neuron)
 
 
 def test_measured_rates_steer_placement(rng):
@@ -303,6 +313,17 @@ def test_measured_rates_steer_placement(rng):
     r = nc.Simulator(nc.compile(g, chip)).run(x, 20)
     p = nc.compile(g, chip, traffic=r, placement="greedy")
     assert p.meta["mapping"]["traffic"] == "rates"
+    # the placement objective is the measured traffic: est_hops = sum of packet hops x the source's rate
+    rate = np.concatenate([r.spike_counts[q.name].sum(0) / (20 * 2) for q in g.populations])
+    assert rate.min() < rate.max()  # non-uniform, so a placement that ignored the rates would disagree
+    arr = p.arrays
+    src = np.repeat(np.arange(arr["src_pk_ptr"].shape[0] - 1), np.diff(arr["src_pk_ptr"]))
+    keep = src < p.n_neurons
+    hops = (arr["pk_hops_ew"].astype(float) + arr["pk_hops_ns"])[keep]
+    assert p.meta["mapping"]["est_hops"] == pytest.approx(float(hops @ rate[src[keep]]))
+    allfire = nc.compile(g, chip, placement="greedy")
+    assert allfire.meta["mapping"]["est_hops"] == pytest.approx(float(
+        (allfire.arrays["pk_hops_ew"].astype(float) + allfire.arrays["pk_hops_ns"])[keep].sum()))
     assert nc.compile(g, chip, traffic="synapses").meta["mapping"]["traffic"] == "synapses"
 
 
