@@ -77,8 +77,10 @@ SOURCES: dict[str, SourceConvention] = {
     # exported with tau = dt / tau_inv and r = 1; LIFCell's current jumps by its input
     "norse": SourceConvention(reset="zero", decay="euler", same_step_input=True, tau_times_dt=True,
                               input_jump=True, default_dt=1e-3),
-    # SpikingJelly: hard reset to v_reset (0) by default
-    "spikingjelly": SourceConvention(reset="zero", decay="euler", same_step_input=True),
+    # SpikingJelly 2.0: hard reset to v_reset (0; soft reset is refused by its exporter), spikes at
+    # v >= threshold, exported at dt = 1e-4 (IF r = 1/dt, LIF tau = tau_steps*dt with r = 1)
+    "spikingjelly": SourceConvention(reset="zero", decay="euler", same_step_input=True, spike_at_threshold=True,
+                                     default_dt=1e-4),
     # neurocore's own files without metadata: reset to zero, one step per edge
     "neurocore": SourceConvention(reset="zero", decay="euler", same_step_input=False),
 }
