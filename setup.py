@@ -36,6 +36,16 @@ extensions = [
         extra_compile_args=compile_args,
         extra_link_args=link_args,
     ),
+    Extension(
+        "neurocore.kernels._learn",
+        ["neurocore/kernels/_learn.pyx"],
+        include_dirs=[np.get_include(), "neurocore/kernels"],
+        depends=["neurocore/kernels/neurons.h", "neurocore/kernels/fixedpoint.pxd"],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        # no fused multiply-add: Lava-mode trace decay must round exactly as numpy's float64 does
+        extra_compile_args=compile_args + ([] if sys.platform == "win32" else ["-ffp-contract=off"]),
+        extra_link_args=link_args,
+    ),
 ]
 
 setup(ext_modules=cythonize(extensions, compiler_directives=directives))

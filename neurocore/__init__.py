@@ -3,6 +3,10 @@
 describe (Graph) -> compile (Program) -> run (RunResult) -> report (EnergyReport).
 """
 from neurocore import chip, energy
+from neurocore.graph import learning
+from neurocore.graph.learning import LearningRule
+from neurocore.graph.learning import rstdp as RSTDP
+from neurocore.graph.learning import stdp as STDP
 from neurocore.convert import ConversionReport, accuracy_vs_timesteps, convert
 from neurocore.errors import (
                               BitWidthError,
@@ -10,17 +14,19 @@ from neurocore.errors import (
                               ConversionError,
                               FileFormatError,
                               GraphError,
+                              LearningRuleError,
                               MappingError,
                               NeurocoreError,
                               ProfileError,
                               SimulationError,
 )
-from neurocore.graph import IF, CubaLIF, Graph, one_to_one
+from neurocore.graph import IF, AdaptiveLIF, CubaLIF, Graph, one_to_one
 from neurocore.mapping import Program, compile
 from neurocore.sim import RunResult, Simulator
+from neurocore.learning_sim import learned_graph
 
 __version__ = "0.1.0"
 
-__all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
-           "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
+__all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "AdaptiveLIF", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
+           "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
            "ProfileError", "SimulationError", "BuildError"]

@@ -169,7 +169,8 @@ def cmd_report(args) -> int:
 
     result = nc.RunResult.load(args.result)
     profile = args.profile or CHIP_PROFILE.get(result.program.chip.name, "loihi")
-    report = estimate(result, chip=profile, baseline=args.baseline if len(args.baseline) > 1 else args.baseline[0])
+    report = estimate(result, chip=profile, baseline=args.baseline if len(args.baseline) > 1 else args.baseline[0],
+                      static=args.static, timing=args.timing)
     print(report.table())
     if args.json:
         Path(args.json).write_text(report.to_json())
@@ -256,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--baseline", nargs="+", default=["gpu-h100"],
                    help="dense baseline profile(s): gpu-h100, gpu-h100-roofline, dense-45nm, a measured profile's "
                         "name or JSON path; each is compared in both regimes (batch 1 and the run's batch)")
+    e.add_argument("--static", default="chips_used", choices=("chips_used", "core_fraction", "none"),
+                   help="static power for the chips the placement uses, the fraction of cores used, or none")
+    e.add_argument("--timing", choices=("neurocore", "sanafe-simple"), help="chip-time model (default: the profile's)")
     e.add_argument("--json", metavar="PATH")
     e.add_argument("--plot", metavar="DIR")
     e.set_defaults(func=cmd_report)

@@ -16,6 +16,7 @@ __all__ = [
     "ProfileError",
     "SimulationError",
     "BuildError",
+    "LearningRuleError",
 ]
 
 
@@ -53,3 +54,7 @@ class SimulationError(NeurocoreError, ValueError):
 
 class BuildError(NeurocoreError, RuntimeError):
     """The compiled kernels are missing: the package was not built."""
+
+
+class LearningRuleError(GraphError):
+    """A learning rule is malformed: unknown symbol, too many factors, a tau or impulse out of range."""

@@ -179,7 +179,8 @@ def _kind_notes(report: Any) -> dict[str, str]:
 def plot_energy_breakdown(report: Any, path: str | os.PathLike | None = None):
     """Chip energy per inference, broken down by kind, against the dense baseline.
 
-    Top panel: the chip's total (stacked by kind on a linear axis), the baseline's
+    Top panel: the chip's total (stacked by kind on a linear axis), its dynamic part alone
+    when a static term is charged, the baseline's
     energy per inference (stacked by its kinds where they add up) and the baseline's
     per-op lower bound; the axis is logarithmic when these differ by more than 100x.
     Bottom panel: the chip's breakdown by kind with its share of the total; a kind
@@ -209,6 +210,9 @@ def plot_energy_breakdown(report: Any, path: str | os.PathLike | None = None):
     base_cmap = mpl.colormaps["Pastel1"]
 
     totals = [(f"chip: {chip_name}", chip_e)]
+    dyn, static = _get(report, "dynamic_energy_J"), _get(report, "static_energy_J")
+    if dyn is not None and static:  # the dynamic part on its own bar: the static attribution is an option
+        totals.append((f"dynamic only (static '{_get(report, 'static_model')}' left out)", float(dyn)))
     if base_name is not None and base_e is not None:
         totals.append((f"baseline: {base_name} ({prec})", float(base_e)))
     if base_name is not None and lower is not None:

@@ -15,6 +15,7 @@ from numpy.typing import NDArray
 from neurocore.chip.spec import signed_range
 from neurocore.errors import BitWidthError, BuildError, FileFormatError, SimulationError
 from neurocore.mapping.program import Program
+from neurocore.mapping.replicate import pack_inputs, sample_view
 from neurocore.mapping.units import SYNAPSE_UNITS, default_synapse_unit
 
 __all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "kernel_tables", "load_kernel"]
@@ -111,7 +112,8 @@ def concat_results(parts: list[RunResult]) -> RunResult:
         probes={p: {v: cat(r.probes[p][v] for r in parts) for v in d} for p, d in first.probes.items()},
         core_steps={k: cat(r.core_steps[k] for r in parts) for k in first.core_steps},
         busiest_link=cat(r.busiest_link for r in parts), link_packets=sum(r.link_packets for r in parts),
-        final_state={k: cat(r.final_state[k] for r in parts) for k in first.final_state}, meta=dict(first.meta),
+        final_state={k: cat(r.final_state[k] for r in parts) for k in first.final_state},
+        meta=dict(first.meta, **({"samples": sum(r.meta["samples"] for r in parts)} if "samples" in first.meta else {})),
         predictions=None if first.predictions is None else cat(r.predictions for r in parts),
     )
 
@@ -248,6 +250,10 @@ class RunResult:
     meta: dict = field(default_factory=dict)
     #: Decoded output per sample (class index or value) when the Program has a codec, else None.
     predictions: NDArray | None = None
+    #: Learned weights per plastic projection, (batch, n_dst, n_src) int64 (learning runs only).
+    weights: dict[str, NDArray[np.int64]] = field(default_factory=dict)
+    #: Tags per plastic projection: {"tag_1": ..., "tag_2": ...}, each (batch, n_dst, n_src).
+    tags: dict[str, dict[str, NDArray[np.int64]]] = field(default_factory=dict)
 
     @property
     def batch_size(self) -> int:
@@ -259,8 +265,8 @@ class RunResult:
             raise SimulationError("this run has no predictions: the Program carries no codec (convert a model with "
                                   "nc.convert, or decode result.spike_counts yourself)")
         y = np.asarray(labels)
-        if y.shape[0] != self.batch_size:
-            raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {self.batch_size}")
+        if y.shape[0] != len(self.predictions):
+            raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {len(self.predictions)} samples")
         return float(np.mean(self.predictions == y))
 
     def save(self, path):
@@ -302,11 +308,15 @@ class RunResult:
             counters, core_steps, final = groups["counters"], groups["core_steps"], groups["final_state"]
         except KeyError as exc:
             raise FileFormatError(f"'{path}': result file lacks {exc}") from None
+        from neurocore.learning_sim import learned_from_state
+
+        weights, tags = learned_from_state(program, final)
         return RunResult(program=program, n_steps=n_steps,
                          counters=counters, spike_counts=groups.get("spike_counts", {}), probes=probes,
                          core_steps=core_steps, busiest_link=arrays["busiest_link"],
                          link_packets=arrays["link_packets"], final_state=final,
-                         meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"))
+                         meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"),
+                         weights=weights, tags=tags)
 
     def totals(self) -> dict[str, int]:
         """Counters summed over the batch."""
@@ -384,7 +394,7 @@ class Simulator:
         return out
 
     def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
-            n_threads: int | None = None, seed: int = 0) -> RunResult:
+            n_threads: int | None = None, seed: int = 0, learning=True, initial_state=None) -> RunResult:
         """Simulate every sample of ``inputs`` for ``n_steps`` steps.
 
         Parameters
@@ -404,6 +414,15 @@ class Simulator:
             count). Results do not depend on it.
         seed : int
             Seed of a stochastic input encoding (Poisson), when the Program has a codec.
+        learning : bool or dict, optional
+            Programs with plastic projections only: False (or ``{projection: False}``) freezes
+            weights for this run. See :mod:`neurocore.learning_sim`.
+        initial_state : RunResult, optional
+            Continue from the end of an earlier learning run (weights, traces, u, v, time).
+
+        A Program compiled with ``replicas=k`` takes one replica's channels per sample:
+        sample i runs on replica i % k in chip run i // k, so the result has ceil(B / k)
+        rows of counters and ``meta["samples"] = B`` (see :mod:`neurocore.mapping.replicate`).
 
         If the Program carries a codec (``program.meta["codec"]``, set by ``nc.convert``),
         ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
@@ -418,11 +437,23 @@ class Simulator:
         codec = p.meta.get("codec")
         if codec is not None:
             inputs = codec.encode(inputs, n_steps, seed=seed)
+        reps = p.meta.get("replicas") or {}
+        n_samples = None
+        if reps.get("k", 1) > 1:  # sample i on replica i % k of chip run i // k
+            n_samples = int(np.asarray(inputs).shape[0]) if np.asarray(inputs).ndim == 3 else None
+            inputs = pack_inputs(inputs, reps)
         if p.n_inputs == 0 and np.asarray(inputs).size == 0 and np.asarray(inputs).ndim == 3:
             x = np.zeros((np.asarray(inputs).shape[0], n_steps, 0), np.int32)
             self._check_inputs(x, n_steps)
         else:
             x = self._check_inputs(inputs, n_steps)
+        from neurocore.learning_sim import has_plasticity, run_learning
+
+        if has_plasticity(p):  # plastic projections run on the learning kernel, one sample at a time
+            return run_learning(self, x, n_steps, probes, learning=learning, initial_state=initial_state)
+        if initial_state is not None or learning is not True:
+            raise SimulationError("learning= and initial_state= apply to Programs with plastic projections; "
+                                  "this Program has none")
         pidx = self._probe_index(probes)
         B, T, N = x.shape[0], int(n_steps), p.n_neurons
         if n_threads is None:
@@ -473,7 +504,10 @@ class Simulator:
             busiest_link=out["busiest_link"], link_packets=out["link_total"].sum(axis=0),
             final_state={"u": out["u"], "v": out["v"]},
         )
+        if n_samples is not None:
+            result.meta.update(samples=n_samples, replicas=reps["k"])
         if codec is not None:
-            result.predictions = codec.decode(result)
+            result.predictions = (codec.decode_arrays(*sample_view(result, codec.output), T) if n_samples is not None
+                                  else codec.decode(result))
         return result
 

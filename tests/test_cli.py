@@ -51,6 +51,22 @@ def test_compile_run_report_pipeline(saved):
         np.testing.assert_array_equal(res.counters[k], again.counters[k])
 
 
+def test_report_static_and_timing_options(saved):
+    d = saved
+    if not (d / "res.npz").exists():
+        cli("compile", d / "graph.npz", "-o", d / "prog.npz")
+        cli("run", d / "prog.npz", "--inputs", d / "x.npy", "--steps", 10, "-o", d / "res.npz")
+    out = {}
+    for static in ("chips_used", "none"):
+        r = cli("report", d / "res.npz", "--static", static, "--json", d / f"rep_{static}.json")
+        assert r.returncode == 0, r.stderr
+        out[static] = json.loads((d / f"rep_{static}.json").read_text())
+    assert out["none"]["static_energy_J"] == 0 and out["chips_used"]["static_energy_J"] > 0
+    assert out["none"]["dynamic_energy_J"] == pytest.approx(out["chips_used"]["dynamic_energy_J"], rel=1e-12)
+    r = cli("report", d / "res.npz", "--profile", "loihi-sanafe", "--timing", "neurocore")
+    assert r.returncode == 0 and "static: not modelled" in r.stdout and "neurocore" in r.stdout
+
+
 def test_report_plots(saved):
     pytest.importorskip("matplotlib")
     d = saved

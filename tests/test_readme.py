@@ -29,6 +29,14 @@ def test_pytorch_to_energy_report_block_runs():
     assert ns["report"].energy_per_inference_J > 0
 
 
+def test_on_chip_learning_block_runs():
+    ns: dict = {}
+    exec(compile(_block("nc.LearningRule(dw="), "README", "exec"), ns)
+    assert ns["result"].weights["syn"].shape == (8, 4, 20)
+    assert ns["report"].breakdown_J["learning"] > 0
+    assert ns["test"].counters["learning_updates"].sum() == 0
+
+
 def test_partition_search_block_runs(capsys):
     ns: dict = {}
     exec(compile(_block("8,000 LIF, p = 0.01"), "README", "exec"), ns)
@@ -42,3 +50,10 @@ def test_dense_baselines_block_runs():
     exec(compile(_block("nc.energy.baselines.evaluate"), "README", "exec"), ns)
     assert ns["streaming"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267, rel=1e-12)
     assert ns["offline"].energy_per_inference_J == pytest.approx(3 * 3e-6 * 267 / 540, rel=1e-12)
+
+
+def test_energy_options_block_runs():
+    ns: dict = {}
+    exec(compile(_block('static in ("chips_used", "core_fraction", "none")'), "README", "exec"), ns)
+    assert ns["sanafe"].static_model == "not modelled"
+    assert ns["packed"].meta["replicas"]["k"] > 1

@@ -91,10 +91,11 @@ def test_energy_breakdown_png(mpl, run, tmp_path):
     assert rep.energy_per_inference_J / rep.baseline_energy_lower_bound_J > 100
     assert top.get_xscale() == "log"
     labels = [t.get_text() for t in top.get_yticklabels()]
-    assert labels[0] == "chip: loihi" and "gpu-h100" in labels[1] and "lower bound" in labels[2]
+    assert labels[0] == "chip: loihi" and labels[1].startswith("dynamic only")
+    assert "gpu-h100" in labels[2] and "lower bound" in labels[3]
     widths = sorted(b.get_width() for b in top.patches)
-    assert widths == pytest.approx(sorted([rep.energy_per_inference_J, rep.baseline_energy_per_inference_J,
-                                           rep.baseline_energy_lower_bound_J]))
+    assert widths == pytest.approx(sorted([rep.energy_per_inference_J, rep.dynamic_energy_J,
+                                           rep.baseline_energy_per_inference_J, rep.baseline_energy_lower_bound_J]))
     assert [b.get_width() for b in bottom.patches] == pytest.approx(list(rep.breakdown_J.values()))
     assert "loihi" in fig._suptitle.get_text() and "gpu-h100" in fig._suptitle.get_text()
     texts = " ".join(t.get_text() for t in top.texts + bottom.texts)
@@ -120,8 +121,12 @@ def test_energy_breakdown_linear_stacked_from_dict(mpl, run, tmp_path):
 def test_energy_breakdown_without_baseline(mpl, run, tmp_path):
     rep = estimate(run[1], chip="loihi", baseline=None)
     fig = report.plot_energy_breakdown(rep, tmp_path / "nobase.png")
-    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["chip: loihi"]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["chip: loihi",
+                                                                     "dynamic only (static 'chips_used' left out)"]
     _png_ok(tmp_path / "nobase.png", mpl)
+    no_static = estimate(run[1], chip="loihi-sanafe", baseline=None)          # static not modelled: one bar
+    fig = report.plot_energy_breakdown(no_static, tmp_path / "sanafe.png")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["chip: loihi-sanafe"]
 
 
 # ---- 2. core heat map ----------------------------------------------------------------------------

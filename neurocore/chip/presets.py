@@ -57,7 +57,7 @@ def truenorth() -> ChipSpec:
         weight_bits=9, weight_exp_min=0, weight_exp_max=0,
         u_bits=20, v_bits=20, decay_bits=12, vth_bits=18, vth_shift=0, act_shift=0,
         bias_mant_bits=9, bias_exp_bits=0, refractory_bits=4, graded_bits=0, max_delay=15,
-        supports_decay=False, u_overflow="saturate", v_overflow="saturate",
+        supports_decay=False, u_overflow="saturate", v_overflow="saturate", learning_engine=False,
     )
 
 

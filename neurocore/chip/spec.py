@@ -100,6 +100,8 @@ class ChipSpec:
         takes spikes only, as TrueNorth does).
     max_delay : longest synaptic delay in steps.
     supports_decay : False for chips whose neurons have no multiplicative leak (TrueNorth).
+    learning_engine : True for chips with on-chip synaptic plasticity (Loihi's learning engine);
+        ``g.connect(..., learning=rule)`` compiles only for them.
 
     Overflow
     --------
@@ -134,6 +136,7 @@ class ChipSpec:
     graded_bits: int = 16
     max_delay: int = 62
     supports_decay: bool = True
+    learning_engine: bool = True
     u_overflow: str = "wrap"
     v_overflow: str = "saturate"
     chip_link_cost: float = 4.0

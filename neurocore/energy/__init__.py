@@ -1,10 +1,12 @@
 """Energy and latency reports: cited chip profiles, a dense baseline, NeuroBench metrics."""
 from neurocore.energy.baselines import BaselineResult
-from neurocore.energy.estimate import BaselineComparison, EnergyReport, Term, estimate
+from neurocore.energy.estimate import STATIC_MODELS, TIMING_MODELS, BaselineComparison, EnergyReport, Term, estimate
 from neurocore.energy.neurobench import neurobench_metrics
 from neurocore.energy.profiles import Entry, Profile, list_profiles, load_profile
 
 __all__ = [
+           "STATIC_MODELS",
+           "TIMING_MODELS",
            "BaselineComparison",
            "BaselineResult",
            "EnergyReport",

@@ -10,8 +10,16 @@ The model
 ---------
 Chip energy, ``scope = "per_term"`` (per inference = mean over the batch)::
 
-    E = sum_k counter_k x entry_k   (see CHIP_TERMS)
-      + static_power x n_chips_used x chip_time
+    E = sum_k counter_k x entry_k   (see CHIP_TERMS; synops per synapse unit when the
+                                     profile has synop_sparse / synop_conv entries)
+      + static_power x share x chip_time          (share: see STATIC_MODELS)
+
+``static="chips_used"`` (default): share = chips the placement touches;
+``"core_fraction"``: cores used / cores per chip; ``"none"``: 0. A profile without a
+``static_power`` entry models no static energy ("not modelled", as SANA-FE). Where the
+entry gives a ``range`` the report adds the low/high corners. With replicas (several
+copies of the network on the chip, ``nc.compile(..., replicas=k)``), every count and the
+chip time of a run are shared by the samples it carried.
 
 Entries declared ``unpublished`` are priced 0 and flagged; entries
 ``included_in`` another are priced 0 and noted. ``scope = "all_in"``:
@@ -19,16 +27,17 @@ Entries declared ``unpublished`` are priced 0 and flagged; entries
 routing, neuron updates and leakage).
 
 Chip time per inference. If the profile has a ``step_time`` entry (a fixed tick,
-as on TrueNorth) it is ``timesteps x step_time``. Otherwise it is summed over
-steps, each step taking::
+as on TrueNorth) it is ``timesteps x step_time``. With ``timing="sanafe-simple"`` it is
+SANA-FE's ``simple`` model (see ``_chip_time_sanafe``). Otherwise (``"neurocore"``) it is
+summed over steps, each step taking::
 
     max over cores (synops x synop_latency + active x neuron_update_active_latency
                     + idle x neuron_update_idle_latency)          # idle = neurons on the core - active
     + busiest_link_packets x max(hop_ew_latency, hop_ns_latency)  # a simple congestion term
     + barrier_sync_latency(tiles used)
 
-where tiles used = ceil(cores used / cores per tile) (the compiler packs cores
-tile by tile) and the barrier latency is interpolated linearly in the entry's
+where tiles used = the tiles the placement's cores occupy (ceil(cores used / cores
+per tile) for a result without a placement) and the barrier latency is interpolated linearly in the entry's
 ``table`` (clamped at its ends). Cores run in parallel; within a core the
 operations are serial. Steps beyond a sample's ``timesteps`` counter are not
 charged.
@@ -55,6 +64,7 @@ import dataclasses
 import json
 import math
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -64,7 +74,23 @@ from neurocore.energy.baselines import evaluate as evaluate_baseline
 from neurocore.energy.profiles import PRECISION_BITS, UNITS, Entry, Profile, load_profile
 from neurocore.errors import FileFormatError, ProfileError
 
-__all__ = ["ACTIVITY_COUNTERS", "CHIP_TERMS", "BaselineComparison", "EnergyReport", "Term", "estimate"]
+__all__ = ["ACTIVITY_COUNTERS", "CHIP_TERMS", "STATIC_MODELS", "TIMING_MODELS", "BaselineComparison",
+           "EnergyReport", "Term", "estimate"]
+
+#: How static power is attributed to a run (``estimate(static=...)``).
+#: ``chips_used``: every chip the placement touches leaks over the whole chip time (a board
+#: dedicated to this network, powered only while it runs); ``core_fraction``: the chip's
+#: static power shared by the fraction of its cores the run occupies (a chip shared with
+#: other work that fills the rest); ``none``: dynamic energy only.
+STATIC_MODELS = ("chips_used", "core_fraction", "none")
+
+#: Chip-time models (``estimate(timing=...)``, default the profile's ``timing``).
+TIMING_MODELS = ("neurocore", "sanafe-simple")
+
+#: Synapse units whose synops a profile may price apart (entries ``synop_<unit>``); the
+#: dense unit is priced by ``synop``.
+_UNIT_COUNTERS = (("synops_dense_unit", "synop", None), ("synops_sparse_unit", "synop_sparse", "synops_sparse"),
+                  ("synops_conv_unit", "synop_conv", "synops_conv"))
 
 #: (counter, profile entry, breakdown kind) priced by a per_term chip profile.
 CHIP_TERMS: tuple[tuple[str, str, str], ...] = (
@@ -198,6 +224,22 @@ class EnergyReport:
     baseline_terms: tuple[Term, ...]
     flags: tuple[str, ...]
     notes: tuple[str, ...]
+    # ---- the split and the options behind it (defaults keep older dicts loadable) ----
+    dynamic_energy_J: float | None = None
+    static_energy_J: float | None = None
+    static_model: str = "chips_used"
+    static_share: float | None = None
+    static_low_J: float | None = None
+    static_high_J: float | None = None
+    energy_low_J: float | None = None
+    energy_high_J: float | None = None
+    timing_model: str = "neurocore"
+    ratio_dynamic_vs_baseline: float | None = None
+    ratio_vs_baseline_low: float | None = None
+    ratio_vs_baseline_high: float | None = None
+    samples_per_run: int = 1
+    options: dict[str, Any] = dataclasses.field(default_factory=dict)
+    dominant_assumption: str = ""
     baselines: tuple[BaselineComparison, ...] = ()
     ratio_vs_baseline_batch1: float | None = None
     ratio_vs_baseline_throughput: float | None = None
@@ -267,7 +309,16 @@ class EnergyReport:
         base = self.baseline_profile or "none"
         lines = [f"energy report: chip '{self.chip_profile}' ({self.chip_scope}) vs baseline '{base}'",
                  f"batch {self.batch_size}, {self.n_steps} steps, {self.n_chips_used} chip(s)", ""]
+        static = ("static: not modelled" if self.static_model in ("not modelled", "inside the all-in figure")
+                  else f"{self.static_model}" + ("" if self.static_low_J is None else
+                                                 f" (published range {_si(self.static_low_J, 'J')}"
+                                                 f"-{_si(self.static_high_J, 'J')})"))
         rows = [("energy / inference", _si(self.energy_per_inference_J, "J")),
+                ("dynamic energy / inference", _si(self.dynamic_energy_J, "J")),
+                ("static energy / inference", _si(self.static_energy_J, "J")),
+                ("static model", static),
+                ("chip-time model", f"{self.timing_model}" + (f", {self.samples_per_run:g} samples per run"
+                                                             if self.samples_per_run != 1 else "")),
                 ("energy / spike", _si(self.energy_per_spike_J, "J")),
                 ("energy / synaptic op", _si(self.energy_per_synop_J, "J")),
                 ("latency / inference", f"{self.latency_timesteps:g} steps, {_si(self.latency_s, 's')}"),
@@ -284,7 +335,10 @@ class EnergyReport:
                     ("energy / inference", _si(self.baseline_energy_per_inference_J, "J")),
                     ("per-op lower bound", _si(self.baseline_energy_lower_bound_J, "J")),
                     ("latency (batch)", _si(self.baseline_latency_s, "s")),
-                    ("chip / baseline energy", _num(self.ratio_vs_baseline)),
+                    ("chip / baseline energy", _num(self.ratio_vs_baseline)
+                     + ("" if self.ratio_vs_baseline_low is None else
+                        f"  (static range: {_num(self.ratio_vs_baseline_low)}-{_num(self.ratio_vs_baseline_high)})")),
+                    ("chip / baseline (dynamic)", _num(self.ratio_dynamic_vs_baseline)),
                     ("chip / lower bound", _num(self.ratio_vs_baseline_lower_bound)),
                     ("break-even activity scale", _num(self.break_even_activity_scale)),
                     ("break-even spikes / neuron", _num(self.break_even_spikes_per_neuron)),
@@ -305,6 +359,8 @@ class EnergyReport:
             val = "-" if t.value is None else f"{t.value:g} {t.unit}"
             lines.append(f"  {t.counter:<34}{t.count_per_inference:>12.5g}  {t.entry:<34}{val:>12}  "
                          f"{_si(t.energy_J, 'J'):>12}  {t.status}")
+        if self.dominant_assumption:
+            lines += ["", f"what drives the ratio: {self.dominant_assumption}"]
         if self.flags:
             lines += ["", "flags:"] + [f"  ! {f}" for f in self.flags]
         if self.notes:
@@ -318,7 +374,7 @@ class EnergyReport:
 # ---------------------------------------------------------------------------------------------
 def estimate(result: Any, chip: str | dict | Profile = "loihi",
              baseline: str | dict | Profile | list | tuple | None = "gpu-h100",
-             precision: str | None = None) -> EnergyReport:
+             precision: str | None = None, *, static: str = "chips_used", timing: str | None = None) -> EnergyReport:
     """Price a run's counters on a chip profile and compare with a dense baseline.
 
     Parameters
@@ -337,6 +393,13 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
         fields (throughput regime). None skips the comparison.
     precision : str, optional
         Dense precision (``int8``, ``fp16``, ``fp32``, ...); default: the baseline's.
+    static : {"chips_used", "core_fraction", "none"}
+        How static power is charged (see :data:`STATIC_MODELS`): for every chip the
+        placement uses (default: leakage is paid by the whole chip whether or not its
+        other cores work), for the fraction of one chip's cores the run occupies, or not
+        at all. A profile without a ``static_power`` entry models none ("not modelled").
+    timing : {"neurocore", "sanafe-simple"}, optional
+        Chip-time model; default the profile's ``timing`` (``neurocore`` unless it says).
 
     Returns
     -------
@@ -348,9 +411,15 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
     ProfileError
         Wrong profile kind, or a needed entry is missing (names profile and key).
     ValueError
-        ``result`` lacks a counter or has inconsistent shapes.
+        ``result`` lacks a counter or has inconsistent shapes; ``static`` or ``timing``
+        names no model (:class:`~neurocore.errors.ProfileError`).
     """
+    if static not in STATIC_MODELS:
+        raise ProfileError(f"static = {static!r}; choose one of {STATIC_MODELS}")
     prof = load_profile(chip)
+    timing = timing or prof.timing
+    if timing not in TIMING_MODELS:
+        raise ProfileError(f"timing = {timing!r}; choose one of {TIMING_MODELS}")
     if prof.kind != "chip":
         raise ProfileError(f"profile '{prof.name}' is a {prof.kind} profile; pass it as baseline=, not chip=")
     many = baseline if isinstance(baseline, (list, tuple)) else ([] if baseline is None else [baseline])
@@ -361,74 +430,65 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
     base = bases[0] if bases else None
 
     counters = _counters(result)
-    batch = int(result.batch_size)
     flags: list[str] = []
     notes: list[str] = []
-    mean = {k: float(np.mean(v)) for k, v in counters.items()}
+    per_run = _samples_per_run(result)
+    batch = int(round(int(result.batch_size) * per_run))       # samples (inferences), replicas counted
+    mean_run = {k: float(np.mean(v)) for k, v in counters.items()}
+    mean = {k: v / per_run for k, v in mean_run.items()}      # per inference
 
     # ---- chip time -------------------------------------------------------------------
-    time_b, lat_parts = _chip_time(result, prof, counters["timesteps"], flags)
-    chip_time = float(np.mean(time_b))
+    time_b, lat_parts = _CHIP_TIME[timing if "step_time" not in prof.entries else "neurocore"](
+        result, prof, counters["timesteps"], flags)
+    learning = "learning_updates" in result.counters and prof.scope == "per_term"  # on-chip learning runs
+    if learning and "synop_learning_update_latency" in prof.entries:
+        from neurocore.learning_sim import learning_cores  # updates run in parallel on the cores that hold them
+
+        t_lrn = (np.asarray(result.counters["learning_updates"], np.float64) / learning_cores(result.program)
+                 * _latency(prof, "synop_learning_update_latency", flags))
+        time_b, lat_parts["learning"] = time_b + t_lrn, float(np.mean(t_lrn))
+    chip_time = float(np.mean(time_b))     # one run: the latency of each of its per_run inferences
     n_chips = _chips_used(result.program)
 
     # ---- chip energy -----------------------------------------------------------------
-    terms: list[Term] = []
-    if prof.scope == "all_in":
-        terms.append(_term(prof, "synops", "synop", "all_in", mean["synops"], flags))
-        notes.append(f"'{prof.name}' is all-in: synops x {prof.entries['synop'].value:g} "
-                     f"{prof.entries['synop'].unit}; no other term is added (static, routing and neuron "
-                     "updates are inside the published figure)")
-    else:
-        for counter, key, kind in CHIP_TERMS:
-            terms.append(_term(prof, counter, key, kind, mean[counter], flags))
-        e = prof.entry("static_power", "static energy")
-        terms.append(_term(prof, "chip_time_s x n_chips", "static_power", "static", chip_time * n_chips, flags))
-        if e.range is not None:
-            notes.append(f"'{prof.name}' static power {e.value:g} {e.unit} per chip "
-                         f"(published range {e.range[0]:g}-{e.range[1]:g} {e.unit})")
-    included = sorted({(t.entry, t.status[len("included_in:"):]) for t in terms if t.status.startswith("included")})
-    if included:
-        notes.append(f"'{prof.name}': priced inside another entry: "
-                     + ", ".join(f"{a} (in {b})" for a, b in included))
-
+    terms, static_info = _chip_terms(prof, result.program, mean, static, chip_time / per_run, n_chips, flags, notes)
+    if learning:
+        terms.append(_term(prof, "learning_updates", "synop_learning_update", "learning",
+                           float(np.mean(result.counters["learning_updates"])) / per_run, flags))
     breakdown: dict[str, float] = {}
     for t in terms:
         breakdown[t.kind] = breakdown.get(t.kind, 0.0) + t.energy_J
     energy = float(sum(t.energy_J for t in terms))
     activity = float(sum(t.energy_J for t in terms if t.counter in ACTIVITY_COUNTERS))
     fixed = energy - activity
+    static_J = float(sum(t.energy_J for t in terms if t.kind == "static"))
 
-    n_neurons = float(np.sum(result.program.neurons_per_core_used))
+    n_neurons = float(np.sum(result.program.neurons_per_core_used)) / per_run   # one replica's neurons
     spikes, synops = mean["spikes"], mean["synops"]
 
     # ---- dense baselines (neurocore.energy.baselines), both regimes ------------------
     dynamic = float(sum(t.energy_J for t in terms if t.kind != "static"))
-    comparisons = _compare(bases, result, mean["timesteps"], batch, precision, energy, dynamic, flags, notes)
+    one = _one_replica(result, batch)   # one replica's layers, the samples as the batch
+    comparisons = _compare(bases, one, mean_run["timesteps"], batch, precision, energy, dynamic, flags, notes)
     b_energy = b_lower = b_latency = b_macs = prec = None
     b_terms: tuple = ()
     b_breakdown: dict[str, float] = {}
     if base is not None:
         thr = comparisons[1].baseline
         prec, b_energy, b_lower, b_latency = thr.precision, thr.energy_per_inference_J, thr.lower_bound_J, thr.latency_s
-        b_macs = dense_workload(result.program.layer_stats, mean["timesteps"], prec).macs
+        b_macs = dense_workload(one.program.layer_stats, mean_run["timesteps"], prec).macs
         b_terms, b_breakdown = thr.terms, dict(thr.breakdown_J)
     first = {c.regime: c for c in comparisons[:2]}
 
     ratio = _div(energy, b_energy)
-    scale = None
-    if b_energy is not None and activity > 0:
-        scale = (b_energy - fixed) / activity
-        if scale < 0:
-            notes.append(f"the fixed chip energy ({fixed:.4g} J) alone exceeds the baseline ({b_energy:.4g} J): "
-                         "no activity level breaks even")
-            scale = None
+    scale = _break_even(b_energy, fixed, activity, notes)
     spn = _div(spikes, n_neurons)
     spm = _div(synops, b_macs)
-    notes.append("break-even: activity-dependent terms (synops, memory reads, active updates, spikes, packets, "
-                 "hops) scaled linearly together; idle updates, input, sync and static energy held fixed")
     if prof.scope == "per_term" and "step_time" not in prof.entries:
-        notes.append("chip time per step = slowest core (synops, active and idle updates, serial) "
-                     "+ busiest-link packets x max hop latency + barrier sync; summed over steps")
+        notes.append(_TIMING_NOTES[timing])
+    if per_run != 1:
+        notes.append(f"replicas of the network ran side by side on the chip, {per_run:g} samples per run on average: "
+                     "energy per inference is the run's divided by the samples it carried")
 
     return EnergyReport(
         chip_profile=prof.name, chip_scope=prof.scope, baseline_profile=None if base is None else base.name,
@@ -437,7 +497,7 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
         energy_per_spike_J=_div(energy, spikes), energy_per_synop_J=_div(energy, synops),
         breakdown_J=breakdown, breakdown_total_J={k: v * batch for k, v in breakdown.items()},
         activity_energy_J=activity, fixed_energy_J=fixed,
-        latency_timesteps=mean["timesteps"], latency_s=chip_time, latency_breakdown_s=lat_parts,
+        latency_timesteps=mean_run["timesteps"], latency_s=chip_time, latency_breakdown_s=lat_parts,
         edp_Js=energy * chip_time, spikes_per_inference=spikes, synops_per_inference=synops,
         spikes_per_neuron=spn, synops_per_mac=spm,
         baseline_precision=prec, baseline_macs_per_inference=b_macs,
@@ -448,6 +508,11 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
         break_even_spikes_per_neuron=None if scale is None or spn is None else scale * spn,
         break_even_synops_per_mac=None if scale is None or spm is None else scale * spm,
         terms=tuple(terms), baseline_terms=tuple(b_terms), flags=tuple(flags), notes=tuple(notes),
+        timing_model=timing, samples_per_run=per_run, dominant_assumption=_dominant(breakdown, static_info, first, batch,
+                                                                                   per_run),
+        options={"static": static_info["model"], "timing": timing, "samples_per_run": per_run,
+                 **_program_options(result.program)},
+        **_split(energy, static_J, static_info, b_energy),
         baselines=tuple(comparisons),
         ratio_vs_baseline_batch1=first["batch1"].ratio if first else None,
         ratio_vs_baseline_throughput=first["throughput"].ratio if first else None,
@@ -479,12 +544,43 @@ def _compare(bases: list[Profile], result: Any, timesteps: float, batch: int, pr
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+def _chip_terms(prof: Profile, program: Any, mean: dict[str, float], static: str, time_s: float, n_chips: int,
+                flags: list[str], notes: list[str]) -> tuple[list[Term], dict[str, Any]]:
+    """Every chip term per inference and the static attribution (``time_s``: chip time per inference)."""
+    terms: list[Term] = []
+    static_info: dict[str, Any] = {"model": "not modelled", "share": None, "low": None, "high": None}
+    if prof.scope == "all_in":
+        terms.append(_term(prof, "synops", "synop", "all_in", mean["synops"], flags))
+        notes.append(f"'{prof.name}' is all-in: synops x {prof.entries['synop'].value:g} "
+                     f"{prof.entries['synop'].unit}; no other term is added (static, routing and neuron "
+                     "updates are inside the published figure)")
+        static_info["model"] = "inside the all-in figure"
+    else:
+        terms += _dynamic_terms(prof, mean, flags)
+        if "static_power" in prof.entries:
+            term, static_info = _static_term(prof, program, static, time_s, n_chips, flags)
+            terms.append(term)
+        else:
+            notes.append(f"'{prof.name}': static: not modelled (the profile has no static_power entry)")
+    graded = prof.entries.get("synop_graded")
+    if graded is not None and graded.included_in is not None and mean["synops_graded"] > 0:
+        flags.append(f"'{prof.name}': {mean['synops_graded']:.6g} graded input deliveries per inference "
+                     f"({100 * mean['synops_graded'] / max(mean['synops'], 1e-300):.0f} % of synops) priced as binary "
+                     f"synops, a lower bound: {graded.source.split(':')[0]}")
+    included = sorted({(t.entry, t.status[len("included_in:"):]) for t in terms if t.status.startswith("included")})
+    if included:
+        notes.append(f"'{prof.name}': priced inside another entry: "
+                     + ", ".join(f"{a} (in {b})" for a, b in included))
+    return terms, static_info
+
+
 _COUNTER_KEYS = ("timesteps", "synops", "synops_binary", "synops_graded", "syn_mem_words_read",
                  "neuron_updates_active", "neuron_updates_idle", "spikes", "packets", "intra_tile_packets",
                  "hops_ew", "hops_ns", "hops_interchip", "input_packets")
 
 
 def _counters(result: Any) -> dict[str, np.ndarray]:
+    """The counters per run, plus synops per synapse unit (from ``core_steps``; all dense when absent)."""
     batch = int(result.batch_size)
     out = {}
     for k in _COUNTER_KEYS:
@@ -494,7 +590,73 @@ def _counters(result: Any) -> dict[str, np.ndarray]:
         if v.shape != (batch,):
             raise ValueError(f"result.counters['{k}'] has shape {v.shape}; expected (batch_size,) = ({batch},)")
         out[k] = v
+    steps = getattr(result, "core_steps", {}) or {}
+    dense = out["synops"].copy()
+    for name, _, key in _UNIT_COUNTERS[1:]:
+        v = (np.asarray(steps[key], np.int64).reshape(batch, -1).sum(axis=1) if key in steps
+             else np.zeros(batch, np.int64))
+        out[name] = v
+        dense -= v
+    out["synops_dense_unit"] = dense
     return out
+
+
+def _dynamic_terms(prof: Profile, mean: dict[str, float], flags: list[str]) -> list[Term]:
+    """Every counter x entry of :data:`CHIP_TERMS`; synops per synapse unit when the profile prices units."""
+    by_unit = all(key in prof.entries for _, key, _ in _UNIT_COUNTERS[1:])
+    terms = []
+    for counter, key, kind in CHIP_TERMS:
+        if counter == "synops" and by_unit:
+            terms += [_term(prof, name, k, kind, mean[name], flags) for name, k, _ in _UNIT_COUNTERS]
+        else:
+            terms.append(_term(prof, counter, key, kind, mean[counter], flags))
+    return terms
+
+
+def _static_term(prof: Profile, program: Any, model: str, time_s: float, n_chips: int,
+                 flags: list[str]) -> tuple[Term, dict[str, Any]]:
+    """Static power x chip time per inference x the share ``model`` charges; its low/high corners."""
+    e = prof.entry("static_power", "static energy")
+    per_chip = int(program.chip.tiles_x) * int(program.chip.tiles_y) * int(program.chip.cores_per_tile)
+    share, what = {"chips_used": (float(n_chips), f"{n_chips} chip(s) used"),
+                   "core_fraction": (int(program.n_cores_used) / per_chip,
+                                     f"{int(program.n_cores_used)}/{per_chip} of a chip's cores"),
+                   "none": (0.0, "static left out")}[model]
+    term = _term(prof, f"chip_time_s x {what}", "static_power", "static", time_s * share, flags)
+    low = high = None
+    if e.range is not None and e.priced:
+        low, high = (x * UNITS[e.unit] * time_s * share for x in e.range)
+    return term, {"model": model, "share": share, "low": low, "high": high}
+
+
+def _samples_per_run(result: Any) -> float:
+    """Inferences per simulated run: 1, or the replicas a run carried (``result.meta['samples']``)."""
+    meta = getattr(result, "meta", None) or {}
+    samples = meta.get("samples")
+    return 1.0 if not samples else float(samples) / float(result.batch_size)
+
+
+def _one_replica(result: Any, samples: int) -> Any:
+    """A view of ``result`` whose program lists one replica's layers and whose batch is the samples."""
+    reps = (getattr(result.program, "meta", None) or {}).get("replicas")
+    if not reps and samples == int(result.batch_size):
+        return result
+    layers = result.program.layer_stats
+    if reps:
+        keep = set(reps["projections"][0])
+        layers = [lay for lay in layers if lay["name"] in keep]
+    program = SimpleNamespace(layer_stats=layers)
+    return SimpleNamespace(program=program, batch_size=samples)
+
+
+def _program_options(program: Any) -> dict[str, Any]:
+    """The mapping choices that change the energy figures, from the Program's meta."""
+    meta = getattr(program, "meta", None) or {}
+    mapping = meta.get("mapping", {}) or {}
+    reps = meta.get("replicas") or {}
+    units = sorted({lay.get("synapse_unit", "dense") for lay in program.layer_stats}) if hasattr(
+        program, "layer_stats") else []
+    return {"inputs_on": mapping.get("inputs_on", "host"), "replicas": reps.get("k", 1), "synapse_units": units}
 
 
 def _term(prof: Profile, counter: str, key: str, kind: str, count: float, flags: list[str]) -> Term:
@@ -518,12 +680,74 @@ def _latency(prof: Profile, key: str, flags: list[str]) -> float:
     return e.si
 
 
+def _tiles_of(program: Any) -> np.ndarray | None:
+    """Physical tile of every used core slot, from the placement (None when the program has none)."""
+    ids = getattr(program, "core_ids", None)
+    return None if ids is None else np.asarray(ids, np.int64) // int(program.chip.cores_per_tile)
+
+
 def _chips_used(program: Any) -> int:
+    """Chips the placement touches (a program without ``core_ids``: ceil(cores / cores per chip))."""
     chip = program.chip
     if int(chip.n_chips) <= 1:
         return 1
-    per_chip = int(chip.tiles_x) * int(chip.tiles_y) * int(chip.cores_per_tile)
-    return max(1, min(int(chip.n_chips), math.ceil(int(program.n_cores_used) / per_chip)))
+    tiles = _tiles_of(program)
+    if tiles is None:
+        per_chip = int(chip.tiles_x) * int(chip.tiles_y) * int(chip.cores_per_tile)
+        return max(1, min(int(chip.n_chips), math.ceil(int(program.n_cores_used) / per_chip)))
+    tx, ty = tiles % int(chip.mesh_x), tiles // int(chip.mesh_x)
+    return int(np.unique((ty // int(chip.tiles_y)) * int(chip.chips_x) + tx // int(chip.tiles_x)).size)
+
+
+def _n_tiles(program: Any) -> int:
+    """Tiles holding at least one used core (placement), else ceil(cores / cores per tile)."""
+    tiles = _tiles_of(program)
+    if tiles is None:
+        return max(1, math.ceil(int(program.n_cores_used) / int(program.chip.cores_per_tile)))
+    return max(1, int(np.unique(tiles).size))
+
+
+def _core_arrays(result: Any, keys: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+    steps, link = result.core_steps, np.asarray(result.busiest_link)
+    neurons = np.asarray(result.program.neurons_per_core_used, dtype=np.float64)
+    out = []
+    for k in keys:
+        if k not in steps:
+            raise ValueError(f"result.core_steps has no '{k}'; this chip-time model needs {list(keys)}")
+        a = np.asarray(steps[k], dtype=np.float64)
+        if a.ndim != 3 or a.shape[2] != neurons.shape[0] or a.shape[:2] != link.shape:
+            raise ValueError(f"core_steps['{k}'] {a.shape}, busiest_link {link.shape} and neurons_per_core_used "
+                             f"{neurons.shape} disagree; expected (batch, n_steps, n_cores_used)")
+        out.append(a)
+    return (*out, neurons)
+
+
+def _chip_time_sanafe(result: Any, prof: Profile, timesteps: np.ndarray, flags: list[str]) -> tuple[np.ndarray, dict]:
+    """SANA-FE's ``simple`` timing, per step (schedule.cpp, ``schedule_messages_timestep_simple``)::
+
+        max( max over cores of generation, max over cores of message processing ) + sync(tiles used)
+        generation = neurons x access + active x update + spikes x spike_out + packets_out x axon_out
+        processing = packets_in x axon_in + sum over synapse units of synops x unit latency
+
+    Sync is the table value at the largest key <= tiles holding a used core (input cores included).
+    """
+    keys = ("synops", "updates_active", "spikes", "packets_out", "packets_in", "synops_sparse", "synops_conv")
+    syn, act, spk, pout, pin, sp_, cv, neurons = _core_arrays(result, keys)
+    lat = {k: _latency(prof, k, flags) for k in ("neuron_access_latency", "neuron_update_latency", "spike_out_latency",
+                                                 "packet_latency", "message_in_latency", "synop_latency",
+                                                 "synop_sparse_latency", "synop_conv_latency")}
+    gen = (neurons * lat["neuron_access_latency"] + act * lat["neuron_update_latency"]
+           + spk * lat["spike_out_latency"] + pout * lat["packet_latency"])
+    proc = (pin * lat["message_in_latency"] + (syn - sp_ - cv) * lat["synop_latency"]
+            + sp_ * lat["synop_sparse_latency"] + cv * lat["synop_conv_latency"])
+    g, m = (a.max(axis=2) if a.shape[2] else np.zeros(a.shape[:2]) for a in (gen, proc))
+    sync = _sync_latency(prof.entry("barrier_sync_latency", "the chip-time model"), result.program, flags,
+                         prof.name, step=True)
+    mask = np.arange(syn.shape[1])[None, :] < timesteps[:, None]
+    parts = {"neuron_processing": (np.where(g > m, g, 0.0) * mask).sum(axis=1),
+             "message_processing": (np.where(g > m, 0.0, m) * mask).sum(axis=1), "sync": mask.sum(axis=1) * sync}
+    times = parts["neuron_processing"] + parts["message_processing"] + parts["sync"]
+    return times, {k: float(np.mean(v)) for k, v in parts.items()}
 
 
 def _chip_time(result: Any, prof: Profile, timesteps: np.ndarray, flags: list[str]) -> tuple[np.ndarray, dict]:
@@ -552,16 +776,89 @@ def _chip_time(result: Any, prof: Profile, timesteps: np.ndarray, flags: list[st
     return times, {k: float(np.mean(v)) for k, v in parts.items()}
 
 
-def _sync_latency(e: Entry, program: Any, flags: list[str], name: str) -> float:
-    """Barrier-sync latency per step (s), interpolated in tiles used when the entry has a table."""
+_TIMING_NOTES = {
+    "neurocore": "chip time per step = slowest core (synops, active and idle updates, serial) "
+                 "+ busiest-link packets x max hop latency + barrier sync (interpolated in tiles used); summed over "
+                 "steps",
+    "sanafe-simple": "chip time per step = SANA-FE 'simple': max(slowest core's neuron processing and message "
+                     "generation, slowest core's message receipt and synapse processing) + barrier sync (table "
+                     "step lookup by tiles used); no network contention, no per-core queues",
+}
+
+
+def _sync_latency(e: Entry, program: Any, flags: list[str], name: str, step: bool = False) -> float:
+    """Barrier-sync latency per step (s) from the entry's table by tiles used: interpolated
+    linearly, or (``step``) looked up as SANA-FE does."""
     if e.unpublished:
         flags.append(f"'{name}': barrier_sync_latency is unpublished; chip time leaves it out")
         return 0.0
     if e.table is None:
         return e.si
-    tiles = max(1, math.ceil(int(program.n_cores_used) / int(program.chip.cores_per_tile)))
+    tiles = _n_tiles(program)
     xs, ys = zip(*e.table)
+    if step:  # SANA-FE's lookup: the value at the largest key <= tiles (the first value below all keys)
+        i = int(np.searchsorted(xs, tiles, side="right")) - 1
+        return ys[max(i, 0)] * UNITS[e.unit]
     return float(np.interp(tiles, xs, ys)) * UNITS[e.unit]
+
+
+_CHIP_TIME = {"neurocore": _chip_time, "sanafe-simple": _chip_time_sanafe}
+
+
+def _break_even(b_energy: float | None, fixed: float, activity: float, notes: list[str]) -> float | None:
+    """Activity scale at which the chip's energy equals the baseline's (None: no baseline, or never)."""
+    notes.append("break-even: activity-dependent terms (synops, memory reads, active updates, spikes, packets, "
+                 "hops) scaled linearly together; idle updates, input, sync and static energy held fixed")
+    if b_energy is None or activity <= 0:
+        return None
+    scale = (b_energy - fixed) / activity
+    if scale < 0:
+        notes.append(f"the fixed chip energy ({fixed:.4g} J) alone exceeds the baseline ({b_energy:.4g} J): "
+                     "no activity level breaks even")
+        return None
+    return scale
+
+
+def _split(energy: float, static_J: float, info: dict[str, Any], b_energy: float | None) -> dict[str, Any]:
+    """The dynamic / static fields of the report, with the static range's corners and their ratios."""
+    dynamic = energy - static_J
+    low = None if info["low"] is None else dynamic + info["low"]
+    high = None if info["high"] is None else dynamic + info["high"]
+    return {"dynamic_energy_J": dynamic, "static_energy_J": static_J, "static_model": info["model"],
+            "static_share": info["share"], "static_low_J": info["low"], "static_high_J": info["high"],
+            "energy_low_J": low, "energy_high_J": high, "ratio_dynamic_vs_baseline": _div(dynamic, b_energy),
+            "ratio_vs_baseline_low": None if low is None else _div(low, b_energy),
+            "ratio_vs_baseline_high": None if high is None else _div(high, b_energy)}
+
+
+def _dominant(breakdown: dict[str, float], static_info: dict[str, Any], first: dict, batch: int,
+              per_run: float) -> str:
+    """One sentence: which modelling choice moves the chip's figure (and its ratio) most."""
+    total = sum(breakdown.values())
+    if total <= 0:
+        return "no energy was counted"
+    static = breakdown.get("static", 0.0)
+    dyn = total - static
+    kind, top = max(((k, v) for k, v in breakdown.items() if k != "static"), key=lambda kv: kv[1],
+                    default=("none", 0.0))
+    share = f"{per_run:g} sample(s) per run" if per_run != 1 else "one sample per run"
+    if static_info["model"] in ("not modelled", "inside the all-in figure"):
+        head = f"static: {static_info['model']}; the largest dynamic term is {kind} ({100 * top / total:.0f} %)"
+    elif static > dyn:
+        head = (f"the static-power attribution dominates: {100 * static / total:.0f} % of the energy is static "
+                f"(static='{static_info['model']}', {share}); dynamic alone is {dyn / total:.3g}x the total")
+        if static_info["low"] is not None:
+            head += (f"; across the published static range the total spans "
+                     f"{(dyn + static_info['low']) / total:.3g}-{(dyn + static_info['high']) / total:.3g}x")
+    else:
+        head = (f"dynamic energy dominates ({100 * dyn / total:.0f} %), led by {kind} ({100 * top / total:.0f} %); "
+                f"static='{static_info['model']}' adds {100 * static / total:.0f} %")
+    if first:
+        b1, thr = first["batch1"], first["throughput"]
+        head += (f"; against '{thr.profile}' the total ratio is {_num(b1.ratio)}x at batch 1 and "
+                 f"{_num(thr.ratio)}x at batch {batch} (dynamic vs dynamic: {_num(b1.dynamic_ratio)}x and "
+                 f"{_num(thr.dynamic_ratio)}x)")
+    return head
 
 
 def _div(a: float, b: float | None) -> float | None:

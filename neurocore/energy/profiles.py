@@ -62,7 +62,9 @@ SCOPES = ("per_term", "all_in")
 DENSE_MODELS = ("memory_hierarchy", "roofline", "gpu", "measured")
 _ENTRY_FIELDS = {"value", "unit", "source", "unpublished", "included_in", "note", "range", "table"}
 _TOP_FIELDS = {"format", "name", "kind", "scope", "description", "citations", "entries",
-               "model", "precision", "memory_levels", "measurement"}
+               "model", "precision", "memory_levels", "measurement", "timing"}
+#: Chip-time models a chip profile may name (``"timing"``; see :mod:`neurocore.energy.estimate`).
+TIMINGS = ("neurocore", "sanafe-simple")
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,8 @@ class Profile:
         ``measured`` only: how the timings were taken (date, host, CPU, threads,
         command, library versions, power attribution) and the network they were
         taken on (``layers``: n_src, n_dst, dense_macs, recurrent per layer).
+    timing : str
+        Chip profiles: the chip-time model (``"neurocore"`` or ``"sanafe-simple"``).
     """
 
     name: str
@@ -160,6 +164,7 @@ class Profile:
     precision: str | None = None
     memory_levels: tuple[tuple[str, int | None], ...] = field(default=())
     measurement: Mapping[str, Any] | None = None
+    timing: str = "neurocore"
 
     def entry(self, key: str, needed_for: str = "") -> Entry:
         """Return entry ``key`` or raise :class:`ProfileError` naming profile and key.
@@ -188,6 +193,8 @@ class Profile:
                 d["memory_levels"] = [list(lv) for lv in self.memory_levels]
             if self.measurement is not None:
                 d["measurement"] = json.loads(json.dumps(self.measurement))
+        if self.timing != "neurocore":
+            d["timing"] = self.timing
         d["entries"] = {k: e.to_dict() for k, e in self.entries.items()}
         return d
 
@@ -292,9 +299,12 @@ def _parse(data: Any, where: str) -> Profile:
     description = data.get("description", "")
     if not isinstance(description, str):
         raise _fail(where, "'description' must be a string")
+    timing = data.get("timing", "neurocore")
+    if timing not in TIMINGS:
+        raise _fail(where, f"'timing' is {timing!r}; choose one of {TIMINGS}")
     return Profile(name=name, kind=kind, scope=scope, entries=entries, citations=tuple(cites),
                    description=description, model=model, precision=precision, memory_levels=levels,
-                   measurement=measurement)
+                   measurement=measurement, timing=timing)
 
 
 def _parse_measurement(raw: Any, where: str) -> dict[str, Any]:

@@ -55,7 +55,8 @@ class Graph:
         return node
 
     def connect(self, src: Node | str, dst: Population | str, weights, weight_exp: int = 0, delay: int = 1,
-                name: str | None = None, kind: str = "sparse", meta: dict | None = None) -> Projection:
+                name: str | None = None, kind: str = "sparse", meta: dict | None = None, learning=None,
+                reward: bool = False) -> Projection:
         """Connect ``src`` to ``dst`` with integer weight mantissas.
 
         Parameters
@@ -67,6 +68,12 @@ class Graph:
         delay : int
             1 (the default) delivers a spike in the step after it was emitted; up to the chip's
             ``max_delay``. 0 is allowed only from an input (the value reaches ``dst`` in the same step).
+        learning : LearningRule, optional
+            Makes the projection plastic (see :mod:`neurocore.graph.learning`): ``weights`` must be
+            a dense (n_dst, n_src) array; every entry is a learning synapse, zeros included.
+        reward : bool
+            The projection carries a third factor (reward) to ``dst`` instead of input current:
+            what it delivers becomes the post trace ``y2`` of three-factor rules on ``dst``.
         """
         s, d = self[src], self[dst]
         pname = self._name(name, f"{s.name}->{d.name}#")
@@ -81,8 +88,14 @@ class Graph:
         if delay == 0 and not isinstance(s, Input):
             raise GraphError(f"{where}: delay 0 is only allowed from an input; a spike from population "
                              f"'{s.name}' takes at least one step (use delay=1)")
-        w = as_weight_matrix(weights, d.n, s.n, where)
-        proj = Projection(pname, s.name, d.name, w, int(weight_exp), int(delay), kind, dict(meta or {}))
+        if learning is not None or reward:
+            from neurocore.graph.learning import plastic_weights
+
+            w, kind = plastic_weights(weights, learning, reward, s, d, delay, where, kind)
+        else:
+            w = as_weight_matrix(weights, d.n, s.n, where)
+        proj = Projection(pname, s.name, d.name, w, int(weight_exp), int(delay), kind, dict(meta or {}),
+                          learning=learning)
         self.projections[pname] = proj
         return proj
 

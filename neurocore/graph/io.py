@@ -8,6 +8,7 @@ import scipy.sparse as sp
 from neurocore._io import _jsonable, decode_meta, encode_meta, read_npz, write_npz
 from neurocore.errors import FileFormatError, GraphError
 from neurocore.graph.graph import Graph
+from neurocore.graph.learning import LearningRule
 from neurocore.graph.neurons import neuron_from_dict
 from neurocore.graph.nodes import Input
 
@@ -29,7 +30,8 @@ def save_graph(graph: Graph, path) -> Path:
     projs = []
     for i, p in enumerate(graph.projections.values()):
         projs.append({"name": p.name, "src": p.src, "dst": p.dst, "weight_exp": p.weight_exp, "delay": p.delay,
-                      "kind": p.kind, "meta": _jsonable(p.meta), "shape": list(p.weights.shape)})
+                      "kind": p.kind, "meta": _jsonable(p.meta), "shape": list(p.weights.shape),
+                      "learning": p.learning.to_dict() if p.learning is not None else None})
         arrays[f"p{i}_data"], arrays[f"p{i}_indices"], arrays[f"p{i}_indptr"] = (
             p.weights.data, p.weights.indices, p.weights.indptr)
     header = {"nodes": nodes, "projections": projs, "meta": encode_meta(graph.meta)}
@@ -54,8 +56,10 @@ def load_graph(path) -> Graph:
             for k in ("kernel_shape", "in_shape", "out_shape"):
                 if k in meta:
                     meta[k] = tuple(meta[k])
-            g.connect(d["src"], d["dst"], w, weight_exp=d["weight_exp"], delay=d["delay"], name=d["name"],
-                      kind=d["kind"], meta=meta)
+            rule = LearningRule.from_dict(d["learning"]) if d.get("learning") else None
+            g.connect(d["src"], d["dst"], w.toarray() if rule is not None else w, weight_exp=d["weight_exp"],
+                      delay=d["delay"], name=d["name"], kind=d["kind"], meta=meta, learning=rule,
+                      reward=d["kind"] == "reward")
     except (KeyError, TypeError, GraphError) as exc:
         raise FileFormatError(f"'{path}': graph description is inconsistent ({exc})") from None
     g.meta = decode_meta(head.get("meta", {}))

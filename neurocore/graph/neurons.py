@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from neurocore.errors import BitWidthError, GraphError
 
-__all__ = ["CubaLIF", "IF", "NeuronModel", "NEURON_TYPES", "RESET_MODES"]
+__all__ = ["AdaptiveLIF", "CubaLIF", "IF", "NeuronModel", "NEURON_TYPES", "RESET_MODES"]
 
 IntOrArray = Union[int, NDArray[np.integer]]
 
@@ -160,7 +160,44 @@ class IF(NeuronModel):
                                refractory=0, u0=0, v0=self.v0, reset=RESET_MODES[self.reset])
 
 
-NEURON_TYPES: dict[str, type[NeuronModel]] = {c.__name__: c for c in (CubaLIF, IF)}
+@dataclass(frozen=True, eq=False)
+class AdaptiveLIF(CubaLIF):
+    """CubaLIF with an adaptive threshold (Diehl & Cook 2015): each spike raises it, it decays back.
+
+    The neuron spikes when ``v > (vth + theta) << vth_shift``. After every step
+    ``theta <- trunc0(theta * (2**decay_bits - theta_decay) / 2**decay_bits) + theta_inc * spike``,
+    saturating at ``2**vth_bits - 1 - vth``. Runs on the learning kernel
+    (:mod:`neurocore.learning_sim`), whose NumPy twin has the same arithmetic.
+
+    Parameters
+    ----------
+    theta_inc : int
+        Threshold-mantissa units added per spike (unsigned).
+    theta_decay : int
+        Decay of theta, unsigned ``decay_bits`` (12 bits on Loihi: 0 = never decays).
+    theta0 : int or (n,) int array
+        Theta before step 0 (e.g. learned by an earlier run; see ``nc.learned_graph``).
+    Other parameters as :class:`CubaLIF`.
+    """
+
+    theta_inc: IntOrArray = 0
+    theta_decay: IntOrArray = 0
+    theta0: IntOrArray = 0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for k in ("theta_inc", "theta_decay", "theta0"):
+            object.__setattr__(self, k, _int_param(k, getattr(self, k), type(self).__name__))
+            if np.min(getattr(self, k)) < 0:
+                raise BitWidthError(f"AdaptiveLIF.{k} = {int(np.min(getattr(self, k)))} is negative; it is unsigned")
+
+    def lowered(self, n: int, decay_bits: int) -> dict[str, NDArray[np.int64]]:
+        low = super().lowered(n, decay_bits)
+        low.update(self._broadcast(n, theta_inc=self.theta_inc, theta_decay=self.theta_decay, theta0=self.theta0))
+        return low
+
+
+NEURON_TYPES: dict[str, type[NeuronModel]] = {c.__name__: c for c in (CubaLIF, IF, AdaptiveLIF)}
 
 
 def neuron_from_dict(d: dict) -> NeuronModel:

@@ -80,6 +80,9 @@ class Projection:
     delay: int = 1
     kind: str = "sparse"
     meta: dict = field(default_factory=dict)
+    #: A :class:`~neurocore.graph.learning.LearningRule` makes the projection plastic
+    #: (every (dst, src) pair is a synapse, zeros included); None = fixed weights.
+    learning: object = None
 
     @property
     def n_synapses(self) -> int:

@@ -12,6 +12,7 @@ from neurocore.mapping.bound import CoreBound, core_bound
 from neurocore.mapping.partition import is_shared, kernel_channel_bits, partition, piece_binding
 from neurocore.mapping.inputs import place_inputs
 from neurocore.mapping.place import place
+from neurocore.mapping.replicate import compile_replicas
 from neurocore.mapping.program import InputMap, PopulationMap, Program
 from neurocore.mapping.tables import build_routes, build_tables_csr, packet_sources
 from neurocore.mapping.units import synapse_unit_of
@@ -38,7 +39,7 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
 
 def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",
             placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float | None = None,
-            packing: str = "auto", inputs_on: str = "host") -> Program:
+            packing: str = "auto", inputs_on: str = "host", replicas: int | str = 1) -> Program:
     """Map ``graph`` onto ``chip`` (default :func:`neurocore.chip.loihi`).
 
     Parameters
@@ -70,6 +71,9 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         Where external inputs enter (see :mod:`neurocore.mapping.inputs`): written into
         their destination cores by the host (no hops), or sent from cores of their own
         (hops and links counted, as SANA-FE maps input neurons). Never changes results.
+    replicas : int or "fill"
+        Place this many copies of the network on the chip (``"fill"``: as many as fit),
+        each run on a different sample; see :mod:`neurocore.mapping.replicate`.
 
     Raises
     ------
@@ -82,6 +86,10 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     if not isinstance(graph, Graph):
         raise GraphError(f"compile() takes a neurocore Graph, got {type(graph).__name__}; convert models "
                          "with nc.convert() first")
+    if replicas != 1:
+        return compile_replicas(compile, graph, chip, replicas, conv_storage=conv_storage, placement=placement,
+                                seed=seed, traffic=traffic, interchip_cost=interchip_cost, packing=packing,
+                                inputs_on=inputs_on)
     pops = graph.populations
     if not pops:
         raise GraphError("the graph has no population to map; add one with g.population(n, neuron)")
@@ -105,6 +113,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         off += pop.n
     n_neurons = off
     arr = {k: np.concatenate(v) for k, v in params.items()}
+    arr.update(_adaptive_thresholds(pops, chip))
 
     src_offset, inputs, coff = {}, {}, 0
     for node in graph.inputs:
@@ -128,7 +137,12 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     table_in, stats = [], []
     for proj in graph.projections.values():
         where = f"projection '{proj.name}'"
-        check_range("weight", proj.weights.data, wlo, whi, where=where,
+        if proj.learning is not None and not chip.learning_engine:
+            raise MappingError(f"{where} learns (rule {proj.learning.name}: dw='{proj.learning.dw}'), but chip "
+                               f"'{chip.name}' has no learning engine; use a chip with learning_engine=True "
+                               "(nc.chip.loihi()) or drop learning=")
+        plastic_lo, plastic_hi = (-256, 255) if proj.learning is not None else (wlo, whi)
+        check_range("weight", proj.weights.data, plastic_lo, plastic_hi, where=where,
                     hint=f"{chip.weight_bits}-bit signed mantissa on chip '{chip.name}'; divide the weights "
                          "and raise weight_exp, or use more weight_bits")
         if not chip.weight_exp_min <= proj.weight_exp <= chip.weight_exp_max:
@@ -152,6 +166,8 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
                                                       else proj.n_synapses)),
                       "weight_bits": chip.weight_bits, "weight_exp": proj.weight_exp, "delay": proj.delay,
                       "recurrent": proj.name in recurrent})
+        if proj.learning is not None:
+            stats[-1]["learning"] = proj.learning.to_dict()
         if proj.kind == "conv2d" and "kernel_shape" in proj.meta:
             stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
             stats[-1].update({k: proj.meta[k] for k in ("kernel_shape", "in_shape", "out_shape", "stride", "padding",
@@ -194,6 +210,21 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     )
     _check_limits(program)
     return program
+
+
+def _adaptive_thresholds(pops, chip: ChipSpec) -> dict[str, np.ndarray]:
+    """theta_inc, theta_decay, theta0 per neuron when some population has an adaptive threshold."""
+    lows = [p.neuron.lowered(p.n, chip.decay_bits) for p in pops]
+    if not any("theta_inc" in low for low in lows):
+        return {}
+    out = {}
+    for k, hi in (("theta_inc", (1 << chip.vth_bits) - 1), ("theta_decay", (1 << chip.decay_bits) - 1),
+                  ("theta0", (1 << chip.vth_bits) - 1)):
+        vals = [low.get(k, np.zeros(p.n, np.int64)) for p, low in zip(pops, lows)]
+        for p, v in zip(pops, vals):
+            check_range(f"AdaptiveLIF.{k}", v, 0, hi, where=f"population '{p.name}'", hint=f"on chip '{chip.name}'")
+        out[k] = np.concatenate(vals).astype(np.int64)
+    return out
 
 
 def _chip_of(core_ids: np.ndarray, chip: ChipSpec) -> np.ndarray:

@@ -22,6 +22,11 @@ COUNTERS = {"timesteps": [3, 3], "synops": [100, 140], "synops_binary": [80, 120
 CORE_SYNOPS = [[[20, 10], [30, 5], [25, 10]], [[40, 10], [30, 20], [20, 20]]]
 CORE_ACTIVE = [[[3, 1], [2, 1], [2, 1]], [[4, 2], [3, 1], [2, 2]]]
 BUSIEST = [[2, 1, 0], [3, 0, 1]]
+# the per-core arrays SANA-FE's timing reads (synops all on the dense unit here)
+CORE_MORE = {"spikes": [[[1, 0], [1, 1], [0, 2]], [[2, 1], [1, 1], [1, 1]]],
+             "packets_out": [[[2, 0], [1, 1], [0, 2]], [[3, 1], [1, 2], [1, 0]]],
+             "packets_in": [[[4, 2], [3, 1], [2, 2]], [[5, 2], [3, 3], [2, 1]]],
+             "synops_sparse": [[[0, 0]] * 3] * 2, "synops_conv": [[[0, 0]] * 3] * 2}
 NEURONS = [10, 5]
 BIG = [{"name": "big", "n_src": 1000, "n_dst": 1000, "synapses": 10**6, "dense_macs": 10**6, "weight_bits": 8,
         "recurrent": False}]
@@ -39,7 +44,8 @@ def fake_result(counters=None, chip=None, n_cores_used=2, neurons=None, layers=N
                               neurons_per_core_used=neurons, layer_stats=copy.deepcopy(layers or LAYERS))
     r = SimpleNamespace(counters=counters, program=program, batch_size=batch, n_steps=3,
                         core_steps={"synops": np.asarray(CORE_SYNOPS, dtype=np.int32),
-                                    "updates_active": np.asarray(CORE_ACTIVE, dtype=np.int32)},
+                                    "updates_active": np.asarray(CORE_ACTIVE, dtype=np.int32),
+                                    **{k: np.asarray(v, dtype=np.int32) for k, v in CORE_MORE.items()}},
                         busiest_link=np.asarray(BUSIEST, dtype=np.int64))
     for k, v in over.items():
         setattr(r, k, v)
@@ -144,12 +150,15 @@ def test_truenorth_per_term_by_hand():
         "'truenorth-per-term': input_packet is unpublished; input_packets (9 per inference) priced 0 J"]
 
 
-def test_sanafe_profile_and_sync_table():
-    r = estimate(fake_result(), chip="loihi-sanafe", baseline=None)
+def test_sanafe_profile_with_neurocore_timing():
+    """loihi-sanafe prices as SANA-FE (input messages pay axon_out, no static); timing='neurocore' still works."""
+    r = estimate(fake_result(), chip="loihi-sanafe", baseline=None, timing="neurocore")
     t = step_time_by_hand(3.8 * ns, 9.7 * ns, 6.0 * ns, 6.5 * ns, 600 * ns)
-    e = (120 * 35.5 + 12 * 72.8 + 33 * 51.2 + 6 * 69.3 + 7 * 111 + 5 * 3.0 + 1.5 * 4.2) * pJ + 0.104 * t
+    e = (120 * 35.5 + 12 * 72.8 + 33 * 51.2 + 6 * 69.3 + (7 + 9) * 111 + 5 * 3.0 + 1.5 * 4.2) * pJ
     assert r.latency_s == pytest.approx(t, rel=REL)
     assert r.energy_per_inference_J == pytest.approx(e, rel=REL)
+    assert r.static_energy_J == 0.0 and r.static_model == "not modelled" and "static" not in r.breakdown_J
+    assert r.timing_model == "neurocore"
 
 
 @pytest.mark.parametrize("cores, sync_ns", [(2, 113), (64, 113 + (465 - 113) * 15 / 31), (128, 465), (4096, 465)])
