@@ -24,7 +24,8 @@ Semantics (Lava 0.10's bit-accurate models ``PyLifModelBitAcc``, ``PyDenseModelB
   ``Input`` (graded when ``num_message_bits > 0``).
 
 Refused with :class:`LavaBridgeError` (a ConversionError): other process types in the
-network (``LearningDense``: no learning rule exists on neurocore's main yet), a Dense between
+network (``LearningDense`` is not translated: neurocore's ``LearningRule`` landed on main while
+this bridge was written, and mapping Lava's learning-rule strings onto it is not done), a Dense between
 two non-LIF processes, an inexact negative weight exponent, a Graph population that is not a
 ``CubaLIF`` with zero-reset and no refractory period, a non-dense projection (exported as
 Dense anyway: its matrix is written dense) with ``delay != 1``.
@@ -74,7 +75,7 @@ def lava_spec(processes) -> dict:
     other = [p for p in procs if p not in lifs and p not in dense]
     if other:
         raise LavaBridgeError(f"lava_spec: {type(other[0]).__name__} '{other[0].name}' is not a LIF or Dense "
-                              "(the bridge reads those two; LearningDense needs a learning rule neurocore lacks)")
+                              "(the bridge reads those two; LearningDense is not translated yet)")
     names = {id(p): p.name for p in lifs}
     spec = {"populations": [], "inputs": [], "projections": []}
     for p in lifs:
