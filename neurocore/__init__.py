@@ -27,6 +27,15 @@ from neurocore.learning_sim import learned_graph
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str):
+    # nc.dse is imported on first use, so `import neurocore` never imports dask or pymoo
+    if name == "dse":
+        import importlib
+
+        return importlib.import_module("neurocore.dse")
+    raise AttributeError(f"module 'neurocore' has no attribute {name!r}")
+
 __all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "AdaptiveLIF", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
            "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
-           "ProfileError", "SimulationError", "BuildError"]
+           "ProfileError", "SimulationError", "BuildError", "StudyError", "StoreMismatchError", "dse"]

@@ -1,4 +1,4 @@
-"""The ``neurocore`` command: demo, convert, compile, run, report, profiles.
+"""The ``neurocore`` command: demo, convert, compile, run, report, profiles, sweep.
 
 Exit codes: 0 success; 1 a neurocore error (bad model, does not fit, corrupt
 file, ...), with the error's message on stderr; 2 bad command-line arguments.
@@ -203,6 +203,48 @@ def cmd_profiles(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    from neurocore import dse
+    from neurocore.dse.spacefile import load_study_file
+    from neurocore.report import format_table
+
+    if args.workers is not None and args.workers < 1:
+        return _usage_error(f"--workers must be >= 1, got {args.workers}")
+    doc = load_study_file(args.space)
+    scheduler = args.scheduler or "local"
+    kw = dict(data=doc["data"], store=args.store, scheduler=scheduler, workers=args.workers,
+              n_threads=args.threads, progress=not args.no_progress, **doc["settings"])
+    if doc["search"] is not None:
+        s = doc["search"]
+        study = dse.search(doc["model"], doc["space"], s["objectives"], budget=s.get("budget", 500),
+                           pop_size=s.get("pop_size"), **kw)
+        objectives = [o.lstrip("+-") for o in s["objectives"]]
+    else:
+        study = dse.sweep(doc["model"], doc["space"], **kw)
+        objectives = args.pareto.split(",")
+    recs = study.records()
+    cols = list(doc["space"].dimensions) + ["status", "accuracy", "energy_per_inference_J", "latency_s", "cores"]
+    print(format_table(recs, cols))
+    failed = sum(r["status"] == "error" for r in recs)
+    print(f"{len(recs)} points in {args.store}: {study.n_evaluated} evaluated now, {study.n_skipped} found stored, "
+          f"{failed} failed (their errors: the store's `error` column)")
+    if len(objectives) >= 2:
+        front = study.pareto(objectives)
+        print(f"Pareto front over {', '.join(objectives)}: {len(front)} point(s)")
+        print(format_table(front.records(), [c for c in front.records()[0] if c != "key"]) if len(front) else "")
+        for path, write in ((args.front, front.to_json if str(args.front).endswith(".json") else front.to_csv),
+                            (args.plot, front.plot)):
+            if path:
+                write(path)
+                print(f"wrote {path}")
+    if args.csv:
+        print(f"wrote {study.to_csv(args.csv)}")
+    if study.lost:
+        print(f"neurocore sweep: {len(study.lost)} point(s) lost with a worker; rerun to evaluate them", file=sys.stderr)
+        return 1
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from neurocore.chip import PRESETS
 
@@ -267,6 +309,21 @@ def build_parser() -> argparse.ArgumentParser:
     f = sub.add_parser("profiles", help="list energy profiles, or show one with its sources")
     f.add_argument("name", nargs="?")
     f.set_defaults(func=cmd_profiles)
+
+    w = sub.add_parser("sweep", help="evaluate a design space (YAML/JSON study file) into a resumable SQLite store")
+    w.add_argument("space", help="study file: model, data, chip_fields, convert, n_steps (see neurocore.dse.spacefile)")
+    w.add_argument("--store", required=True, metavar="STUDY.sqlite", help="results store; finished points are skipped")
+    w.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); default: a local cluster "
+                   "when dask is installed, else in-process; 'in-process' forces in-process")
+    w.add_argument("--workers", type=int, default=None, help="local cluster worker processes (default: CPU count)")
+    w.add_argument("--threads", type=int, default=None, help="kernel threads per task")
+    w.add_argument("--pareto", default="accuracy,energy_per_inference_J", metavar="M1,M2[,M3]",
+                   help="objectives of the printed Pareto front (default accuracy,energy_per_inference_J)")
+    w.add_argument("--front", metavar="PATH", help="write the front as .csv or .json")
+    w.add_argument("--plot", metavar="PNG", help="write the Pareto plot")
+    w.add_argument("--csv", metavar="PATH", help="write every point as CSV")
+    w.add_argument("--no-progress", action="store_true", help="no progress bar")
+    w.set_defaults(func=cmd_sweep)
     return p
 
 

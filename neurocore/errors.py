@@ -17,6 +17,8 @@ __all__ = [
     "SimulationError",
     "BuildError",
     "LearningRuleError",
+    "StudyError",
+    "StoreMismatchError",
 ]
 
 
@@ -58,3 +60,11 @@ class BuildError(NeurocoreError, RuntimeError):
 
 class LearningRuleError(GraphError):
     """A learning rule is malformed: unknown symbol, too many factors, a tau or impulse out of range."""
+
+
+class StudyError(NeurocoreError, ValueError):
+    """A design-space study is malformed: unknown field or metric, empty dimension, bad store."""
+
+
+class StoreMismatchError(StudyError):
+    """A study store holds points of another model or data set than the one given."""

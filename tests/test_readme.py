@@ -37,6 +37,17 @@ def test_on_chip_learning_block_runs():
     assert ns["test"].counters["learning_updates"].sum() == 0
 
 
+def test_design_space_exploration_block_runs(tmp_path, monkeypatch):
+    for mod in ("sklearn", "pandas", "pymoo", "matplotlib"):
+        pytest.importorskip(mod)
+    monkeypatch.chdir(tmp_path)
+    ns: dict = {}
+    exec(compile(_block("nc.dse.sweep("), "README", "exec"), ns)
+    assert len(ns["table"]) == 12 and set(ns["table"]["status"]) == {"ok"}
+    assert (tmp_path / "runs" / "front3.png").is_file() and (tmp_path / "runs" / "front.json").is_file()
+    assert len(ns["found"].history) == 12 and ns["found"].n_evaluated <= 12
+
+
 def test_partition_search_block_runs(capsys):
     ns: dict = {}
     exec(compile(_block("8,000 LIF, p = 0.01"), "README", "exec"), ns)
