@@ -84,7 +84,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from neurocore.errors import ConversionError, FileFormatError, GraphError
+from neurocore.errors import ConversionError, FileFormatError, GraphError, NeurocoreError
 
 __all__ = ["NIR_METADATA_VERSION", "from_nir", "load_nir", "save_nir", "to_nir"]
 
@@ -337,11 +337,11 @@ def save_nir(graph, path, dt: float = 1e-3, chip=None, compat: str | None = None
     their ``IF.__init__`` rejects; it is dropped (it is 0: NIR's reset-to-zero), and so is the
     metadata of Input, Output, Linear, Conv2d and Scale nodes (fields nir 1.0.4 lacks), so
     such a file no longer round-trips exactly into neurocore: it is meant for the other tool.
-    ``target`` is passed to :func:`to_nir` (``"sinabs"`` implies ``compat="nir-1.0.4"``). The file is written beside ``path`` and moved
-    into place, so a failed write leaves an existing file untouched.
+    ``target`` is passed to :func:`to_nir` (``"sinabs"`` implies ``compat="nir-1.0.4"``).
+    The file is written beside ``path`` and moved into place, so a failed write leaves an
+    existing file untouched.
     """
-    import os
-    import tempfile
+    from neurocore._io import atomic_path
 
     nir = _nir()
     if compat not in (None, "nir-1.0.4"):
@@ -350,16 +350,15 @@ def save_nir(graph, path, dt: float = 1e-3, chip=None, compat: str | None = None
     if target == "sinabs":
         compat = "nir-1.0.4"
     graph_nir = to_nir(graph, dt=dt, chip=chip, target=target)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent if str(path.parent) else ".")
-    os.close(fd)
-    try:
-        nir.write(tmp, graph_nir)
-        if compat == "nir-1.0.4":
-            _drop_v_reset(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(path, "NIR") as tmp:  # h5py writes in place: write a temporary file, then rename
+        try:
+            nir.write(tmp, graph_nir)
+            if compat == "nir-1.0.4":
+                _drop_v_reset(tmp)
+        except (OSError, NeurocoreError):
+            raise
+        except Exception as exc:  # noqa: BLE001 - h5py raises RuntimeError etc. on a full disk
+            raise OSError(getattr(exc, "errno", None), f"{type(exc).__name__}: {exc}") from exc
     return path
 
 
@@ -391,8 +390,36 @@ def _drop_v_reset(path) -> None:
 
 
 def load_nir(path, chip=None, dt: float | None = None, **kwargs):
-    """Read a NIR HDF5 file into a neurocore Graph (see :func:`from_nir`)."""
-    return from_nir(path, chip=chip, dt=dt, **kwargs)
+    """Read a NIR HDF5 file into a neurocore Graph (see :func:`from_nir`), validated.
+
+    Every array the file's nodes carry (weights, biases, time constants, thresholds,
+    shapes) must be numeric and finite; the Graph built from them is checked with
+    :meth:`Graph.validate`. A file that fails raises FileFormatError naming the node and
+    the field.
+    """
+    g = _read(path)
+    _check_arrays(g, path)
+    try:
+        graph = from_nir(g, chip=chip, dt=dt, **kwargs)
+    except NeurocoreError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
+        raise FileFormatError(f"'{path}': NIR graph is inconsistent ({type(exc).__name__}: {exc})") from None
+    return graph.validate(f"'{path}'")
+
+
+def _check_arrays(g, path) -> None:
+    """Every array-valued field of every node of a NIR graph read from ``path``: numeric and finite."""
+    for name, node in getattr(g, "nodes", {}).items():
+        for field, val in vars(node).items():
+            if not isinstance(val, np.ndarray):
+                continue
+            if val.dtype.kind not in "biuf":
+                raise FileFormatError(f"'{path}': NIR node '{name}' field '{field}' has dtype {val.dtype}; "
+                                      "numbers are expected")
+            if val.dtype.kind == "f" and not np.all(np.isfinite(val)):
+                raise FileFormatError(f"'{path}': NIR node '{name}' field '{field}' holds "
+                                      f"{int(np.sum(~np.isfinite(val)))} NaN/inf value(s)")
 
 
 def _read(path):

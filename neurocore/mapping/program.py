@@ -159,7 +159,32 @@ class Program:
                              f"(in-order {m['est_hops_chip_in_order']:,.0f})")
         elif "est_hops" in self.meta:
             lines.append(f"  estimated hops per all-fire step: {self.meta['est_hops']}")
+        lines.append(self._table_line())
         return "\n".join(lines)
+
+    # ---- checks --------------------------------------------------------------------
+    def validate(self, where: str = "program") -> Program:
+        """Check every documented field against the others and the chip; returns ``self``.
+
+        Run by :meth:`load` and by :class:`~neurocore.Simulator` before the kernel sees the
+        tables (the kernel does no bounds checks). Call it after editing ``arrays`` by hand.
+        Raises ``FileFormatError`` naming the field (see :mod:`neurocore.mapping.validate`).
+        """
+        from neurocore.mapping.validate import validate_program
+
+        validate_program(self, where)
+        return self
+
+    def _table_line(self) -> str:
+        """Simulator memory: bytes of the kernel's synapse and route tables per stored synapse."""
+        from neurocore.sim import kernel_tables, table_bytes
+
+        tb = kernel_tables(self)
+        n_syn = int(self.arrays["target"].shape[0])
+        nbytes = table_bytes(tb)
+        per = f"{nbytes / n_syn:.2f} bytes per synapse" if n_syn else "no synapses"
+        return (f"  simulator tables: {nbytes:,} bytes, {per} ({tb['weight'].dtype} weights, "
+                f"{tb['target'].dtype} targets)")
 
     # ---- files ---------------------------------------------------------------------
     def save(self, path) -> Path:
@@ -170,7 +195,8 @@ class Program:
 
     @classmethod
     def load(cls, path) -> Program:
-        """Read a Program written by :meth:`save`; raises ``FileFormatError`` on a bad file."""
+        """Read a Program written by :meth:`save` and :meth:`validate` it; raises ``FileFormatError``
+        naming the file and the field on a bad file."""
         from neurocore.mapping.io import load_program
 
         return load_program(path)
