@@ -18,7 +18,7 @@ from neurocore.mapping.program import Program
 from neurocore.mapping.replicate import pack_inputs, sample_view
 from neurocore.mapping.units import SYNAPSE_UNITS, default_synapse_unit
 
-__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "CORE_STEP_KEYS", "kernel_tables", "load_kernel"]
+__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "CORE_STEP_KEYS", "check_labels", "kernel_tables", "load_kernel"]
 
 #: ``RunResult.core_steps`` keys, each (batch, n_steps, n_cores_used) int32: the kernel's
 #: per-core counter table (``CORE_COUNTER_NAMES``), one named column each.
@@ -342,6 +342,44 @@ def _probes_from_keys(arrays: dict[str, NDArray], names: list | None) -> dict[st
     return probes
 
 
+def check_labels(labels, batch: int, predictions: NDArray) -> NDArray:
+    """Labels as a (batch,) array comparable with ``predictions``, or a :class:`SimulationError`.
+
+    Accepted: shape ``(batch,)`` or ``(batch, 1)``. For integer class predictions the
+    labels must be integers (an integer-valued float array is accepted; NaN, inf, fractions,
+    strings and booleans are not); for string class labels, strings. A regression's
+    predictions (floats) have no accuracy.
+    """
+    y = np.asarray(labels)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise SimulationError(f"labels have shape {y.shape}; give one label per sample, shape ({batch},) or "
+                              f"({batch}, 1)")
+    if y.shape[0] != batch:
+        raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {batch}")
+    kind = predictions.dtype.kind
+    if kind == "f":
+        raise SimulationError("this program's codec regresses (float predictions); accuracy needs class "
+                              "predictions: compare result.predictions with the targets yourself")
+    if kind in "USO":
+        if y.dtype.kind not in "USO":
+            raise SimulationError(f"the classes are strings ({predictions[:3].tolist()} ...); labels have dtype "
+                                  f"{y.dtype}: give the class labels themselves")
+        return y.astype(str) if kind != "O" else y
+    if y.dtype.kind in "iu":
+        return y
+    if y.dtype.kind == "f":
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise SimulationError(f"label {i} is {float(y[i])!r}; labels must be integer class indices "
+                                  f"({int(bad.sum())} of {batch} are NaN, inf or fractional)")
+        return y.astype(np.int64)
+    raise SimulationError(f"labels have dtype {y.dtype}; give integer class indices (the predictions are "
+                          f"{predictions.dtype})")
+
+
 @dataclass
 class RunResult:
     """What a run produced, per inference (sample) of the batch.
@@ -352,7 +390,8 @@ class RunResult:
         Exact operation counts per sample (see ``COUNTER_NAMES``): timesteps, synops,
         synops_binary, synops_graded, syn_mem_words_read, neuron_updates_active,
         neuron_updates_idle, spikes, packets, intra_tile_packets, hops_ew, hops_ns,
-        hops_interchip, input_packets, overflow_u, overflow_v.
+        hops_interchip, input_packets, overflow_u, overflow_v; for a converted Program also
+        inputs_saturated (input values its codec saturated, see ``neurocore.convert.encode``).
     spike_counts : dict[str, (batch, n) int32]
         Spikes per neuron of each population over the run.
     probes : dict[str, dict[str, (batch, n_steps, n) array]]
@@ -398,10 +437,8 @@ class RunResult:
         if self.predictions is None:
             raise SimulationError("this run has no predictions: the Program carries no codec (convert a model with "
                                   "nc.convert, or decode result.spike_counts yourself)")
-        y = np.asarray(labels)
-        if y.shape[0] != len(self.predictions):
-            raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {len(self.predictions)} samples")
-        return float(np.mean(self.predictions == y))
+        y = check_labels(labels, len(self.predictions), np.asarray(self.predictions))
+        return float(np.mean(np.asarray(self.predictions) == y))
 
     def validate(self, where: str = "result") -> RunResult:
         """Check every array against the Program and ``n_steps`` (and the Program itself); returns ``self``.
@@ -553,9 +590,25 @@ class Simulator:
                 out[var].append((pop, pm.offset, pm.n))
         return out
 
+    def _check_memory(self, inputs, n_steps: int, pidx: dict, n_threads: int, memory_limit) -> None:
+        """Refuse, before any input is scanned, a run whose arrays would exceed ``memory_limit``."""
+        from neurocore.resources import RUN_ADVICE, check_memory, run_estimate
+
+        p = self.program
+        codec = p.meta.get("codec")
+        shape = np.shape(inputs) if hasattr(inputs, "shape") else np.asarray(inputs).shape
+        single = codec is not None and len(shape) == len(codec.input_shape)  # one sample, as the codec allows
+        batch = int(shape[0]) if len(shape) and not single else 1
+        itemsize = np.asarray(inputs).dtype.itemsize if hasattr(inputs, "dtype") else 8
+        est = run_estimate(batch, n_steps, p.n_inputs, p.n_neurons, p.n_cores_used,
+                           {v: sum(n for _, _, n in idx) for v, idx in pidx.items()}, p.n_delay_slots,
+                           min(n_threads, max(batch, 1)), n_features=codec.n_channels if codec is not None else None,
+                           encoding=codec.encoding if codec is not None else None, input_itemsize=itemsize)
+        check_memory(est, memory_limit, RUN_ADVICE)
+
     def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
             n_threads: int | None = None, seed: int = 0, learning=True, initial_state=None,
-            block: int | None = None) -> RunResult:
+            block: int | None = None, memory_limit: float | None = None) -> RunResult:
         """Simulate every sample of ``inputs`` for ``n_steps`` steps.
 
         Parameters
@@ -575,6 +628,10 @@ class Simulator:
             count). Results do not depend on it.
         seed : int
             Seed of a stochastic input encoding (Poisson), when the Program has a codec.
+        memory_limit : float, optional
+            Bytes this run may allocate (default: :func:`neurocore.resources.available_memory`,
+            the cgroup limit or MemAvailable). A larger request raises :class:`ResourceError`
+            before any work, naming the size and what to reduce (steps, batch, probes).
         learning : bool or dict, optional
             Programs with plastic projections only: False (or ``{projection: False}``) freezes
             weights for this run. See :mod:`neurocore.learning_sim`.
@@ -600,6 +657,22 @@ class Simulator:
         """
         p = self.program
         codec = p.meta.get("codec")
+        if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
+            raise SimulationError(f"n_steps must be a positive int, got {n_steps!r}")
+        from neurocore.learning_sim import has_plasticity
+
+        # plastic programs probe projections too; run_learning checks their probes
+        pidx = {v: [] for v in PROBE_VARIABLES} if has_plasticity(p) else self._probe_index(probes)
+        if n_threads is None:
+            env = os.environ.get("NEUROCORE_NUM_THREADS", "")
+            if env and not env.strip().isdigit():
+                raise SimulationError(f"NEUROCORE_NUM_THREADS={env!r} is not a positive integer; set it to a thread "
+                                      "count or unset it")
+            n_threads = int(env) if env else (os.cpu_count() or 1)
+        if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
+            raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
+        self._check_memory(inputs, int(n_steps), pidx, int(n_threads), memory_limit)
+        raw_inputs = inputs
         if codec is not None:
             inputs = codec.encode(inputs, n_steps, seed=seed)
         reps = p.meta.get("replicas") or {}
@@ -621,10 +694,6 @@ class Simulator:
                                   "this Program has none")
         pidx = self._probe_index(probes)
         B, T, N = x.shape[0], int(n_steps), p.n_neurons
-        if n_threads is None:
-            n_threads = int(os.environ.get("NEUROCORE_NUM_THREADS", os.cpu_count() or 1))
-        if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
-            raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
         n_threads = int(min(n_threads, B))
         if block is not None and (not isinstance(block, (int, np.integer)) or isinstance(block, bool)
                                   or not 1 <= block <= self._kernel.MAX_BLOCK):
@@ -682,5 +751,9 @@ class Simulator:
         if codec is not None:
             result.predictions = (codec.decode_arrays(*sample_view(result, codec.output), T) if n_samples is not None
                                   else codec.decode(result))
+            if n_samples is None:
+                result.counters["inputs_saturated"] = codec.saturated(raw_inputs)
+            else:  # replicas: counters have one row per chip run, not per sample
+                result.meta["inputs_saturated"] = int(codec.saturated(raw_inputs).sum())
         return result
 
