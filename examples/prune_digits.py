@@ -47,15 +47,20 @@ def measure(graph, label):
     program = nc.compile(graph, chip)
     r = nc.Simulator(program).run(Xte, n_steps=args.steps)
     e = nc.energy.estimate(r, chip="loihi", baseline=None)
+    ec = nc.energy.estimate(r, chip="loihi", baseline=None, static="core_fraction")
     m = program.meta["mapping"]
     bound = f"lower bound {m['core_bound']} cores, set by {m['bound_binding']}"
     print(f"{label:>7}: test {100 * r.accuracy(yte):.2f} %  synapses {sum(p.n_synapses for p in graph.projections.values())}"
           f"  cores {program.n_cores_used}  energy/inference {1e6 * e.energy_per_inference_J:.2f} uJ"
-          f"  synops/inf {r.counters['synops'].mean():.0f}" + (f"  (bound: {bound})" if bound else ""))
-    return r.accuracy(yte), program.n_cores_used, e.energy_per_inference_J
+          f"  synops/inf {r.counters['synops'].mean():.0f}  ({bound})\n"
+          f"         dynamic {1e6 * e.dynamic_energy_J:.2f} uJ  static {1e6 * e.static_energy_J:.2f} uJ (whole chip)"
+          f"  latency {1e6 * e.latency_s:.1f} us;  static=core_fraction: {1e6 * ec.energy_per_inference_J:.2f} uJ")
+    return r.accuracy(yte), program.n_cores_used, e
 
 
 a0, c0, e0 = measure(snn, "before")
 a1, c1, e1 = measure(pruned, "after")
 print(f"removed {100 * report.removed_fraction:.1f} % of stored non-zero synapses; test accuracy "
-      f"{100 * (a1 - a0):+.2f} points; cores {c0} -> {c1}; energy/inference {100 * (e1 / e0 - 1):+.1f} %")
+      f"{100 * (a1 - a0):+.2f} points; cores {c0} -> {c1}; energy/inference "
+      f"{100 * (e1.energy_per_inference_J / e0.energy_per_inference_J - 1):+.1f} % (dynamic "
+      f"{100 * (e1.dynamic_energy_J / e0.dynamic_energy_J - 1):+.1f} %, latency {100 * (e1.latency_s / e0.latency_s - 1):+.1f} %)")

@@ -15,7 +15,8 @@ Scores (all in [0, 1], per destination neuron, so layers of any weight scale com
 * ``"silent"``: 0 if the source never fires on the calibration set, else 1 (only
   never-used synapses can go).
 * ``"magnitude"``: ``|w| / sum_row |w|`` (needs no calibration).
-* ``"both"``: the smaller of the activity and magnitude scores.
+* ``"both"``: the magnitude score, 0 where the source never fires: never-used synapses
+  go first, then the smallest weights.
 
 A synapse is removed when its score is ``<= threshold``; or ``fraction=f`` removes the
 ``round(f * n)`` lowest-scoring of the ``n`` prunable synapses (ties broken by position,
@@ -72,7 +73,7 @@ def _magnitude_score(w, act):
 
 
 def _both_score(w, act):
-    return np.minimum(_activity_score(w, act), _magnitude_score(w, act))
+    return _magnitude_score(w, act) * (act[w.indices] > 0)
 
 
 #: Rule name -> score function (weights CSR, source activity per neuron) -> score per stored entry.
@@ -318,7 +319,8 @@ def prune(graph: Graph, calibration=None, rule: str = "activity", *, fraction: f
         features...) for a converted graph, else (batch, n_steps, channels) integer inputs.
         Needed by every rule but ``"magnitude"``.
     rule : {"activity", "silent", "magnitude", "both"}
-        See the module docstring.
+        See the module docstring. On the wide digits MLP of ``examples/prune_digits.py``
+        the magnitude share keeps accuracy far better than the activity share.
     fraction : float in [0, 1), optional
         Remove this fraction of the prunable synapses (lowest scores first).
     threshold : float in [0, 1), optional

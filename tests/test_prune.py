@@ -176,3 +176,12 @@ def test_sparse_input_matrix_and_layers_argument():
     assert rep.layers[0].synapses_after == rep.layers[0].synapses_before
     assert rep.layers[1].synapses_after < rep.layers[1].synapses_before
     assert sp.issparse(p.projections["h->o"].weights)
+
+
+def test_both_removes_silent_synapses_first():
+    g = hand_graph()
+    p, rep = nc.prune(g, calibration=inputs(), rule="both", threshold=0.0, n_steps=T)
+    s, _ = nc.prune(g, calibration=inputs(), rule="silent", n_steps=T)
+    for name in g.projections:
+        assert (p.projections[name].weights != s.projections[name].weights).nnz == 0
+    assert rep.layers[0].synapses_after == rep.layers[0].synapses_before - 32  # input channels 6, 7
