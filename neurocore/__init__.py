@@ -17,6 +17,7 @@ from neurocore.errors import (
                               LearningRuleError,
                               MappingError,
                               NeurocoreError,
+                              OutputError,
                               ProfileError,
                               SimulationError,
 )
@@ -39,4 +40,4 @@ def __getattr__(name: str):
 
 __all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "AdaptiveLIF", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
            "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "prune", "PruneReport", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
-           "ProfileError", "SimulationError", "BuildError", "StudyError", "StoreMismatchError", "dse"]
+           "ProfileError", "SimulationError", "BuildError", "StudyError", "StoreMismatchError", "dse", "OutputError"]

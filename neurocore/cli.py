@@ -76,45 +76,36 @@ def run_batched(sim, x, n_steps: int, desc: str = "simulating", chunk: int | Non
 def cmd_demo(args) -> int:
     from neurocore.demo import run_demo
 
+    _check_outputs(args)
     run_demo(steps=args.steps, chip_name=args.chip, plot_dir=args.plot, json_path=args.json, seed=args.seed,
              out=sys.stdout)
     return 0
 
 
-def load_model(path: str):
-    """A trained model from a file, by suffix: ``.onnx`` (path handed to the ONNX reader),
-    ``.pt``/``.pth`` (a whole pickled ``torch.nn.Module``) or ``.pkl``/``.pickle``/``.joblib``
-    (a pickled scikit-learn estimator). Pickles run code when loaded: open only files you trust."""
-    from neurocore.errors import ConversionError, FileFormatError
+def load_model(path: str, trust: bool = False, arch=None):
+    """A trained model from a file (see :func:`neurocore.convert.files.load_model`): pickles
+    (``.pkl``, whole-module ``.pt``) only with ``trust=True``, since they run code when loaded."""
+    from neurocore.convert.files import load_model as _load
 
-    p = Path(path)
-    if not p.is_file():
-        raise FileFormatError(f"model file '{p}' does not exist")
-    suffix = p.suffix.lower()
-    if suffix == ".onnx":
-        return str(p)
-    try:
-        if suffix in (".pt", ".pth"):
-            import torch
+    return _load(path, trust=trust, arch=arch)
 
-            return torch.load(p, weights_only=False, map_location="cpu")
-        if suffix in (".pkl", ".pickle", ".joblib"):
-            import pickle
 
-            with open(p, "rb") as f:
-                return pickle.load(f)
-    except ImportError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any unpickling failure means a bad file
-        raise FileFormatError(f"model file '{p}' could not be loaded: {type(exc).__name__}: {exc}") from None
-    raise ConversionError(f"model file '{p}': unknown suffix '{suffix}'; give .onnx, .pt/.pth (torch.save(model)) "
-                          "or .pkl/.joblib (a pickled scikit-learn MLP)")
+def _check_outputs(args) -> None:
+    """Refuse unwritable output paths before any work starts."""
+    from neurocore._io import check_output_dir, check_output_path
+
+    for attr, what in (("output", "output"), ("json", "--json")):
+        if getattr(args, attr, None):
+            check_output_path(getattr(args, attr), what)
+    if getattr(args, "plot", None):
+        check_output_dir(args.plot, "--plot")
 
 
 def cmd_convert(args) -> int:
     from neurocore.convert import convert
 
-    model = load_model(args.model)
+    _check_outputs(args)
+    model = load_model(args.model, trust=args.trust, arch=args.arch)
     cal = _load_array(args.calibration, "calibration")
     graph = convert(model, calibration=cal, chip=_chip(args.chip), encoding=args.encoding,
                     percentile=args.percentile)
@@ -129,6 +120,7 @@ def cmd_convert(args) -> int:
 def cmd_compile(args) -> int:
     import neurocore as nc
 
+    _check_outputs(args)
     graph = nc.Graph.load(args.graph)
     t0 = time.perf_counter()
     options = {"conv_storage": args.conv_storage, "seed": args.seed}
@@ -145,6 +137,7 @@ def cmd_compile(args) -> int:
 def cmd_run(args) -> int:
     import neurocore as nc
 
+    _check_outputs(args)
     program = nc.Program.load(args.program)
     x = _load_array(args.inputs, "inputs")
     sim = nc.Simulator(program)
@@ -167,19 +160,30 @@ def cmd_report(args) -> int:
     import neurocore as nc
     from neurocore.energy import estimate
 
+    _check_outputs(args)
     result = nc.RunResult.load(args.result)
     profile = args.profile or CHIP_PROFILE.get(result.program.chip.name, "loihi")
     report = estimate(result, chip=profile, baseline=args.baseline if len(args.baseline) > 1 else args.baseline[0],
                       static=args.static, timing=args.timing)
     print(report.table())
     if args.json:
-        Path(args.json).write_text(report.to_json())
+        from neurocore._io import atomic_write
+
+        atomic_write(args.json, report.to_json(), "--json")
         print(f"wrote {args.json}")
     if args.plot:
         from neurocore.report import save_all
 
         for p in save_all(result, report, args.plot):
             print(f"wrote {p}")
+    return 0
+
+
+def cmd_check(args) -> int:
+    from neurocore.validate import check_file
+
+    obj = check_file(args.file)
+    print(f"{args.file}: valid ({obj!r})")
     return 0
 
 
@@ -262,8 +266,16 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--seed", type=int, default=0)
     d.set_defaults(func=cmd_demo)
 
-    c = sub.add_parser("convert", help="convert a trained ANN (sklearn pickle, .onnx, .pt, layer .npz) to a graph")
-    c.add_argument("model", help="model file")
+    c = sub.add_parser("convert", help="convert a trained ANN (.onnx, a .pt state dict, or with --trust a pickle) "
+                       "to a graph", description="Convert a trained ANN to a spiking graph. ONNX is the recommended "
+                       "format. Pickles (.pkl/.joblib, whole-module .pt) run arbitrary code when loaded, so they are "
+                       "opened only with --trust; a .pt state dict loads safely (weights_only) with --arch.")
+    c.add_argument("model", help="model file: .onnx (recommended), .pt/.pth state dict (with --arch), or with "
+                   "--trust a pickle (.pkl/.joblib scikit-learn MLP, torch.save(model) .pt)")
+    c.add_argument("--trust", action="store_true", help="allow pickled models: they run code when loaded, so use "
+                   "this only for files whose source you trust")
+    c.add_argument("--arch", metavar="MODULE:FUNCTION", help="for a .pt state dict: a function (in an importable "
+                   "module or a file.py) that returns the nn.Module the weights belong to")
     c.add_argument("--calibration", required=True, metavar="X.npy", help="calibration samples for threshold balancing")
     c.add_argument("-o", "--output", required=True, metavar="GRAPH.npz")
     c.add_argument("--chip", default="loihi", choices=chips)
@@ -305,6 +317,11 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", metavar="PATH")
     e.add_argument("--plot", metavar="DIR")
     e.set_defaults(func=cmd_report)
+
+    k = sub.add_parser("check", help="validate a neurocore file (graph, program, result, .nir): exit 0 if valid, "
+                       "1 with the reason")
+    k.add_argument("file")
+    k.set_defaults(func=cmd_check)
 
     f = sub.add_parser("profiles", help="list energy profiles, or show one with its sources")
     f.add_argument("name", nargs="?")

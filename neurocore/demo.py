@@ -167,7 +167,9 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
         for p in paths:
             say(f"  wrote {p}")
     if json_path:
-        Path(json_path).write_text(json.dumps(summary, indent=2, default=float))
+        from neurocore._io import atomic_write
+
+        atomic_write(json_path, json.dumps(summary, indent=2, default=float), "--json")
         say(f"  wrote {json_path}")
     say(f"done in {time.perf_counter() - t_all:.1f} s")
     return summary

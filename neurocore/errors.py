@@ -19,6 +19,7 @@ __all__ = [
     "LearningRuleError",
     "StudyError",
     "StoreMismatchError",
+    "OutputError",
 ]
 
 
@@ -68,3 +69,8 @@ class StudyError(NeurocoreError, ValueError):
 
 class StoreMismatchError(StudyError):
     """A study store holds points of another model or data set than the one given."""
+
+
+class OutputError(NeurocoreError, OSError):
+    """An output file cannot be written: its directory is missing, a directory is in the way,
+    or the disk is full. The previous file at that path, if any, is left as it was."""

@@ -75,7 +75,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
-from neurocore.errors import ConversionError, FileFormatError, GraphError
+from neurocore.errors import ConversionError, FileFormatError, GraphError, NeurocoreError
 
 __all__ = ["NIR_METADATA_VERSION", "from_nir", "load_nir", "save_nir", "to_nir"]
 
@@ -316,15 +316,52 @@ def to_nir(graph, dt: float = 1e-3, chip=None):
 
 def save_nir(graph, path, dt: float = 1e-3, chip=None) -> Path:
     """Write ``graph`` as a NIR HDF5 file (``nir.write``); returns the path."""
+    from neurocore._io import atomic_path
+
     nir = _nir()
     path = Path(path)
-    nir.write(path, to_nir(graph, dt=dt, chip=chip))
+    ng = to_nir(graph, dt=dt, chip=chip)
+    with atomic_path(path, "NIR") as tmp:  # h5py writes in place: write a temporary file, then rename
+        try:
+            nir.write(tmp, ng)
+        except OSError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - h5py raises RuntimeError etc. on a full disk
+            raise OSError(getattr(exc, "errno", None), f"{type(exc).__name__}: {exc}") from exc
     return path
 
 
 def load_nir(path, chip=None, dt: float = 1e-3, **kwargs):
-    """Read a NIR HDF5 file into a neurocore Graph (see :func:`from_nir`)."""
-    return from_nir(path, chip=chip, dt=dt, **kwargs)
+    """Read a NIR HDF5 file into a neurocore Graph (see :func:`from_nir`), validated.
+
+    Every array the file's nodes carry (weights, biases, time constants, thresholds,
+    shapes) must be numeric and finite; the Graph built from them is checked with
+    :meth:`Graph.validate`. A file that fails raises FileFormatError naming the node and
+    the field.
+    """
+    g = _read(path)
+    _check_arrays(g, path)
+    try:
+        graph = from_nir(g, chip=chip, dt=dt, **kwargs)
+    except NeurocoreError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, AttributeError) as exc:
+        raise FileFormatError(f"'{path}': NIR graph is inconsistent ({type(exc).__name__}: {exc})") from None
+    return graph.validate(f"'{path}'")
+
+
+def _check_arrays(g, path) -> None:
+    """Every array-valued field of every node of a NIR graph read from ``path``: numeric and finite."""
+    for name, node in getattr(g, "nodes", {}).items():
+        for field, val in vars(node).items():
+            if not isinstance(val, np.ndarray):
+                continue
+            if val.dtype.kind not in "biuf":
+                raise FileFormatError(f"'{path}': NIR node '{name}' field '{field}' has dtype {val.dtype}; "
+                                      "numbers are expected")
+            if val.dtype.kind == "f" and not np.all(np.isfinite(val)):
+                raise FileFormatError(f"'{path}': NIR node '{name}' field '{field}' holds "
+                                      f"{int(np.sum(~np.isfinite(val)))} NaN/inf value(s)")
 
 
 def _read(path):

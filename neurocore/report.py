@@ -150,10 +150,13 @@ def _figure(figsize: tuple[float, float]):
 
 def _save(fig, path: str | os.PathLike | None) -> None:
     if path is not None:
+        from neurocore._io import atomic_path
+
         d = os.path.dirname(os.fspath(path))
         if d:
             os.makedirs(d, exist_ok=True)
-        fig.savefig(path, format="png")
+        with atomic_path(path, "plot") as tmp:  # a failed save leaves no partial PNG behind
+            fig.savefig(tmp, format="png")
 
 
 def _get(report: Any, key: str, default: Any = None) -> Any:

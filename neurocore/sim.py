@@ -208,6 +208,20 @@ def row_windows(row_ptr: NDArray, target: NDArray, wscaled: NDArray, max_fill: f
                            else np.ascontiguousarray(wscaled, np.int32))}
 
 
+def _probes_from_keys(arrays: dict[str, NDArray], names: list | None) -> dict[str, dict[str, NDArray]]:
+    """Probes from ``<i>/<variable>`` keys and the header's ``probe_names`` (files from before
+    ``probe_names``: ``<population>/<variable>`` keys, split at the last ``/``)."""
+    probes: dict[str, dict] = {}
+    for key, v in arrays.items():
+        pop, _, var = key.rpartition("/")
+        if names is not None:
+            if not isinstance(names, list) or not pop.isdigit() or int(pop) >= len(names):
+                raise FileFormatError(f"probe array 'probes/{key}' has no entry in the header's probe_names")
+            pop = str(names[int(pop)])
+        probes.setdefault(pop, {})[var] = v
+    return probes
+
+
 @dataclass
 class RunResult:
     """What a run produced, per inference (sample) of the batch.
@@ -269,8 +283,22 @@ class RunResult:
             raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {len(self.predictions)} samples")
         return float(np.mean(self.predictions == y))
 
+    def validate(self, where: str = "result") -> RunResult:
+        """Check every array against the Program and ``n_steps`` (and the Program itself); returns ``self``.
+
+        Run by :meth:`load`. Raises ``FileFormatError`` naming the field (see :mod:`neurocore.validate`).
+        """
+        from neurocore.validate import validate_result
+
+        validate_result(self, where)
+        return self
+
     def save(self, path):
-        """Write the result, with its Program, to ``path`` (versioned ``.npz``)."""
+        """Write the result, with its Program, to ``path`` (versioned ``.npz``, written atomically).
+
+        Probes are stored by position (``probes/<i>/<variable>``, the header lists the
+        population names), so any population name survives, ``/`` included.
+        """
         from neurocore._io import write_npz
         from neurocore.mapping.io import program_parts
 
@@ -278,18 +306,21 @@ class RunResult:
         arrays = {f"program/{k}": v for k, v in prog_arrays.items()}
         arrays.update({f"counters/{k}": v for k, v in self.counters.items()})
         arrays.update({f"spike_counts/{k}": v for k, v in self.spike_counts.items()})
-        arrays.update({f"probes/{pop}/{var}": v for pop, d in self.probes.items() for var, v in d.items()})
+        probe_names = list(self.probes)
+        arrays.update({f"probes/{i}/{var}": v for i, pop in enumerate(probe_names)
+                       for var, v in self.probes[pop].items()})
         arrays.update({f"core_steps/{k}": v for k, v in self.core_steps.items()})
         arrays.update({f"final_state/{k}": v for k, v in self.final_state.items()})
         arrays["busiest_link"], arrays["link_packets"] = self.busiest_link, self.link_packets
         if self.predictions is not None:
             arrays["predictions"] = np.asarray(self.predictions)
         meta = {k: v for k, v in self.meta.items() if isinstance(v, (int, float, str, bool, type(None)))}
-        return write_npz(path, "result", 1, {"n_steps": self.n_steps, "meta": meta, "program": prog_head}, arrays)
+        return write_npz(path, "result", 1, {"n_steps": self.n_steps, "meta": meta, "program": prog_head,
+                                             "probe_names": probe_names}, arrays)
 
     @staticmethod
     def load(path) -> RunResult:
-        """Read a result written by :meth:`save`; raises FileFormatError on a bad file."""
+        """Read a result written by :meth:`save` and :meth:`validate` it; raises FileFormatError on a bad file."""
         from neurocore._io import read_npz
         from neurocore.mapping.io import program_from_parts
 
@@ -298,25 +329,25 @@ class RunResult:
         for key, v in arrays.items():
             top, _, rest = key.partition("/")
             groups.setdefault(top, {})[rest] = v
-        probes: dict[str, dict] = {}
-        for key, v in groups.get("probes", {}).items():
-            pop, _, var = key.partition("/")
-            probes.setdefault(pop, {})[var] = v
         try:
+            probes = _probes_from_keys(groups.get("probes", {}), head.get("probe_names"))
             program = program_from_parts(head["program"], groups["program"], str(path))
-            n_steps = int(head["n_steps"])
+            n_steps = head["n_steps"]
             counters, core_steps, final = groups["counters"], groups["core_steps"], groups["final_state"]
-        except KeyError as exc:
-            raise FileFormatError(f"'{path}': result file lacks {exc}") from None
-        from neurocore.learning_sim import learned_from_state
+            from neurocore.learning_sim import learned_from_state
 
-        weights, tags = learned_from_state(program, final)
-        return RunResult(program=program, n_steps=n_steps,
-                         counters=counters, spike_counts=groups.get("spike_counts", {}), probes=probes,
-                         core_steps=core_steps, busiest_link=arrays["busiest_link"],
-                         link_packets=arrays["link_packets"], final_state=final,
-                         meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"),
-                         weights=weights, tags=tags)
+            weights, tags = learned_from_state(program, final)
+            result = RunResult(program=program, n_steps=n_steps,
+                               counters=counters, spike_counts=groups.get("spike_counts", {}), probes=probes,
+                               core_steps=core_steps, busiest_link=arrays["busiest_link"],
+                               link_packets=arrays["link_packets"], final_state=final,
+                               meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"),
+                               weights=weights, tags=tags)
+        except (KeyError, TypeError, ValueError) as exc:
+            if isinstance(exc, FileFormatError):
+                raise
+            raise FileFormatError(f"'{path}': result file lacks or garbles {type(exc).__name__}: {exc}") from None
+        return result.validate(f"'{path}'")
 
     def totals(self) -> dict[str, int]:
         """Counters summed over the batch."""
@@ -339,6 +370,8 @@ class Simulator:
         if not isinstance(program, Program):
             raise SimulationError(f"Simulator needs a Program from nc.compile(graph, chip), got "
                                   f"{type(program).__name__}")
+        # the kernel does no bounds checks: check the tables once, then run on private copies
+        program.validate()
         self.program = program
         self._kernel = load_kernel()
         self._tables = kernel_tables(program)

@@ -135,7 +135,7 @@ def test_convert_compile_run_a_pickled_sklearn_mlp(tmp_path):
     np.save(tmp_path / "cal.npy", X[:300])
     np.save(tmp_path / "x.npy", X[1500:1600])
     np.save(tmp_path / "y.npy", y[1500:1600])
-    r = cli("convert", tmp_path / "mlp.pkl", "--calibration", tmp_path / "cal.npy", "-o", tmp_path / "g.npz")
+    r = cli("convert", tmp_path / "mlp.pkl", "--trust", "--calibration", tmp_path / "cal.npy", "-o", tmp_path / "g.npz")
     assert r.returncode == 0, r.stderr
     assert "ConversionReport" in r.stdout
     assert cli("compile", tmp_path / "g.npz", "-o", tmp_path / "p.npz").returncode == 0
@@ -158,7 +158,7 @@ def test_convert_refuses_unknown_model_file(tmp_path):
     r = cli("convert", tmp_path / "m.h5", "--calibration", tmp_path / "cal.npy", "-o", tmp_path / "g.npz")
     assert r.returncode == 1 and "unknown suffix '.h5'" in r.stderr
     (tmp_path / "bad.pkl").write_bytes(b"not a pickle")
-    r = cli("convert", tmp_path / "bad.pkl", "--calibration", tmp_path / "cal.npy", "-o", tmp_path / "g.npz")
+    r = cli("convert", tmp_path / "bad.pkl", "--trust", "--calibration", tmp_path / "cal.npy", "-o", tmp_path / "g.npz")
     assert r.returncode == 1 and "could not be loaded" in r.stderr
 
 

@@ -48,6 +48,12 @@ def test_design_space_exploration_block_runs(tmp_path, monkeypatch):
     assert len(ns["found"].history) == 12 and ns["found"].n_evaluated <= 12
 
 
+def test_files_and_trust_block_runs(capsys):
+    ns: dict = {}
+    exec(compile(_block("a bad edit"), "README", "exec"), ns)
+    assert "program field 'row_delay'" in capsys.readouterr().out
+
+
 def test_partition_search_block_runs(capsys):
     ns: dict = {}
     exec(compile(_block("8,000 LIF, p = 0.01"), "README", "exec"), ns)

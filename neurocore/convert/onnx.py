@@ -5,6 +5,9 @@ Relu, BatchNormalization (folded), AveragePool, GlobalAveragePool, MaxPool,
 Flatten, Reshape to (batch, features), Dropout and Identity (ignored), Add of
 two tensors (a residual addition), Constant. Anything else raises
 ConversionError naming every unsupported node before any work is done.
+
+Layers are named after their ONNX output tensors, made readable by
+:func:`readable_name` (``/0/Gemm_output_0`` -> ``0.Gemm``), unique within the model.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ import numpy as np
 from neurocore.convert._ir import Op, bn_scale_shift
 from neurocore.errors import ConversionError
 
-__all__ = ["is_onnx", "read_onnx"]
+__all__ = ["is_onnx", "read_onnx", "readable_name"]
 
 _KINDS = {"Gemm": "dense", "MatMul": "dense", "Conv": "conv2d", "Relu": "relu", "BatchNormalization": "batchnorm",
           "AveragePool": "avgpool2d", "GlobalAveragePool": "avgpool2d", "MaxPool": "maxpool2d", "Flatten": "flatten",
@@ -147,4 +150,32 @@ def read_onnx(model, input_shape=None) -> tuple[list[Op], dict]:
         raise ConversionError(f"ONNX model has {len(outs)} outputs; one is supported")
     if src(outs[0]) != merged[-1].name:
         merged.append(Op("output", "identity", [src(outs[0])], {}, "output"))
-    return merged, {"format": "ONNX", "task": "classify", "classes": None}
+    return _readable_names(merged), {"format": "ONNX", "task": "classify", "classes": None}
+
+
+def readable_name(tensor: str) -> str:
+    """A population name from an ONNX tensor name: exporters name tensors like
+    ``/0/Gemm_output_0`` or ``/features/conv1/Conv_output_0``; these become ``0.Gemm`` and
+    ``features.conv1.Conv`` (leading ``/`` and the ``_output_0`` suffix dropped, ``/`` -> ``.``)."""
+    name = tensor.strip("/")
+    if name.endswith("_output_0"):
+        name = name[: -len("_output_0")]
+    name = name.replace("/", ".").strip(".")
+    return name or "layer"
+
+
+def _readable_names(ops: list[Op]) -> list[Op]:
+    """Rename every op with :func:`readable_name`, keeping names unique (``_2``, ``_3``... on a clash)."""
+    new: dict[str, str] = {}
+    used: set[str] = set()
+    for op in ops:
+        base = readable_name(op.name)
+        name, k = base, 2
+        while name in used:
+            name, k = f"{base}_{k}", k + 1
+        used.add(name)
+        new[op.name] = name
+    for op in ops:
+        op.name = new[op.name]
+        op.inputs = [new.get(i, i) for i in op.inputs]
+    return ops

@@ -194,6 +194,18 @@ class Graph:
 
         return {p.name for p in self.projections.values() if reaches(p.dst, p.src)}
 
+    def validate(self, where: str = "graph") -> Graph:
+        """Check nodes, projections and their CSR weight arrays; returns ``self``.
+
+        Run by :meth:`load`; call it after editing ``projections`` by hand. The chip's
+        widths are checked by ``nc.compile``. Raises ``FileFormatError`` naming the
+        projection and the field (see :mod:`neurocore.graph.validate`).
+        """
+        from neurocore.graph.validate import validate_graph
+
+        validate_graph(self, where)
+        return self
+
     def save(self, path):
         """Write the graph to ``path`` (versioned ``.npz``); read it back with :meth:`Graph.load`."""
         from neurocore.graph.io import save_graph

@@ -10,6 +10,7 @@ from neurocore.errors import FileFormatError, GraphError
 from neurocore.graph.graph import Graph
 from neurocore.graph.learning import LearningRule
 from neurocore.graph.neurons import neuron_from_dict
+from neurocore.graph.validate import check_csr_arrays
 from neurocore.graph.nodes import Input
 
 __all__ = ["save_graph", "load_graph", "GRAPH_FORMAT_VERSION"]
@@ -50,8 +51,9 @@ def load_graph(path) -> Graph:
             else:
                 g.population(d["n"], neuron_from_dict(d["neuron"]), name=d["name"], shape=shape)
         for i, d in enumerate(head["projections"]):
-            w = sp.csr_matrix((arrays[f"p{i}_data"], arrays[f"p{i}_indices"], arrays[f"p{i}_indptr"]),
-                              shape=tuple(d["shape"]))
+            parts = [arrays[f"p{i}_{k}"] for k in ("data", "indices", "indptr")]
+            check_csr_arrays(*parts, d["shape"], f"'{path}': projection {i} ({d.get('name')!r})")
+            w = sp.csr_matrix(tuple(parts), shape=tuple(int(s) for s in d["shape"]))
             meta = d["meta"]
             for k in ("kernel_shape", "in_shape", "out_shape"):
                 if k in meta:
@@ -60,7 +62,14 @@ def load_graph(path) -> Graph:
             g.connect(d["src"], d["dst"], w.toarray() if rule is not None else w, weight_exp=d["weight_exp"],
                       delay=d["delay"], name=d["name"], kind=d["kind"], meta=meta, learning=rule,
                       reward=d["kind"] == "reward")
-    except (KeyError, TypeError, GraphError) as exc:
-        raise FileFormatError(f"'{path}': graph description is inconsistent ({exc})") from None
+    except FileFormatError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, GraphError) as exc:
+        raise FileFormatError(f"'{path}': graph description is inconsistent ({type(exc).__name__}: {exc})") \
+            from None
+    n_arrays = 3 * len(head["projections"])
+    if len(arrays) != n_arrays:
+        raise FileFormatError(f"'{path}': holds {len(arrays)} arrays; its {len(head['projections'])} projections "
+                              f"account for {n_arrays}")
     g.meta = decode_meta(head.get("meta", {}))
-    return g
+    return g.validate(f"'{path}'")

@@ -57,7 +57,7 @@ def load_program(path) -> Program:
 
 
 def program_from_parts(head: dict, arrays: dict[str, np.ndarray], path: str = "<memory>") -> Program:
-    """Inverse of :func:`program_parts`."""
+    """Inverse of :func:`program_parts`; the Program is validated (:meth:`Program.validate`)."""
     arrays = dict(arrays)
     try:
         chip = ChipSpec(**head["chip"])
@@ -72,7 +72,7 @@ def program_from_parts(head: dict, arrays: dict[str, np.ndarray], path: str = "<
         core_ids = arrays.pop("core_ids")
         prog_arrays = {k[2:]: v for k, v in arrays.items() if k.startswith("a.")}
         meta = decode_meta(head.get("meta", {}))
-    except (KeyError, TypeError, ValueError, BitWidthError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, BitWidthError) as exc:
         if isinstance(exc, FileFormatError):
             raise
         raise FileFormatError(f"'{path}': program description is inconsistent ({type(exc).__name__}: {exc})") \
@@ -81,5 +81,6 @@ def program_from_parts(head: dict, arrays: dict[str, np.ndarray], path: str = "<
                if k not in prog_arrays]
     if missing:
         raise FileFormatError(f"'{path}': program arrays {missing} are missing")
-    return Program(chip=chip, populations=pops, inputs=inputs, projections=projections, arrays=prog_arrays,
-                   core_ids=core_ids, meta=meta)
+    program = Program(chip=chip, populations=pops, inputs=inputs, projections=projections, arrays=prog_arrays,
+                      core_ids=core_ids, meta=meta)
+    return program.validate(f"'{path}'")

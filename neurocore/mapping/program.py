@@ -161,6 +161,19 @@ class Program:
             lines.append(f"  estimated hops per all-fire step: {self.meta['est_hops']}")
         return "\n".join(lines)
 
+    # ---- checks --------------------------------------------------------------------
+    def validate(self, where: str = "program") -> Program:
+        """Check every documented field against the others and the chip; returns ``self``.
+
+        Run by :meth:`load` and by :class:`~neurocore.Simulator` before the kernel sees the
+        tables (the kernel does no bounds checks). Call it after editing ``arrays`` by hand.
+        Raises ``FileFormatError`` naming the field (see :mod:`neurocore.mapping.validate`).
+        """
+        from neurocore.mapping.validate import validate_program
+
+        validate_program(self, where)
+        return self
+
     # ---- files ---------------------------------------------------------------------
     def save(self, path) -> Path:
         """Write the Program to ``path`` (versioned, checksummed ``.npz``); see :meth:`load`."""
@@ -170,7 +183,8 @@ class Program:
 
     @classmethod
     def load(cls, path) -> Program:
-        """Read a Program written by :meth:`save`; raises ``FileFormatError`` on a bad file."""
+        """Read a Program written by :meth:`save` and :meth:`validate` it; raises ``FileFormatError``
+        naming the file and the field on a bad file."""
         from neurocore.mapping.io import load_program
 
         return load_program(path)

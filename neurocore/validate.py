@@ -1,0 +1,135 @@
+"""RunResult.validate() and ``neurocore check FILE``: a result's arrays against its Program.
+
+:func:`validate_result` checks that every array of a :class:`~neurocore.sim.RunResult`
+has the dtype kind and shape its Program and step count imply, that counts are
+non-negative and consistent (``timesteps == n_steps``, ``synops`` = binary + graded,
+active + idle updates = steps x neurons, spikes = the sum of the spike counts, no
+neuron spiking more often than once per step), and validates the embedded Program.
+:func:`check_file` loads any neurocore file by its header's kind (which validates it).
+Failures raise :class:`~neurocore.errors.FileFormatError` naming the field.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from neurocore.errors import FileFormatError
+
+__all__ = ["validate_result", "check_file", "file_kind"]
+
+
+def _arr(where: str, name: str, a, shape: tuple, kinds: str = "iu") -> np.ndarray:
+    if not isinstance(a, np.ndarray):
+        raise FileFormatError(f"{where}: result field '{name}' must be a NumPy array, got {type(a).__name__}")
+    if a.dtype.kind not in kinds:
+        raise FileFormatError(f"{where}: result field '{name}' has dtype {a.dtype}; "
+                              f"{'an integer' if kinds == 'iu' else 'a numeric'} array is expected")
+    if a.shape != shape:
+        raise FileFormatError(f"{where}: result field '{name}' has shape {a.shape}; {shape} is expected")
+    if a.dtype.kind in "iu" and a.size and int(a.min()) < 0 and name.split("/")[0] != "final_state":
+        raise FileFormatError(f"{where}: result field '{name}' holds {int(a.min())}; counts are >= 0")
+    return a
+
+
+def validate_result(result, where: str = "result") -> None:
+    """Check ``result`` (see the module docstring); raises FileFormatError naming the field."""
+    from neurocore.sim import CORE_STEP_KEYS, PROBE_VARIABLES, load_kernel
+
+    p = result.program
+    p.validate(where)
+    T = result.n_steps
+    if not isinstance(T, (int, np.integer)) or isinstance(T, bool) or T < 1:
+        raise FileFormatError(f"{where}: result field 'n_steps' = {T!r}; a positive int is expected")
+    B = int(np.shape(result.busiest_link)[0]) if np.ndim(result.busiest_link) else 0
+    if B < 1:
+        raise FileFormatError(f"{where}: result field 'busiest_link' must be (batch, n_steps) with batch >= 1")
+    N, K = p.n_neurons, p.n_cores_used
+    names = tuple(load_kernel().COUNTER_NAMES)
+    if "learning_updates" in result.counters:
+        from neurocore.learning_sim import LEARNING_COUNTERS, has_plasticity
+
+        if has_plasticity(p):
+            names += LEARNING_COUNTERS
+    if set(result.counters) != set(names):
+        missing, extra = sorted(set(names) - set(result.counters)), sorted(set(result.counters) - set(names))
+        raise FileFormatError(f"{where}: result field 'counters' lacks {missing} / has unknown {extra}")
+    cnt = {k: _arr(where, f"counters/{k}", v, (B,)).astype(np.int64) for k, v in result.counters.items()}
+    _arr(where, "busiest_link", result.busiest_link, (B, T))
+    _arr(where, "link_packets", result.link_packets, (p.chip.mesh_x * p.chip.mesh_y * 4,))
+    if set(result.core_steps) != set(CORE_STEP_KEYS):
+        raise FileFormatError(f"{where}: result field 'core_steps' has keys {sorted(result.core_steps)}; "
+                              f"{sorted(CORE_STEP_KEYS)} expected (re-run to get a result in this version)")
+    for k in CORE_STEP_KEYS:
+        _arr(where, f"core_steps/{k}", result.core_steps.get(k), (B, T, K))
+    for k in ("u", "v"):
+        _arr(where, f"final_state/{k}", result.final_state.get(k), (B, N))
+    for pop, sc in result.spike_counts.items():
+        if pop not in p.populations:
+            raise FileFormatError(f"{where}: result field 'spike_counts' names unknown population {pop!r}")
+        a = _arr(where, f"spike_counts/{pop}", sc, (B, p.populations[pop].n))
+        if a.size and int(a.max()) > T:
+            raise FileFormatError(f"{where}: result field 'spike_counts/{pop}' holds {int(a.max())} spikes in "
+                                  f"{T} steps; a neuron spikes at most once per step")
+    for pop, d in result.probes.items():
+        if pop not in p.populations or not isinstance(d, dict) or not set(d) <= set(PROBE_VARIABLES):
+            raise FileFormatError(f"{where}: result field 'probes' has an entry {pop!r} -> {list(d)!r}; "
+                                  f"populations and {PROBE_VARIABLES} expected")
+        for var, a in d.items():
+            _arr(where, f"probes/{pop}/{var}", a, (B, T, p.populations[pop].n),
+                 "iu" if var == "spikes" else "iu")
+            if var == "spikes" and a.size and int(a.max()) > 1:
+                raise FileFormatError(f"{where}: result field 'probes/{pop}/spikes' holds {int(a.max())}; 0/1")
+    rules = [("timesteps", lambda c: c["timesteps"] == T, f"= n_steps ({T})"),
+             ("synops", lambda c: c["synops"] == c["synops_binary"] + c["synops_graded"],
+              "= synops_binary + synops_graded"),
+             ("neuron_updates_idle", lambda c: c["neuron_updates_active"] + c["neuron_updates_idle"] == T * N,
+              f"= n_steps x neurons ({T * N}) - neuron_updates_active")]
+    if set(result.spike_counts) == set(p.populations):
+        total = sum(np.asarray(v, np.int64).sum(axis=1) for v in result.spike_counts.values())
+        rules.append(("spikes", lambda c: c["spikes"] == total, "= the sum of spike_counts"))
+    for name, ok, what in rules:
+        if not np.all(ok(cnt)):
+            raise FileFormatError(f"{where}: result field 'counters/{name}' must be {what}")
+    if result.predictions is not None:
+        pr = np.asarray(result.predictions)
+        if pr.ndim < 1 or pr.shape[0] != B or pr.dtype.kind not in "biuf":
+            raise FileFormatError(f"{where}: result field 'predictions' has shape {pr.shape} dtype {pr.dtype}; "
+                                  f"one number per sample ({B}) expected")
+
+
+#: kind in a file's header -> loader (each validates what it reads).
+def _loaders() -> dict:
+    import neurocore as nc
+
+    return {"neurocore.graph": nc.Graph.load, "neurocore.program": nc.Program.load,
+            "neurocore.result": nc.RunResult.load}
+
+
+def file_kind(path) -> str:
+    """The ``format`` entry of a neurocore ``.npz`` file's header (or ``"nir"`` for ``.nir``)."""
+    path = Path(path)
+    if path.suffix.lower() == ".nir":
+        return "nir"
+    if not path.is_file():
+        raise FileFormatError(f"'{path}' does not exist" if not path.is_dir() else f"'{path}' is a directory")
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            head = json.loads(z["__header__"].tobytes().decode())
+        return str(head["format"])
+    except Exception as exc:  # noqa: BLE001 - any failure here means: not a neurocore file
+        raise FileFormatError(f"'{path}' is not a readable neurocore file ({type(exc).__name__}: {exc})") from None
+
+
+def check_file(path):
+    """Load and validate a neurocore file of any kind; returns the object. Raises FileFormatError."""
+    kind = file_kind(path)
+    if kind == "nir":
+        from neurocore.nir import load_nir
+
+        return load_nir(path)
+    loaders = _loaders()
+    if kind not in loaders:
+        raise FileFormatError(f"'{path}' holds a {kind!r}; neurocore reads {sorted(loaders)}")
+    return loaders[kind](path)
