@@ -21,7 +21,9 @@ import neurocore as nc
 ap = argparse.ArgumentParser()
 ap.add_argument("--budget", type=float, default=0.005, help="accuracy budget on validation (fraction)")
 ap.add_argument("--steps", type=int, default=32)
-ap.add_argument("--rule", default="activity")
+ap.add_argument("--rule", default="both", choices=sorted(nc.pruning.PRUNE_RULES))
+ap.add_argument("--sweep", action="store_true",
+                help="also: accuracy on validation + test at fixed fractions, for every rule but 'silent'")
 args = ap.parse_args()
 
 X, y = load_digits(return_X_y=True)
@@ -64,3 +66,17 @@ print(f"removed {100 * report.removed_fraction:.1f} % of stored non-zero synapse
       f"{100 * (a1 - a0):+.2f} points; cores {c0} -> {c1}; energy/inference "
       f"{100 * (e1.energy_per_inference_J / e0.energy_per_inference_J - 1):+.1f} % (dynamic "
       f"{100 * (e1.dynamic_energy_J / e0.dynamic_energy_J - 1):+.1f} %, latency {100 * (e1.latency_s / e0.latency_s - 1):+.1f} %)")
+
+if args.sweep:
+    Xa, ya = np.concatenate([Xval, Xte]), np.concatenate([yval, yte])
+
+    def acc(graph):
+        return nc.Simulator(nc.compile(graph, chip, placement="in_order")).run(Xa, n_steps=args.steps).accuracy(ya)
+
+    base = acc(snn)
+    print(f"fixed fractions, accuracy on validation + test ({len(ya)} digits; unpruned {100 * base:.2f} %)")
+    for rule in ("activity", "magnitude", "both"):
+        for frac in (0.5, 0.6, 0.7):
+            p, _ = nc.prune(snn, calibration=Xtr[:500], rule=rule, fraction=frac, n_steps=args.steps)
+            a = acc(p)
+            print(f"  {rule:<10} {frac:.1f}  {100 * a:.2f} %  ({100 * (a - base):+.2f} points)")
