@@ -31,7 +31,7 @@ extensions = [
         "neurocore.kernels._sim",
         ["neurocore/kernels/_sim.pyx"],
         include_dirs=[np.get_include(), "neurocore/kernels"],
-        depends=["neurocore/kernels/neurons.h", "neurocore/kernels/fixedpoint.pxd"],
+        depends=["neurocore/kernels/neurons.h", "neurocore/kernels/neuron_body.h", "neurocore/kernels/fixedpoint.pxd"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
         extra_link_args=link_args,

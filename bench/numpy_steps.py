@@ -111,3 +111,31 @@ def run(w, variant: str = "event", n_steps: int | None = None) -> dict[str, np.n
     if variant not in VARIANTS:
         raise ValueError(f"variant {variant!r}; choose from {VARIANTS}")
     return _RUNNERS[w.name](w, variant, n_steps)
+
+
+def run_ff_batch(w, n_steps: int | None = None) -> dict[str, np.ndarray]:
+    """FF over the whole batch at once, dense float32 BLAS: ``v += s_prev @ W`` per layer per step.
+
+    ``w.inputs`` is (B, T, 784); the same step order as :func:`run_ff` (layers visited last to
+    first so each reads its source's spikes of the previous step). Returns per-population
+    spike counts (B, n) int64."""
+    T = w.n_steps if n_steps is None else n_steps
+    x = w.inputs[:, :T].astype(np.float32)
+    B = x.shape[0]
+    Ws = [layer["wt"] for layer in w.layers]
+    names = [layer["dst"] for layer in w.layers]
+    th = [np.float32(w.neurons[n]["vth"]) for n in names]
+    v = [np.zeros((B, W.shape[1]), np.float32) for W in Ws]
+    s = [np.zeros((B, W.shape[1]), np.float32) for W in Ws]
+    counts = [np.zeros((B, W.shape[1]), np.int64) for W in Ws]
+    zero = np.zeros((B, x.shape[2]), np.float32)
+    tmp = [np.empty((B, W.shape[1]), np.float32) for W in Ws]
+    for t in range(T):
+        for i in range(len(Ws) - 1, -1, -1):
+            src = (x[:, t - 1] if t > 0 else zero) if i == 0 else s[i - 1]
+            np.matmul(src, Ws[i], out=tmp[i])
+            v[i] += tmp[i]
+            np.greater(v[i], th[i], out=s[i], casting="unsafe")
+            v[i] -= s[i] * th[i]
+            counts[i] += s[i] > 0
+    return dict(zip(names, counts))

@@ -110,16 +110,17 @@ def _quantize_layer(w: np.ndarray, bits: int = 8) -> tuple[np.ndarray, int]:
 
 
 def ff(n_steps: int = 1000, rate: float = 0.2, seed: int = 1234, sizes=(784, 512, 512, 10),
-       gains=FF_GAINS) -> Workload:
-    """Feed-forward ``784-512-512-10`` of IF neurons (reset by subtraction), batch 1.
+       gains=FF_GAINS, batch: int = 1) -> Workload:
+    """Feed-forward ``784-512-512-10`` of IF neurons (reset by subtraction), ``batch`` samples.
 
     Weights ``N(0, 1/sqrt(fan_in)) * gain`` (seed ``seed + 1``, per-layer gains
     ``FF_GAINS``), quantized per layer to 8-bit mantissas by :func:`_quantize_layer`;
-    inputs a Bernoulli(``rate``) raster (seed ``seed``), shape (1, n_steps, 784).
-    Every projection has delay 1, so each layer adds one step of latency.
+    inputs a Bernoulli(``rate``) raster (seed ``seed``), shape (batch, n_steps, 784); sample 0
+    is the same raster whatever ``batch``. Every projection has delay 1, so each layer adds one
+    step of latency.
     """
     rng_in = np.random.default_rng(seed)
-    raster = (rng_in.random((n_steps, sizes[0])) < rate).astype(np.int32)
+    raster = (rng_in.random((batch, n_steps, sizes[0])) < rate).astype(np.int32)
     rng_w = np.random.default_rng(seed + 1)
     chip = nc.chip.loihi()
     g = nc.Graph()
@@ -137,11 +138,11 @@ def ff(n_steps: int = 1000, rate: float = 0.2, seed: int = 1234, sizes=(784, 512
                          "refractory": 0, "reset": "subtract", "v0": np.zeros(n_out, np.float32)}
         degree[name] = np.full(n_out, sizes[li + 2] if li + 2 < len(sizes) else 0, np.int64)
         src, src_name = pop, name
-    desc = (f"FF {'-'.join(map(str, sizes))} IF neurons (reset by subtraction), {n_steps} steps, batch 1; "
+    desc = (f"FF {'-'.join(map(str, sizes))} IF neurons (reset by subtraction), {n_steps} steps, batch {batch}; "
             f"input Bernoulli({rate}) raster (seed {seed}); weights N(0, 1/sqrt(fan_in))*gain, gains {gains}, "
             "quantized per layer to 8-bit mantissas with weight_exp 0 and vth = 127/max|w| "
             f"(vth = {[int(nn['vth']) for nn in neurons.values()]})")
-    return Workload("ff", desc, g, chip, raster[None], n_steps, layers, neurons, degree,
+    return Workload("ff", desc, g, chip, raster, n_steps, layers, neurons, degree,
                     {"sizes": sizes, "gains": gains, "rate": rate})
 
 

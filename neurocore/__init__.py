@@ -19,6 +19,7 @@ from neurocore.errors import (
                               NeurocoreError,
                               OutputError,
                               ProfileError,
+                              ResourceError,
                               SimulationError,
 )
 from neurocore.graph import IF, AdaptiveLIF, CubaLIF, Graph, one_to_one
@@ -29,6 +30,9 @@ from neurocore.pruning import PruneReport, prune
 
 __version__ = "0.1.0"
 
+__all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
+           "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
+           "ProfileError", "SimulationError", "ResourceError", "BuildError"]
 
 def __getattr__(name: str):
     # nc.dse is imported on first use, so `import neurocore` never imports dask or pymoo

@@ -35,6 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from neurocore.errors import FileFormatError, OutputError
+from neurocore.progress import savez_compressed
 
 __all__ = ["write_npz", "read_npz", "encode_meta", "decode_meta", "atomic_write", "atomic_path",
            "check_output_path", "check_output_dir"]
@@ -168,7 +169,8 @@ def write_npz(path, kind: str, version: int, header: dict, arrays: dict[str, np.
     head = json.loads(json.dumps(head))  # the digest is taken over exactly what is read back
     head["sha256"] = _digest(arrays, head)
     buf = io.BytesIO()
-    np.savez_compressed(buf, __header__=np.frombuffer(json.dumps(head).encode(), np.uint8), **arrays)
+    savez_compressed(buf, {"__header__": np.frombuffer(json.dumps(head).encode(), np.uint8), **arrays},
+                     desc=f"saving {path.name}")  # np.savez_compressed's format, with a bar for large files
     return atomic_write(path, buf.getvalue())
 
 

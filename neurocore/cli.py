@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -63,12 +65,14 @@ def run_batched(sim, x, n_steps: int, desc: str = "simulating", chunk: int | Non
     chunk = chunk or max(1, min(256, -(-n // 10)))
     bar = _progress(n, desc) if n > chunk else None
     parts = []
-    for i in range(0, n, chunk):
-        parts.append(sim.run(x[i:i + chunk], n_steps, **kw))
+    try:
+        for i in range(0, n, chunk):
+            parts.append(sim.run(x[i:i + chunk], n_steps, **kw))
+            if bar is not None:
+                bar.update(min(chunk, n - i))
+    finally:  # closed on failure too, so an error message starts on its own line
         if bar is not None:
-            bar.update(min(chunk, n - i))
-    if bar is not None:
-        bar.close()
+            bar.close()
     return concat_results(parts)
 
 
@@ -76,7 +80,6 @@ def run_batched(sim, x, n_steps: int, desc: str = "simulating", chunk: int | Non
 def cmd_demo(args) -> int:
     from neurocore.demo import run_demo
 
-    _check_outputs(args)
     run_demo(steps=args.steps, chip_name=args.chip, plot_dir=args.plot, json_path=args.json, seed=args.seed,
              out=sys.stdout)
     return 0
@@ -90,21 +93,9 @@ def load_model(path: str, trust: bool = False, arch=None):
     return _load(path, trust=trust, arch=arch)
 
 
-def _check_outputs(args) -> None:
-    """Refuse unwritable output paths before any work starts."""
-    from neurocore._io import check_output_dir, check_output_path
-
-    for attr, what in (("output", "output"), ("json", "--json")):
-        if getattr(args, attr, None):
-            check_output_path(getattr(args, attr), what)
-    if getattr(args, "plot", None):
-        check_output_dir(args.plot, "--plot")
-
-
 def cmd_convert(args) -> int:
     from neurocore.convert import convert
 
-    _check_outputs(args)
     model = load_model(args.model, trust=args.trust, arch=args.arch)
     cal = _load_array(args.calibration, "calibration")
     graph = convert(model, calibration=cal, chip=_chip(args.chip), encoding=args.encoding,
@@ -120,7 +111,6 @@ def cmd_convert(args) -> int:
 def cmd_compile(args) -> int:
     import neurocore as nc
 
-    _check_outputs(args)
     graph = nc.Graph.load(args.graph)
     t0 = time.perf_counter()
     options = {"conv_storage": args.conv_storage, "seed": args.seed}
@@ -134,18 +124,35 @@ def cmd_compile(args) -> int:
     return 0
 
 
+def _check_cli_labels(program, y: np.ndarray, batch: int) -> np.ndarray:
+    """Labels checked before the run (shape, length, integer values), as RunResult.accuracy checks them."""
+    from neurocore.errors import SimulationError
+    from neurocore.sim import check_labels
+
+    codec = program.meta.get("codec")
+    if codec is None:
+        raise SimulationError("--labels needs a converted program (one with a codec, from `neurocore convert`); "
+                              "this one has no predictions to compare")
+    classes = np.asarray(codec.classes if codec.classes is not None else [0])
+    return check_labels(y, batch, classes if codec.task == "classify" else np.zeros(1))
+
+
 def cmd_run(args) -> int:
     import neurocore as nc
 
-    _check_outputs(args)
     program = nc.Program.load(args.program)
     x = _load_array(args.inputs, "inputs")
+    if program.meta.get("codec") is None and x.ndim == 3 and x.shape[1] != args.steps:
+        from neurocore.errors import SimulationError
+
+        raise SimulationError(f"inputs file '{args.inputs}' has shape {x.shape} (batch, steps, channels): "
+                              f"{x.shape[1]} steps, but --steps is {args.steps}; pass --steps {x.shape[1]}")
+    y = _check_cli_labels(program, _load_array(args.labels, "labels"), len(x)) if args.labels else None
     sim = nc.Simulator(program)
     t0 = time.perf_counter()
     result = run_batched(sim, x, args.steps, n_threads=args.threads, seed=args.seed)
     wall = time.perf_counter() - t0
-    if args.labels:
-        y = _load_array(args.labels, "labels")
+    if y is not None:
         result.meta["accuracy"] = result.accuracy(y)
     print(result.summary())
     if "accuracy" in result.meta:
@@ -160,7 +167,6 @@ def cmd_report(args) -> int:
     import neurocore as nc
     from neurocore.energy import estimate
 
-    _check_outputs(args)
     result = nc.RunResult.load(args.result)
     profile = args.profile or CHIP_PROFILE.get(result.program.chip.name, "loihi")
     report = estimate(result, chip=profile, baseline=args.baseline if len(args.baseline) > 1 else args.baseline[0],
@@ -214,7 +220,7 @@ def cmd_sweep(args) -> int:
 
     if args.workers is not None and args.workers < 1:
         return _usage_error(f"--workers must be >= 1, got {args.workers}")
-    doc = load_study_file(args.space)
+    doc = load_study_file(args.space, trust=args.trust)
     scheduler = args.scheduler or "local"
     kw = dict(data=doc["data"], store=args.store, scheduler=scheduler, workers=args.workers,
               n_threads=args.threads, progress=not args.no_progress, **doc["settings"])
@@ -340,11 +346,52 @@ def build_parser() -> argparse.ArgumentParser:
     w.add_argument("--plot", metavar="PNG", help="write the Pareto plot")
     w.add_argument("--csv", metavar="PATH", help="write every point as CSV")
     w.add_argument("--no-progress", action="store_true", help="no progress bar")
+    w.add_argument("--trust", action="store_true", help="allow a pickled model file (.pkl, whole-module .pt): "
+                   "pickles run code when loaded, so use this only for files whose source you trust")
     w.set_defaults(func=cmd_sweep)
     return p
 
 
+#: Per subcommand, its output arguments: (attribute, option, "file" or "dir").
+OUTPUTS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "demo": (("plot", "--plot", "dir"), ("json", "--json", "file")),
+    "convert": (("output", "-o", "file"),),
+    "compile": (("output", "-o", "file"),),
+    "run": (("output", "-o", "file"),),
+    "report": (("json", "--json", "file"), ("plot", "--plot", "dir")),
+}
+
+
+def check_output(path: str, option: str, kind: str) -> None:
+    """Refuse, before any work, an output ``path`` that cannot be written (``kind``: "file" or
+    "dir"); raises :class:`~neurocore.errors.OutputError` (see :mod:`neurocore._io`)."""
+    from neurocore._io import check_output_dir, check_output_path
+
+    (check_output_path if kind == "file" else check_output_dir)(path, option)
+
+
+#: Exceptions that third-party readers raise on a corrupt or foreign input file.
+def _bad_file_types() -> tuple[type[BaseException], ...]:
+    types: list[type[BaseException]] = [NotImplementedError, RuntimeError, EOFError, zipfile.BadZipFile]
+    try:
+        from google.protobuf.message import DecodeError  # ONNX's protobuf reader
+
+        types.append(DecodeError)
+    except ImportError:
+        pass
+    return tuple(types)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the command line; every failure is one line on stderr and exit 1 (2 for bad arguments).
+
+    Set ``NEUROCORE_DEBUG=1`` to get the Python traceback of an unexpected failure instead.
+    """
     from neurocore.errors import NeurocoreError
 
     args = build_parser().parse_args(argv)
@@ -352,14 +399,32 @@ def main(argv: list[str] | None = None) -> int:
         v = getattr(args, k, None)
         if v is not None and v < 1:
             return _usage_error(f"--{k} must be >= 1, got {v}")
+    where = f"neurocore {args.command}"
     try:
+        for attr, option, kind in OUTPUTS.get(args.command, ()):
+            if getattr(args, attr, None):
+                check_output(getattr(args, attr), option, kind)
         return args.func(args)
     except NeurocoreError as exc:
-        print(f"neurocore {args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
+        print(f"{where}: {_one_line(exc)}", file=sys.stderr)
     except ImportError as exc:
-        print(f"neurocore {args.command}: missing optional dependency: {exc}", file=sys.stderr)
-        return 1
+        print(f"{where}: missing optional dependency: {_one_line(exc)}", file=sys.stderr)
+    except OSError as exc:  # a missing, unreadable or unwritable path, a full disk
+        name = f" '{exc.filename}'" if getattr(exc, "filename", None) else ""
+        print(f"{where}: cannot read or write{name}: {exc.strerror or _one_line(exc)}", file=sys.stderr)
+    except MemoryError as exc:
+        print(f"{where}: out of memory ({_one_line(exc)}): use a smaller batch, fewer steps or fewer probes",
+              file=sys.stderr)
+    except KeyboardInterrupt:
+        print(f"{where}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's promise: one line, exit 1, never a traceback
+        if os.environ.get("NEUROCORE_DEBUG", "0") != "0":
+            raise
+        what = ("an input file is corrupt or not of the expected kind" if isinstance(exc, _bad_file_types())
+                else "unexpected error (set NEUROCORE_DEBUG=1 for the traceback, and please report it)")
+        print(f"{where}: {what}: {_one_line(exc)}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -15,6 +15,7 @@ __all__ = [
     "FileFormatError",
     "ProfileError",
     "SimulationError",
+    "ResourceError",
     "BuildError",
     "LearningRuleError",
     "StudyError",
@@ -53,6 +54,10 @@ class ProfileError(NeurocoreError, ValueError):
 
 class SimulationError(NeurocoreError, ValueError):
     """Bad arguments to a simulation run: input shape, step count, probes."""
+
+
+class ResourceError(NeurocoreError, MemoryError):
+    """A compile or run would need more memory than allowed: names the size and how to reduce it."""
 
 
 class BuildError(NeurocoreError, RuntimeError):

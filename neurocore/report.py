@@ -387,6 +387,24 @@ def _percent(frac: float) -> str:
     return "0%" if p == 0 else (f"{p:.0f}%" if p >= 10 else f"{p:.2g}%")
 
 
+def _heatmap_scale(prog: Any, result_or_program: Any, metric: str, relative: bool,
+                   values: NDArray[np.float64]) -> tuple[float, str]:
+    """(top of the colour scale, what it is): the per-core limit where the metric has one.
+
+    Program metrics scale to the chip's per-core limit (1.0 when ``relative``), active neuron
+    updates to a full core updating every neuron every step; synaptic ops have no per-core
+    limit, so they scale to the busiest core, and the colour bar says so.
+    """
+    if metric in PROGRAM_METRICS:
+        limit = getattr(prog.chip, PROGRAM_METRICS[metric][1])
+        return (1.0 if relative else float(limit)), f"colour scale: 0 to the per-core limit ({limit:,})"
+    if metric == "updates_active":
+        cap = float(prog.chip.neurons_per_core * max(1, int(getattr(result_or_program, "n_steps", 1))))
+        return cap, f"colour scale: 0 to a full core active every step ({cap:,.0f})"
+    top = float(values.max()) if values.size and values.max() > 0 else 1.0
+    return top, "colour scale: 0 to the busiest core (no per-core limit)"
+
+
 def plot_core_heatmap(result_or_program: Any, metric: str = "synops", path: str | os.PathLike | None = None,
                       relative: bool = False, annotate: bool | None = None):
     """Per-core load as a heat map over the board's tile mesh.
@@ -394,7 +412,10 @@ def plot_core_heatmap(result_or_program: Any, metric: str = "synops", path: str 
     The board is ``mesh_x x mesh_y`` tiles (``tiles_x * chips_x`` by ``tiles_y * chips_y``);
     a tile with several cores is drawn as a small sub-grid of them (2 x 2 for 4 cores).
     Unused cores are left blank (light grey), tile boundaries are white and chip
-    boundaries black. The image's data is :func:`core_grid` of :func:`core_metric`.
+    boundaries black. The image's data is :func:`core_grid` of :func:`core_metric`. The colour
+    scale runs from 0 to the per-core limit (neurons, axons, synapse memory; for active
+    neuron updates, every neuron of a full core every step), so a core at 12 % of its memory
+    looks 12 % full; synaptic ops, which have no per-core limit, scale to the busiest core.
 
     Parameters
     ----------
@@ -426,7 +447,7 @@ def plot_core_heatmap(result_or_program: Any, metric: str = "synops", path: str 
     aspect_h = min(10.0, max(3.0, aspect_w * my / mx * 0.85 + 1.2))
     fig = _figure((aspect_w, aspect_h))
     ax = fig.subplots()
-    vmax = float(values.max()) if values.size and values.max() > 0 else 1.0
+    vmax, scale_note = _heatmap_scale(prog, result_or_program, metric, relative, values)
     im = ax.imshow(grid, origin="lower", cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest",
                    extent=(-0.5, mx - 0.5, -0.5, my - 0.5), aspect="equal")
 
@@ -477,7 +498,7 @@ def plot_core_heatmap(result_or_program: Any, metric: str = "synops", path: str 
         if relative:
             label = label.split(" (")[0] + " (% of the core limit)"
     cbar = fig.colorbar(im, ax=ax, shrink=min(0.9, max(0.45, my / mx * 1.2)), pad=0.02)
-    cbar.set_label(label)
+    cbar.set_label(f"{label}\n{scale_note}", fontsize=8)
     if relative:
         cbar.ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
     elif vmax >= 1e4:
@@ -510,11 +531,33 @@ def _spike_probe(result: Any, population: str) -> NDArray:
     return np.asarray(rec["spikes"])
 
 
+#: Populations above this many neurons are drawn as a density image (neurons binned per row).
+RASTER_MAX_ROWS = 512
+
+
+def _raster_density(ax, fig, s: NDArray) -> str:
+    """Spikes of a (T, n) population binned into at most RASTER_MAX_ROWS rows of k neurons each."""
+    T, n = s.shape
+    k = -(-n // RASTER_MAX_ROWS)
+    rows = -(-n // k)
+    padded = np.zeros((T, rows * k), np.float64)
+    padded[:, :n] = s
+    density = padded.reshape(T, rows, k).sum(axis=2) / np.minimum(k, n - np.arange(rows) * k)  # (T, rows)
+    im = ax.imshow(density.T, origin="lower", aspect="auto", cmap="Greys", vmin=0, vmax=1, interpolation="nearest",
+                   extent=(-0.5, T - 0.5, -0.5, rows * k - 0.5))
+    cbar = fig.colorbar(im, ax=ax, pad=0.01, fraction=0.04)
+    cbar.set_label(f"fraction of {k} neurons spiking", fontsize=8)
+    return f"density: {k} neurons per row"
+
+
 def plot_raster(result: Any, population: str, sample: int = 0, path: str | os.PathLike | None = None):
     """Spike raster of one population for one sample of the batch.
 
     Needs a ``"spikes"`` probe of that population: run with
-    ``probes={population: ["spikes"]}``. Top panel: the population's spikes per step.
+    ``probes={population: ["spikes"]}``. Top panel: the population's spikes per step. A
+    population of more than :data:`RASTER_MAX_ROWS` neurons is drawn as a density image
+    (the fraction of each row's k neurons that spike in each step), so a large, busy
+    population stays readable instead of becoming a solid wall of markers.
 
     Parameters
     ----------
@@ -540,23 +583,28 @@ def plot_raster(result: Any, population: str, sample: int = 0, path: str | os.Pa
         raise ReportError(f"sample {sample!r} is outside the batch of {spikes.shape[0]}")
     s = spikes[sample]  # (T, n)
     T, n = s.shape
-    t_idx, n_idx = np.nonzero(s)
+    n_spikes = int(np.count_nonzero(s))
     fig = _figure((9.0, 5.5))
     ax_h, ax_r = fig.subplots(2, 1, sharex=True, height_ratios=[1, 3.2])
     ax_h.bar(np.arange(T), s.sum(axis=1), width=0.9 if T <= 200 else 1.0, color="0.35")
     ax_h.set_ylabel("spikes / step")
     ax_h.grid(axis="y", alpha=0.3)
-    ms = max(1.5, min(8.0, 300.0 / max(n, 1)))
-    mew = max(0.6, min(3.0, 400.0 / max(T, 1)))
-    ax_r.plot(t_idx, n_idx, linestyle="none", marker="|", markersize=ms, markeredgewidth=mew, color="black",
-              rasterized=t_idx.size > 20_000)
+    if n > RASTER_MAX_ROWS:  # one marker row per neuron would merge into a solid wall: draw density
+        how = _raster_density(ax_r, fig, s)
+    else:
+        t_idx, n_idx = np.nonzero(s)
+        ms = max(1.5, min(8.0, 300.0 / max(n, 1)))
+        mew = max(0.6, min(3.0, 400.0 / max(T, 1)))
+        ax_r.plot(t_idx, n_idx, linestyle="none", marker="|", markersize=ms, markeredgewidth=mew, color="black",
+                  rasterized=t_idx.size > 20_000)
+        how = "one row per neuron"
     ax_r.set_xlim(-0.5, T - 0.5)
     ax_r.set_ylim(-0.5, n - 0.5)
     ax_r.set_xlabel("timestep")
     ax_r.set_ylabel(f"neuron (index in '{population}')")
-    rate = t_idx.size / (T * n) if T * n else 0.0
-    fig.suptitle(f"Spike raster: '{population}', sample {sample}\n{n} neurons, {T} steps, {t_idx.size:,} spikes "
-                 f"({rate:.3g} spikes / neuron / step)", fontsize=11)
+    rate = n_spikes / (T * n) if T * n else 0.0
+    fig.suptitle(f"Spike raster: '{population}', sample {sample} ({how})\n{n} neurons, {T} steps, {n_spikes:,} "
+                 f"spikes ({rate:.3g} spikes / neuron / step)", fontsize=11)
     _save(fig, path)
     return fig
 

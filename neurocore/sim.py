@@ -18,7 +18,11 @@ from neurocore.mapping.program import Program
 from neurocore.mapping.replicate import pack_inputs, sample_view
 from neurocore.mapping.units import SYNAPSE_UNITS, default_synapse_unit
 
-__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "kernel_tables", "load_kernel"]
+__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "CORE_STEP_KEYS", "check_labels", "kernel_tables", "load_kernel"]
+
+#: ``RunResult.core_steps`` keys, each (batch, n_steps, n_cores_used) int32: the kernel's
+#: per-core counter table (``CORE_COUNTER_NAMES``), one named column each.
+CORE_STEP_KEYS = ("synops", "updates_active", "spikes", "packets_out", "packets_in", "synops_sparse", "synops_conv")
 
 #: Variables a probe can record: state at the end of each step (v after reset).
 PROBE_VARIABLES = ("u", "v", "spikes")
@@ -40,8 +44,23 @@ def _pad(a: NDArray) -> NDArray:
     return np.ascontiguousarray(a) if a.size else np.zeros(1, a.dtype)
 
 
+def _narrowest(values: NDArray, kinds) -> np.dtype:
+    """The first dtype of ``kinds`` that holds every value."""
+    lo, hi = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    for k in kinds:
+        if np.iinfo(k).min <= lo and hi <= np.iinfo(k).max:
+            return np.dtype(k)
+    raise SimulationError(f"values in [{lo}, {hi}] fit none of {kinds}")  # pragma: no cover - compile bounds them
+
+
 def kernel_tables(program: Program) -> dict:
-    """The Program's arrays in the dtypes and layout the kernel reads."""
+    """The Program's arrays in the dtypes and layout the kernel reads.
+
+    Weights are the chip's mantissas in the narrowest of int8 / int16 (``weight``, with
+    dense-window copies of rows with gaps appended, see :func:`row_windows`); each row
+    carries ``row_mul = 2**(act_shift + weight_exp)``, applied at accumulate. Targets are
+    uint16 when every neuron index fits, else int32.
+    """
     a, chip = program.arrays, program.chip
     unity = 1 << chip.decay_bits
     n_chan = program.n_inputs
@@ -57,7 +76,7 @@ def kernel_tables(program: Program) -> dict:
         "decay_u": (unity - (a["du"] + 1)).astype(i32), "decay_v": (unity - a["dv"]).astype(i32),
         "vth": a["vth"].astype(i64) << chip.vth_shift, "bias": a["bias_mant"].astype(i64) << a["bias_exp"],
         "reset": -a["reset"].astype(i32), "refractory": a["refractory"].astype(i32),
-        "u0": a["u0"].astype(i64), "v0": a["v0"].astype(i64), "ncore": a["neuron_core"].astype(i32),
+        "u0": a["u0"].astype(i64), "v0": a["v0"].astype(i64),
         "chan_graded": graded,
     }
     core = a["neuron_core"]
@@ -66,34 +85,135 @@ def kernel_tables(program: Program) -> dict:
     tb["run_core"] = _pad(core[tb["run_start"][:-1]].astype(i32)) if core.size else np.zeros(1, i32)
     tb["n_runs"] = int(tb["run_start"].size - 1)
     # one neuron-update call per population; bit 0: its decays, threshold, reset and refractory
-    # period are single values, bit 1: its bias is; the loop variant then broadcasts them
+    # period are single values, bit 1: its bias is; the update then broadcasts them
     pops = sorted(program.populations.values(), key=lambda pm: pm.offset)
     tb["seg_start"] = np.array([pm.offset for pm in pops] + [program.n_neurons], i64)
-    same = (lambda arr, pm: bool(np.all(arr[pm.offset: pm.offset + pm.n] == arr[pm.offset])))
-    tb["seg_uni"] = np.array([int(all(same(tb[k], pm) for k in ("decay_u", "decay_v", "vth", "reset", "refractory")))
-                              | (int(same(tb["bias"], pm)) << 1) for pm in pops] or [0], np.uint8)
+    tb["seg_uni"] = np.array([_uniform_bits(tb, pm.offset, pm.n) for pm in pops] or [0], np.uint8)
     tb["n_segs"] = len(pops)
-    fits32 = (lambda arr: arr.size == 0 or int(np.abs(arr).max()) < 2**31)
-    tb["vth32"] = tb["vth"].astype(i32) if fits32(tb["vth"]) else np.zeros_like(tb["vth"], i32)
-    tb["bias32"] = tb["bias"].astype(i32) if fits32(tb["bias"]) else np.zeros_like(tb["bias"], i32)
+    for k in ("vth", "bias"):  # int32 copies for narrow runs (narrow_ok proves they fit)
+        tb[k + "32"] = tb[k].astype(i32) if _fits32(tb[k]) else np.zeros_like(tb[k], i32)
     for k in ("row_ptr", "src_pk_ptr", "pk_row_ptr"):
         tb[k] = a[k].astype(i64)
-    tb.update(row_windows(a["row_ptr"], a["target"], a["wscaled"]))
-    for k in ("target", "wscaled", "row_delay", "row_core", "row_words", "pk_rows", "pk_src_tile",
-              "pk_dst_tile", "pk_hops_ew", "pk_hops_ns", "pk_hops_chip"):
-        tb[k] = a[k].astype(i32)
-    tb["pk_core"] = a["pk_core"].astype(i32)
-    tb["chan_core"] = np.asarray(a.get("chan_core", np.full(n_chan, -1)), i32)
+    w = a["weight"].astype(_narrowest(a["weight"], (np.int8, np.int16)))
+    tb.update(row_windows(a["row_ptr"], a["target"], w))
+    tb["weight"] = tb.pop("wdense")
+    if tb["weight"].shape[0] >= 2**31:
+        raise SimulationError(f"{tb['weight'].shape[0]:,} stored weights exceed the kernel's 2**31 limit; "
+                              "split the network over several Programs")
+    # targets of scatter rows only (window rows need none); a scatter row's row_span is their offset
+    n_rows = a["row_ptr"].shape[0] - 1
+    scatter = tb["row_start"][:n_rows] < 0
+    nnz = np.diff(a["row_ptr"])
+    keep = np.repeat(scatter, nnz)
+    tb["target"] = _pad(a["target"][keep].astype(np.uint16 if program.n_neurons <= 1 << 16 else i32))
+    if n_rows:
+        tb["row_span"][:n_rows][scatter] = (np.cumsum(nnz * scatter) - nnz * scatter)[scatter]
+    tb.update(window_groups(tb["row_start"][:n_rows], a["row_delay"], a["row_shift"], tb["row_span"][:n_rows]))
+    nnz = np.diff(a["row_ptr"]).astype(i64)
+    pk_of_row = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
+    n_pk = a["pk_core"].size
+    tb["pk_nnz"] = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=n_pk).astype(i64)
     unit = np.array([SYNAPSE_UNITS.index(st.get("synapse_unit", default_synapse_unit(st)))
-                     for st in program.projections] or [0], np.uint8)
-    tb["row_unit"] = unit[a["row_proj"]] if a["row_proj"].size else np.zeros(0, np.uint8)
+                     for st in program.projections] or [0], np.int64)
+    row_unit = unit[a["row_proj"]][a["pk_rows"]] if a["row_proj"].size else np.zeros(0, np.int64)
+    for key, u in (("pk_nnz_sparse", 1), ("pk_nnz_conv", 2)):
+        tb[key] = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]] * (row_unit == u), minlength=n_pk).astype(i32)
+    chan_core = np.asarray(a.get("chan_core", np.full(n_chan, -1)), i64)
+    src_core = np.concatenate([a["neuron_core"].astype(i64), chan_core])
+    tb["pk_src_core"] = src_core[np.repeat(np.arange(src_core.size), np.diff(a["src_pk_ptr"]))].astype(i32)
+    tb.update(source_totals(a, program.n_neurons + n_chan))
+    for k in ("pk_core", "row_shift", "row_delay", "pk_rows", "pk_src_tile", "pk_dst_tile"):
+        tb[k] = a[k].astype(i32)
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
 
 
-#: ``RunResult.core_steps`` keys, each (batch, n_steps, n_cores_used) int32, and the kernel output behind it.
-CORE_STEP_KEYS = {"synops": "core_synops", "updates_active": "core_active", "spikes": "core_spikes",
-                  "packets_out": "core_packets_out", "packets_in": "core_packets_in",
-                  "synops_sparse": "core_synops_sparse", "synops_conv": "core_synops_conv"}
+def source_totals(a: dict, n_sources: int) -> dict:
+    """Per source, what one firing (or one carried value) delivers: synapses (``src_syn``),
+    memory words, packets, intra-tile packets and hops (E-W, N-S, inter-chip) of its packets."""
+    pk_src = np.repeat(np.arange(n_sources), np.diff(a["src_pk_ptr"]))
+    nnz = np.diff(a["row_ptr"]).astype(np.int64)
+    pk_of_row = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
+    row_src = pk_src[pk_of_row[np.argsort(a["pk_rows"], kind="stable")]] if pk_of_row.size else pk_of_row
+    moving = (a["pk_src_tile"] != a["pk_dst_tile"]) & (a["pk_src_tile"] >= 0)
+    intra = (a["pk_src_tile"] == a["pk_dst_tile"]) & (a["pk_src_tile"] >= 0)
+
+    def per_source(owner, weights):
+        return _pad(np.bincount(owner, weights=weights, minlength=n_sources).astype(np.int64))
+
+    return {"src_syn": per_source(row_src, nnz), "src_words": per_source(row_src, a["row_words"]),
+            "src_pk": per_source(pk_src, None), "src_intra": per_source(pk_src, intra),
+            "src_hops_ew": per_source(pk_src, a["pk_hops_ew"] * moving),
+            "src_hops_ns": per_source(pk_src, a["pk_hops_ns"] * moving),
+            "src_hops_chip": per_source(pk_src, a["pk_hops_chip"] * moving)}
+
+
+def window_groups(row_start: NDArray, row_delay: NDArray, row_shift: NDArray, row_span: NDArray) -> dict:
+    """Group the dense-window rows by (first target, span, delay, shift).
+
+    The kernel sums a group's spiking rows per sample, a chunk of targets at a time in
+    registers, and adds each sum into the accumulators once. Returns ``row_group`` (-1
+    for scatter rows), ``n_groups`` and per group ``g_start``, ``g_span``, ``g_delay``,
+    ``g_shift`` and ``g_off`` (G + 1 prefix sums of the rows per group).
+    """
+    R = row_start.shape[0]
+    win = np.flatnonzero(row_start >= 0)
+    key = np.stack([row_start[win], row_span[win], row_delay[win], row_shift[win]], axis=1).astype(np.int64)
+    uniq, inv, counts = (np.unique(key, axis=0, return_inverse=True, return_counts=True) if win.size
+                         else (np.zeros((0, 4), np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64)))
+    group = np.full(max(R, 1), -1, np.int32)
+    group[win] = inv.reshape(-1)
+    i32 = np.int32
+    return {"row_group": group, "n_groups": int(uniq.shape[0]),
+            "g_start": _pad(uniq[:, 0].astype(i32)), "g_span": _pad(uniq[:, 1].astype(i32)),
+            "g_delay": _pad(uniq[:, 2].astype(i32)), "g_shift": _pad(uniq[:, 3].astype(i32)),
+            "g_off": np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)}
+
+
+def _uniform_bits(tb: dict, off: int, n: int) -> int:
+    """Bit 0: the population's decays, threshold, reset and refractory period are single values; bit 1: its bias."""
+    def same(key):
+        return bool(np.all(tb[key][off: off + n] == tb[key][off]))
+    return int(all(same(k) for k in ("decay_u", "decay_v", "vth", "reset", "refractory"))) | (int(same("bias")) << 1)
+
+
+def _fits32(arr: NDArray) -> bool:
+    return arr.size == 0 or int(np.abs(arr).max()) < 2**31
+
+
+#: Kernel arrays that hold synapses and routes (counted by :func:`table_bytes`).
+SYNAPSE_TABLES = ("weight", "target", "row_ptr", "row_shift", "row_delay", "row_start",
+                  "row_wptr", "row_span", "row_group", "g_start", "g_span", "g_delay", "g_shift", "g_off",
+                  "pk_core", "pk_nnz", "pk_nnz_sparse", "pk_nnz_conv", "pk_src_core", "src_syn", "src_words", "src_pk", "src_intra", "src_hops_ew",
+                  "src_hops_ns", "src_hops_chip", "src_pk_ptr", "pk_row_ptr", "pk_rows", "pk_src_tile", "pk_dst_tile")
+
+
+def table_bytes(tables: dict) -> int:
+    """Bytes of the kernel's synapse and route tables (weights, targets, rows, packets)."""
+    return int(sum(tables[k].nbytes for k in SYNAPSE_TABLES))
+
+
+def block_size(tables: dict, wide: bool, batch: int, n_threads: int, cache_bytes: int | None = None) -> int:
+    """Samples one kernel block advances in lockstep: as many as fit half the L2 cache (1 to 64).
+
+    A block's working set per sample is its accumulators (delay slots x N words), u, v,
+    flags, refractory counters, spike list and link counters. Fewer samples per block when
+    the batch would otherwise leave threads idle. Results do not depend on the block size.
+    """
+    if cache_bytes is None:
+        cache_bytes = _l2_bytes()
+    word = 8 if wide else 4
+    N = max(int(tables["N"]), 1)
+    per_sample = (int(tables["D"]) + 2) * N * word + 9 * N + 8 * int(tables["n_links"]) + 64
+    nb = max(1, min(64, (cache_bytes // 2) // per_sample))
+    return int(max(1, min(nb, -(-batch // n_threads))))
+
+
+def _l2_bytes() -> int:
+    try:
+        n = int(os.sysconf("SC_LEVEL2_CACHE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        n = 0
+    return n if n > 0 else 1 << 20
 
 
 def concat_results(parts: list[RunResult]) -> RunResult:
@@ -173,17 +293,18 @@ def narrow_ok(program: Program, tables: dict, input_max: NDArray | None = None, 
             and hv + vth < lim)
 
 
-def row_windows(row_ptr: NDArray, target: NDArray, wscaled: NDArray, max_fill: float = 2.0) -> dict:
+def row_windows(row_ptr: NDArray, target: NDArray, weight: NDArray, max_fill: float = 2.0) -> dict:
     """Dense windows for the kernel's index-free row add.
 
     A row whose targets span at most ``max_fill`` times its synapse count is also
     stored as a dense window from its first target, zeros in the gaps, so a spike adds
     it with a contiguous (vectorised) loop instead of a scatter. Adding zeros changes
     nothing; the counters still count the row's real synapses. Contiguous rows point
-    into ``wscaled`` itself; only rows with gaps get a copy.
+    into ``weight`` itself; only rows with gaps get a copy.
 
     Returns ``row_start`` (first target, or -1 for scatter rows), ``row_wptr`` (offset
-    of the window in ``wdense``), ``row_span`` and ``wdense``.
+    of the window in ``wdense``), ``row_span`` and ``wdense`` (``weight`` followed by the
+    windows of rows with gaps, in ``weight``'s dtype).
     """
     nnz = np.diff(row_ptr)
     n_rows = nnz.shape[0]
@@ -197,15 +318,14 @@ def row_windows(row_ptr: NDArray, target: NDArray, wscaled: NDArray, max_fill: f
     wptr = row_ptr[:-1].astype(np.int64).copy()
     off = np.zeros(n_rows, np.int64)
     off[gap] = np.cumsum(span[gap]) - span[gap]
-    wptr[gap] = wscaled.shape[0] + off[gap]
-    extra = np.zeros(int(span[gap].sum()), np.int32)
+    wptr[gap] = weight.shape[0] + off[gap]
+    extra = np.zeros(int(span[gap].sum()), weight.dtype)
     syn_row = np.repeat(np.arange(n_rows), nnz)
     in_gap = gap[syn_row]
-    extra[off[syn_row[in_gap]] + target[in_gap] - first[syn_row[in_gap]]] = wscaled[in_gap]
+    extra[off[syn_row[in_gap]] + target[in_gap] - first[syn_row[in_gap]]] = weight[in_gap]
     return {"row_start": _pad(np.where(fast, first, -1).astype(np.int32)), "row_wptr": _pad(wptr),
             "row_span": _pad(span.astype(np.int32)),
-            "wdense": _pad(np.concatenate([wscaled.astype(np.int32), extra]) if extra.size
-                           else np.ascontiguousarray(wscaled, np.int32))}
+            "wdense": _pad(np.concatenate([weight, extra]) if extra.size else np.ascontiguousarray(weight))}
 
 
 def _probes_from_keys(arrays: dict[str, NDArray], names: list | None) -> dict[str, dict[str, NDArray]]:
@@ -222,6 +342,44 @@ def _probes_from_keys(arrays: dict[str, NDArray], names: list | None) -> dict[st
     return probes
 
 
+def check_labels(labels, batch: int, predictions: NDArray) -> NDArray:
+    """Labels as a (batch,) array comparable with ``predictions``, or a :class:`SimulationError`.
+
+    Accepted: shape ``(batch,)`` or ``(batch, 1)``. For integer class predictions the
+    labels must be integers (an integer-valued float array is accepted; NaN, inf, fractions,
+    strings and booleans are not); for string class labels, strings. A regression's
+    predictions (floats) have no accuracy.
+    """
+    y = np.asarray(labels)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise SimulationError(f"labels have shape {y.shape}; give one label per sample, shape ({batch},) or "
+                              f"({batch}, 1)")
+    if y.shape[0] != batch:
+        raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {batch}")
+    kind = predictions.dtype.kind
+    if kind == "f":
+        raise SimulationError("this program's codec regresses (float predictions); accuracy needs class "
+                              "predictions: compare result.predictions with the targets yourself")
+    if kind in "USO":
+        if y.dtype.kind not in "USO":
+            raise SimulationError(f"the classes are strings ({predictions[:3].tolist()} ...); labels have dtype "
+                                  f"{y.dtype}: give the class labels themselves")
+        return y.astype(str) if kind != "O" else y
+    if y.dtype.kind in "iu":
+        return y
+    if y.dtype.kind == "f":
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise SimulationError(f"label {i} is {float(y[i])!r}; labels must be integer class indices "
+                                  f"({int(bad.sum())} of {batch} are NaN, inf or fractional)")
+        return y.astype(np.int64)
+    raise SimulationError(f"labels have dtype {y.dtype}; give integer class indices (the predictions are "
+                          f"{predictions.dtype})")
+
+
 @dataclass
 class RunResult:
     """What a run produced, per inference (sample) of the batch.
@@ -232,7 +390,8 @@ class RunResult:
         Exact operation counts per sample (see ``COUNTER_NAMES``): timesteps, synops,
         synops_binary, synops_graded, syn_mem_words_read, neuron_updates_active,
         neuron_updates_idle, spikes, packets, intra_tile_packets, hops_ew, hops_ns,
-        hops_interchip, input_packets, overflow_u, overflow_v.
+        hops_interchip, input_packets, overflow_u, overflow_v; for a converted Program also
+        inputs_saturated (input values its codec saturated, see ``neurocore.convert.encode``).
     spike_counts : dict[str, (batch, n) int32]
         Spikes per neuron of each population over the run.
     probes : dict[str, dict[str, (batch, n_steps, n) array]]
@@ -243,7 +402,7 @@ class RunResult:
         channels placed on it, send), ``packets_in`` (packets it receives, input packets
         included), ``synops_sparse`` and ``synops_conv`` (synops through rows of the
         sparse and conv synapse units; the dense unit has the rest). The chip-time models
-        read these.
+        read these. Views of one (batch, n_steps, n_cores_used, len(CORE_STEP_KEYS)) table.
     busiest_link : (batch, n_steps) int32
         Packets on the most loaded mesh link in each step.
     link_packets : (n_links,) int64
@@ -278,10 +437,8 @@ class RunResult:
         if self.predictions is None:
             raise SimulationError("this run has no predictions: the Program carries no codec (convert a model with "
                                   "nc.convert, or decode result.spike_counts yourself)")
-        y = np.asarray(labels)
-        if y.shape[0] != len(self.predictions):
-            raise SimulationError(f"labels have {y.shape[0]} entries for a batch of {len(self.predictions)} samples")
-        return float(np.mean(self.predictions == y))
+        y = check_labels(labels, len(self.predictions), np.asarray(self.predictions))
+        return float(np.mean(np.asarray(self.predictions) == y))
 
     def validate(self, where: str = "result") -> RunResult:
         """Check every array against the Program and ``n_steps`` (and the Program itself); returns ``self``.
@@ -375,6 +532,7 @@ class Simulator:
         self.program = program
         self._kernel = load_kernel()
         self._tables = kernel_tables(program)
+        self._ktables = self._kernel.Tables(self._tables)
         self._bound_parts = bound_parts(program)
 
     def _check_inputs(self, inputs, n_steps) -> NDArray[np.int32]:
@@ -401,8 +559,14 @@ class Simulator:
         lo, hi = min(lo, 0), max(hi, 1)  # a spike (0/1) is always allowed
         what = (f"a spike (0/1) or a {gb}-bit signed graded value [{lo}, {hi}]" if gb
                 else "a spike (0 or 1): this chip takes no graded inputs (graded_bits=0)")
+        if x.size:
+            flat = x.reshape(-1, x.shape[2])
+            cmin, cmax = flat.min(axis=0), flat.max(axis=0)
         for im in p.inputs.values():
-            xs = x[:, :, im.offset: im.offset + im.n]
+            sl = slice(im.offset, im.offset + im.n)
+            if im.n == 0 or not x.size or (cmin[sl].min() >= lo and cmax[sl].max() <= hi):
+                continue
+            xs = x[:, :, sl]
             bad = (xs < lo) | (xs > hi)
             if bad.any():
                 b, t, c = (int(i[0]) for i in np.nonzero(bad))
@@ -426,8 +590,25 @@ class Simulator:
                 out[var].append((pop, pm.offset, pm.n))
         return out
 
+    def _check_memory(self, inputs, n_steps: int, pidx: dict, n_threads: int, memory_limit) -> None:
+        """Refuse, before any input is scanned, a run whose arrays would exceed ``memory_limit``."""
+        from neurocore.resources import RUN_ADVICE, check_memory, run_estimate
+
+        p = self.program
+        codec = p.meta.get("codec")
+        shape = np.shape(inputs) if hasattr(inputs, "shape") else np.asarray(inputs).shape
+        single = codec is not None and len(shape) == len(codec.input_shape)  # one sample, as the codec allows
+        batch = int(shape[0]) if len(shape) and not single else 1
+        itemsize = np.asarray(inputs).dtype.itemsize if hasattr(inputs, "dtype") else 8
+        est = run_estimate(batch, n_steps, p.n_inputs, p.n_neurons, p.n_cores_used,
+                           {v: sum(n for _, _, n in idx) for v, idx in pidx.items()}, p.n_delay_slots,
+                           min(n_threads, max(batch, 1)), n_features=codec.n_channels if codec is not None else None,
+                           encoding=codec.encoding if codec is not None else None, input_itemsize=itemsize)
+        check_memory(est, memory_limit, RUN_ADVICE)
+
     def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
-            n_threads: int | None = None, seed: int = 0, learning=True, initial_state=None) -> RunResult:
+            n_threads: int | None = None, seed: int = 0, learning=True, initial_state=None,
+            block: int | None = None, memory_limit: float | None = None) -> RunResult:
         """Simulate every sample of ``inputs`` for ``n_steps`` steps.
 
         Parameters
@@ -447,6 +628,10 @@ class Simulator:
             count). Results do not depend on it.
         seed : int
             Seed of a stochastic input encoding (Poisson), when the Program has a codec.
+        memory_limit : float, optional
+            Bytes this run may allocate (default: :func:`neurocore.resources.available_memory`,
+            the cgroup limit or MemAvailable). A larger request raises :class:`ResourceError`
+            before any work, naming the size and what to reduce (steps, batch, probes).
         learning : bool or dict, optional
             Programs with plastic projections only: False (or ``{projection: False}``) freezes
             weights for this run. See :mod:`neurocore.learning_sim`.
@@ -456,6 +641,10 @@ class Simulator:
         A Program compiled with ``replicas=k`` takes one replica's channels per sample:
         sample i runs on replica i % k in chip run i // k, so the result has ceil(B / k)
         rows of counters and ``meta["samples"] = B`` (see :mod:`neurocore.mapping.replicate`).
+        block : int, optional
+            Samples the kernel advances in lockstep, 1 to 64 (default :func:`block_size`:
+            from the L2 cache size). A block reads each synapse row once per step for all
+            its samples. Results do not depend on it.
 
         If the Program carries a codec (``program.meta["codec"]``, set by ``nc.convert``),
         ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
@@ -468,6 +657,22 @@ class Simulator:
         """
         p = self.program
         codec = p.meta.get("codec")
+        if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
+            raise SimulationError(f"n_steps must be a positive int, got {n_steps!r}")
+        from neurocore.learning_sim import has_plasticity
+
+        # plastic programs probe projections too; run_learning checks their probes
+        pidx = {v: [] for v in PROBE_VARIABLES} if has_plasticity(p) else self._probe_index(probes)
+        if n_threads is None:
+            env = os.environ.get("NEUROCORE_NUM_THREADS", "")
+            if env and not env.strip().isdigit():
+                raise SimulationError(f"NEUROCORE_NUM_THREADS={env!r} is not a positive integer; set it to a thread "
+                                      "count or unset it")
+            n_threads = int(env) if env else (os.cpu_count() or 1)
+        if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
+            raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
+        self._check_memory(inputs, int(n_steps), pidx, int(n_threads), memory_limit)
+        raw_inputs = inputs
         if codec is not None:
             inputs = codec.encode(inputs, n_steps, seed=seed)
         reps = p.meta.get("replicas") or {}
@@ -489,11 +694,11 @@ class Simulator:
                                   "this Program has none")
         pidx = self._probe_index(probes)
         B, T, N = x.shape[0], int(n_steps), p.n_neurons
-        if n_threads is None:
-            n_threads = int(os.environ.get("NEUROCORE_NUM_THREADS", os.cpu_count() or 1))
-        if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
-            raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
         n_threads = int(min(n_threads, B))
+        if block is not None and (not isinstance(block, (int, np.integer)) or isinstance(block, bool)
+                                  or not 1 <= block <= self._kernel.MAX_BLOCK):
+            raise SimulationError(f"block must be an int from 1 to {self._kernel.MAX_BLOCK} (samples advanced in "
+                                  f"lockstep), got {block!r}")
         kernel = self._kernel
         n_links = self._tables["n_links"]
 
@@ -505,14 +710,14 @@ class Simulator:
         out = {
             "counters": np.zeros((B, len(kernel.COUNTER_NAMES)), np.int64),
             "spike_counts": np.zeros((B, max(N, 1)), np.int32),
-            **{name: np.zeros((B, T, p.n_cores_used), np.int32) for name in CORE_STEP_KEYS.values()},
+            "core": np.zeros((B, T, p.n_cores_used, len(kernel.CORE_COUNTER_NAMES)), np.int32),
             "busiest_link": np.zeros((B, T), np.int32),
             "link_total": np.zeros((n_threads, n_links), np.int64),
             "u": np.zeros((B, N), np.int64), "v": np.zeros((B, N), np.int64),
             "probe_u_idx": _pad(pu), "probe_v_idx": _pad(pv), "probe_s_idx": _pad(ps),
             "n_probe_u": pu.size, "n_probe_v": pv.size, "n_probe_s": ps.size,
-            "probe_u": np.zeros((B, T, max(pu.size, 1)), np.int32),
-            "probe_v": np.zeros((B, T, max(pv.size, 1)), np.int32),
+            "probe_u": np.zeros((B, T, max(pu.size, 1)), np.int64),
+            "probe_v": np.zeros((B, T, max(pv.size, 1)), np.int64),
             "probe_s": np.zeros((B, T, max(ps.size, 1)), np.uint8),
         }
         xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]
@@ -520,7 +725,11 @@ class Simulator:
         in_max = (np.maximum(x.max(axis=(0, 1)).astype(np.int64), -x.min(axis=(0, 1)).astype(np.int64))
                   if x.shape[2] else np.zeros(0, np.int64))
         narrow = narrow_ok(p, self._tables, in_max, self._bound_parts)
-        kernel.run(self._tables, xin, T, out, n_threads, not narrow)
+        if block is None:
+            block = block_size(self._tables, not narrow, B, n_threads)
+        n_threads = int(min(n_threads, -(-B // block)))
+        out["link_total"] = out["link_total"][:n_threads]
+        kernel.run(self._ktables, xin, T, out, n_threads, int(block), not narrow)
 
         counters = {name: out["counters"][:, i].copy() for i, name in enumerate(kernel.COUNTER_NAMES)}
         spike_counts = {name: out["spike_counts"][:, pm.offset: pm.offset + pm.n]
@@ -533,7 +742,7 @@ class Simulator:
                 col += n
         result = RunResult(
             program=p, n_steps=T, counters=counters, spike_counts=spike_counts, probes=probes_out,
-            core_steps={key: out[name] for key, name in CORE_STEP_KEYS.items()},
+            core_steps={name: out["core"][:, :, :, i] for i, name in enumerate(kernel.CORE_COUNTER_NAMES)},
             busiest_link=out["busiest_link"], link_packets=out["link_total"].sum(axis=0),
             final_state={"u": out["u"], "v": out["v"]},
         )
@@ -542,5 +751,9 @@ class Simulator:
         if codec is not None:
             result.predictions = (codec.decode_arrays(*sample_view(result, codec.output), T) if n_samples is not None
                                   else codec.decode(result))
+            if n_samples is None:
+                result.counters["inputs_saturated"] = codec.saturated(raw_inputs)
+            else:  # replicas: counters have one row per chip run, not per sample
+                result.meta["inputs_saturated"] = int(codec.saturated(raw_inputs).sum())
         return result
 

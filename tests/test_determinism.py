@@ -62,3 +62,53 @@ def test_chunked_run_equals_one_call(rng, tiny_chip):
     assert_array_equal(parts.core_steps["synops"], whole.core_steps["synops"])
     assert_array_equal(parts.link_packets, whole.link_packets)
     assert_array_equal(parts.final_state["v"], whole.final_state["v"])
+
+
+def _same_sample(r, k, alone):
+    assert_array_equal(r.probes["a"]["v"][k], alone.probes["a"]["v"][0])
+    assert_array_equal(r.probes["b"]["spikes"][k], alone.probes["b"]["spikes"][0])
+    for name in r.counters:
+        assert r.counters[name][k] == alone.counters[name][0], name
+    for name in r.core_steps:
+        assert_array_equal(r.core_steps[name][k], alone.core_steps[name][0], err_msg=name)
+    assert_array_equal(r.busiest_link[k], alone.busiest_link[0])
+    assert_array_equal(r.final_state["u"][k], alone.final_state["u"][0])
+
+
+def test_block_size_and_block_boundaries_do_not_matter(rng, tiny_chip):
+    """Samples advanced in lockstep blocks: any block size, a partial last block, 65 samples
+    (more than one 64-sample mask), graded inputs: every sample equals its run alone."""
+    program = build(rng, tiny_chip)
+    B = 67
+    x = (rng.random((B, 25, 30)) < 0.3).astype(np.int32)
+    x[5, :, 3] = 7  # a graded value in one sample only (shares its block with spikes)
+    x[40, 2, :] = -2
+    sim = nc.Simulator(program)
+    probes = {"a": ["v"], "b": ["spikes"]}
+    alone = [sim.run(x[i:i + 1], 25, probes=probes, block=1) for i in range(B)]
+    for block, threads in ((1, 2), (3, 1), (8, 2), (64, 1), (64, 2), (None, 2)):
+        r = sim.run(x, 25, probes=probes, block=block, n_threads=threads)
+        for k in range(B):
+            _same_sample(r, k, alone[k])
+        assert_array_equal(r.link_packets, sum(a.link_packets for a in alone))
+
+
+def test_block_must_be_1_to_64(rng, tiny_chip):
+    import pytest
+
+    sim = nc.Simulator(build(rng, tiny_chip))
+    x = np.zeros((2, 5, 30), np.int32)
+    for bad in (0, 65, 2.5, True):
+        with pytest.raises(nc.errors.SimulationError, match="block must be"):
+            sim.run(x, 5, block=bad)
+
+
+def test_block_size_follows_the_cache():
+    from neurocore.sim import block_size
+
+    tb = {"N": 1000, "D": 2, "n_links": 16}
+    assert block_size(tb, False, 1000, 1, cache_bytes=8 << 20) == 64
+    small = block_size(tb, True, 1000, 1, cache_bytes=256 << 10)
+    assert 1 <= small < 64
+    assert block_size(tb, False, 32, 2, cache_bytes=8 << 20) == 16  # both threads get a block
+    assert block_size(tb, False, 1, 4) == 1

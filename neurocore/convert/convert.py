@@ -136,6 +136,9 @@ def convert(model, calibration=None, chip: ChipSpec | None = None, *, percentile
 
     # 1. read (all checks before any work)
     ops, info = read_model(model, xcal.shape[1:], xcal)
+    if not np.any(xcal):
+        raise ConversionError(f"calibration data are all zero ({xcal.shape[0]} samples): thresholds and the input "
+                              "scale are set from them; pass real training inputs, e.g. calibration=X_train[:500]")
     task = task or info.get("task") or "classify"
     # 2. fold into spiking layers
     in_name, in_shape, layers = build_layers(ops, output_activation="none")

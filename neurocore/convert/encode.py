@@ -11,10 +11,15 @@ Encodings
     ``round(x / in_scale * gain)``, a signed ``graded_bits`` integer, the same
     every step, delivered with delay 0 into the first layer.
 ``poisson`` (:class:`PoissonCodec`)
-    Each step a channel spikes with probability ``clip(x / in_scale, 0, 1)``,
+    Each step a channel spikes with probability ``min(x / in_scale, 1)``,
     drawn from ``numpy.random.default_rng(seed)``: same seed, same spikes.
 ``rate`` (:class:`RateCodec`)
-    Deterministic regular spikes at rate ``clip(x / in_scale, 0, 1)``.
+    Deterministic regular spikes at rate ``min(x / in_scale, 1)``.
+
+``in_scale`` is the largest ``|x|`` of the calibration data. Every codec warns when
+inputs exceed it (count and largest value), and counts per sample the values it
+saturates (``saturated(x)``, reported as ``result.counters["inputs_saturated"]``);
+the spike codecs refuse negative inputs.
 
 Decodings
 ---------
@@ -106,6 +111,8 @@ class Codec:
         x = np.asarray(x, np.float64)
         if x.ndim == len(self.input_shape):
             x = x[None]
+        if x.ndim >= 1 and x.shape[0] == 0:
+            raise SimulationError("the input holds an empty batch; give at least one sample")
         if x.shape[1:] != tuple(self.input_shape) and x.reshape(x.shape[0], -1).shape[1] != self.n_channels:
             raise SimulationError(f"samples have shape {x.shape[1:]}; the converted network takes "
                                   f"{tuple(self.input_shape)} ({self.n_channels} values) per sample")
@@ -117,6 +124,43 @@ class Codec:
     def encode_float(self, x, n_steps: int, seed: int = 0) -> NDArray[np.float64]:
         """(batch, n_steps, channels) input in threshold units (what the float SNN integrates)."""
         raise NotImplementedError
+
+    def saturated(self, x) -> NDArray[np.int64]:
+        """Per sample, how many input values the encoding saturates (clips to its largest value).
+
+        :meth:`neurocore.Simulator.run` reports it as ``result.counters["inputs_saturated"]``.
+        """
+        return np.count_nonzero(self._over(self._flat(x)), axis=1).astype(np.int64)
+
+    def _over(self, xf: NDArray[np.float64]) -> NDArray[np.bool_]:
+        """Which values of the flattened samples this encoding saturates."""
+        raise NotImplementedError
+
+    def _warn_range(self, xf: NDArray[np.float64]) -> None:
+        """Warn about values beyond the calibration range ``|x| <= in_scale``, and about saturated ones."""
+        beyond = np.abs(xf) > self.in_scale * (1 + 1e-9)
+        n_beyond = int(np.count_nonzero(beyond))
+        if not n_beyond:
+            return
+        n_sat = int(np.count_nonzero(self._over(xf)))
+        peak = float(np.abs(xf).max())
+        sat = (f"; {n_sat} of them were saturated at the encoding's largest value (counted in "
+               "result.counters['inputs_saturated'])" if n_sat else
+               "; none was saturated, but the thresholds were balanced on the calibration range, so hidden "
+               "layers may saturate")
+        warnings.warn(f"{self.encoding} encoding: {n_beyond} input value(s) exceed the calibration range "
+                      f"|x| <= {self.in_scale:g} (largest |x| = {peak:g}){sat}; calibrate on data that covers the "
+                      "inputs, or scale the inputs as the calibration data were", stacklevel=4)
+
+    def _nonnegative(self, xf: NDArray[np.float64]) -> None:
+        """Spike encodings take non-negative values only: refuse the others, naming how many."""
+        neg = xf < 0
+        if neg.any():
+            b, c = (int(i[0]) for i in np.nonzero(neg))
+            raise SimulationError(f"{self.encoding} encoding makes spikes from non-negative inputs, but "
+                                  f"{int(neg.sum())} value(s) are negative (smallest {float(xf.min()):g}; first at "
+                                  f"sample {b}, feature {c}): shift/scale the inputs as the calibration data were, "
+                                  "or convert with encoding='direct'")
 
     def encode(self, x, n_steps: int, seed: int = 0) -> NDArray[np.int32]:
         """(batch, n_steps, channels) int32 channel values for the chip."""
@@ -194,15 +238,16 @@ class DirectCodec(Codec):
 
     encoding = "direct"
 
+    def _over(self, xf: NDArray[np.float64]) -> NDArray[np.bool_]:
+        hi = (1 << (self.graded_bits - 1)) - 1
+        return np.abs(np.rint(xf / self.in_scale * self.gain)) > hi
+
     def encode(self, x, n_steps: int, seed: int = 0) -> NDArray[np.int32]:
         t = _as_steps(n_steps)
         hi = (1 << (self.graded_bits - 1)) - 1
-        r = np.rint(self._flat(x) / self.in_scale * self.gain)
-        over = int(np.count_nonzero(np.abs(r) > hi))
-        if over:  # saturating is the encoding's rule; say so rather than clip silently
-            warnings.warn(f"{over} input value(s) exceed the calibration range (|x| > {self.in_scale:g} x "
-                          f"{hi / self.gain:g}) and were saturated at +-{hi}; calibrate on data that covers the inputs",
-                          stacklevel=3)
+        xf = self._flat(x)
+        self._warn_range(xf)  # saturating is the encoding's rule; say so rather than clip silently
+        r = np.rint(xf / self.in_scale * self.gain)
         q = np.clip(r, -hi, hi).astype(np.int32)
         return np.ascontiguousarray(np.broadcast_to(q[:, None, :], (q.shape[0], t, q.shape[1])))
 
@@ -211,14 +256,29 @@ class DirectCodec(Codec):
         return np.broadcast_to(xs[:, None, :], (xs.shape[0], _as_steps(n_steps), xs.shape[1]))
 
 
+def _spike_probability(codec: Codec, x) -> NDArray[np.float64]:
+    """``x / in_scale`` for a spike encoding: negative values refused, values above 1 saturated (with a warning)."""
+    xf = codec._flat(x)
+    codec._nonnegative(xf)
+    codec._warn_range(xf)
+    return np.minimum(xf / codec.in_scale, 1.0)
+
+
 @dataclass
 class PoissonCodec(Codec):
-    """Bernoulli spikes each step with probability clip(x / in_scale, 0, 1); seeded."""
+    """Bernoulli spikes each step with probability min(x / in_scale, 1); seeded.
+
+    Negative inputs are refused (:class:`SimulationError`); values above ``in_scale``
+    saturate at probability 1, with a warning giving their count and the largest value.
+    """
 
     encoding = "poisson"
 
+    def _over(self, xf: NDArray[np.float64]) -> NDArray[np.bool_]:
+        return xf > self.in_scale
+
     def encode(self, x, n_steps: int, seed: int = 0) -> NDArray[np.int32]:
-        p = np.clip(self._flat(x) / self.in_scale, 0.0, 1.0)
+        p = _spike_probability(self, x)
         rng = np.random.default_rng(seed)
         r = rng.random((p.shape[0], _as_steps(n_steps), p.shape[1]))
         return (r < p[:, None, :]).astype(np.int32)
@@ -229,12 +289,19 @@ class PoissonCodec(Codec):
 
 @dataclass
 class RateCodec(Codec):
-    """Deterministic regular spikes at rate clip(x / in_scale, 0, 1)."""
+    """Deterministic regular spikes at rate min(x / in_scale, 1).
+
+    Negative inputs are refused (:class:`SimulationError`); values above ``in_scale``
+    saturate at one spike per step, with a warning giving their count and the largest value.
+    """
 
     encoding = "rate"
 
+    def _over(self, xf: NDArray[np.float64]) -> NDArray[np.bool_]:
+        return xf > self.in_scale
+
     def encode(self, x, n_steps: int, seed: int = 0) -> NDArray[np.int32]:
-        p = np.clip(self._flat(x) / self.in_scale, 0.0, 1.0)
+        p = _spike_probability(self, x)
         t = np.arange(_as_steps(n_steps) + 1, dtype=np.float64)
         cum = np.floor(t[None, :, None] * p[:, None, :] + 0.5)
         return np.diff(cum, axis=1).astype(np.int32)

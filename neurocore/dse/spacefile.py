@@ -54,7 +54,7 @@ def _read(path: Path) -> dict:
     return doc
 
 
-def _model_and_data(doc: dict, folder: Path) -> tuple[Any, tuple]:
+def _model_and_data(doc: dict, folder: Path, trust: bool = False) -> tuple[Any, tuple]:
     from neurocore.cli import _load_array, load_model
 
     model = doc.get("model")
@@ -73,10 +73,10 @@ def _model_and_data(doc: dict, folder: Path) -> tuple[Any, tuple]:
     if not isinstance(data, dict) or sorted(data) != sorted(need):
         raise StudyError(f"study file `data` must map exactly {list(need)} to .npy files, got {data!r}")
     arrays = tuple(_load_array(str(folder / data[k]), k) for k in need)
-    return load_model(str(folder / model)), arrays
+    return load_model(str(folder / model), trust=trust), arrays
 
 
-def load_study_file(path: str | Path) -> dict[str, Any]:
+def load_study_file(path: str | Path, trust: bool = False) -> dict[str, Any]:
     """Read a study file: ``{"model", "data", "space", "settings", "search"}``.
 
     Raises
@@ -92,7 +92,7 @@ def load_study_file(path: str | Path) -> dict[str, Any]:
     unknown = sorted(set(doc) - known)
     if unknown:
         raise StudyError(f"study file '{path}' has unknown key(s) {unknown}; known: {sorted(known)}")
-    model, data = _model_and_data(doc, path.parent)
+    model, data = _model_and_data(doc, path.parent, trust)
     space = Space.from_dict({k: doc[k] for k in _SPACE_KEYS if k in doc})
     search = doc.get("search")
     if search is not None and (not isinstance(search, dict) or "objectives" not in search

@@ -18,6 +18,7 @@ from typing import Union
 import numpy as np
 from numpy.typing import NDArray
 
+from neurocore._ints import to_int64
 from neurocore.errors import BitWidthError, GraphError
 
 __all__ = ["AdaptiveLIF", "CubaLIF", "IF", "NeuronModel", "NEURON_TYPES", "RESET_MODES"]
@@ -31,14 +32,16 @@ RESET_MODES = {"zero": 0, "subtract": 1}
 def _int_param(name: str, value, model: str):
     """Coerce a scalar or array parameter to int64, refusing NaN, inf and fractions."""
     arr = np.asarray(value)
-    if arr.dtype.kind == "b" or arr.dtype.kind not in "iuf":
+    if arr.dtype.kind == "b" or arr.dtype.kind not in "iufO":
         raise GraphError(f"{model}.{name} must be an integer or an integer array, got {value!r}")
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
             raise GraphError(f"{model}.{name} must be integer-valued (fixed-point units), got {value!r}")
     if arr.ndim > 1:
         raise GraphError(f"{model}.{name} must be a scalar or a 1-D per-neuron array, got shape {arr.shape}")
-    return int(arr) if arr.ndim == 0 else arr.astype(np.int64)
+    at = None if arr.ndim == 0 else (lambda k: f"[{k}]")
+    arr = to_int64(arr, f"{model}.{name}", at)  # range-checked before the cast: nothing wraps
+    return int(arr) if arr.ndim == 0 else arr
 
 
 #: Parameters held in unsigned fields: a negative value fits no chip. Upper limits depend

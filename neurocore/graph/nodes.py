@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from neurocore._ints import _numeric, to_int64
 from neurocore.errors import GraphError
 from neurocore.graph.neurons import NeuronModel
 
@@ -96,6 +97,7 @@ def one_to_one(n: int, weight: int = 1) -> sp.csr_matrix:
 
 
 ONE_TO_ONE_NAMES = ("one-to-one", "one_to_one")
+_W_HINT = "divide the weights and raise weight_exp"
 
 
 def as_weight_matrix(weights, n_dst: int, n_src: int, where: str) -> sp.csr_matrix:
@@ -111,6 +113,10 @@ def as_weight_matrix(weights, n_dst: int, n_src: int, where: str) -> sp.csr_matr
         if n_src != n_dst:
             raise GraphError(f"{where}: one-to-one weights need equal sizes, source has {n_src} and target {n_dst}")
         diag = np.ones(n_src, np.int64) if isinstance(weights, str) else np.asarray(weights)
+        if diag.dtype.kind == "O":
+            diag = _numeric(diag, f"{where}: weights")
+            if diag.dtype.kind == "O":
+                diag = to_int64(diag, f"{where}: weight", lambda k: f" [{k}, {k}]", _W_HINT)
         if diag.shape != (n_src,):
             raise GraphError(f"{where}: one-to-one weights must have {n_src} values, got {diag.shape[0]}")
         weights = sp.diags(diag, format="csr", dtype=diag.dtype)
@@ -121,6 +127,10 @@ def as_weight_matrix(weights, n_dst: int, n_src: int, where: str) -> sp.csr_matr
         if arr.ndim != 2:
             raise GraphError(f"{where}: weights must be 2-D (n_dst, n_src) = ({n_dst}, {n_src}), "
                              f"got shape {arr.shape}; use 'one-to-one' or nc.one_to_one(n) for one-to-one")
+        if arr.dtype.kind == "O":  # Python numbers, possibly beyond int64: checked before any cast
+            arr = _numeric(arr, f"{where}: weights")
+            if arr.dtype.kind == "O":
+                arr = to_int64(arr, f"{where}: weight", lambda k: f" [{k // arr.shape[1]}, {k % arr.shape[1]}]", _W_HINT)
         w = sp.csr_matrix(arr)
     if w.shape != (n_dst, n_src):
         hint = " (transposed? weights are (n_dst, n_src))" if w.shape == (n_src, n_dst) else ""
@@ -138,7 +148,10 @@ def as_weight_matrix(weights, n_dst: int, n_src: int, where: str) -> sp.csr_matr
         if frac.any():
             raise GraphError(f"{where}: weights must be integer mantissas (fixed point), got fractional values "
                              f"such as {data[frac][0]!r}; quantize them (nc.convert does) first")
-    w = sp.csr_matrix((w.data.astype(np.int64), w.indices, w.indptr), shape=w.shape)
+    def at(k: int) -> str:  # the [row, column] of stored entry k
+        return f" [{int(np.searchsorted(w.indptr, k, side='right')) - 1}, {int(w.indices[k])}]"
+
+    w = sp.csr_matrix((to_int64(w.data, f"{where}: weight", at, _W_HINT), w.indices, w.indptr), shape=w.shape)
     w.eliminate_zeros()
     w.sort_indices()
     return w

@@ -1,29 +1,41 @@
 # cython: language_level=3
 """The simulation kernel: every core of a Program advanced in lockstep, integers only.
 
-One call runs a whole batch; samples are independent and run in parallel
-(OpenMP, GIL released). Per sample and step t:
+One call runs a whole batch. Samples are independent; they are advanced in **blocks**
+of up to 64 samples in lockstep (blocks run in parallel, OpenMP, GIL released). Per
+block and step t:
 
-1. external inputs of step t are delivered through their synapse rows
-   (a row of delay d adds into the accumulation slot of step t + d, d >= 0);
-2. every neuron takes its slot-t input ``a`` and updates u, v (see
-   ``neuron_update``); spikes are recorded;
-3. every spike is routed: one packet per destination core (XY routing on the
-   tile mesh, links counted), then integrated through each destination row into
-   the slot of step t + d (d >= 1).
+1. external inputs of step t are delivered through their synapse rows (a row of
+   delay d adds into the accumulation slot of step t + d, d >= 0);
+2. every neuron of every live sample takes its slot-t input ``a`` and updates u, v
+   (see ``neurons.h``); spikes are recorded;
+3. every source that spiked (or carried a value) in *any* sample of the block is
+   routed once: one packet per destination core (XY routing on the tile mesh, links
+   counted per sample), and each destination row is read once and added into every
+   sample of the block that carries the source (a bitmask of samples per source), so
+   the weights stream once per step per block, not once per sample.
+
+Integer additions commute and every bound is proven, so a sample's results do not
+depend on its block, its position, the batch size or the thread count.
+
+Tables: weights are stored as the chip stores them (int8 or int16 mantissas; the row's
+``act_shift + weight_exp`` is applied at accumulate, as a multiplication by
+``2**shift``), targets in uint16 when the neuron count allows, else int32; state words
+are int32 when ``neurocore.sim.narrow_ok`` proves every intermediate fits, else int64.
 
 The NumPy twin is ``neurocore.kernels.reference``; tests require identical results.
 """
 from cython.parallel cimport prange, threadid
-from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from neurocore.kernels.fixedpoint cimport (nc_decay32, nc_decay64, nc_saturate32, nc_saturate64, nc_trunc_shift,
-                                          nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
+from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
+                                          nc_gather64_8, nc_gather64_16, nc_saturate32, nc_saturate64,
+                                          nc_trunc_shift, nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
 
 import numpy as np
 
-# Counter slots, in the order of COUNTER_NAMES.
+# Counter slots, in the order of COUNTER_NAMES (per sample).
 cdef enum:
     C_TIMESTEPS = 0
     C_SYNOPS = 1
@@ -47,6 +59,34 @@ COUNTER_NAMES = ("timesteps", "synops", "synops_binary", "synops_graded", "syn_m
                  "neuron_updates_active", "neuron_updates_idle", "spikes", "packets", "intra_tile_packets",
                  "hops_ew", "hops_ns", "hops_interchip", "input_packets", "overflow_u", "overflow_v")
 
+# Per-core per-step counter columns, in the order of CORE_COUNTER_NAMES.
+cdef enum:
+    K_SYNOPS = 0
+    K_UPDATES = 1
+    K_SPIKES = 2
+    K_POUT = 3
+    K_PIN = 4
+    K_SPARSE = 5
+    K_CONV = 6
+    N_CORE_COUNTERS = 7
+
+#: Per core per step: synops, active neuron updates, spikes of its neurons, packets its
+#: sources send (neurons, and input channels placed on it), packets it receives, and the
+#: synops through rows of the sparse and conv synapse units.
+CORE_COUNTER_NAMES = ("synops", "updates_active", "spikes", "packets_out", "packets_in", "synops_sparse",
+                      "synops_conv")
+
+#: Most samples one block advances in lockstep (one bit each in a 64-bit mask).
+MAX_BLOCK = 64
+
+ctypedef fused wt_t:   # a weight mantissa as the chip stores it
+    int8_t
+    int16_t
+
+ctypedef fused ix_t:   # a target neuron index
+    uint16_t
+    int32_t
+
 
 cdef struct Net:
     # sizes
@@ -54,6 +94,7 @@ cdef struct Net:
     int64_t C            # input channels (sources N .. N+C-1)
     int64_t T            # steps
     int64_t D            # accumulation slots (max delay + 1)
+    int64_t B            # samples in the batch
     int64_t n_cores      # cores used
     int64_t n_links      # 4 per tile of the board mesh (E, W, +y, -y)
     int64_t mesh_x       # tiles along x on the board
@@ -74,88 +115,94 @@ cdef struct Net:
     const int32_t* refractory
     const int64_t* u0
     const int64_t* v0
-    const int32_t* ncore     # core slot of each neuron
     int64_t n_segs           # segments of neurons (populations) updated by one call each
     const int64_t* seg_start # n_segs + 1 boundaries
     const uint8_t* seg_uni   # bit 0: du, dv, vth, reset, refractory single-valued; bit 1: bias too
     int64_t n_runs           # runs of consecutive neurons on one core
     const int64_t* run_start # n_runs + 1 boundaries
     const int32_t* run_core  # core slot of each run
-    # synapse rows (R)
-    const int64_t* row_ptr   # R + 1, into syn arrays
-    const int32_t* target    # neuron index of each synapse
-    const int32_t* wscaled   # weight mantissa << (act_shift + weight_exp)
+    # synapse rows (R); weights and targets are passed typed (wt_t, ix_t)
+    const int64_t* row_ptr   # R + 1, into the synapse arrays
+    const int32_t* row_shift # act_shift + weight_exp
     const int32_t* row_delay
-    const int32_t* row_core
-    const int32_t* row_words # synapse-memory words read per delivery
     const int32_t* row_start # first target if the row has a dense window, else -1 (scatter)
-    const int64_t* row_wptr  # offset of the row's dense window in wdense
-    const int32_t* row_span  # window length (last target - first target + 1)
-    const int32_t* wdense    # windows: weights at their target offsets, zeros in gaps
+    const int64_t* row_wptr  # offset of the row's dense window in the weights
+    const int32_t* row_span  # window rows: length (last target - first target + 1); scatter rows: offset of
+                             # their targets in the target array (which holds scatter rows' targets only)
+    const int32_t* row_group # window group of the row (-1: scatter row)
+    # window groups (G): rows with the same window (start, span), delay and shift; their
+    # spiking rows are summed per target chunk in registers, then added once per sample
+    int64_t n_groups
+    const int32_t* g_start
+    const int32_t* g_span
+    const int32_t* g_delay
+    const int32_t* g_shift
+    const int64_t* g_off     # G + 1: first list slot of each group (rows of the group, prefix sum)
     # packets: per source (N + C) a list of packets, per packet a list of rows
     const int64_t* src_pk_ptr
     const int64_t* pk_row_ptr
     const int32_t* pk_rows
     const int32_t* pk_src_tile   # -1 for input packets (injected, no hops)
     const int32_t* pk_dst_tile
-    const int32_t* pk_hops_ew
-    const int32_t* pk_hops_ns
-    const int32_t* pk_hops_chip
+    const int32_t* pk_core       # destination core slot (all rows of a packet are on it)
+    const int64_t* pk_nnz        # synapses in the packet's rows
+    const int32_t* pk_nnz_sparse # of which in rows of the sparse synapse unit
+    const int32_t* pk_nnz_conv   # of which in rows of the conv synapse unit
+    const int32_t* pk_src_core   # core slot that sends the packet (-1: an input injected by the host)
+    # per source (N + C), each time it fires: synapses, words, packets; neurons also intra-tile packets, hops
+    const int64_t* src_syn
+    const int64_t* src_words
+    const int64_t* src_pk
+    const int64_t* src_intra
+    const int64_t* src_hops_ew
+    const int64_t* src_hops_ns
+    const int64_t* src_hops_chip
     const uint8_t* chan_graded   # C: declared graded (a value of 1 then counts as graded too)
-    const int32_t* chan_core     # C: core slot an input channel is sent from, -1 = injected by the host
-    const int32_t* pk_core       # core slot each packet is delivered to
-    const uint8_t* row_unit      # synapse unit of each row: 0 dense, 1 sparse, 2 conv
 
 
-cdef struct CoreStep:
-    # per-core counters of one step of one sample, each (n_cores,)
-    int32_t* syn         # synops
-    int32_t* act         # active neuron updates
-    int32_t* spk         # spikes of the core's neurons
-    int32_t* pout        # packets sent by the core's sources (neurons, input channels placed there)
-    int32_t* pin         # packets received (from neurons and inputs)
-    int32_t* syn_sparse  # synops through rows of the sparse synapse unit
-    int32_t* syn_conv    # synops through rows of the conv synapse unit
+cdef struct Out:
+    # per sample (B rows)
+    int64_t* cnt             # B x N_COUNTERS
+    int32_t* spike_counts    # B x N
+    int32_t* core            # B x T x n_cores x N_CORE_COUNTERS
+    int32_t* busiest         # B x T
+    int64_t* u               # B x N final state
+    int64_t* v
+    int64_t* link_total      # n_threads x n_links
+    # probes: B x T x n_p each
+    int64_t n_pu
+    int64_t n_pv
+    int64_t n_ps
+    const int32_t* pu_idx
+    const int32_t* pv_idx
+    const int32_t* ps_idx
+    int64_t* pu
+    int64_t* pv
+    uint8_t* ps
 
 
-cdef inline void deliver(const Net* net, int64_t r, int64_t x, int64_t slot, word_t* acc,
-                         int64_t* cnt, CoreStep* cs, bint graded) noexcept nogil:
-    """Add one source value x (1 for a spike) through row r into the slot of step t + delay.
-
-    ``slot`` is t mod D; t + delay lands in slot + delay, taken mod D by one subtraction
-    since delay < D."""
-    cdef int64_t lo = net.row_ptr[r], hi = net.row_ptr[r + 1], k, st, span
-    cdef int64_t sd = slot + net.row_delay[r]
-    if sd >= net.D:
-        sd -= net.D
-    cdef word_t* a = acc + sd * net.N
-    cdef word_t* ac
-    cdef const int32_t* w
-    if x == 1:
-        st = net.row_start[r]
-        if st >= 0:  # a dense window: an index-free row add the compiler vectorises
-            ac = a + st
-            w = net.wdense + net.row_wptr[r]
-            span = net.row_span[r]
-            for k in range(span):
-                ac[k] += w[k]
-        else:
-            for k in range(lo, hi):
-                a[net.target[k]] += net.wscaled[k]
-    else:
-        for k in range(lo, hi):
-            a[net.target[k]] += <word_t>(<int64_t>net.wscaled[k] * x)
-    cnt[C_SYNOPS] += hi - lo
-    if graded:
-        cnt[C_SYNOPS_GRADED] += hi - lo
-    else:
-        cnt[C_SYNOPS_BINARY] += hi - lo
-    cnt[C_WORDS] += net.row_words[r]
-    cs.syn[net.row_core[r]] += <int32_t>(hi - lo)
-    if net.row_unit[r] == 1:
-        cs.syn_sparse[net.row_core[r]] += <int32_t>(hi - lo)
-    elif net.row_unit[r] == 2:
-        cs.syn_conv[net.row_core[r]] += <int32_t>(hi - lo)
+cdef struct Scratch:
+    # one block's working set, per sample: stride * b
+    int64_t nb           # samples in this block
+    int64_t b0           # batch index of its first sample
+    uint64_t live        # samples still running (bit b)
+    uint8_t* flag        # nb x N
+    int32_t* refr        # nb x N
+    int32_t* spk         # nb x N spike lists
+    int64_t* nspk        # nb
+    int32_t* link_step   # nb x n_links
+    int32_t* touched     # nb x n_links
+    int64_t* n_touched   # nb
+    uint64_t* src_mask   # N + C: samples of the block in which the source fired this step (zero between steps)
+    uint64_t* one_mask   # C: samples in which the input channel carries exactly 1 (zero between steps)
+    int32_t* src_list    # N + C: the sources with a non-zero mask
+    int32_t* g_cnt       # G x (nb + 1): spiking rows listed per group and sample this phase, touched mark
+    int32_t* g_list      # (rows in groups) x nb: their window offsets, group by group, sample by sample
+    int32_t* g_touched   # G: groups with a listed row this phase
+    int32_t* in_count    # nb x C: steps each input channel carried a value, per sample
+    int32_t* in_one      # nb x C: steps it carried exactly 1
+    int64_t n_g_touched
+    int64_t* link_total  # n_links, this thread's
 
 
 cdef inline int64_t walk_links(const Net* net, int64_t src, int64_t dst, int32_t* link_step,
@@ -184,28 +231,17 @@ cdef inline int64_t walk_links(const Net* net, int64_t src, int64_t dst, int32_t
     return n_touched
 
 
-cdef inline int64_t route(const Net* net, int64_t p, int64_t* cnt, int32_t* link_step, int32_t* touched,
-                          int64_t n_touched, int64_t* link_total) noexcept nogil:
-    """Count packet p's intra-tile delivery or its hops and links; returns the new number of touched links."""
-    if net.pk_src_tile[p] == net.pk_dst_tile[p]:
-        cnt[C_INTRA_TILE] += 1
-        return n_touched
-    cnt[C_HOPS_EW] += net.pk_hops_ew[p]
-    cnt[C_HOPS_NS] += net.pk_hops_ns[p]
-    cnt[C_HOPS_CHIP] += net.pk_hops_chip[p]
-    return walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], link_step, touched, n_touched, link_total)
-
-
 cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_t* v, int32_t* refr,
-                                   uint8_t* flag, int32_t* spk, int32_t* spike_counts, CoreStep* cs,
-                                   int64_t* active, int64_t* ovf) noexcept nogil:
-    """One step of every neuron; takes and clears this step's input slot. Returns the spike count.
+                                   uint8_t* flag, int32_t* spk, int32_t* spike_counts, int32_t* core_step,
+                                   int64_t* cnt) noexcept nogil:
+    """One step of every neuron of one sample; takes and clears this step's input slot.
 
     Per neuron (Lava's PyLifModelBitAcc, plus refractory hold and reset by subtraction):
     u <- limit_u(trunc(u * decay_u >> decay_bits) + a); unless refractory:
     v <- limit_v(trunc(v * decay_v >> decay_bits) + u + bias); spike if v > vth, then
     v <- 0 (or v - vth) and the refractory counter starts. Pass 1 (nc_update, C, vectorised)
-    computes the state and a flag per neuron; pass 2 lists spikes and counts activity."""
+    computes the state and a flag per neuron; pass 2 lists spikes and counts activity.
+    Returns the spike count."""
     cdef int64_t N = net.N, n, r, k, nspk = 0, n_active = 0, i, s0, ns
     cdef int32_t cnt_run, spk_run  # at most N < 2**31
     cdef uint64_t w
@@ -215,11 +251,11 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
         if word_t is int32_t:
             nc_update32(ns, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
                         net.vth32 + s0, net.bias32 + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
-                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], ovf)
+                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], cnt + C_OVF_U)
         else:
             nc_update64(ns, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
                         net.vth + s0, net.bias + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
-                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], ovf)
+                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], cnt + C_OVF_U)
     # active updates per core: a vectorised byte sum over each run of same-core neurons
     for r in range(net.n_runs):
         cnt_run = 0
@@ -227,8 +263,8 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
         for n in range(net.run_start[r], net.run_start[r + 1]):
             cnt_run += flag[n] & 1
             spk_run += (flag[n] >> 1) & 1
-        cs.act[net.run_core[r]] += cnt_run
-        cs.spk[net.run_core[r]] += spk_run
+        core_step[net.run_core[r] * N_CORE_COUNTERS + K_UPDATES] += cnt_run
+        core_step[net.run_core[r] * N_CORE_COUNTERS + K_SPIKES] += spk_run
         n_active += cnt_run
     # the spike list: skip 8 neurons at a time when none of them spiked
     n = 0
@@ -246,227 +282,531 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
             spk[nspk] = <int32_t>k
             nspk += 1
             spike_counts[k] += 1
-    active[0] += n_active
+    cnt[C_ACTIVE] += n_active
+    cnt[C_SPIKES] += nspk
     return nspk
 
 
-cdef void run_one(const Net* net, const int32_t* inp, word_t* acc, word_t* u, word_t* v,
-                  int32_t* refr, uint8_t* flag, int32_t* spk, int32_t* link_step, int32_t* touched, int64_t* link_total,
-                  int64_t* cnt, int32_t* spike_counts, const CoreStep* core0, int64_t boff,
-                  int32_t* busiest, int64_t n_pu, const int32_t* pu_idx, int32_t* pu,
-                  int64_t n_pv, const int32_t* pv_idx, int32_t* pv,
-                  int64_t n_ps, const int32_t* ps_idx, uint8_t* ps) noexcept nogil:
-    """Simulate one sample for net.T steps. All pointers address this sample's rows."""
-    cdef int64_t N = net.N, C = net.C, t, n, c, i, p, q, s, slot, x, nspk, n_touched, best
-    cdef int64_t active = 0, spikes = 0, K = net.n_cores
-    cdef CoreStep cs
-    cdef int64_t ovf[2]
-    ovf[0] = 0
-    ovf[1] = 0
-    for n in range(N):
-        u[n] = <word_t>net.u0[n]
-        v[n] = <word_t>net.v0[n]
-        refr[n] = 0
-    memset(acc, 0, net.D * N * sizeof(word_t))
-    memset(link_step, 0, net.n_links * sizeof(int32_t))
+cdef inline void add_row(const Net* net, int64_t r, uint64_t m, int64_t slot, word_t* acc, int64_t acc_stride,
+                         const wt_t* w, const ix_t* tg) noexcept nogil:
+    """Add row r (a spike: value 1) into the slot of step t + delay of every sample in mask ``m``.
+
+    ``slot`` is t mod D; t + delay lands in slot + delay, taken mod D by one subtraction
+    since delay < D. ``w << shift`` is computed on the unsigned word (no shift of a
+    negative number); the table bounds prove the result fits."""
+    cdef int64_t lo = net.row_ptr[r], n = net.row_ptr[r + 1] - lo, k, b
+    cdef int64_t sd = slot + net.row_delay[r]
+    if sd >= net.D:
+        sd -= net.D
+    cdef int sh = net.row_shift[r]
+    cdef word_t* a
+    cdef const wt_t* wr = w + lo
+    cdef const ix_t* t = tg + net.row_span[r]
+    while m:
+        b = nc_ctz64(m)
+        m &= m - 1
+        a = acc + b * acc_stride + sd * net.N
+        if word_t is int32_t:
+            for k in range(n):
+                a[t[k]] += <int32_t>(<uint32_t><int32_t>wr[k] << sh)
+        else:
+            for k in range(n):
+                a[t[k]] += <int64_t>(<uint64_t><int64_t>wr[k] << sh)
+
+
+cdef inline void add_row_graded(const Net* net, int64_t r, uint64_t m, const int32_t* xin, int64_t x_stride,
+                                int64_t slot, word_t* acc, int64_t acc_stride, const wt_t* w,
+                                const ix_t* tg) noexcept nogil:
+    """Add row r times each sample's graded value ``xin[b * x_stride]`` (samples in mask ``m``).
+
+    A window row adds its whole window (zeros in its gaps add nothing)."""
+    cdef int64_t lo = net.row_ptr[r], n = net.row_ptr[r + 1] - lo, k, b, xm, st = net.row_start[r]
+    cdef int64_t sd = slot + net.row_delay[r]
+    if sd >= net.D:
+        sd -= net.D
+    cdef word_t* a
+    cdef const wt_t* wr = w + lo
+    cdef const ix_t* t = tg + net.row_span[r]
+    if st >= 0:
+        wr = w + net.row_wptr[r]
+        n = net.row_span[r]
+    while m:
+        b = nc_ctz64(m)
+        m &= m - 1
+        a = acc + b * acc_stride + sd * net.N
+        xm = ((<int64_t>1) << net.row_shift[r]) * xin[b * x_stride]
+        if st >= 0:
+            for k in range(n):
+                a[st + k] += <word_t>(<int64_t>wr[k] * xm)
+        else:
+            for k in range(n):
+                a[t[k]] += <word_t>(<int64_t>wr[k] * xm)
+
+
+cdef inline void list_row(const Net* net, int64_t r, uint64_t m, Scratch* s) noexcept nogil:
+    """List window row r for every sample in mask ``m`` under its group (summed by ``flush_groups``).
+
+    ``g_cnt`` holds nb + 1 counts per group: rows listed per sample, then a touched mark."""
+    cdef int64_t g = net.row_group[r], b, nb = s.nb, gsize = net.g_off[g + 1] - net.g_off[g]
+    cdef int32_t* cnt = s.g_cnt + g * (nb + 1)
+    cdef int32_t* lst = s.g_list + net.g_off[g] * nb
+    cdef int32_t wp = <int32_t>net.row_wptr[r]
+    if cnt[nb] == 0:
+        cnt[nb] = 1
+        s.g_touched[s.n_g_touched] = <int32_t>g
+        s.n_g_touched += 1
+    while m:
+        b = nc_ctz64(m)
+        m &= m - 1
+        lst[b * gsize + cnt[b]] = wp
+        cnt[b] += 1
+
+
+cdef void flush_groups(const Net* net, int64_t slot, Scratch* s, word_t* acc, int64_t acc_stride,
+                       const wt_t* w) noexcept nogil:
+    """Sum each touched group's listed rows per sample, NC_CHUNK targets at a time, and add the sums.
+
+    Chunks are the outer loop and samples the inner one, so a chunk of the group's weights
+    is read from memory once and stays in cache for every sample of the block. Within a
+    group all rows share the shift, so the mantissas are summed in registers and shifted
+    once (``nc_gather``): exact, since the bound of the shifted sum also bounds the plain one."""
+    cdef int64_t j, g, c0, cw, b, nb = s.nb, gsize, sd
+    cdef int sh
+    cdef word_t* a
+    cdef const int32_t* lst
+    cdef int32_t* cnt
+    for j in range(s.n_g_touched):
+        g = s.g_touched[j]
+        cnt = s.g_cnt + g * (nb + 1)
+        gsize = net.g_off[g + 1] - net.g_off[g]
+        sd = slot + net.g_delay[g]
+        if sd >= net.D:
+            sd -= net.D
+        sh = net.g_shift[g]
+        c0 = 0
+        while c0 < net.g_span[g]:
+            cw = min(<int64_t>NC_CHUNK, net.g_span[g] - c0)
+            for b in range(nb):
+                if cnt[b] == 0:
+                    continue
+                lst = s.g_list + net.g_off[g] * nb + b * gsize
+                a = acc + b * acc_stride + sd * net.N + net.g_start[g] + c0
+                if word_t is int32_t:
+                    if wt_t is int8_t:
+                        nc_gather32_8(a, w, lst, cnt[b], c0, cw, sh)
+                    else:
+                        nc_gather32_16(a, w, lst, cnt[b], c0, cw, sh)
+                else:
+                    if wt_t is int8_t:
+                        nc_gather64_8(a, w, lst, cnt[b], c0, cw, sh)
+                    else:
+                        nc_gather64_16(a, w, lst, cnt[b], c0, cw, sh)
+            c0 += NC_CHUNK
+        for b in range(nb + 1):
+            cnt[b] = 0
+    s.n_g_touched = 0
+
+
+cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, Scratch* s, Out* o) noexcept nogil:
+    """Per-step work of one packet in every sample of mask ``m``: the per-core counters and, for a
+    packet that leaves its tile, the links of its route. (The per-sample totals are counted
+    once per block from the spike counts, see ``count_totals``.)"""
+    cdef int64_t b, gb, dst = net.pk_core[p] * N_CORE_COUNTERS, src = net.pk_src_core[p] * N_CORE_COUNTERS
+    cdef int32_t nnz = <int32_t>net.pk_nnz[p], sparse = net.pk_nnz_sparse[p], conv = net.pk_nnz_conv[p]
+    cdef int64_t step = net.n_cores * N_CORE_COUNTERS
+    cdef bint walk = net.pk_src_tile[p] >= 0 and net.pk_src_tile[p] != net.pk_dst_tile[p]
+    cdef int32_t* cp
+    while m:
+        b = nc_ctz64(m)
+        m &= m - 1
+        gb = s.b0 + b
+        cp = o.core + (gb * net.T + t) * step
+        cp[dst + K_SYNOPS] += nnz
+        cp[dst + K_PIN] += 1
+        if src >= 0:
+            cp[src + K_POUT] += 1
+        if sparse:
+            cp[dst + K_SPARSE] += sparse
+        if conv:
+            cp[dst + K_CONV] += conv
+        if walk:
+            s.n_touched[b] = walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], s.link_step + b * net.n_links,
+                                        s.touched + b * net.n_links, s.n_touched[b], s.link_total)
+
+
+cdef void count_totals(const Net* net, Scratch* s, Out* o) noexcept nogil:
+    """Per-sample totals of the block from its spike counts and input value counts.
+
+    Every source's deliveries are the same each time it fires: its packets, hops, synapses
+    and memory words (``src_*`` tables) times the times it fired (neurons) or carried a
+    value (input channels; a value of exactly 1 on a channel not declared graded is binary)."""
+    cdef int64_t b, k, c, n, n1, gb, syn
+    cdef int64_t* cnt
+    for b in range(s.nb):
+        gb = s.b0 + b
+        cnt = o.cnt + gb * N_COUNTERS
+        for k in range(net.N):
+            n = o.spike_counts[gb * net.N + k]
+            if n == 0:
+                continue
+            syn = n * net.src_syn[k]
+            cnt[C_SYNOPS] += syn
+            cnt[C_SYNOPS_BINARY] += syn
+            cnt[C_WORDS] += n * net.src_words[k]
+            cnt[C_PACKETS] += n * net.src_pk[k]
+            cnt[C_INTRA_TILE] += n * net.src_intra[k]
+            cnt[C_HOPS_EW] += n * net.src_hops_ew[k]
+            cnt[C_HOPS_NS] += n * net.src_hops_ns[k]
+            cnt[C_HOPS_CHIP] += n * net.src_hops_chip[k]
+        for c in range(net.C):
+            n = s.in_count[b * net.C + c]
+            if n == 0:
+                continue
+            n1 = 0 if net.chan_graded[c] else s.in_one[b * net.C + c]
+            k = net.N + c
+            cnt[C_SYNOPS] += n * net.src_syn[k]
+            cnt[C_SYNOPS_BINARY] += n1 * net.src_syn[k]
+            cnt[C_SYNOPS_GRADED] += (n - n1) * net.src_syn[k]
+            cnt[C_WORDS] += n * net.src_words[k]
+            cnt[C_INPUT_PACKETS] += n * net.src_pk[k]
+            cnt[C_INTRA_TILE] += n * net.src_intra[k]  # non-zero only for inputs placed on cores
+            cnt[C_HOPS_EW] += n * net.src_hops_ew[k]
+            cnt[C_HOPS_NS] += n * net.src_hops_ns[k]
+            cnt[C_HOPS_CHIP] += n * net.src_hops_chip[k]
+
+
+cdef inline void spike_rows(const Net* net, int64_t p, uint64_t m, int64_t slot, Scratch* s, word_t* acc,
+                            int64_t acc_stride, const wt_t* w, const ix_t* tg) noexcept nogil:
+    """The rows of packet p, as spikes in the samples of mask ``m``: window rows listed, others scattered."""
+    cdef int64_t q, r
+    for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
+        r = net.pk_rows[q]
+        if net.row_group[r] >= 0:
+            list_row(net, r, m, s)
+        else:
+            add_row(net, r, m, slot, acc, acc_stride, w, tg)
+
+
+cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64_t slot, Scratch* s, Out* o,
+                         word_t* acc, int64_t acc_stride, const wt_t* w, const ix_t* tg) noexcept nogil:
+    """External inputs of step t: each channel's rows once, for every sample carrying a value.
+
+    Per channel two sample masks: any non-zero value, and value exactly 1 (added as a
+    spike). A 1 counts as graded only on a channel declared graded."""
+    cdef int64_t c, b, p, q, n_src = 0, j, C = net.C
+    cdef uint64_t m, m1, mg
+    cdef uint64_t* any_mask = s.src_mask + net.N
+    cdef uint64_t* one_mask = s.one_mask
+    cdef const int32_t* row
+    cdef const int32_t* xin
+    cdef int32_t* in_count
+    cdef int32_t* in_one
+    for b in range(s.nb):  # branch-free (the compiler vectorises it): values are dense in time
+        if not (s.live >> b) & 1:
+            continue
+        row = inputs + ((s.b0 + b) * net.T + t) * C
+        in_count = s.in_count + b * C
+        in_one = s.in_one + b * C
+        for c in range(C):
+            any_mask[c] |= (<uint64_t>(row[c] != 0)) << b
+            one_mask[c] |= (<uint64_t>(row[c] == 1)) << b
+            in_count[c] += row[c] != 0
+            in_one[c] += row[c] == 1
+    for c in range(C):
+        if any_mask[c]:
+            s.src_list[n_src] = <int32_t>c
+            n_src += 1
+    for j in range(n_src):
+        c = s.src_list[j]
+        m, m1 = any_mask[c], one_mask[c]
+        any_mask[c] = 0
+        one_mask[c] = 0
+        mg = m & ~m1
+        xin = inputs + (s.b0 * net.T + t) * C + c
+        for p in range(net.src_pk_ptr[net.N + c], net.src_pk_ptr[net.N + c + 1]):
+            count_packet(net, p, m, t, s, o)
+            if m1:
+                spike_rows(net, p, m1, slot, s, acc, acc_stride, w, tg)
+            if mg:
+                for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
+                    add_row_graded(net, net.pk_rows[q], mg, xin, net.T * C, slot, acc, acc_stride, w, tg)
+    flush_groups(net, slot, s, acc, acc_stride, w)
+
+
+cdef void deliver_spikes(const Net* net, int64_t t, int64_t slot, Scratch* s, Out* o,
+                         word_t* acc, int64_t acc_stride, const wt_t* w, const ix_t* tg) noexcept nogil:
+    """Route this step's spikes: every source that fired in any sample once, with its sample mask."""
+    cdef int64_t b, i, k, n_src = 0, j, p
+    cdef uint64_t m
+    cdef int32_t* spk
+    for b in range(s.nb):
+        spk = s.spk + b * net.N
+        for i in range(s.nspk[b]):
+            k = spk[i]
+            if s.src_mask[k] == 0:
+                s.src_list[n_src] = <int32_t>k
+                n_src += 1
+            s.src_mask[k] |= (<uint64_t>1) << b
+    for j in range(n_src):
+        k = s.src_list[j]
+        m = s.src_mask[k]
+        s.src_mask[k] = 0
+        for p in range(net.src_pk_ptr[k], net.src_pk_ptr[k + 1]):
+            count_packet(net, p, m, t, s, o)
+            spike_rows(net, p, m, slot, s, acc, acc_stride, w, tg)
+    flush_groups(net, slot, s, acc, acc_stride, w)
+
+
+cdef void record(const Net* net, int64_t t, Scratch* s, Out* o, word_t* u, word_t* v) noexcept nogil:
+    """Probes of step t for every live sample of the block."""
+    cdef int64_t b, i, q, gb
+    cdef word_t* ub
+    cdef word_t* vb
+    cdef int32_t* spk
+    for b in range(s.nb):
+        if not (s.live >> b) & 1:
+            continue
+        gb = (s.b0 + b) * net.T + t
+        ub = u + b * net.N
+        vb = v + b * net.N
+        for i in range(o.n_pu):
+            o.pu[gb * o.n_pu + i] = ub[o.pu_idx[i]]
+        for i in range(o.n_pv):
+            o.pv[gb * o.n_pv + i] = vb[o.pv_idx[i]]
+        spk = s.spk + b * net.N
+        for i in range(s.nspk[b]):
+            for q in range(o.n_ps):  # probes of spikes are rare; a linear scan keeps it simple
+                if o.ps_idx[q] == spk[i]:
+                    o.ps[gb * o.n_ps + q] = 1
+
+
+cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, word_t* acc, word_t* u,
+                    word_t* v, const wt_t* w, const ix_t* tg) noexcept nogil:
+    """Simulate the samples b0 .. b0 + nb - 1 of the batch for net.T steps, in lockstep."""
+    cdef int64_t N = net.N, t, n, b, i, slot, best, gb
+    cdef int64_t acc_stride = net.D * N
+    cdef int32_t* ls
+    cdef int32_t* tch
+    for b in range(s.nb):
+        for n in range(N):
+            u[b * N + n] = <word_t>net.u0[n]
+            v[b * N + n] = <word_t>net.v0[n]
+    memset(acc, 0, s.nb * acc_stride * sizeof(word_t))
+    memset(s.refr, 0, s.nb * N * sizeof(int32_t))
+    memset(s.link_step, 0, s.nb * net.n_links * sizeof(int32_t))
+    memset(s.in_count, 0, s.nb * net.C * sizeof(int32_t))
+    memset(s.in_one, 0, s.nb * net.C * sizeof(int32_t))
     slot = net.D - 1
     for t in range(net.T):
         slot += 1
         if slot == net.D:
             slot = 0
-        cs.syn = core0.syn + boff + t * K
-        cs.act = core0.act + boff + t * K
-        cs.spk = core0.spk + boff + t * K
-        cs.pout = core0.pout + boff + t * K
-        cs.pin = core0.pin + boff + t * K
-        cs.syn_sparse = core0.syn_sparse + boff + t * K
-        cs.syn_conv = core0.syn_conv + boff + t * K
-        n_touched = 0
-        # 1. external inputs of step t (an input placed on a core routes like a spike: hops, links)
-        for c in range(C):
-            x = inp[t * C + c]
-            if x == 0:
-                continue
-            s = N + c
-            for p in range(net.src_pk_ptr[s], net.src_pk_ptr[s + 1]):
-                cnt[C_INPUT_PACKETS] += 1
-                cs.pin[net.pk_core[p]] += 1
-                if net.chan_core[c] >= 0:
-                    cs.pout[net.chan_core[c]] += 1
-                    n_touched = route(net, p, cnt, link_step, touched, n_touched, link_total)
-                for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-                    deliver(net, net.pk_rows[q], x, slot, acc, cnt, &cs,
-                            (net.chan_graded[c] != 0) | (x != 1))
-        # 2. neuron updates
-        nspk = update_neurons(net, acc + slot * N, u, v, refr, flag, spk, spike_counts,
-                              &cs, &active, ovf)
-        spikes += nspk
-        for i in range(n_pu):
-            pu[t * n_pu + i] = <int32_t>u[pu_idx[i]]
-        for i in range(n_pv):
-            pv[t * n_pv + i] = <int32_t>v[pv_idx[i]]
-        for i in range(nspk):
-            for q in range(n_ps):  # probes of spikes are rare; a linear scan keeps it simple
-                if ps_idx[q] == spk[i]:
-                    ps[t * n_ps + q] = 1
+        for b in range(s.nb):
+            s.n_touched[b] = 0
+        # 1. external inputs of step t (an input placed on a core routes like a spike: links counted)
+        deliver_inputs(net, inputs, t, slot, s, o, acc, acc_stride, w, tg)
+        # 2. neuron updates, sample by sample
+        for b in range(s.nb):
+            s.nspk[b] = 0
+            if (s.live >> b) & 1:
+                gb = s.b0 + b
+                s.nspk[b] = update_neurons(net, acc + b * acc_stride + slot * N, u + b * N, v + b * N,
+                                           s.refr + b * N, s.flag + b * N, s.spk + b * N,
+                                           o.spike_counts + gb * N,
+                                           o.core + (gb * net.T + t) * net.n_cores * N_CORE_COUNTERS,
+                                           o.cnt + gb * N_COUNTERS)
+        record(net, t, s, o, u, v)
         # 3. route and integrate this step's spikes
-        for i in range(nspk):
-            s = spk[i]
-            for p in range(net.src_pk_ptr[s], net.src_pk_ptr[s + 1]):
-                cnt[C_PACKETS] += 1
-                cs.pout[net.ncore[s]] += 1
-                cs.pin[net.pk_core[p]] += 1
-                n_touched = route(net, p, cnt, link_step, touched, n_touched, link_total)
-                for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-                    deliver(net, net.pk_rows[q], 1, slot, acc, cnt, &cs, False)
-        best = 0
-        for i in range(n_touched):
-            if link_step[touched[i]] > best:
-                best = link_step[touched[i]]
-            link_step[touched[i]] = 0
-        busiest[t] = <int32_t>best
-    cnt[C_TIMESTEPS] = net.T
-    cnt[C_ACTIVE] = active
-    cnt[C_IDLE] = net.T * N - active
-    cnt[C_SPIKES] = spikes
-    cnt[C_OVF_U] = ovf[0]
-    cnt[C_OVF_V] = ovf[1]
+        deliver_spikes(net, t, slot, s, o, acc, acc_stride, w, tg)
+        for b in range(s.nb):
+            best = 0
+            ls = s.link_step + b * net.n_links
+            tch = s.touched + b * net.n_links
+            for i in range(s.n_touched[b]):
+                if ls[tch[i]] > best:
+                    best = ls[tch[i]]
+                ls[tch[i]] = 0
+            o.busiest[(s.b0 + b) * net.T + t] = <int32_t>best
+    count_totals(net, s, o)
+    for b in range(s.nb):
+        gb = s.b0 + b
+        o.cnt[gb * N_COUNTERS + C_TIMESTEPS] = net.T
+        o.cnt[gb * N_COUNTERS + C_IDLE] = net.T * N - o.cnt[gb * N_COUNTERS + C_ACTIVE]
+        for n in range(N):
+            o.u[gb * N + n] = u[b * N + n]
+            o.v[gb * N + n] = v[b * N + n]
 
 
-def run(dict tb, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int n_threads, bint wide=True):
-    """Run a batch. ``tb`` holds the Program's kernel arrays (see ``Program.kernel_tables``);
-    ``out`` holds preallocated output arrays (see ``neurocore.sim``), filled in place.
-    ``wide=False`` keeps accumulators, u and v in int32: only when the caller has proven
-    that every intermediate fits (see ``neurocore.sim.narrow_ok``)."""
+# ---------------------------------------------------------------------------------------
+# Table plumbing: every kernel array, its dtype and its Net field, in one place.
+# ---------------------------------------------------------------------------------------
+#: name -> dtype of every array ``neurocore.sim.kernel_tables`` must provide (besides the
+#: typed ``weight`` (int8/int16) and ``target`` (uint16/int32)).
+TABLE_DTYPES = {
+    "decay_u": np.int32, "decay_v": np.int32, "vth": np.int64, "bias": np.int64, "vth32": np.int32,
+    "bias32": np.int32, "reset": np.int32, "refractory": np.int32, "u0": np.int64, "v0": np.int64,
+    "seg_start": np.int64, "seg_uni": np.uint8, "run_start": np.int64, "run_core": np.int32,
+    "row_ptr": np.int64, "row_shift": np.int32, "row_delay": np.int32,
+    "row_start": np.int32, "row_wptr": np.int64, "row_span": np.int32, "row_group": np.int32,
+    "g_start": np.int32, "g_span": np.int32, "g_delay": np.int32, "g_shift": np.int32, "g_off": np.int64,
+    "pk_core": np.int32, "pk_nnz": np.int64, "pk_nnz_sparse": np.int32,
+    "pk_nnz_conv": np.int32, "pk_src_core": np.int32, "src_syn": np.int64, "src_words": np.int64,
+    "src_pk": np.int64, "src_intra": np.int64, "src_hops_ew": np.int64, "src_hops_ns": np.int64,
+    "src_hops_chip": np.int64,
+    "src_pk_ptr": np.int64, "pk_row_ptr": np.int64, "pk_rows": np.int32, "pk_src_tile": np.int32,
+    "pk_dst_tile": np.int32,
+    "chan_graded": np.uint8,
+}
+
+
+cdef size_t _addr(dict tb, str key) except 0:
+    a = tb[key]
+    want = TABLE_DTYPES[key]
+    if a.dtype != want or not a.flags.c_contiguous or a.size == 0:
+        raise TypeError(f"kernel table {key!r} must be a non-empty C-contiguous {np.dtype(want)} array, "
+                        f"got {a.dtype} of shape {a.shape}")
+    return <size_t>a.ctypes.data
+
+
+cdef class Tables:
+    """A Program's kernel arrays, checked once and held with raw pointers for every run."""
     cdef Net net
-    cdef int64_t B = inputs.shape[0], b, N = tb["N"], C = tb["C"]
-    net.N = N
-    net.C = C
-    net.T = n_steps
-    net.D = tb["D"]
-    net.n_cores = tb["n_cores"]
-    net.n_links = tb["n_links"]
-    net.mesh_x = tb["mesh_x"]
-    net.decay_bits = tb["decay_bits"]
-    net.u_bits = tb["u_bits"]
-    net.v_bits = tb["v_bits"]
-    net.u_wrap = tb["u_wrap"]
-    net.v_wrap = tb["v_wrap"]
-    # typed views keep the arrays' buffers pinned while we hold raw pointers
-    cdef const int32_t[::1] decay_u = tb["decay_u"], decay_v = tb["decay_v"], refractory = tb["refractory"]
-    cdef const int64_t[::1] vth = tb["vth"], bias = tb["bias"], u0 = tb["u0"], v0 = tb["v0"]
-    cdef const int32_t[::1] vth32 = tb["vth32"], bias32 = tb["bias32"]
-    cdef const uint8_t[::1] chan_graded = tb["chan_graded"]
-    cdef const int32_t[::1] reset = tb["reset"]
-    cdef const int32_t[::1] ncore = tb["ncore"], target = tb["target"], wscaled = tb["wscaled"]
-    cdef const int64_t[::1] run_start = tb["run_start"], seg_start = tb["seg_start"]
-    cdef const uint8_t[::1] seg_uni = tb["seg_uni"]
-    cdef const int32_t[::1] run_core = tb["run_core"]
-    cdef const int32_t[::1] row_delay = tb["row_delay"], row_core = tb["row_core"], row_words = tb["row_words"]
-    cdef const int32_t[::1] row_start = tb["row_start"], pk_rows = tb["pk_rows"]
-    cdef const int32_t[::1] row_span = tb["row_span"], wdense = tb["wdense"]
-    cdef const int64_t[::1] row_wptr = tb["row_wptr"]
-    cdef const int64_t[::1] row_ptr = tb["row_ptr"], src_pk_ptr = tb["src_pk_ptr"], pk_row_ptr = tb["pk_row_ptr"]
-    cdef const int32_t[::1] pk_src_tile = tb["pk_src_tile"], pk_dst_tile = tb["pk_dst_tile"]
-    cdef const int32_t[::1] pk_hops_ew = tb["pk_hops_ew"], pk_hops_ns = tb["pk_hops_ns"]
-    cdef const int32_t[::1] pk_hops_chip = tb["pk_hops_chip"]
-    cdef const int32_t[::1] chan_core = tb["chan_core"], pk_core = tb["pk_core"]
-    cdef const uint8_t[::1] row_unit = tb["row_unit"]
-    net.decay_u = &decay_u[0]
-    net.decay_v = &decay_v[0]
-    net.vth = &vth[0]
-    net.bias = &bias[0]
-    net.vth32 = &vth32[0]
-    net.bias32 = &bias32[0]
-    net.reset = &reset[0]
-    net.refractory = &refractory[0]
-    net.u0 = &u0[0]
-    net.v0 = &v0[0]
-    net.ncore = &ncore[0]
-    net.n_runs = tb["n_runs"]
-    net.n_segs = tb["n_segs"]
-    net.seg_start = &seg_start[0]
-    net.seg_uni = &seg_uni[0]
-    net.run_start = &run_start[0]
-    net.run_core = &run_core[0]
-    net.row_ptr = &row_ptr[0]
-    net.target = &target[0]
-    net.wscaled = &wscaled[0]
-    net.row_delay = &row_delay[0]
-    net.row_core = &row_core[0]
-    net.row_words = &row_words[0]
-    net.row_start = &row_start[0]
-    net.row_span = &row_span[0]
-    net.row_wptr = &row_wptr[0]
-    net.wdense = &wdense[0]
-    net.src_pk_ptr = &src_pk_ptr[0]
-    net.pk_row_ptr = &pk_row_ptr[0]
-    net.pk_rows = &pk_rows[0]
-    net.pk_src_tile = &pk_src_tile[0]
-    net.pk_dst_tile = &pk_dst_tile[0]
-    net.pk_hops_ew = &pk_hops_ew[0]
-    net.pk_hops_ns = &pk_hops_ns[0]
-    net.pk_hops_chip = &pk_hops_chip[0]
-    net.chan_graded = &chan_graded[0]
-    net.chan_core = &chan_core[0]
-    net.pk_core = &pk_core[0]
-    net.row_unit = &row_unit[0]
+    cdef dict arrays
 
-    # per-thread scratch
-    cdef Py_ssize_t nw = n_threads if wide else 1, nn = 1 if wide else n_threads
-    cdef int64_t[:, ::1] acc64 = np.zeros((nw, max(net.D * N, 1)), np.int64)
-    cdef int32_t[:, ::1] acc32 = np.zeros((nn, max(net.D * N, 1)), np.int32)
-    cdef int64_t[:, ::1] u64 = np.zeros((nw, max(N, 1)), np.int64)
-    cdef int64_t[:, ::1] v64 = np.zeros((nw, max(N, 1)), np.int64)
-    cdef int32_t[:, ::1] u32 = np.zeros((nn, max(N, 1)), np.int32)
-    cdef int32_t[:, ::1] v32 = np.zeros((nn, max(N, 1)), np.int32)
-    cdef uint8_t[:, ::1] flag = np.zeros((n_threads, max(N, 1)), np.uint8)
-    cdef int32_t[:, ::1] refr = np.zeros((n_threads, max(N, 1)), np.int32)
-    cdef int32_t[:, ::1] spk = np.zeros((n_threads, max(N, 1)), np.int32)
-    cdef int32_t[:, ::1] link_step = np.zeros((n_threads, max(net.n_links, 1)), np.int32)
-    cdef int32_t[:, ::1] touched = np.zeros((n_threads, max(net.n_links, 1)), np.int32)
+    def __init__(self, dict tb):
+        self.arrays = tb
+        cdef Net* n = &self.net
+        n.N, n.C, n.D = tb["N"], tb["C"], tb["D"]
+        n.n_cores, n.n_links, n.mesh_x = tb["n_cores"], tb["n_links"], tb["mesh_x"]
+        n.decay_bits, n.u_bits, n.v_bits = tb["decay_bits"], tb["u_bits"], tb["v_bits"]
+        n.u_wrap, n.v_wrap = tb["u_wrap"], tb["v_wrap"]
+        n.n_segs, n.n_runs = tb["n_segs"], tb["n_runs"]
+        n.decay_u = <const int32_t*>_addr(tb, "decay_u")
+        n.decay_v = <const int32_t*>_addr(tb, "decay_v")
+        n.vth = <const int64_t*>_addr(tb, "vth")
+        n.bias = <const int64_t*>_addr(tb, "bias")
+        n.vth32 = <const int32_t*>_addr(tb, "vth32")
+        n.bias32 = <const int32_t*>_addr(tb, "bias32")
+        n.reset = <const int32_t*>_addr(tb, "reset")
+        n.refractory = <const int32_t*>_addr(tb, "refractory")
+        n.u0 = <const int64_t*>_addr(tb, "u0")
+        n.v0 = <const int64_t*>_addr(tb, "v0")
+        n.seg_start = <const int64_t*>_addr(tb, "seg_start")
+        n.seg_uni = <const uint8_t*>_addr(tb, "seg_uni")
+        n.run_start = <const int64_t*>_addr(tb, "run_start")
+        n.run_core = <const int32_t*>_addr(tb, "run_core")
+        n.row_ptr = <const int64_t*>_addr(tb, "row_ptr")
+        n.row_shift = <const int32_t*>_addr(tb, "row_shift")
+        n.row_delay = <const int32_t*>_addr(tb, "row_delay")
+        n.row_start = <const int32_t*>_addr(tb, "row_start")
+        n.row_wptr = <const int64_t*>_addr(tb, "row_wptr")
+        n.row_span = <const int32_t*>_addr(tb, "row_span")
+        n.row_group = <const int32_t*>_addr(tb, "row_group")
+        n.n_groups = tb["n_groups"]
+        n.g_start = <const int32_t*>_addr(tb, "g_start")
+        n.g_span = <const int32_t*>_addr(tb, "g_span")
+        n.g_delay = <const int32_t*>_addr(tb, "g_delay")
+        n.g_shift = <const int32_t*>_addr(tb, "g_shift")
+        n.g_off = <const int64_t*>_addr(tb, "g_off")
+        n.pk_core = <const int32_t*>_addr(tb, "pk_core")
+        n.pk_nnz = <const int64_t*>_addr(tb, "pk_nnz")
+        n.pk_nnz_sparse = <const int32_t*>_addr(tb, "pk_nnz_sparse")
+        n.pk_nnz_conv = <const int32_t*>_addr(tb, "pk_nnz_conv")
+        n.pk_src_core = <const int32_t*>_addr(tb, "pk_src_core")
+        n.src_syn = <const int64_t*>_addr(tb, "src_syn")
+        n.src_words = <const int64_t*>_addr(tb, "src_words")
+        n.src_pk = <const int64_t*>_addr(tb, "src_pk")
+        n.src_intra = <const int64_t*>_addr(tb, "src_intra")
+        n.src_hops_ew = <const int64_t*>_addr(tb, "src_hops_ew")
+        n.src_hops_ns = <const int64_t*>_addr(tb, "src_hops_ns")
+        n.src_hops_chip = <const int64_t*>_addr(tb, "src_hops_chip")
+        n.src_pk_ptr = <const int64_t*>_addr(tb, "src_pk_ptr")
+        n.pk_row_ptr = <const int64_t*>_addr(tb, "pk_row_ptr")
+        n.pk_rows = <const int32_t*>_addr(tb, "pk_rows")
+        n.pk_src_tile = <const int32_t*>_addr(tb, "pk_src_tile")
+        n.pk_dst_tile = <const int32_t*>_addr(tb, "pk_dst_tile")
+        n.chan_graded = <const uint8_t*>_addr(tb, "chan_graded")
+
+
+def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int n_threads,
+         int64_t block, word_t[:, ::1] acc, word_t[:, ::1] u, word_t[:, ::1] v, const wt_t[::1] w,
+         const ix_t[::1] tg):
+    """The batch loop, specialised by Cython for each state word (``acc``), weight and target type."""
+    cdef Net net = tables.net
+    net.T = n_steps
+    net.B = inputs.shape[0]
+    cdef int64_t N = net.N, S = net.N + net.C, nL = max(net.n_links, 1)
+    cdef int64_t n_blocks = (net.B + block - 1) // block, blk, b
+    cdef uint8_t[:, ::1] flag = np.zeros((n_threads, block * max(N, 1)), np.uint8)
+    cdef int32_t[:, ::1] refr = np.zeros((n_threads, block * max(N, 1)), np.int32)
+    cdef int32_t[:, ::1] spk = np.zeros((n_threads, block * max(N, 1)), np.int32)
+    cdef int64_t[:, ::1] nspk = np.zeros((n_threads, block), np.int64)
+    cdef int32_t[:, ::1] link_step = np.zeros((n_threads, block * nL), np.int32)
+    cdef int32_t[:, ::1] touched = np.zeros((n_threads, block * nL), np.int32)
+    cdef int64_t[:, ::1] n_touched = np.zeros((n_threads, block), np.int64)
+    cdef uint64_t[:, ::1] src_mask = np.zeros((n_threads, max(S, 1)), np.uint64)
+    cdef int32_t[:, ::1] src_list = np.zeros((n_threads, max(S, 1)), np.int32)
+    cdef uint64_t[:, ::1] one_mask = np.zeros((n_threads, max(net.C, 1)), np.uint64)
+    cdef int32_t[:, ::1] g_cnt = np.zeros((n_threads, max(net.n_groups * (block + 1), 1)), np.int32)
+    cdef int32_t[:, ::1] g_list = np.zeros((n_threads, max(net.g_off[net.n_groups] * block, 1)), np.int32)
+    cdef int32_t[:, ::1] g_touched = np.zeros((n_threads, max(net.n_groups, 1)), np.int32)
+    cdef int32_t[:, ::1] in_count = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
+    cdef int32_t[:, ::1] in_one = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int64_t[:, ::1] link_total = out["link_total"]
-    # outputs
     cdef int64_t[:, ::1] cnt = out["counters"]
     cdef int32_t[:, ::1] spike_counts = out["spike_counts"]
-    cdef int32_t[:, :, ::1] core_syn = out["core_synops"], core_act = out["core_active"]
-    cdef int32_t[:, :, ::1] core_spk = out["core_spikes"], core_pout = out["core_packets_out"]
-    cdef int32_t[:, :, ::1] core_pin = out["core_packets_in"], core_sp = out["core_synops_sparse"]
-    cdef int32_t[:, :, ::1] core_cv = out["core_synops_conv"]
-    cdef CoreStep core0
+    cdef int32_t[:, :, :, ::1] core = out["core"]
     cdef int32_t[:, ::1] busiest = out["busiest_link"]
     cdef int64_t[:, ::1] u_out = out["u"], v_out = out["v"]
     cdef const int32_t[::1] pu_idx = out["probe_u_idx"], pv_idx = out["probe_v_idx"], ps_idx = out["probe_s_idx"]
-    cdef int32_t[:, :, ::1] pu = out["probe_u"], pv = out["probe_v"]
+    cdef int64_t[:, :, ::1] pu = out["probe_u"], pv = out["probe_v"]
     cdef uint8_t[:, :, ::1] ps = out["probe_s"]
-    cdef int64_t n_pu = out["n_probe_u"], n_pv = out["n_probe_v"], n_ps = out["n_probe_s"]
-    cdef int tid, n
-    # per-core arrays of sample 0; run_one offsets them by its sample (read only, shared by threads)
-    core0.syn = &core_syn[0, 0, 0]
-    core0.act = &core_act[0, 0, 0]
-    core0.spk = &core_spk[0, 0, 0]
-    core0.pout = &core_pout[0, 0, 0]
-    core0.pin = &core_pin[0, 0, 0]
-    core0.syn_sparse = &core_sp[0, 0, 0]
-    core0.syn_conv = &core_cv[0, 0, 0]
-    for b in prange(B, nogil=True, schedule="dynamic", num_threads=n_threads):
+    cdef Out o
+    o.cnt, o.spike_counts, o.core, o.busiest = &cnt[0, 0], &spike_counts[0, 0], &core[0, 0, 0, 0], &busiest[0, 0]
+    o.u, o.v = &u_out[0, 0], &v_out[0, 0]
+    o.n_pu, o.n_pv, o.n_ps = out["n_probe_u"], out["n_probe_v"], out["n_probe_s"]
+    o.pu_idx, o.pv_idx, o.ps_idx = &pu_idx[0], &pv_idx[0], &ps_idx[0]
+    o.pu, o.pv, o.ps = &pu[0, 0, 0], &pv[0, 0, 0], &ps[0, 0, 0]
+    # one Scratch per thread; inside the parallel loop only its block fields change
+    scratch = np.zeros((n_threads, sizeof(Scratch)), np.uint8)
+    cdef Scratch* scr = <Scratch*><size_t>scratch.ctypes.data
+    cdef Scratch* sp
+    cdef int tid
+    for tid in range(n_threads):
+        sp = scr + tid
+        sp.flag, sp.refr, sp.spk, sp.nspk = &flag[tid, 0], &refr[tid, 0], &spk[tid, 0], &nspk[tid, 0]
+        sp.link_step, sp.touched, sp.n_touched = &link_step[tid, 0], &touched[tid, 0], &n_touched[tid, 0]
+        sp.src_mask, sp.src_list, sp.one_mask = &src_mask[tid, 0], &src_list[tid, 0], &one_mask[tid, 0]
+        sp.link_total = &link_total[tid, 0]
+        sp.g_cnt, sp.g_list, sp.g_touched, sp.n_g_touched = &g_cnt[tid, 0], &g_list[tid, 0], &g_touched[tid, 0], 0
+        sp.in_count, sp.in_one = &in_count[tid, 0], &in_one[tid, 0]
+    for blk in prange(n_blocks, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
-        if wide:
-            run_one(&net, &inputs[b, 0, 0], &acc64[tid, 0], &u64[tid, 0], &v64[tid, 0], &refr[tid, 0],
-                    &flag[tid, 0], &spk[tid, 0], &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0],
-                    &cnt[b, 0], &spike_counts[b, 0], &core0, b * n_steps * net.n_cores, &busiest[b, 0],
-                    n_pu, &pu_idx[0], &pu[b, 0, 0], n_pv, &pv_idx[0], &pv[b, 0, 0], n_ps, &ps_idx[0], &ps[b, 0, 0])
-            for n in range(N):
-                u_out[b, n] = u64[tid, n]
-                v_out[b, n] = v64[tid, n]
-        else:
-            run_one(&net, &inputs[b, 0, 0], &acc32[tid, 0], &u32[tid, 0], &v32[tid, 0], &refr[tid, 0],
-                    &flag[tid, 0], &spk[tid, 0], &link_step[tid, 0], &touched[tid, 0], &link_total[tid, 0],
-                    &cnt[b, 0], &spike_counts[b, 0], &core0, b * n_steps * net.n_cores, &busiest[b, 0],
-                    n_pu, &pu_idx[0], &pu[b, 0, 0], n_pv, &pv_idx[0], &pv[b, 0, 0], n_ps, &ps_idx[0], &ps[b, 0, 0])
-            for n in range(N):
-                u_out[b, n] = u32[tid, n]
-                v_out[b, n] = v32[tid, n]
+        sp = scr + tid
+        sp.b0 = blk * block
+        sp.nb = min(block, net.B - blk * block)
+        sp.live = (<uint64_t>0xFFFFFFFFFFFFFFFF) >> (64 - sp.nb)
+        run_block(&net, &inputs[0, 0, 0], sp, &o, &acc[tid, 0], &u[tid, 0], &v[tid, 0], &w[0], &tg[0])
+
+
+def run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int n_threads,
+        int64_t block, bint wide=True):
+    """Run a batch in blocks of ``block`` samples (1 .. MAX_BLOCK).
+
+    ``tables`` holds the Program's kernel arrays (``Tables(neurocore.sim.kernel_tables(p))``);
+    ``out`` holds preallocated output arrays (see ``neurocore.sim``), filled in place.
+    ``wide=False`` keeps accumulators, u and v in int32: only when the caller has proven
+    that every intermediate fits (see ``neurocore.sim.narrow_ok``)."""
+    if not 1 <= block <= MAX_BLOCK:
+        raise ValueError(f"block must be 1..{MAX_BLOCK} samples, got {block}")
+    cdef Net* net = &tables.net
+    word = np.int64 if wide else np.int32
+    acc = np.zeros((n_threads, max(block * net.D * net.N, 1)), word)
+    u = np.zeros((n_threads, max(block * net.N, 1)), word)
+    v = np.zeros((n_threads, max(block * net.N, 1)), word)
+    arrays = tables.arrays
+    _run(tables, inputs, n_steps, out, n_threads, block, acc, u, v, arrays["weight"], arrays["target"])
+
 
 def fixedpoint(str op, const int64_t[::1] x, int k, const int32_t[::1] d=None):
     """Apply one fixedpoint.pxd helper elementwise (for tests against the NumPy twin).

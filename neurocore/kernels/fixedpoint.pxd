@@ -1,6 +1,6 @@
 # Fixed-point helpers and the neuron update, implemented in neurons.h (C, so that
 # `restrict` lets the loop vectorise); each has a one-to-one twin in reference.py.
-from libc.stdint cimport int32_t, int64_t, uint8_t
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint64_t
 
 # A state word: int32 when the Simulator has proven every intermediate fits
 # 31 bits (a narrow run), else int64. Results are identical either way.
@@ -10,6 +10,7 @@ ctypedef fused word_t:
 
 cdef extern from "neurons.h" nogil:
     int64_t nc_trunc_shift(int64_t p, int k)
+    int nc_ctz64(uint64_t m)
     int32_t nc_wrap32(int32_t x, int bits)
     int64_t nc_wrap64(int64_t x, int bits)
     int32_t nc_saturate32(int32_t x, int bits)
@@ -24,3 +25,9 @@ cdef extern from "neurons.h" nogil:
                      const int32_t* dcu, const int32_t* dcv, const int64_t* vth, const int64_t* bias,
                      const int32_t* reset, const int32_t* refractory, int db, int ub, int vb, int uw, int vw,
                      int uniform, int64_t* ovf)
+    # a[q] += (sum over k < n of w[lst[k] + c0 + q]) << sh, q < cw <= NC_CHUNK (sum of spiking window rows)
+    enum: NC_CHUNK
+    void nc_gather32_8(int32_t* a, const int8_t* w, const int32_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)
+    void nc_gather32_16(int32_t* a, const int16_t* w, const int32_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)
+    void nc_gather64_8(int64_t* a, const int8_t* w, const int32_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)
+    void nc_gather64_16(int64_t* a, const int16_t* w, const int32_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)

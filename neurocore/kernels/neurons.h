@@ -1,15 +1,25 @@
-/* Fixed-point helpers and the neuron update loop, in C so that `restrict` lets
- * the compiler vectorise the loop (Cython cannot say `restrict`).
+/* Fixed-point helpers and the neuron update, in C so that `restrict` lets the
+ * compiler vectorise the loop (Cython cannot say `restrict`).
  *
- * Everything is defined twice by one macro: for 32-bit words (used when the
- * Simulator has proven every intermediate fits 31 bits) and 64-bit words.
- * The NumPy twin of every function is in reference.py; tests require identical
- * results. No `>>` is ever applied to a negative number: signs are handled with
- * masks, branch-free.
+ * The word-width-specific code is in neuron_body.h, included twice: once for
+ * 32-bit words (used when the Simulator has proven every intermediate fits 31
+ * bits) and once for 64-bit words. The NumPy twin of every function is in
+ * reference.py; tests require identical results. No `>>` is ever applied to a
+ * negative number: signs are handled with masks, branch-free.
  */
 #ifndef NEUROCORE_NEURONS_H
 #define NEUROCORE_NEURONS_H
 #include <stdint.h>
+
+#if defined(__GNUC__)
+#define NC_INLINE static inline __attribute__((always_inline))
+#else
+#define NC_INLINE static inline
+#endif
+
+/* Targets a gather-sum keeps in registers at a time (see nc_gather in neuron_body.h). */
+#define NC_CHUNK 64
+
 
 /* sign(p) * (|p| >> k): division by 2**k rounding toward zero. */
 static inline int64_t nc_trunc_shift(int64_t p, int k) {
@@ -17,96 +27,100 @@ static inline int64_t nc_trunc_shift(int64_t p, int k) {
     return ((((p ^ m) - m) >> k) ^ m) - m;
 }
 
-#define NC_DEFINE(W, UW, SUF)                                                              \
-/* Wrap into (-2**(bits-1), 2**(bits-1)]: Lava's rule for u (-2**23 becomes +2**23). */   \
-static inline W nc_wrap##SUF(W x, int bits) {                                              \
-    UW h = (UW)1 << (bits - 1);                                                            \
-    return (W)(((UW)x + (h - 1)) & ((h << 1) - 1)) - (W)h + 1;                             \
-}                                                                                          \
-/* Clip into [-(2**(bits-1) - 1), 2**(bits-1) - 1]: Lava's rule for v. */                  \
-static inline W nc_saturate##SUF(W x, int bits) {                                          \
-    W h = ((W)1 << (bits - 1)) - 1;                                                        \
-    x = x < h ? x : h;                                                                     \
-    return x > -h ? x : -h;                                                                \
-}                                                                                          \
-/* trunc_shift(x * d, k) for 0 <= d <= 2**k. |x| = hi * 2**k + lo, so                      \
- * |x| * d >> k = hi * d + (lo * d >> k) exactly, with no product wider than W. */          \
-static inline W nc_decay##SUF(W x, int32_t d, int k) {                                     \
-    W m = -(W)(x < 0);                                                                     \
-    W ax = (x ^ m) - m;                                                                    \
-    W r = (ax >> k) * d + (((ax & (((W)1 << k) - 1)) * d) >> k);                           \
-    return (r ^ m) - m;                                                                    \
-}                                                                                          \
-/* One step of N neurons (Lava's PyLifModelBitAcc, plus refractory hold and reset by      \
- * subtraction; reset[n] is a mask: -1 subtract, 0 to zero). Takes and clears the input slot `acc`; writes flag[n] = active | spike<<1; \
- * adds the u and v overflow events to ovf[0], ovf[1]. Masks select: (a & m) | (b & ~m).    \
- * UW, VW (1 = wrap, 0 = saturate), PS (1 = per-neuron decays, threshold, reset and       \
- * refractory period; 0 = one value for all N, read from index 0) and PB (the same for the \
- * bias) are compile-time constants in each of the 16 variants. */                         \
-NC_LOOPS_PB(W, SUF, 0) NC_LOOPS_PB(W, SUF, 1)                                              \
-static inline void nc_update##SUF(int64_t N, W *restrict acc, W *restrict u, W *restrict v,  \
-        int32_t *restrict refr, uint8_t *restrict flag, const int32_t *restrict dcu,        \
-        const int32_t *restrict dcv, const W *restrict vth, const W *restrict bias,          \
-        const int32_t *restrict reset, const int32_t *restrict refractory,                   \
-        int db, int ub, int vb, int uw, int vw, int uniform, int64_t *restrict ovf) {         \
-    /* uniform: bit 0 = decays/threshold/reset/refractory single-valued, bit 1 = bias too */ \
-    switch ((uw ? 8 : 0) | (vw ? 4 : 0) | (uniform & 3)) {                                 \
-    NC_CASES(SUF, 0, 0, 0) NC_CASES(SUF, 0, 1, 4) NC_CASES(SUF, 1, 0, 8) NC_CASES(SUF, 1, 1, 12) \
-    }                                                                                      \
+/* Index of the lowest set bit of a non-zero mask (samples of a block). */
+static inline int nc_ctz64(uint64_t m) {
+#if defined(__GNUC__)
+    return __builtin_ctzll(m);
+#else
+    int i = 0;
+    while (!(m & 1)) { m >>= 1; i++; }
+    return i;
+#endif
 }
 
-#define NC_ARGS N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, refractory, db, ub, vb, ovf
-#define NC_CASES(SUF, UW, VW, K)                                                           \
-    case K + 0: nc_loop##SUF##_##UW##_##VW##_1_1(NC_ARGS); break;                          \
-    case K + 1: nc_loop##SUF##_##UW##_##VW##_0_1(NC_ARGS); break;                          \
-    case K + 2: nc_loop##SUF##_##UW##_##VW##_1_0(NC_ARGS); break;                          \
-    case K + 3: nc_loop##SUF##_##UW##_##VW##_0_0(NC_ARGS); break;
-#define NC_LOOPS_PB(W, SUF, PB)                                                            \
-    NC_LOOP(W, SUF, 0, 0, 1, PB) NC_LOOP(W, SUF, 0, 1, 1, PB) NC_LOOP(W, SUF, 1, 0, 1, PB)     \
-    NC_LOOP(W, SUF, 1, 1, 1, PB) NC_LOOP(W, SUF, 0, 0, 0, PB) NC_LOOP(W, SUF, 0, 1, 0, PB)     \
-    NC_LOOP(W, SUF, 1, 0, 0, PB) NC_LOOP(W, SUF, 1, 1, 0, PB)
+#define NC_W int32_t
+#define NC_UW uint32_t
+#define NC(name) name##32
+#include "neuron_body.h"
+#undef NC_W
+#undef NC_UW
+#undef NC
 
-#define NC_LIMIT(SUF, WRAP, x, bits) ((WRAP) ? nc_wrap##SUF(x, bits) : nc_saturate##SUF(x, bits))
+#define NC_W int64_t
+#define NC_UW uint64_t
+#define NC(name) name##64
+#include "neuron_body.h"
+#undef NC_W
+#undef NC_UW
+#undef NC
 
-#define NC_LOOP(W, SUF, UW, VW, PS, PB)                                                    \
-static inline void nc_loop##SUF##_##UW##_##VW##_##PS##_##PB(int64_t N, W *restrict acc, W *restrict u,    \
-        W *restrict v, int32_t *restrict refr, uint8_t *restrict flag,                       \
-        const int32_t *restrict dcu, const int32_t *restrict dcv, const W *restrict vth,     \
-        const W *restrict bias, const int32_t *restrict reset,                              \
-        const int32_t *restrict refractory, int db, int ub, int vb, int64_t *restrict ovf) { \
-    int32_t ou = 0, ov = 0;  /* per-call counts, at most N < 2**31 */                     \
-    for (int64_t n = 0; n < N; n++) {                                                      \
-        W a = acc[n];                                                                      \
-        acc[n] = 0;                                                                        \
-        W act = ((a | u[n] | v[n] | bias[n * PB] | (W)refr[n]) != 0);                           \
-        W un = nc_decay##SUF(u[n], dcu[n * PS], db) + a;                                        \
-        W x = NC_LIMIT(SUF, UW, un, ub);                                                   \
-        ou += (int32_t)(x != un);                                                          \
-        u[n] = x;                                                                          \
-        W held = (refr[n] > 0);                                                            \
-        W vn = nc_decay##SUF(v[n], dcv[n * PS], db) + x + bias[n * PB];                              \
-        x = NC_LIMIT(SUF, VW, vn, vb);                                                     \
-        ov += (int32_t)((x != vn) & (held == 0));                                          \
-        W vt = vth[n * PS];                                                                \
-        W spike = (x > vt) & (held == 0);                                                  \
-        W sm = -spike, hm = -held, rm = (W)reset[n * PS];                                    \
-        x = ((x - vt) & rm & sm) | (x & ~sm);                                              \
-        v[n] = (v[n] & hm) | (x & ~hm);                                                    \
-        int32_t h32 = -(int32_t)held, s32 = -(int32_t)spike;                               \
-        refr[n] = ((refr[n] - 1) & h32) | (refractory[n * PS] & s32 & ~h32);                    \
-        flag[n] = (uint8_t)(act | (spike << 1));                                           \
-    }                                                                                      \
-    ovf[0] += ou;                                                                          \
-    ovf[1] += ov;                                                                          \
+/* The gather-sums the kernel calls (see nc_gather_portable_* in neuron_body.h). With AVX2,
+ * the 32-bit ones keep NC_CHUNK = 64 partial sums in eight vector registers across the
+ * rows: per row and 8 targets one sign-extending load and one add. */
+#if defined(__AVX2__)
+#include <immintrin.h>
+#define NC_GATHER_AVX2(WT, NAME, PORTABLE, LOAD8)                                              \
+static inline void NAME(int32_t *restrict a, const WT *restrict w, const int32_t *restrict lst,   \
+                        int64_t n, int64_t c0, int64_t cw, int sh) {                             \
+    if (cw != NC_CHUNK) { PORTABLE(a, w, lst, n, c0, cw, sh); return; }                       \
+    __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0; \
+    for (int64_t k = 0; k < n; k++) {                                                          \
+        const WT *p = w + lst[k] + c0;                                                         \
+        s0 = _mm256_add_epi32(s0, LOAD8(p));      s1 = _mm256_add_epi32(s1, LOAD8(p + 8));     \
+        s2 = _mm256_add_epi32(s2, LOAD8(p + 16)); s3 = _mm256_add_epi32(s3, LOAD8(p + 24));    \
+        s4 = _mm256_add_epi32(s4, LOAD8(p + 32)); s5 = _mm256_add_epi32(s5, LOAD8(p + 40));    \
+        s6 = _mm256_add_epi32(s6, LOAD8(p + 48)); s7 = _mm256_add_epi32(s7, LOAD8(p + 56));    \
+    }                                                                                          \
+    __m128i c = _mm_cvtsi32_si128(sh);  /* a logical shift: the unsigned word's << */          \
+    __m256i s[8] = {s0, s1, s2, s3, s4, s5, s6, s7};                                           \
+    for (int j = 0; j < 8; j++) {                                                              \
+        __m256i x = _mm256_loadu_si256((const __m256i *)(a + 8 * j));                          \
+        _mm256_storeu_si256((__m256i *)(a + 8 * j), _mm256_add_epi32(x, _mm256_sll_epi32(s[j], c))); \
+    }                                                                                          \
 }
-
-NC_DEFINE(int32_t, uint32_t, 32)
-NC_DEFINE(int64_t, uint64_t, 64)
-#undef NC_DEFINE
-#undef NC_LOOP
-#undef NC_LOOPS_PB
-#undef NC_CASES
-#undef NC_ARGS
-#undef NC_LIMIT
+#define NC_LOAD8_I8(p) _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(p)))
+#define NC_LOAD8_I16(p) _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(p)))
+NC_GATHER_AVX2(int16_t, nc_gather32_16, nc_gather_portable_16_32, NC_LOAD8_I16)
+#if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
+/* int8 weights with AVX-512: four 16-lane registers hold the 64 sums; a chunk shorter than
+ * 64 targets uses masked loads and stores (no read or write past the window). */
+static inline void nc_gather32_8(int32_t *restrict a, const int8_t *restrict w, const int32_t *restrict lst,
+                                 int64_t n, int64_t c0, int64_t cw, int sh) {
+    __mmask16 m[4];
+    for (int j = 0; j < 4; j++) {
+        int64_t lanes = cw - 16 * j;
+        lanes = lanes < 0 ? 0 : (lanes > 16 ? 16 : lanes);
+        m[j] = (__mmask16)((1u << lanes) - 1u);
+    }
+    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+    if (cw <= 16) {
+        for (int64_t k = 0; k < n; k++)
+            s0 = _mm512_add_epi32(s0, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[0], w + lst[k] + c0)));
+    } else {
+        for (int64_t k = 0; k < n; k++) {
+            const int8_t *p = w + lst[k] + c0;
+            s0 = _mm512_add_epi32(s0, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[0], p)));
+            s1 = _mm512_add_epi32(s1, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[1], p + 16)));
+            s2 = _mm512_add_epi32(s2, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[2], p + 32)));
+            s3 = _mm512_add_epi32(s3, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[3], p + 48)));
+        }
+    }
+    __m128i c = _mm_cvtsi32_si128(sh);  /* a logical shift: the unsigned word's << */
+    __m512i s[4] = {s0, s1, s2, s3};
+    for (int j = 0; j < 4; j++) {
+        __m512i x = _mm512_maskz_loadu_epi32(m[j], a + 16 * j);
+        _mm512_mask_storeu_epi32(a + 16 * j, m[j], _mm512_add_epi32(x, _mm512_sll_epi32(s[j], c)));
+    }
+}
+#else
+NC_GATHER_AVX2(int8_t, nc_gather32_8, nc_gather_portable_8_32, NC_LOAD8_I8)
+#endif
+#undef NC_GATHER_AVX2
+#else
+#define nc_gather32_8 nc_gather_portable_8_32
+#define nc_gather32_16 nc_gather_portable_16_32
+#endif
+#define nc_gather64_8 nc_gather_portable_8_64
+#define nc_gather64_16 nc_gather_portable_16_64
 
 #endif

@@ -15,9 +15,14 @@ from neurocore.mapping.place import place
 from neurocore.mapping.replicate import compile_replicas
 from neurocore.mapping.program import InputMap, PopulationMap, Program
 from neurocore.mapping.tables import build_routes, build_tables_csr, packet_sources
+from neurocore.progress import stage_bar
+from neurocore.resources import check_compile
 from neurocore.mapping.units import synapse_unit_of
 
 __all__ = ["compile"]
+
+#: Networks of at least this many synapses show a compile progress bar by default.
+PROGRESS_MIN_SYNAPSES = 1_000_000
 
 _NEURON_KEYS = ("du", "dv", "vth", "bias_mant", "bias_exp", "refractory", "reset", "u0", "v0")
 
@@ -39,7 +44,8 @@ def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
 
 def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "expanded",
             placement: str = "anneal", seed: int = 0, traffic=None, interchip_cost: float | None = None,
-            packing: str = "auto", inputs_on: str = "host", replicas: int | str = 1) -> Program:
+            packing: str = "auto", inputs_on: str = "host", replicas: int | str = 1,
+            memory_limit: float | None = None, progress: bool | None = None) -> Program:
     """Map ``graph`` onto ``chip`` (default :func:`neurocore.chip.loihi`).
 
     Parameters
@@ -74,6 +80,12 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     replicas : int or "fill"
         Place this many copies of the network on the chip (``"fill"``: as many as fit),
         each run on a different sample; see :mod:`neurocore.mapping.replicate`.
+    memory_limit : float, optional
+        Bytes compile may allocate (default: the cgroup limit or MemAvailable, see
+        :mod:`neurocore.resources`); a larger estimate raises :class:`ResourceError` before any work.
+    progress : bool, optional
+        Show a progress bar over the compile stages on stderr (needs tqdm; default: for
+        networks of a million synapses or more).
 
     Raises
     ------
@@ -93,6 +105,10 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     pops = graph.populations
     if not pops:
         raise GraphError("the graph has no population to map; add one with g.population(n, neuron)")
+    n_syn = sum(proj.n_synapses for proj in graph.projections.values())
+    check_compile(graph, chip, memory_limit)  # refuse at once what would not fit in memory
+    bar = stage_bar(["ranges", "partition", "tables", "placement", "routes"], "compiling",
+                    n_syn >= PROGRESS_MIN_SYNAPSES if progress is None else progress)
 
     # ---- neurons ------------------------------------------------------------------
     ranges = _neuron_ranges(chip)
@@ -129,6 +145,7 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     # ---- the lower bound: a network that cannot fit is refused before any costly step ----
     bound = core_bound(graph, chip, conv_storage)
     if bound.cores > chip.n_cores:
+        bar.close()
         _bound_too_big(graph, bound, chip, conv_storage)
 
     # ---- projections --------------------------------------------------------------
@@ -176,24 +193,30 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         stats[-1]["synapse_unit"] = synapse_unit_of(proj, stats[-1])
 
     # ---- partition, tables, place, routes ----------------------------------------------
+    bar.next()
     parts = partition(graph, chip, conv_storage, packing, bound=bound.cores)
     neuron_core = parts.neuron_core().astype(np.int32)
     pop_pieces = {p.name: parts.pieces(p.name) for p in pops}
     names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in pops]
     n_slots = parts.n_cores
     if n_slots > chip.n_cores:
+        bar.close()
         _too_many_cores(graph, pop_pieces, n_slots, bound, chip, conv_storage,
                         piece_binding(graph, chip, parts, conv_storage))
 
+    bar.next()
     arr.update(build_tables_csr(table_in, neuron_core, n_sources, chip))
     arr["neuron_core"] = neuron_core
     arr["core_syn_bits"] = _core_syn_bits(arr, graph, chip, n_slots, conv_storage, pop_offset)
 
+    bar.next()
     W = traffic_matrix(arr, n_neurons, n_slots, _rates(traffic, graph, pop_offset, n_neurons))
     link_cost = chip.chip_link_cost if interchip_cost is None else float(interchip_cost)
     core_ids, info = place(W, chip, placement, seed=seed, interchip_cost=link_cost, names=names)
     core_ids, arr["chan_core"] = place_inputs(inputs, chip, core_ids, inputs_on)
+    bar.next()
     arr.update(build_routes(arr, neuron_core, core_ids, chip, arr["chan_core"]))
+    bar.close()
 
     info.update(conv_storage=conv_storage, packing=parts.packing, inputs_on=inputs_on, traffic=_traffic_name(traffic),
                 n_chips_used=int(np.unique(_chip_of(core_ids, chip)).size), core_bound=bound.cores,

@@ -77,7 +77,7 @@ def program_from_parts(head: dict, arrays: dict[str, np.ndarray], path: str = "<
             raise
         raise FileFormatError(f"'{path}': program description is inconsistent ({type(exc).__name__}: {exc})") \
             from None
-    missing = [k for k in ("row_ptr", "target", "wscaled", "neuron_core", "src_pk_ptr", "pk_row_ptr", "du")
+    missing = [k for k in ("row_ptr", "target", "weight", "row_shift", "neuron_core", "src_pk_ptr", "pk_row_ptr", "du")
                if k not in prog_arrays]
     if missing:
         raise FileFormatError(f"'{path}': program arrays {missing} are missing")

@@ -159,6 +159,7 @@ class Program:
                              f"(in-order {m['est_hops_chip_in_order']:,.0f})")
         elif "est_hops" in self.meta:
             lines.append(f"  estimated hops per all-fire step: {self.meta['est_hops']}")
+        lines.append(self._table_line())
         return "\n".join(lines)
 
     # ---- checks --------------------------------------------------------------------
@@ -173,6 +174,17 @@ class Program:
 
         validate_program(self, where)
         return self
+
+    def _table_line(self) -> str:
+        """Simulator memory: bytes of the kernel's synapse and route tables per stored synapse."""
+        from neurocore.sim import kernel_tables, table_bytes
+
+        tb = kernel_tables(self)
+        n_syn = int(self.arrays["target"].shape[0])
+        nbytes = table_bytes(tb)
+        per = f"{nbytes / n_syn:.2f} bytes per synapse" if n_syn else "no synapses"
+        return (f"  simulator tables: {nbytes:,} bytes, {per} ({tb['weight'].dtype} weights, "
+                f"{tb['target'].dtype} targets)")
 
     # ---- files ---------------------------------------------------------------------
     def save(self, path) -> Path:

@@ -27,13 +27,13 @@ def test_sweep_command_writes_a_resumable_store(study_dir):
     spec = {"model": "mlp.pkl", "data": {"calibration": "xcal.npy", "inputs": "xtest.npy", "labels": "ytest.npy"},
             "chip": "loihi", "chip_fields": {"weight_bits": [3, 8]}, "n_steps": [4, 8], "baseline": "dense-45nm"}
     (d / "space.json").write_text(json.dumps(spec))
-    r = cli("sweep", d / "space.json", "--store", d / "runs" / "x.sqlite", "--scheduler", "in-process",
+    r = cli("sweep", d / "space.json", "--trust", "--store", d / "runs" / "x.sqlite", "--scheduler", "in-process",
             "--front", d / "front.json", "--csv", d / "all.csv", "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "4 points" in r.stdout and "4 evaluated now" in r.stdout and "Pareto front" in r.stdout
     assert json.loads((d / "front.json").read_text())["objectives"] == ["accuracy", "energy_per_inference_J"]
     assert len((d / "all.csv").read_text().splitlines()) == 5
-    again = cli("sweep", d / "space.json", "--store", d / "runs" / "x.sqlite", "--scheduler", "in-process",
+    again = cli("sweep", d / "space.json", "--trust", "--store", d / "runs" / "x.sqlite", "--scheduler", "in-process",
                 "--no-progress")
     assert again.returncode == 0 and "0 evaluated now, 4 found stored" in again.stdout
 
@@ -43,7 +43,7 @@ def test_sweep_command_reads_yaml_and_reports_bad_files(study_dir):
     d = study_dir
     (d / "space.yaml").write_text("model: mlp.pkl\ndata: {calibration: xcal.npy, inputs: xtest.npy, labels: ytest.npy}"
                                   "\nconvert: {percentile: [99.0, 99.9]}\nn_steps: [4]\n")
-    r = cli("sweep", d / "space.yaml", "--store", d / "y.sqlite", "--scheduler", "in-process", "--no-progress")
+    r = cli("sweep", d / "space.yaml", "--trust", "--store", d / "y.sqlite", "--scheduler", "in-process", "--no-progress")
     assert r.returncode == 0, r.stderr
     assert "2 evaluated now" in r.stdout
     (d / "bad.yaml").write_text("model: mlp.pkl\nchip_feilds: {weight_bits: [4]}\n")

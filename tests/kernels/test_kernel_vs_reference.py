@@ -90,3 +90,26 @@ def test_both_word_widths_match_reference(u_bits, graded_scale, narrow):
     assert_array_equal(r.probes["a"]["v"], want["v"][:, :, :30])
     assert_array_equal(r.probes["b"]["v"], want["v"][:, :, 30:])
     assert_array_equal(r.counters["overflow_u"], want["overflow_u"])
+
+
+@pytest.mark.parametrize("rule", ["wrap", "saturate"])
+def test_probes_hold_32_bit_state(rule):
+    """On a 32-bit chip u can be +2**31 (wrap) and v up to 2**31 - 1: probes must read them, not int32 wraps."""
+    chip = nc.chip.ChipSpec(name="w32", u_bits=32, v_bits=32, u_overflow=rule, v_overflow=rule, neurons_per_core=8)
+    g = nc.Graph()
+    x = g.input(2, name="x")
+    top = 1 << 31
+    a = g.population(3, nc.CubaLIF(du=0, dv=0, vth=(1 << chip.vth_bits) - 1, u0=[top, -top + 1, top - 1],
+                                    v0=[top - 1, -top + 1, top - 2]), name="a")
+    # neuron 0: decay(2**31) = 2**31 - 2**19, plus 64 << 13 = 2**19 keeps u at exactly +2**31 under wrap
+    g.connect(x, a, weights=np.array([[64, 0], [0, -127], [127, 127]]), weight_exp=7, delay=0)
+    program = nc.compile(g, chip)
+    xin = np.ones((2, 5, 2), np.int32)
+    r = nc.Simulator(program).run(xin, 5, probes={"a": ["u", "v"]})
+    want = ref.simulate(g, chip, xin, 5)
+    assert np.abs(want["u"]).max() >= top - 1  # the case reaches the top of the 32-bit range
+    if rule == "wrap":
+        assert (want["u"] == top).any()
+    assert_array_equal(r.probes["a"]["u"], want["u"])
+    assert_array_equal(r.probes["a"]["v"], want["v"])
+    assert_array_equal(r.probes["a"]["u"][:, -1], r.final_state["u"])

@@ -1,0 +1,101 @@
+/* One word width of the neuron arithmetic; included by neurons.h with NC_W (the
+ * signed word), NC_UW (its unsigned twin) and NC(name) (name plus width suffix)
+ * defined. No include guard on purpose. */
+
+/* Wrap into (-2**(bits-1), 2**(bits-1)]: Lava's rule for u (-2**23 becomes +2**23). */
+static inline NC_W NC(nc_wrap)(NC_W x, int bits) {
+    NC_UW h = (NC_UW)1 << (bits - 1);
+    return (NC_W)(((NC_UW)x + (h - 1)) & ((h << 1) - 1)) - (NC_W)h + 1;
+}
+
+/* Clip into [-(2**(bits-1) - 1), 2**(bits-1) - 1]: Lava's rule for v. */
+static inline NC_W NC(nc_saturate)(NC_W x, int bits) {
+    NC_W h = ((NC_W)1 << (bits - 1)) - 1;
+    x = x < h ? x : h;
+    return x > -h ? x : -h;
+}
+
+/* trunc_shift(x * d, k) for 0 <= d <= 2**k. |x| = hi * 2**k + lo, so
+ * |x| * d >> k = hi * d + (lo * d >> k) exactly, with no product wider than the word. */
+static inline NC_W NC(nc_decay)(NC_W x, int32_t d, int k) {
+    NC_W m = -(NC_W)(x < 0);
+    NC_W ax = (x ^ m) - m;
+    NC_W r = (ax >> k) * d + (((ax & (((NC_W)1 << k) - 1)) * d) >> k);
+    return (r ^ m) - m;
+}
+
+/* One step of N neurons (Lava's PyLifModelBitAcc, plus refractory hold and reset by
+ * subtraction; reset[n] is a mask: -1 subtract, 0 to zero). Takes and clears the input
+ * slot `acc`; writes flag[n] = active | spike << 1; adds the u and v overflow events to
+ * ovf[0], ovf[1]. Masks select: (a & m) | (b & ~m).
+ *
+ * UWRAP, VWRAP (1 wrap, 0 saturate), PS (1: per-neuron decays, threshold, reset and
+ * refractory period; 0: one value for all N, read from index 0) and PB (the same for the
+ * bias) are constants at every call site, so each call compiles to its own loop. */
+NC_INLINE void NC(nc_body)(int64_t N, NC_W *restrict acc, NC_W *restrict u, NC_W *restrict v,
+        int32_t *restrict refr, uint8_t *restrict flag, const int32_t *restrict dcu,
+        const int32_t *restrict dcv, const NC_W *restrict vth, const NC_W *restrict bias,
+        const int32_t *restrict reset, const int32_t *restrict refractory, int db, int ub, int vb,
+        int64_t *restrict ovf, const int UWRAP, const int VWRAP, const int PS, const int PB) {
+    int32_t ou = 0, ov = 0;  /* per-call counts, at most N < 2**31 */
+    for (int64_t n = 0; n < N; n++) {
+        NC_W a = acc[n];
+        acc[n] = 0;
+        NC_W act = ((a | u[n] | v[n] | bias[n * PB] | (NC_W)refr[n]) != 0);
+        NC_W un = NC(nc_decay)(u[n], dcu[n * PS], db) + a;
+        NC_W x = UWRAP ? NC(nc_wrap)(un, ub) : NC(nc_saturate)(un, ub);
+        ou += (int32_t)(x != un);
+        u[n] = x;
+        NC_W held = (refr[n] > 0);
+        NC_W vn = NC(nc_decay)(v[n], dcv[n * PS], db) + x + bias[n * PB];
+        x = VWRAP ? NC(nc_wrap)(vn, vb) : NC(nc_saturate)(vn, vb);
+        ov += (int32_t)((x != vn) & (held == 0));
+        NC_W vt = vth[n * PS];
+        NC_W spike = (x > vt) & (held == 0);
+        NC_W sm = -spike, hm = -held, rm = (NC_W)reset[n * PS];
+        x = ((x - vt) & rm & sm) | (x & ~sm);
+        v[n] = (v[n] & hm) | (x & ~hm);
+        int32_t h32 = -(int32_t)held, s32 = -(int32_t)spike;
+        refr[n] = ((refr[n] - 1) & h32) | (refractory[n * PS] & s32 & ~h32);
+        flag[n] = (uint8_t)(act | (spike << 1));
+    }
+    ovf[0] += ou;
+    ovf[1] += ov;
+}
+
+/* The update of one population: `uniform` bit 0 = decays/threshold/reset/refractory
+ * single-valued, bit 1 = bias single-valued; uw, vw = wrap rules. */
+static inline void NC(nc_update)(int64_t N, NC_W *restrict acc, NC_W *restrict u, NC_W *restrict v,
+        int32_t *restrict refr, uint8_t *restrict flag, const int32_t *restrict dcu,
+        const int32_t *restrict dcv, const NC_W *restrict vth, const NC_W *restrict bias,
+        const int32_t *restrict reset, const int32_t *restrict refractory,
+        int db, int ub, int vb, int uw, int vw, int uniform, int64_t *restrict ovf) {
+#define NC_CALL(UW_, VW_, PS_, PB_) NC(nc_body)(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, \
+                                                refractory, db, ub, vb, ovf, UW_, VW_, PS_, PB_); break;
+    switch ((uw ? 8 : 0) | (vw ? 4 : 0) | (uniform & 3)) {
+    case 0:  NC_CALL(0, 0, 1, 1)  case 1:  NC_CALL(0, 0, 0, 1)  case 2:  NC_CALL(0, 0, 1, 0)  case 3:  NC_CALL(0, 0, 0, 0)
+    case 4:  NC_CALL(0, 1, 1, 1)  case 5:  NC_CALL(0, 1, 0, 1)  case 6:  NC_CALL(0, 1, 1, 0)  case 7:  NC_CALL(0, 1, 0, 0)
+    case 8:  NC_CALL(1, 0, 1, 1)  case 9:  NC_CALL(1, 0, 0, 1)  case 10: NC_CALL(1, 0, 1, 0)  case 11: NC_CALL(1, 0, 0, 0)
+    case 12: NC_CALL(1, 1, 1, 1)  case 13: NC_CALL(1, 1, 0, 1)  case 14: NC_CALL(1, 1, 1, 0)  default: NC_CALL(1, 1, 0, 0)
+    }
+#undef NC_CALL
+}
+
+/* Sum of spiking window rows (gather-sum), portable C: for one sample,
+ * a[q] += (sum over k < n of w[lst[k] + c0 + q]) << sh for q < cw (cw <= NC_CHUNK). The
+ * table bounds prove that the partial sums, and the shifted sum, fit the word; the shift
+ * is taken on the unsigned word (no shift of a negative number). neurons.h replaces the
+ * 32-bit versions by AVX2 ones that keep the NC_CHUNK sums in registers. */
+#define NC_GATHER(WT, NAME)                                                                    \
+static inline void NAME(NC_W *restrict a, const WT *restrict w, const int32_t *restrict lst,     \
+                        int64_t n, int64_t c0, int64_t cw, int sh) {                             \
+    NC_W t[NC_CHUNK] = {0};                                                                    \
+    for (int64_t k = 0; k < n; k++) {                                                          \
+        const WT *restrict wp = w + lst[k] + c0;                                               \
+        for (int64_t q = 0; q < cw; q++) t[q] += wp[q];                                        \
+    }                                                                                          \
+    for (int64_t q = 0; q < cw; q++) a[q] += (NC_W)((NC_UW)t[q] << sh);                        \
+}
+NC_GATHER(int8_t, NC(nc_gather_portable_8_))
+NC_GATHER(int16_t, NC(nc_gather_portable_16_))
+#undef NC_GATHER
