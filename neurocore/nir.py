@@ -65,6 +65,15 @@ projection. Then, per population:
   Affine bias into a CubaLIF is folded into ``v_leak`` as ``r*w_in*b`` (exact in steady state,
   it skips the synaptic filter's transient);
 * reset to zero (``v_reset`` must be 0), spikes when ``v > vth * 2**vth_shift``.
+
+What NIR does not say is read from the source tool (``from_nir(..., source="sinabs")``,
+see :mod:`neurocore.nir_sources`): ``dt`` from the neurons' ``r`` (discrete-time tools write
+``r = 1``: ``dt = 1``), reset by subtraction (sinabs, snnTorch), sinabs' exponential decay
+``exp(-dt/tau)`` with its input scaled by ``1 - exp(-dt/tau)``, and same-step input (input
+edges get ``delay = 0``; each further layer still costs neurocore one step, so layer k's
+spikes come k - 1 steps after the tool's). Without ``source`` the reset is a guess (zero)
+and a warning says so. Nested ``NIRGraph`` nodes (snnTorch's recurrent layers) are inlined.
+Analog input: ``graded_inputs=True`` takes ``round(x * input_scale)`` as graded values.
 """
 from __future__ import annotations
 
@@ -151,11 +160,14 @@ def _param(v, shape):
     return np.broadcast_to(arr.reshape(-1) if arr.ndim else arr, (int(np.prod(shape)),)).reshape(shape).copy()
 
 
-def to_nir(graph, dt: float = 1e-3, chip=None):
+def to_nir(graph, dt: float = 1e-3, chip=None, target: str | None = None):
     """Export a neurocore :class:`~neurocore.Graph` to a ``nir.NIRGraph`` (see the module docstring).
 
     ``dt`` is the duration of one step in seconds; ``chip`` supplies ``act_shift``,
-    ``vth_shift`` and ``decay_bits`` (Loihi's by default).
+    ``vth_shift`` and ``decay_bits`` (Loihi's by default). ``target="sinabs"`` writes every
+    threshold one v unit higher: sinabs spikes at ``v >= threshold``, neurocore (and NIR) at
+    ``v > threshold``, and on neurocore's integer v grid ``v >= vth*2**vth_shift + 1`` is
+    exactly ``v > vth*2**vth_shift``.
     """
     nir = _nir()
     from neurocore._io import encode_meta
@@ -166,6 +178,9 @@ def to_nir(graph, dt: float = 1e-3, chip=None):
     dt = float(dt)
     if not dt > 0:
         raise ConversionError(f"to_nir: dt must be > 0 seconds, got {dt!r}")
+    if target not in (None, "sinabs"):
+        raise ConversionError(f"to_nir: target={target!r}; choose None or 'sinabs'")
+    tie = 1.0 if target == "sinabs" else 0.0
     full = float(1 << chip.decay_bits)
     nodes: dict = {}
     edges: list = []
@@ -202,7 +217,7 @@ def to_nir(graph, dt: float = 1e-3, chip=None):
         neuron = node.neuron
         rec.update(type="Population", neuron=neuron.to_dict())
         meta = {_KEY: _jdump(rec)}
-        vth = _param(neuron.vth, shape) * 2.0 ** chip.vth_shift
+        vth = _param(neuron.vth, shape) * 2.0 ** chip.vth_shift + tie
         bias = _param(neuron.bias_mant, shape) * np.exp2(_param(neuron.bias_exp, shape))
         if isinstance(neuron, IF):
             nm = uniq(node.name)
@@ -314,24 +329,67 @@ def to_nir(graph, dt: float = 1e-3, chip=None):
         return nir.NIRGraph(nodes=nodes, edges=edges, metadata=gmeta, type_check=False)
 
 
-def save_nir(graph, path, dt: float = 1e-3, chip=None) -> Path:
-    """Write ``graph`` as a NIR HDF5 file (``nir.write``); returns the path."""
+def save_nir(graph, path, dt: float = 1e-3, chip=None, compat: str | None = None, target: str | None = None) -> Path:
+    """Write ``graph`` as a NIR HDF5 file (``nir.write``); returns the path.
+
+    ``compat="nir-1.0.4"`` writes a file that readers pinned to nir <= 1.0.4 (sinabs 3.1)
+    can open: nir >= 1.0.5 writes a ``v_reset`` field into every IF/LIF/CubaLIF node that
+    their ``IF.__init__`` rejects; it is dropped (it is 0: NIR's reset-to-zero), and so is the
+    metadata of Input, Output, Linear, Conv2d and Scale nodes (fields nir 1.0.4 lacks), so
+    such a file no longer round-trips exactly into neurocore: it is meant for the other tool.
+    ``target`` is passed to :func:`to_nir` (``"sinabs"`` implies ``compat="nir-1.0.4"``).
+    The file is written beside ``path`` and moved into place, so a failed write leaves an
+    existing file untouched.
+    """
     from neurocore._io import atomic_path
 
     nir = _nir()
+    if compat not in (None, "nir-1.0.4"):
+        raise ConversionError(f"save_nir: compat={compat!r}; choose None or 'nir-1.0.4'")
     path = Path(path)
-    ng = to_nir(graph, dt=dt, chip=chip)
+    if target == "sinabs":
+        compat = "nir-1.0.4"
+    graph_nir = to_nir(graph, dt=dt, chip=chip, target=target)
     with atomic_path(path, "NIR") as tmp:  # h5py writes in place: write a temporary file, then rename
         try:
-            nir.write(tmp, ng)
-        except OSError:
+            nir.write(tmp, graph_nir)
+            if compat == "nir-1.0.4":
+                _drop_v_reset(tmp)
+        except (OSError, NeurocoreError):
             raise
         except Exception as exc:  # noqa: BLE001 - h5py raises RuntimeError etc. on a full disk
             raise OSError(getattr(exc, "errno", None), f"{type(exc).__name__}: {exc}") from exc
     return path
 
 
-def load_nir(path, chip=None, dt: float = 1e-3, **kwargs):
+_NO_METADATA_104 = {"Input", "Output", "Linear", "Conv2d", "Scale"}   # nir 1.0.4 nodes without a metadata field
+
+
+def _drop_v_reset(path) -> None:
+    """Make a NIR HDF5 file readable by nir 1.0.4: delete every (all-zero) ``v_reset`` and the
+    ``metadata`` of node types that had none then."""
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        found, meta = [], []
+
+        def visit(name, obj):
+            if name.endswith("/v_reset"):
+                found.append(name)
+            elif isinstance(obj, h5py.Group) and "type" in obj and "metadata" in obj:
+                t = obj["type"][()]
+                if (t.decode() if isinstance(t, bytes) else str(t)) in _NO_METADATA_104:
+                    meta.append(name + "/metadata")
+        f.visititems(visit)
+        for name in meta:
+            del f[name]
+        for name in found:
+            if np.any(f[name][()] != 0):
+                raise ConversionError(f"save_nir: '{name}' is a non-zero v_reset, which nir 1.0.4 cannot express")
+            del f[name]
+
+
+def load_nir(path, chip=None, dt: float | None = None, **kwargs):
     """Read a NIR HDF5 file into a neurocore Graph (see :func:`from_nir`), validated.
 
     Every array the file's nodes carry (weights, biases, time constants, thresholds,
@@ -384,18 +442,41 @@ _NEURONS = {"IF", "LIF", "CubaLIF"}
 _PORTS = {"Input", "Output"}
 
 
-def from_nir(nir_graph_or_path, chip=None, dt: float = 1e-3, graded_inputs: bool = False):
+def from_nir(nir_graph_or_path, chip=None, dt: float | None = None, graded_inputs: bool = False,
+             source: str | None = None, input_scale: float | None = None):
     """Import a NIR graph (a ``nir.NIRGraph`` or a path to a NIR file) as a neurocore Graph.
 
     A graph written by :func:`to_nir` (it carries neurocore metadata and its weights are
     unchanged) is rebuilt exactly. Any other graph is discretized at ``dt`` and quantized to
     ``chip``'s fixed point (see the module docstring). Raises ConversionError for an
     unsupported node (before any work) and FileFormatError for an unreadable file.
+
+    Parameters
+    ----------
+    dt : float, optional
+        Step in seconds. Default: read from the neurons' ``r``
+        (:func:`neurocore.nir_sources.infer_dt`; 1 for a discrete-time file where every
+        ``r`` is 1, as sinabs writes), else 1 ms with a warning.
+    graded_inputs : bool
+        Inputs carry analog values as graded integers ``round(x * input_scale)``.
+    source : {"sinabs", "snntorch", "norse", "spikingjelly", "neurocore"}, optional
+        The exporting tool, whose conventions (reset by subtraction, exponential decay,
+        same-step input) fill what NIR cannot say (:data:`neurocore.nir_sources.SOURCES`).
+        None reads NIR literally (reset to zero) and warns that this was guessed. With a
+        source, the v scale is a power of two, so weights on a binary grid (a network
+        quantized for a chip) import exactly.
+    input_scale : float, optional
+        Graded inputs only: the factor analog inputs are multiplied by before rounding to
+        integers (default 256 = 8 fractional bits); weights from inputs are divided by it.
+        Recorded in ``graph.meta["nir_import"]["input_scale"]``.
     """
+    from neurocore.nir_sources import convention, flatten, infer_dt
+
     nir = _nir()
     g = _read(nir_graph_or_path) if isinstance(nir_graph_or_path, (str, Path)) else nir_graph_or_path
     if not isinstance(g, nir.NIRGraph):
         raise ConversionError(f"from_nir: expected a nir.NIRGraph or a path, got {type(g).__name__}")
+    g = flatten(g, nir)
     for name, node in g.nodes.items():
         t = type(node).__name__
         if t not in _LINEAR | _NEURONS | _PORTS | {"LI"}:
@@ -404,7 +485,26 @@ def from_nir(nir_graph_or_path, chip=None, dt: float = 1e-3, graded_inputs: bool
     exact = _from_metadata(g, chip)
     if exact is not None:
         return exact
-    return _from_float(g, chip, float(dt), graded_inputs)
+    conv, guessed = convention(source)
+    has_neurons = any(type(n).__name__ in _NEURONS for n in g.nodes.values())
+    if dt is None and conv.default_dt is not None and has_neurons:
+        dt = conv.default_dt
+        warnings.warn(f"from_nir: assuming {source}'s default dt = {dt} s (NIR does not carry it; pass dt=)",
+                      stacklevel=2)
+    if dt is None:
+        dt = infer_dt(g)
+        if dt is None:
+            dt = 1e-3
+            if has_neurons:
+                warnings.warn("from_nir: no neuron's r tells the step; assuming dt = 1 ms (pass dt=)", stacklevel=2)
+    if guessed and has_neurons:
+        warnings.warn("from_nir: NIR cannot say how a neuron resets; assuming reset to zero with forward-Euler decay. "
+                      "Pass source='sinabs'|'snntorch'|'norse'|'spikingjelly' for that tool's conventions "
+                      "(sinabs and snnTorch reset by subtraction)", stacklevel=2)
+    if input_scale is not None and not (graded_inputs and float(input_scale) > 0):
+        raise ConversionError(f"from_nir: input_scale={input_scale!r} needs graded_inputs=True and a value > 0")
+    scale_in = float(input_scale) if input_scale is not None else (256.0 if graded_inputs else 1.0)
+    return _from_float(g, chip, float(dt), graded_inputs, conv, scale_in, pow2=not guessed)
 
 
 def _meta_record(node) -> dict | None:
@@ -582,10 +682,13 @@ def _quantize_bias(b: np.ndarray, chip, where: str):
     return mant, exp
 
 
-def _from_float(g, chip, dt: float, graded_inputs: bool):
+def _from_float(g, chip, dt: float, graded_inputs: bool, conv=None, scale_in: float = 1.0, pow2: bool = False):
     from neurocore.graph.graph import Graph
     from neurocore.graph.neurons import IF, CubaLIF
 
+    from neurocore.nir_sources import SOURCES
+
+    conv = SOURCES["neurocore"] if conv is None else conv
     chip = _chip(chip)
     if not dt > 0:
         raise ConversionError(f"from_nir: dt must be > 0 seconds, got {dt!r}")
@@ -693,13 +796,14 @@ def _from_float(g, chip, dt: float, graded_inputs: bool):
             dv = np.zeros(n)
             v_gain, leak_term = dt * r, np.zeros(n)    # v += v_gain*I (+ bias)
         else:
-            tau = _flat(node.tau if t == "LIF" else node.tau_mem, n, f"{where}.tau")
-            dv = np.clip(np.round(full * dt / tau), 0, full - 1)
-            v_gain = dt * r / tau
-            leak_term = dt / tau * _flat(node.v_leak, n, f"{where}.v_leak")
+            tau = _flat(node.tau if t == "LIF" else node.tau_mem, n, f"{where}.tau") / (dt if conv.tau_times_dt else 1)
+            k = 1.0 - np.exp(-dt / tau) if conv.decay == "exp" else dt / tau   # fraction of v lost per step
+            dv = np.clip(np.round(full * k), 0, full - 1)
+            v_gain = k * r
+            leak_term = k * _flat(node.v_leak, n, f"{where}.v_leak")
         if t == "CubaLIF":
-            tau_s = _flat(node.tau_syn, n, f"{where}.tau_syn")
-            w_in = _flat(node.w_in, n, f"{where}.w_in")
+            tau_s = _flat(node.tau_syn, n, f"{where}.tau_syn") / (dt if conv.tau_times_dt else 1)
+            w_in = tau_s / dt if conv.input_jump else _flat(node.w_in, n, f"{where}.w_in")
             du = np.clip(np.round(full * dt / tau_s) - 1, 0, full - 1)
             in_gain = v_gain * dt * w_in / tau_s          # u units per unit of I
             bias_gain = v_gain * w_in                     # steady-state fold of an Affine bias
@@ -714,6 +818,8 @@ def _from_float(g, chip, dt: float, graded_inputs: bool):
             du = np.full(n, full - 1.0)
             in_gain, bias_gain = v_gain, v_gain
         s = target * 2.0 ** chip.vth_shift / theta.max()
+        if pow2:   # a power of two keeps weights on a binary grid exact (vth mantissa in [2**11, 2**12))
+            s = 2.0 ** np.floor(np.log2(s))
         vth = np.round(theta * s / 2.0 ** chip.vth_shift)
         plan[p] = {"n": n, "s": s, "vth": vth, "du": du, "dv": dv, "in_gain": in_gain, "bias_gain": bias_gain, "leak": leak_term, "t": t,
                        "li": li}
@@ -727,10 +833,11 @@ def _from_float(g, chip, dt: float, graded_inputs: bool):
         mant, exp = _quantize_bias(biases[p], chip, f"{pl['t']} '{p}'")
         one = lambda a: int(a[0]) if np.all(a == a[0]) else a.astype(np.int64)
         if pl["t"] == "IF" and pl["li"] is None:
-            neuron = IF(vth=one(pl["vth"]), bias_mant=one(mant), bias_exp=one(exp), reset="zero")
+            v0 = 1 if conv.spike_at_threshold and conv.reset == "subtract" else 0   # '>' becomes '>='
+            neuron = IF(vth=one(pl["vth"]), bias_mant=one(mant), bias_exp=one(exp), reset=conv.reset, v0=v0)
         else:
             neuron = CubaLIF(du=one(pl["du"]), dv=one(pl["dv"]), vth=one(pl["vth"]), bias_mant=one(mant),
-                             bias_exp=one(exp), reset="zero")
+                             bias_exp=one(exp), reset=conv.reset)
         shp = shapes[p]
         out.population(pl["n"], neuron, name=p, shape=shp if len(shp) == 3 else None)
 
@@ -739,7 +846,10 @@ def _from_float(g, chip, dt: float, graded_inputs: bool):
     for s_, p, m, b, d, ops in paths:
         pl = plan[p]
         w = sp.csr_matrix(sp.diags(pl["s"] * pl["in_gain"]) @ m)   # v (u) units per unit of input
-        steps = 1 + round(d / dt)
+        from_input = s_ in inputs
+        if from_input and graded_inputs:
+            w = w / scale_in
+        steps = (0 if from_input and conv.same_step_input else 1) + round(d / dt)
         wmax = float(np.abs(w.data).max()) if w.nnz else 0.0
         if wmax == 0:
             continue
@@ -759,7 +869,9 @@ def _from_float(g, chip, dt: float, graded_inputs: bool):
         name = "->".join([s_, *ops, p]) if len(paths) > 1 else None
         name = None if name is None else _unique_proj_name(out, name)
         out.connect(s_, p, q.astype(np.int64), weight_exp=int(e), delay=steps, name=name, kind=kind, meta=meta)
-    out.meta["nir_import"] = {"dt": dt, "v_scale": {p: float(plan[p]["s"]) for p in pops}}
+    out.meta["nir_import"] = {"dt": dt, "v_scale": {p: float(plan[p]["s"]) for p in pops}, "reset": conv.reset,
+                              "decay": conv.decay, "input_scale": scale_in if graded_inputs else None,
+                              "input_delay": 0 if conv.same_step_input else 1}
     return out
 
 
