@@ -175,3 +175,12 @@ def test_energy_options_block_runs():
     exec(compile(_block('static in ("chips_used", "core_fraction", "none")'), "README", "exec"), ns)
     assert ns["sanafe"].static_model == "not modelled"
     assert ns["packed"].meta["replicas"]["k"] > 1
+
+
+def test_pruning_block_runs():
+    pytest.importorskip("sklearn")
+    ns: dict = {}
+    exec(compile(_block("nc.prune(snn"), "README", "exec"), ns)
+    rep = ns["report"]
+    assert rep.removed_fraction > 0 and rep.accuracy_before - rep.accuracy_after <= 0.005 + 1e-12
+    assert ns["half"].projections["hidden_1.weight"].n_synapses < ns["snn"].projections["hidden_1.weight"].n_synapses
