@@ -660,17 +660,10 @@ def _program_options(program: Any) -> dict[str, Any]:
 
 
 def _term(prof: Profile, counter: str, key: str, kind: str, count: float, flags: list[str]) -> Term:
-    e = prof.entry(key, f"counter '{counter}'")
-    if e.unpublished:
-        status = "unpublished"
-        if count > 0:
-            flags.append(f"'{prof.name}': {key} is unpublished; {counter} ({count:.6g} per inference) priced 0 J")
-    elif e.included_in is not None:
-        status = f"included_in:{e.included_in}"
-    else:
-        status = "priced"
-    return Term(kind=kind, counter=counter, count_per_inference=count, entry=key,
-                value=e.value if e.priced else None, unit=e.unit, energy_J=count * e.si, status=status)
+    """``count x entry`` as a Term (one pricing rule for chip and dense terms)."""
+    from neurocore.energy.baselines.workload import priced_term
+
+    return priced_term(prof, counter, key, kind, count, flags)
 
 
 def _latency(prof: Profile, key: str, flags: list[str]) -> float:
