@@ -24,6 +24,7 @@ from neurocore.errors import (
 )
 from neurocore.graph import IF, AdaptiveLIF, CubaLIF, Graph, one_to_one
 from neurocore.mapping import Program, compile
+from neurocore.energy import estimate
 from neurocore.sim import RunResult, Simulator
 from neurocore.learning_sim import learned_graph
 from neurocore.pruning import PruneReport, prune
