@@ -10,6 +10,8 @@ from neurocore.graph.learning import stdp as STDP
 from neurocore.convert import ConversionReport, accuracy_vs_timesteps, convert
 from neurocore.errors import (
                               BitWidthError,
+                              StoreMismatchError,
+                              StudyError,
                               BuildError,
                               ConversionError,
                               FileFormatError,
@@ -29,11 +31,7 @@ from neurocore.sim import RunResult, Simulator
 from neurocore.learning_sim import learned_graph
 from neurocore.pruning import PruneReport, prune
 
-__version__ = "0.1.0"
-
-__all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
-           "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
-           "ProfileError", "SimulationError", "ResourceError", "BuildError"]
+from neurocore._version import __version__
 
 def __getattr__(name: str):
     # nc.dse is imported on first use, so `import neurocore` never imports dask or pymoo
@@ -44,5 +42,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'neurocore' has no attribute {name!r}")
 
 __all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "AdaptiveLIF", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
-           "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "prune", "PruneReport", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
-           "ProfileError", "SimulationError", "BuildError", "StudyError", "StoreMismatchError", "dse", "OutputError"]
+           "estimate", "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "prune", "PruneReport", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
+           "ProfileError", "SimulationError", "ResourceError", "BuildError", "StudyError", "StoreMismatchError", "dse", "OutputError"]

@@ -189,3 +189,30 @@ def test_new_paths_do_not_warn():
         warnings.simplefilter("error", DeprecationWarning)
         from neurocore.energy import Term, estimate  # noqa: F401
         from neurocore.mapping import compile  # noqa: F401
+
+
+def test_star_import_and_all():
+    ns: dict = {}
+    exec("from neurocore import *", ns)
+    assert set(neurocore.__all__) <= set(ns) and len(neurocore.__all__) == len(set(neurocore.__all__))
+
+
+def test_version_has_one_source(monkeypatch):
+    import importlib.metadata
+    import tomllib
+
+    from neurocore import _version
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    assert neurocore.__version__ == declared
+    # a source tree without installed metadata reads pyproject.toml itself
+    def missing(name):
+        raise importlib.metadata.PackageNotFoundError(name)
+
+    monkeypatch.setattr(importlib.metadata, "version", missing)
+    assert _version.read_version() == declared
+    monkeypatch.setattr(_version, "_from_pyproject", lambda path=None: None)
+    assert _version.read_version() == "0+unknown"
+    # no other copy of the version string in the package
+    copies = [p for p in (ROOT / "neurocore").rglob("*.py") if re.search(r"__version__\s*=\s*['\"]", p.read_text())]
+    assert copies == []
