@@ -216,3 +216,13 @@ def test_version_has_one_source(monkeypatch):
     # no other copy of the version string in the package
     copies = [p for p in (ROOT / "neurocore").rglob("*.py") if re.search(r"__version__\s*=\s*['\"]", p.read_text())]
     assert copies == []
+
+
+@pytest.mark.parametrize("name,module,new", [("run_batched", "neurocore.batching", "run_batched"),
+                                             ("CHIP_PROFILE", "neurocore.chip.presets", "DEFAULT_PROFILE")])
+def test_names_moved_out_of_the_cli_warn(name, module, new):
+    import neurocore.cli as cli
+
+    with pytest.warns(DeprecationWarning, match=re.escape(f"{module}.{new}")):
+        got = getattr(cli, name)
+    assert got is getattr(importlib.import_module(module), new)
