@@ -114,7 +114,7 @@ def _check_cli_labels(program, y: np.ndarray, batch: int) -> np.ndarray:
     from neurocore.errors import SimulationError
     from neurocore.sim import check_labels
 
-    codec = program.meta.get("codec")
+    codec = program.codec
     if codec is None:
         raise SimulationError("--labels needs a converted program (one with a codec, from `neurocore convert`); "
                               "this one has no predictions to compare")
@@ -127,7 +127,7 @@ def cmd_run(args) -> int:
 
     program = nc.Program.load(args.program)
     x = _load_array(args.inputs, "inputs")
-    if program.meta.get("codec") is None and x.ndim == 3 and x.shape[1] != args.steps:
+    if program.codec is None and x.ndim == 3 and x.shape[1] != args.steps:
         from neurocore.errors import SimulationError
 
         raise SimulationError(f"inputs file '{args.inputs}' has shape {x.shape} (batch, steps, channels): "

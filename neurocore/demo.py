@@ -139,7 +139,7 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
         f"{filled.n_cores_used})")
     spl = program.meta.get("splitters")
     if spl is not None:
-        shift = spl["latency_shift"].get(graph.meta["codec"].output, 0)
+        shift = spl["latency_shift"].get(program.codec.output, 0)
         say(f"  splitter neurons              {spl['n_splitters']:,} on {spl['splitter_cores']} cores "
             f"(one target per neuron; output {shift} step(s) later)")
     say(f"  spikes / inference            {tot['spikes'] / n:,.0f}   synaptic ops / inference "

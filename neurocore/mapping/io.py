@@ -39,9 +39,20 @@ def program_parts(program: Program) -> tuple[dict, dict[str, np.ndarray]]:
         "populations": pops,
         "inputs": [dataclasses.asdict(i) for i in program.inputs.values()],
         "projections": _jsonable(program.projections),
-        "meta": encode_meta(program.meta),
+        "meta": encode_meta(_file_meta(program)),
     }
     return header, arrays
+
+
+def _file_meta(program: Program) -> dict:
+    """The meta as files hold it (format 1): the typed fields under their dict-era keys."""
+    meta = dict(program.meta)
+    if program.mapping is not None:
+        meta["mapping"] = program.mapping.to_dict()
+        meta["est_hops"] = program.mapping.est_hops
+    if program.codec is not None:
+        meta["codec"] = program.codec
+    return meta
 
 
 def save_program(program: Program, path) -> Path:
