@@ -32,7 +32,7 @@ def accuracy_vs_timesteps(graph, chip=None, X=None, y=None, steps=(1, 2, 4, 8, 1
     step counts that do not reach the output population (``<= latency``) are skipped.
     """
     program = graph if isinstance(graph, Program) else compile(graph, chip)
-    codec = program.meta.get("codec")
+    codec = program.codec
     if codec is None:
         raise ConversionError("this network has no codec: accuracy_vs_timesteps needs a graph from nc.convert()")
     sim = Simulator(program)

@@ -40,7 +40,7 @@ def _convert_keys() -> set[str]:
 
 
 def _compile_keys() -> set[str]:
-    from neurocore.mapping.compile import compile as compile_
+    from neurocore.mapping._compile import compile as compile_
 
     return _kwargs_of(compile_, ("graph", "chip", "traffic"))
 
