@@ -21,12 +21,14 @@ from neurocore.errors import (
                               ProfileError,
                               ResourceError,
                               SimulationError,
+                              StopRuleError,
 )
 from neurocore.graph import IF, AdaptiveLIF, CubaLIF, Graph, one_to_one
 from neurocore.mapping import Program, compile
 from neurocore.sim import RunResult, Simulator
 from neurocore.learning_sim import learned_graph
 from neurocore.pruning import PruneReport, prune
+from neurocore.anytime import StopRule, accuracy_vs_energy
 
 __version__ = "0.1.0"
 
@@ -43,5 +45,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'neurocore' has no attribute {name!r}")
 
 __all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "AdaptiveLIF", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
-           "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "prune", "PruneReport", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
+           "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "prune", "PruneReport", "StopRule", "accuracy_vs_energy", "StopRuleError", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
            "ProfileError", "SimulationError", "BuildError", "StudyError", "StoreMismatchError", "dse", "OutputError"]

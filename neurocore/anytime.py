@@ -1,0 +1,441 @@
+"""Anytime inference: stop each sample as soon as its read-out is decisive.
+
+A spiking classifier accumulates evidence step by step; many samples are decided long
+before the last step. :class:`StopRule` says when a sample is decided, on the chip's own
+state and with integer arithmetic a chip's embedded (management) core could run: after
+step ``t >= min_steps``, the leading and the second largest spike count of the read-out
+population so far differ by at least ``margin``. The simulation kernel evaluates it after
+every step (``Simulator.run(x, n_steps=T, stop=rule)``); a stopped sample receives no
+input, updates no neuron, sends no spike and counts nothing from then on, so its counters,
+state and prediction are exactly those of a run of its own number of steps
+(``RunResult.steps``).
+
+:meth:`StopRule.calibrate` picks the margin on calibration data; :func:`accuracy_vs_energy`
+sweeps it next to the fixed-T curve, with energy and latency per inference from
+:func:`neurocore.energy.estimate` (which prices only the steps each sample ran, plus the
+check itself where the profile's source publishes its cost).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from neurocore.errors import StopRuleError
+
+__all__ = ["StopRule", "STOP_RULES", "CalibrationTable", "AnytimeCurve", "accuracy_vs_energy", "stop_steps",
+           "decode_at_steps"]
+
+
+def _count_margin(counts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Leading minus second spike count per row of ``counts`` (batch, n); a single neuron's second is 0."""
+    if counts.shape[-1] == 1:
+        return counts[..., 0].astype(np.int64)
+    top2 = np.sort(counts, axis=-1)[..., -2:].astype(np.int64)
+    return top2[..., 1] - top2[..., 0]
+
+
+#: Rule name -> its evidence function (cumulative read-out spike counts -> the integer compared
+#: with ``margin``). The kernel implements the same rules (``_sim.pyx: check_stop``).
+STOP_RULES = {"count_margin": _count_margin}
+
+#: Who runs the check (priced by ``neurocore.energy.estimate`` where a profile publishes it).
+CHECKERS = ("embedded", "host")
+
+
+def _is_int(x) -> bool:
+    return isinstance(x, (int, np.integer)) and not isinstance(x, (bool, np.bool_))
+
+
+@dataclass(frozen=True)
+class StopRule:
+    """Stop a sample once its read-out's evidence is decisive.
+
+    Parameters
+    ----------
+    margin : int
+        Spikes (>= 0) by which the leading read-out neuron must lead the second
+        (``rule="count_margin"``); 0 stops every sample at ``min_steps``.
+    min_steps : int
+        First step (>= 1, counted from 1) after which the rule is checked.
+    population : str, optional
+        The read-out population. Default: a converted Program's output population
+        (``codec.output``); a hand-built Graph must name one.
+    rule : str
+        ``"count_margin"`` (see :data:`STOP_RULES`).
+    checker : {"embedded", "host"}
+        Who reads the read-out's counters after each step and decides: the chip's
+        embedded (management) core or the host. Only the energy report uses it (it
+        prices the check with the profile's entry for that checker, where published).
+
+    Raises
+    ------
+    StopRuleError
+        A non-integer or negative ``margin``, ``min_steps`` < 1, an unknown ``rule``, or a
+        ``population`` that is not a string.
+    """
+
+    margin: int
+    min_steps: int = 1
+    population: str | None = None
+    rule: str = "count_margin"
+    checker: str = "embedded"
+
+    def __post_init__(self) -> None:
+        if not _is_int(self.margin) or self.margin < 0:
+            raise StopRuleError(f"StopRule margin must be an int >= 0 (spikes the leading read-out neuron must lead "
+                                f"by), got {self.margin!r}")
+        if not _is_int(self.min_steps) or self.min_steps < 1:
+            raise StopRuleError(f"StopRule min_steps must be an int >= 1 (the first step after which the rule is "
+                                f"checked), got {self.min_steps!r}")
+        if self.rule not in STOP_RULES:
+            raise StopRuleError(f"unknown StopRule rule {self.rule!r}; choose from {sorted(STOP_RULES)}")
+        if self.checker not in CHECKERS:
+            raise StopRuleError(f"unknown StopRule checker {self.checker!r}; choose from {list(CHECKERS)}")
+        if self.population is not None and not isinstance(self.population, str):
+            raise StopRuleError(f"StopRule population must be a population name (str) or None, got "
+                                f"{type(self.population).__name__}")
+        object.__setattr__(self, "margin", int(self.margin))
+        object.__setattr__(self, "min_steps", int(self.min_steps))
+
+    def readout(self, program) -> tuple[str, int, int]:
+        """``(name, first neuron, n neurons)`` of the read-out population in ``program``.
+
+        Raises :class:`StopRuleError` when the population is unknown, when a hand-built
+        Program has no default, or when a converted network's read-out does not spike
+        (``decoding="membrane"``: its spike counts never differ).
+        """
+        codec = program.meta.get("codec")
+        name = self.population
+        if name is None:
+            if codec is None:
+                raise StopRuleError("StopRule needs population=...: this Program has no codec (it was not converted), "
+                                    f"so name the read-out population, one of {list(program.populations)}")
+            name = codec.output
+            if codec.decoding == "membrane":
+                raise StopRuleError(f"the read-out population {name!r} decodes by membrane potential and never "
+                                    "spikes, so a spike-count margin never fires: convert with decoding='count'")
+        if name not in program.populations:
+            raise StopRuleError(f"StopRule population {name!r} is not in the Program; populations are "
+                                f"{list(program.populations)}")
+        pm = program.populations[name]
+        if pm.n < 1:
+            raise StopRuleError(f"StopRule population {name!r} has no neurons")
+        return name, int(pm.offset), int(pm.n)
+
+    def evidence(self, counts) -> NDArray[np.int64]:
+        """The integer the rule compares with ``margin``, from cumulative spike counts (..., n)."""
+        return STOP_RULES[self.rule](np.asarray(counts, np.int64))
+
+    @staticmethod
+    def calibrate(program, X_cal, y_cal, n_steps: int = 32, target: float = 0.003, margins=None,
+                  min_steps=None, seed: int = 0, n_threads: int | None = None) -> tuple[StopRule, CalibrationTable]:
+        """Choose the margin (and min_steps) on calibration data only.
+
+        Runs the calibration set once for ``n_steps`` with the read-out's spikes and
+        membrane potentials probed, and evaluates every candidate rule exactly from those
+        traces (a sample's first t steps do not depend on whether it stops after them).
+        The chosen rule is the one with the fewest mean steps whose calibration accuracy
+        is at least the fixed-``n_steps`` accuracy minus ``target`` (a fraction: 0.003 =
+        0.3 points); ties go to the larger margin.
+
+        Parameters
+        ----------
+        program : Program
+            A converted Program (with a codec) whose read-out spikes.
+        X_cal, y_cal : arrays
+            Calibration samples (the ANN's float inputs) and labels; keep them apart from
+            the test data.
+        n_steps : int
+            The fixed step count the rule is compared with (and its upper bound).
+        target : float
+            Accuracy (fraction) the rule may lose against fixed ``n_steps``, >= 0.
+        margins : sequence of int, optional
+            Candidates (default 1..16).
+        min_steps : sequence of int, optional
+            Candidates for min_steps (default: 1 and the codec's latency + 1 .. + 4).
+
+        Returns
+        -------
+        (StopRule, CalibrationTable)
+        """
+        return _calibrate(program, X_cal, y_cal, n_steps, target, margins, min_steps, seed, n_threads)
+
+
+def stop_steps(rule: StopRule, spikes: NDArray, n_steps: int) -> NDArray[np.int64]:
+    """Steps each sample runs under ``rule``, from its read-out spike trains (batch, T, n) bool/int.
+
+    The same decision as the kernel's: the first step t >= min_steps (1-based) after which
+    the cumulative counts' evidence is >= margin, else ``n_steps``.
+    """
+    counts = np.cumsum(np.asarray(spikes, np.int64), axis=1)
+    fired = rule.evidence(counts) >= rule.margin  # (batch, T)
+    fired[:, : rule.min_steps - 1] = False
+    first = np.argmax(fired, axis=1) + 1
+    return np.where(fired.any(axis=1), first, n_steps).astype(np.int64)
+
+
+def decode_at_steps(codec, counts: NDArray, v: NDArray, steps: NDArray) -> NDArray:
+    """Predictions of samples stopped at ``steps`` from their counts and v at that step (one decode per step count)."""
+    steps = np.asarray(steps, np.int64)
+    out = None
+    for s in np.unique(steps):
+        idx = np.flatnonzero(steps == s)
+        pred = np.asarray(codec.decode_arrays(counts[idx], v[idx], int(s)))
+        if out is None:
+            out = np.empty((steps.shape[0],) + pred.shape[1:], pred.dtype)
+        out[idx] = pred
+    return out
+
+
+@dataclass
+class CalibrationTable:
+    """Every candidate rule's calibration accuracy and mean steps, and the one chosen.
+
+    ``rows``: dicts with ``margin``, ``min_steps``, ``accuracy`` (fraction), ``mean_steps``;
+    ``fixed_accuracy``: accuracy at fixed ``n_steps``; ``chosen``: index into ``rows``.
+    """
+
+    n_steps: int
+    target: float
+    fixed_accuracy: float
+    rows: list[dict] = field(default_factory=list)
+    chosen: int | None = None
+    n_samples: int = 0
+
+    def __str__(self) -> str:
+        lines = [f"StopRule calibration on {self.n_samples} samples: fixed T={self.n_steps} accuracy "
+                 f"{100 * self.fixed_accuracy:.2f} %, budget {100 * self.target:.2f} points",
+                 "  margin  min_steps  accuracy  mean steps"]
+        for i, r in enumerate(self.rows):
+            mark = "  <- chosen" if i == self.chosen else ""
+            lines.append(f"  {r['margin']:>6}  {r['min_steps']:>9}  {100 * r['accuracy']:>7.2f}%  "
+                         f"{r['mean_steps']:>10.2f}{mark}")
+        return "\n".join(lines)
+
+
+def _is_program(program) -> None:
+    from neurocore.mapping import Program
+
+    if not isinstance(program, Program):
+        raise StopRuleError(f"expected a compiled Program (nc.compile(nc.convert(model, ...), chip)), got "
+                            f"{type(program).__name__}")
+    if program.meta.get("codec") is None:
+        raise StopRuleError("this Program has no codec: calibrating a stop rule needs a converted network "
+                            "(nc.convert) whose predictions can be scored")
+
+
+def readout_traces(program, X, n_steps: int, seed: int = 0, n_threads: int | None = None):
+    """One fixed-``n_steps`` run of ``X`` with the read-out's spikes and v probed.
+
+    Returns ``(result, spikes (batch, T, n) int64, v (batch, T, n) int64)``.
+    """
+    from neurocore.sim import Simulator
+
+    name = program.meta["codec"].output
+    r = Simulator(program).run(X, n_steps=n_steps, probes={name: ["spikes", "v"]}, seed=seed, n_threads=n_threads)
+    return r, r.probes[name]["spikes"].astype(np.int64), r.probes[name]["v"].astype(np.int64)
+
+
+def predict_stopped(codec, rule: StopRule, spikes: NDArray, v: NDArray, n_steps: int):
+    """``(predictions, steps)`` of ``rule`` from full-length read-out traces, exactly as the kernel would stop."""
+    steps = stop_steps(rule, spikes, n_steps)
+    rows = np.arange(spikes.shape[0])
+    counts = np.cumsum(spikes, axis=1)[rows, steps - 1]
+    return decode_at_steps(codec, counts, v[rows, steps - 1], steps), steps
+
+
+def _check_target(target) -> float:
+    if isinstance(target, bool) or not isinstance(target, (int, float, np.floating, np.integer)) \
+            or not np.isfinite(target) or not 0 <= target < 1:
+        raise StopRuleError(f"target must be the accuracy (a fraction in [0, 1)) the rule may lose against fixed "
+                            f"n_steps, e.g. 0.003 for 0.3 points; got {target!r}")
+    return float(target)
+
+
+def _ints(values, what: str, lo: int) -> list[int]:
+    vals = list(values)
+    if not vals or not all(_is_int(v) and v >= lo for v in vals):
+        raise StopRuleError(f"{what} must be a non-empty list of ints >= {lo}, got {values!r}")
+    return sorted({int(v) for v in vals})
+
+
+def _calibrate(program, X_cal, y_cal, n_steps, target, margins, min_steps, seed, n_threads):
+    from neurocore.sim import check_labels
+
+    _is_program(program)
+    target = _check_target(target)
+    codec = program.meta["codec"]
+    margins = _ints(range(1, 17) if margins is None else margins, "margins", 0)
+    if min_steps is None:
+        min_steps = [1] + [codec.latency + k for k in range(1, 5)]
+    min_steps = _ints(min_steps, "min_steps", 1)
+    r, spikes, v = readout_traces(program, X_cal, int(n_steps), seed, n_threads)
+    y = check_labels(y_cal, r.batch_size, np.asarray(r.predictions))
+    fixed = float(np.mean(r.predictions == y))
+    table = CalibrationTable(n_steps=int(n_steps), target=target, fixed_accuracy=fixed, n_samples=r.batch_size)
+    for m0 in min_steps:
+        for m in margins:
+            rule = StopRule(margin=m, min_steps=m0)
+            pred, steps = predict_stopped(codec, rule, spikes, v, int(n_steps))
+            table.rows.append({"margin": m, "min_steps": m0, "accuracy": float(np.mean(pred == y)),
+                               "mean_steps": float(np.mean(steps))})
+    ok = [i for i, row in enumerate(table.rows) if row["accuracy"] >= fixed - target - 1e-12]
+    if not ok:  # pragma: no cover - the largest margin never fires at worst... unless min_steps > n_steps
+        raise StopRuleError(f"no candidate rule keeps calibration accuracy within {100 * target:.2f} points of "
+                            f"fixed T={n_steps} ({100 * fixed:.2f} %): try larger margins")
+    table.chosen = min(ok, key=lambda i: (table.rows[i]["mean_steps"], -table.rows[i]["margin"]))
+    best = table.rows[table.chosen]
+    return StopRule(margin=best["margin"], min_steps=best["min_steps"]), table
+
+
+@dataclass
+class AnytimeRow:
+    """One point of an accuracy-vs-energy curve.
+
+    ``kind``: ``"stop"`` (early stopping, ``parameter`` = margin) or ``"fixed"``
+    (``parameter`` = T); ``accuracy`` a fraction; ``mean_steps`` per inference;
+    ``energy_J`` and ``latency_s`` per inference from :func:`neurocore.energy.estimate`.
+    """
+
+    kind: str
+    parameter: int
+    accuracy: float
+    mean_steps: float
+    energy_J: float
+    latency_s: float
+
+
+@dataclass
+class AnytimeCurve:
+    """Early stopping (a margin sweep) next to the fixed-T curve, per inference on one profile."""
+
+    profile: str
+    n_steps: int
+    min_steps: int
+    n_samples: int
+    rows: list[AnytimeRow] = field(default_factory=list)
+    flags: tuple[str, ...] = ()
+
+    def of(self, kind: str) -> list[AnytimeRow]:
+        """The rows of one kind (``"stop"`` or ``"fixed"``), in sweep order."""
+        return [r for r in self.rows if r.kind == kind]
+
+    def to_dict(self) -> dict:
+        return {"profile": self.profile, "n_steps": self.n_steps, "min_steps": self.min_steps,
+                "n_samples": self.n_samples, "rows": [vars(r) for r in self.rows], "flags": list(self.flags)}
+
+    def __str__(self) -> str:
+        from neurocore.report import format_si
+
+        lines = [f"accuracy vs energy on '{self.profile}', {self.n_samples} samples (stop: margin sweep, "
+                 f"min_steps={self.min_steps}, T <= {self.n_steps})",
+                 "  kind   param  accuracy  mean steps  energy/inf  latency/inf"]
+        for r in self.rows:
+            lines.append(f"  {r.kind:<5}  {r.parameter:>5}  {100 * r.accuracy:>7.2f}%  {r.mean_steps:>10.2f}  "
+                         f"{format_si(r.energy_J, 'J'):>10}  {format_si(r.latency_s, 's'):>11}")
+        return "\n".join(lines)
+
+    def plot(self, path=None, x: str = "mean_steps"):
+        """Accuracy against ``x`` (``"mean_steps"``, ``"energy_J"`` or ``"latency_s"``), one line per kind.
+
+        Needs matplotlib (``pip install 'neurocore[plot]'``). Writes ``path`` when given
+        (atomically: a failed write keeps the previous file); returns the Figure.
+        """
+        if x not in ("mean_steps", "energy_J", "latency_s"):
+            raise StopRuleError(f"plot x={x!r}; choose 'mean_steps', 'energy_J' or 'latency_s'")
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg", force=False)
+            import matplotlib.pyplot as plt
+        except ImportError as exc:
+            raise ImportError("AnytimeCurve.plot needs matplotlib: pip install 'neurocore[plot]'") from exc
+        fig, ax = plt.subplots(figsize=(5.5, 4))
+        labels = {"fixed": "fixed T", "stop": "early stop (margin sweep)"}
+        for kind, style in (("fixed", "o-"), ("stop", "s-")):
+            rows = sorted(self.of(kind), key=lambda r: getattr(r, x))
+            if rows:
+                ax.plot([getattr(r, x) for r in rows], [100 * r.accuracy for r in rows], style, label=labels[kind],
+                        markersize=4)
+        ax.set_xlabel({"mean_steps": "mean steps per inference", "energy_J": f"energy per inference (J, {self.profile})",
+                       "latency_s": "chip time per inference (s)"}[x])
+        ax.set_ylabel("accuracy (%)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        if path is not None:
+            _save_figure(fig, path)
+        return fig
+
+
+def _save_figure(fig, path) -> None:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=path.suffix)
+    os.close(fd)
+    try:
+        fig.savefig(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def accuracy_vs_energy(program, X, y, n_steps: int = 32, margins=(1, 2, 3, 4, 6, 8), fixed_steps=None,
+                       min_steps: int = 1, chip: str = "loihi", seed: int = 0,
+                       n_threads: int | None = None, **estimate_options) -> AnytimeCurve:
+    """Early stopping at each margin and the fixed-T network at each T: accuracy, mean steps,
+    energy and chip time per inference.
+
+    Every point is a real kernel run priced by :func:`neurocore.energy.estimate` on the chip
+    profile ``chip`` (``baseline=None``; ``estimate_options`` such as ``static=`` pass through).
+
+    Parameters
+    ----------
+    program : Program
+        A converted, compiled Program whose read-out spikes.
+    X, y : arrays
+        Test samples and labels (choose the margin on other data: :meth:`StopRule.calibrate`).
+    n_steps : int
+        Upper bound of the early-stopped runs.
+    margins : sequence of int
+        Margins to sweep (``StopRule(margin, min_steps)``).
+    fixed_steps : sequence of int, optional
+        Fixed T values (default every T from the codec's latency + 1 to ``n_steps``).
+
+    Returns
+    -------
+    AnytimeCurve
+    """
+    from neurocore.energy import estimate
+    from neurocore.sim import Simulator
+
+    _is_program(program)
+    codec = program.meta["codec"]
+    margins = _ints(margins, "margins", 0)
+    fixed_steps = _ints(range(codec.latency + 1, int(n_steps) + 1) if fixed_steps is None else fixed_steps,
+                        "fixed_steps", 1)
+    sim = Simulator(program)
+    curve = AnytimeCurve(profile=str(chip), n_steps=int(n_steps), min_steps=int(min_steps), n_samples=0)
+    flags: list[str] = []
+
+    def point(kind, param, r):
+        e = estimate(r, chip=chip, baseline=None, **estimate_options)
+        flags.extend(f for f in e.flags if f not in flags)
+        curve.n_samples = r.batch_size
+        curve.rows.append(AnytimeRow(kind, int(param), r.accuracy(y), float(np.mean(r.steps)),
+                                     e.energy_per_inference_J, e.latency_s))
+
+    for T in fixed_steps:
+        point("fixed", T, sim.run(X, n_steps=T, seed=seed, n_threads=n_threads))
+    for m in margins:
+        rule = StopRule(margin=m, min_steps=min_steps)
+        point("stop", m, sim.run(X, n_steps=int(n_steps), stop=rule, seed=seed, n_threads=n_threads))
+    curve.flags = tuple(flags)
+    return curve
