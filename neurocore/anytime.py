@@ -17,6 +17,7 @@ check itself where the profile's source publishes its cost).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -154,7 +155,7 @@ class StopRule:
         margins : sequence of int, optional
             Candidates (default 1..16).
         min_steps : sequence of int, optional
-            Candidates for min_steps (default: 1 and the codec's latency + 1 .. + 4).
+            Candidates for min_steps (default: 1 and the codec's latency + 2 .. + 4).
 
         Returns
         -------
@@ -269,7 +270,7 @@ def _calibrate(program, X_cal, y_cal, n_steps, target, margins, min_steps, seed,
     codec = program.meta["codec"]
     margins = _ints(range(1, 17) if margins is None else margins, "margins", 0)
     if min_steps is None:
-        min_steps = [1] + [codec.latency + k for k in range(1, 5)]
+        min_steps = [1] + [codec.latency + k for k in range(2, 5)]  # latency + 1 acts as 1: no spike before
     min_steps = _ints(min_steps, "min_steps", 1)
     r, spikes, v = readout_traces(program, X_cal, int(n_steps), seed, n_threads)
     y = check_labels(y_cal, r.batch_size, np.asarray(r.predictions))
@@ -425,9 +426,15 @@ def accuracy_vs_energy(program, X, y, n_steps: int = 32, margins=(1, 2, 3, 4, 6,
     curve = AnytimeCurve(profile=str(chip), n_steps=int(n_steps), min_steps=int(min_steps), n_samples=0)
     flags: list[str] = []
 
+    seen: set[str] = set()
+
     def point(kind, param, r):
         e = estimate(r, chip=chip, baseline=None, **estimate_options)
-        flags.extend(f for f in e.flags if f not in flags)
+        for f in e.flags:  # one of each kind: the same flag recurs with each run's counts
+            key = re.sub(r"[0-9.]+", "#", f)
+            if key not in seen:
+                seen.add(key)
+                flags.append(f)
         curve.n_samples = r.batch_size
         curve.rows.append(AnytimeRow(kind, int(param), r.accuracy(y), float(np.mean(r.steps)),
                                      e.energy_per_inference_J, e.latency_s))

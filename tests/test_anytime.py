@@ -271,3 +271,31 @@ def test_decode_at_steps_groups_by_step_count(digits_program):
     counts = np.array([[3, 1] + [0] * 8, [0, 5] + [0] * 8])
     v = np.zeros_like(counts)
     assert_array_equal(decode_at_steps(codec, counts, v, np.array([4, 9])), [0, 1])
+
+
+def test_cli_run_with_stop_margin(tmp_path):
+    import subprocess
+    import sys
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "neurocore", *map(str, args)], capture_output=True, text=True,
+                              timeout=300)
+
+    chip, g, xin = _hand_built()
+    program = nc.compile(g, chip)
+    program.save(tmp_path / "prog.npz")
+    np.save(tmp_path / "x.npy", xin)
+    r = cli("run", tmp_path / "prog.npz", "--inputs", tmp_path / "x.npy", "--steps", 30, "--stop-margin", 3,
+            "--stop-min-steps", 4, "--stop-population", "out", "-o", tmp_path / "res.npz")
+    assert r.returncode == 0, r.stderr
+    assert "early stop (3-spike margin from step 4)" in r.stdout
+    res = nc.RunResult.load(tmp_path / "res.npz")
+    want = nc.Simulator(program).run(xin, n_steps=30, stop=StopRule(margin=3, min_steps=4, population="out"))
+    assert_array_equal(res.steps, want.steps)
+    r = cli("report", tmp_path / "res.npz", "--baseline", "dense-45nm")
+    assert r.returncode == 0, r.stderr
+    assert "early-stop check" in r.stdout
+    r = cli("run", tmp_path / "prog.npz", "--inputs", tmp_path / "x.npy", "--steps", 30, "--stop-margin", -1,
+            "--stop-population", "out", "-o", tmp_path / "bad.npz")
+    assert r.returncode != 0 and "margin must be an int >= 0" in r.stderr
+    assert not (tmp_path / "bad.npz").exists()
