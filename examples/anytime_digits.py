@@ -152,24 +152,26 @@ def main_wide():
     pruned, report = nc.prune(snn, calibration=Xtr[:500], rule="both", validation=(Xval, yval),
                               max_accuracy_drop=0.005, n_steps=T, chip=chip)
     print(f"wide MLP 64-1024-1024-10; pruned {100 * report.removed_fraction:.1f} % of synapses (0.5-point budget on "
-          f"validation); stop rules calibrated on validation ({len(yval)}), {100 * args.target:.1f}-point budget; "
+          f"validation); stop rules calibrated on validation ({len(yval)} digits), {100 * args.target:.1f}-point budget; "
           f"test {len(yte)} digits, T <= {T}, loihi profile")
     rows = []
     for label, graph in (("baseline", snn), ("pruned", pruned)):
         program = nc.compile(graph, chip)
         sim = nc.Simulator(program)
         rule, _ = StopRule.calibrate(program, Xval, yval, n_steps=T, target=args.target, margins=MARGINS)
-        for stop in (None, rule):
+        for suffix, stop in (("", None), (" + stop", rule)):
             r = sim.run(Xte, n_steps=T, stop=stop)
-            e = nc.energy.estimate(r, chip="loihi", baseline=None)
-            tag = {("baseline", False): "baseline", ("pruned", False): "pruned", ("baseline", True): "stopped",
-                   ("pruned", True): "both"}[(label, stop is not None)]
-            rows.append((tag, r.accuracy(yte), r.steps.mean(), program.n_cores_used, e, stop))
+            rows.append((label + suffix, r, program.n_cores_used, stop))
+            if stop is not None:  # the fixed T nearest the stopped run's mean steps, for comparison
+                k = int(np.ceil(r.steps.mean()))
+                rows.append((f"{label} T={k}", sim.run(Xte, n_steps=k), program.n_cores_used, None))
+    rows = [(tag, r.accuracy(yte), r.steps.mean(), cores, nc.energy.estimate(r, chip="loihi", baseline=None), stop)
+            for tag, r, cores, stop in rows]
     e0 = rows[0][4].energy_per_inference_J
-    print(f"  {'':<9} {'test acc':>8}  {'steps':>6}  cores  {'energy/inf':>10}  {'dynamic':>9}  {'latency':>9}  "
+    print(f"  {'':<15} {'test acc':>8}  {'steps':>6}  cores  {'energy/inf':>10}  {'dynamic':>9}  {'latency':>9}  "
           f"vs baseline  rule")
     for tag, acc, steps, cores, e, stop in rows:
-        print(f"  {tag:<9} {100 * acc:7.2f}%  {steps:6.2f}  {cores:>5}  {1e6 * e.energy_per_inference_J:7.2f} uJ"
+        print(f"  {tag:<15} {100 * acc:7.2f}%  {steps:6.2f}  {cores:>5}  {1e6 * e.energy_per_inference_J:7.2f} uJ"
               f"  {1e6 * e.dynamic_energy_J:6.2f} uJ  {1e6 * e.latency_s:6.1f} us  "
               f"{100 * (e.energy_per_inference_J / e0 - 1):+9.1f} %  "
               f"{'-' if stop is None else f'margin {stop.margin}, min_steps {stop.min_steps}'}")

@@ -184,3 +184,14 @@ def test_pruning_block_runs():
     rep = ns["report"]
     assert rep.removed_fraction > 0 and rep.accuracy_before - rep.accuracy_after <= 0.005 + 1e-12
     assert ns["half"].projections["hidden_1.weight"].n_synapses < ns["snn"].projections["hidden_1.weight"].n_synapses
+
+
+def test_anytime_block_runs():
+    pytest.importorskip("sklearn")
+    ns: dict = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(_block("nc.StopRule.calibrate(program"), "README", "exec"), ns)
+    stopped, fixed = ns["stopped"], ns["fixed"]
+    assert stopped.steps.mean() < 32 and stopped.steps.max() <= 32
+    assert ns["e"].energy_per_inference_J < ns["fixed_e"]
+    assert {r.kind for r in ns["curve"].rows} == {"fixed", "stop"}

@@ -13,7 +13,10 @@ block and step t:
    routed once: one packet per destination core (XY routing on the tile mesh, links
    counted per sample), and each destination row is read once and added into every
    sample of the block that carries the source (a bitmask of samples per source), so
-   the weights stream once per step per block, not once per sample.
+   the weights stream once per step per block, not once per sample;
+4. with an early-stop rule (``neurocore.anytime.StopRule``), each live sample whose read-out
+   spike counts lead by the margin leaves the block's live mask (``check_stop``): from then
+   on it takes no input, updates no neuron and counts nothing.
 
 Integer additions commute and every bound is proven, so a sample's results do not
 depend on its block, its position, the batch size or the thread count.
