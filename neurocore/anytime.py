@@ -341,19 +341,16 @@ class AnytimeCurve:
     def plot(self, path=None, x: str = "mean_steps"):
         """Accuracy against ``x`` (``"mean_steps"``, ``"energy_J"`` or ``"latency_s"``), one line per kind.
 
-        Needs matplotlib (``pip install 'neurocore[plot]'``). Writes ``path`` when given
-        (atomically: a failed write keeps the previous file); returns the Figure.
+        Needs matplotlib (the ``plot`` extra; else ``neurocore.report.PlotDependencyError``,
+        an ImportError). Writes a PNG at ``path`` when given (atomically: a failed write keeps
+        the previous file); returns the Figure (Agg canvas, no pyplot state).
         """
+        from neurocore.report import _figure, _save
+
         if x not in ("mean_steps", "energy_J", "latency_s"):
             raise StopRuleError(f"plot x={x!r}; choose 'mean_steps', 'energy_J' or 'latency_s'")
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg", force=False)
-            import matplotlib.pyplot as plt
-        except ImportError as exc:
-            raise ImportError("AnytimeCurve.plot needs matplotlib: pip install 'neurocore[plot]'") from exc
-        fig, ax = plt.subplots(figsize=(5.5, 4))
+        fig = _figure((5.5, 4))
+        ax = fig.add_subplot()
         labels = {"fixed": "fixed T", "stop": "early stop (margin sweep)"}
         for kind, style in (("fixed", "o-"), ("stop", "s-")):
             rows = sorted(self.of(kind), key=lambda r: getattr(r, x))
@@ -365,27 +362,8 @@ class AnytimeCurve:
         ax.set_ylabel("accuracy (%)")
         ax.grid(alpha=0.3)
         ax.legend()
-        fig.tight_layout()
-        if path is not None:
-            _save_figure(fig, path)
+        _save(fig, path)
         return fig
-
-
-def _save_figure(fig, path) -> None:
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", suffix=path.suffix)
-    os.close(fd)
-    try:
-        fig.savefig(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def accuracy_vs_energy(program, X, y, n_steps: int = 32, margins=(1, 2, 3, 4, 6, 8), fixed_steps=None,

@@ -299,3 +299,22 @@ def test_cli_run_with_stop_margin(tmp_path):
             "--stop-population", "out", "-o", tmp_path / "bad.npz")
     assert r.returncode != 0 and "margin must be an int >= 0" in r.stderr
     assert not (tmp_path / "bad.npz").exists()
+
+
+def test_plot_without_matplotlib_says_which_extra(digits_program, monkeypatch):
+    import builtins
+
+    from neurocore.anytime import AnytimeCurve, AnytimeRow
+    from neurocore.report import PlotDependencyError
+
+    curve = AnytimeCurve("loihi", 8, 1, 1, rows=[AnytimeRow("fixed", 8, 0.9, 8.0, 1e-6, 1e-4)])
+    real = builtins.__import__
+
+    def no_mpl(name, *a, **k):
+        if name.startswith("matplotlib"):
+            raise ImportError("no matplotlib here")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_mpl)
+    with pytest.raises(PlotDependencyError, match=r"neurocore\[plot\]"):
+        curve.plot()
