@@ -177,6 +177,16 @@ def stop_steps(rule: StopRule, spikes: NDArray, n_steps: int) -> NDArray[np.int6
     return np.where(fired.any(axis=1), first, n_steps).astype(np.int64)
 
 
+def check_stopped_after_latency(codec, steps: NDArray, rule: StopRule) -> None:
+    """Refuse predictions of samples stopped before input reaches the read-out (nothing to decode yet)."""
+    early = np.asarray(steps) <= codec.latency
+    if early.any():
+        raise StopRuleError(f"{int(early.sum())} sample(s) stopped at step {int(np.min(steps))}, before input reaches "
+                            f"the output population {codec.output!r} at step {codec.latency + 1}: use "
+                            f"min_steps >= {codec.latency + 1} (this rule: margin {rule.margin}, min_steps "
+                            f"{rule.min_steps}, population {rule.population or codec.output!r})")
+
+
 def decode_at_steps(codec, counts: NDArray, v: NDArray, steps: NDArray) -> NDArray:
     """Predictions of samples stopped at ``steps`` from their counts and v at that step (one decode per step count)."""
     steps = np.asarray(steps, np.int64)
@@ -242,6 +252,7 @@ def readout_traces(program, X, n_steps: int, seed: int = 0, n_threads: int | Non
 def predict_stopped(codec, rule: StopRule, spikes: NDArray, v: NDArray, n_steps: int):
     """``(predictions, steps)`` of ``rule`` from full-length read-out traces, exactly as the kernel would stop."""
     steps = stop_steps(rule, spikes, n_steps)
+    check_stopped_after_latency(codec, steps, rule)
     rows = np.arange(spikes.shape[0])
     counts = np.cumsum(spikes, axis=1)[rows, steps - 1]
     return decode_at_steps(codec, counts, v[rows, steps - 1], steps), steps
@@ -268,7 +279,7 @@ def _calibrate(program, X_cal, y_cal, n_steps, target, margins, min_steps, seed,
     _is_program(program)
     target = _check_target(target)
     codec = program.meta["codec"]
-    margins = _ints(range(1, 17) if margins is None else margins, "margins", 0)
+    margins = _ints(range(1, 17) if margins is None else margins, "margins", 1)
     if min_steps is None:
         min_steps = [1] + [codec.latency + k for k in range(2, 5)]  # latency + 1 acts as 1: no spike before
     min_steps = _ints(min_steps, "min_steps", 1)
@@ -397,7 +408,7 @@ def accuracy_vs_energy(program, X, y, n_steps: int = 32, margins=(1, 2, 3, 4, 6,
 
     _is_program(program)
     codec = program.meta["codec"]
-    margins = _ints(margins, "margins", 0)
+    margins = _ints(margins, "margins", 1)  # margin 0 is fixed T = min_steps: see fixed_steps
     fixed_steps = _ints(range(codec.latency + 1, int(n_steps) + 1) if fixed_steps is None else fixed_steps,
                         "fixed_steps", 1)
     sim = Simulator(program)

@@ -786,8 +786,9 @@ class Simulator:
             result.counters["stop_counter_reads"] = checks * stop_args[3]
             result.meta.update(stop=repr(stop), stop_checker=stop.checker)
         if codec is not None and stop is not None:
-            from neurocore.anytime import decode_at_steps
+            from neurocore.anytime import check_stopped_after_latency, decode_at_steps
 
+            check_stopped_after_latency(codec, result.steps, stop)
             pm = p.populations[codec.output]
             result.predictions = decode_at_steps(codec, result.spike_counts[codec.output],
                                                  result.final_state["v"][:, pm.offset: pm.offset + pm.n], result.steps)

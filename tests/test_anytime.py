@@ -318,3 +318,12 @@ def test_plot_without_matplotlib_says_which_extra(digits_program, monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_mpl)
     with pytest.raises(PlotDependencyError, match=r"neurocore\[plot\]"):
         curve.plot()
+
+
+def test_a_converted_sample_cannot_stop_before_its_output_is_reached(digits_program):
+    program, X, _ = digits_program
+    latency = program.meta["codec"].latency
+    with pytest.raises(StopRuleError, match=f"use min_steps >= {latency + 1}"):
+        nc.Simulator(program).run(X[:5], n_steps=10, stop=StopRule(margin=0, min_steps=latency))
+    r = nc.Simulator(program).run(X[:5], n_steps=10, stop=StopRule(margin=0, min_steps=latency + 1))
+    assert_array_equal(r.steps, latency + 1)
