@@ -101,7 +101,7 @@ def cross_fit(program, X, y):
 def main_curve():
     name, program, X, y = build(args.model)
     print(f"{name}, {args.encoding} encoding, loihi(), {len(y)} held-out digits, T <= {T}; "
-          f"output reached at step {program.meta['codec'].latency + 1}")
+          f"output reached at step {program.codec.latency + 1}")
     t0 = time.time()
     curve = nc.accuracy_vs_energy(program, X, y, n_steps=T, margins=MARGINS, chip="loihi")
     print(f"(curve: {len(curve.rows)} kernel runs in {time.time() - t0:.0f} s)")

@@ -10,14 +10,14 @@ input, updates no neuron, sends no spike and counts nothing from then on, so its
 state and prediction are exactly those of a run of its own number of steps
 (``RunResult.steps``).
 
-:meth:`StopRule.calibrate` picks the margin on calibration data; :func:`accuracy_vs_energy`
-sweeps it next to the fixed-T curve, with energy and latency per inference from
+:meth:`StopRule.calibrate` picks the margin on calibration data;
+:func:`neurocore.anytime_energy.accuracy_vs_energy` (``nc.accuracy_vs_energy``, the report
+stage) sweeps it next to the fixed-T curve, with energy and latency per inference from
 :func:`neurocore.energy.estimate` (which prices only the steps each sample ran, plus the
 check itself where the profile's source publishes its cost).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -25,8 +25,8 @@ from numpy.typing import NDArray
 
 from neurocore.errors import StopRuleError
 
-__all__ = ["StopRule", "STOP_RULES", "CalibrationTable", "AnytimeCurve", "accuracy_vs_energy", "stop_steps",
-           "decode_at_steps"]
+__all__ = ["StopRule", "STOP_RULES", "CHECKERS", "CalibrationTable", "stop_steps", "decode_at_steps",
+           "predict_stopped", "readout_traces", "check_stopped_after_latency"]
 
 
 def _count_margin(counts: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -107,7 +107,7 @@ class StopRule:
         Program has no default, or when a converted network's read-out does not spike
         (``decoding="membrane"``: its spike counts never differ).
         """
-        codec = program.meta.get("codec")
+        codec = program.codec
         name = self.population
         if name is None:
             if codec is None:
@@ -226,13 +226,14 @@ class CalibrationTable:
         return "\n".join(lines)
 
 
-def _is_program(program) -> None:
+def require_converted(program) -> None:
+    """A compiled, converted Program (with a codec), or a StopRuleError."""
     from neurocore.mapping import Program
 
     if not isinstance(program, Program):
         raise StopRuleError(f"expected a compiled Program (nc.compile(nc.convert(model, ...), chip)), got "
                             f"{type(program).__name__}")
-    if program.meta.get("codec") is None:
+    if program.codec is None:
         raise StopRuleError("this Program has no codec: calibrating a stop rule needs a converted network "
                             "(nc.convert) whose predictions can be scored")
 
@@ -244,7 +245,7 @@ def readout_traces(program, X, n_steps: int, seed: int = 0, n_threads: int | Non
     """
     from neurocore.sim import Simulator
 
-    name = program.meta["codec"].output
+    name = program.codec.output
     r = Simulator(program).run(X, n_steps=n_steps, probes={name: ["spikes", "v"]}, seed=seed, n_threads=n_threads)
     return r, r.probes[name]["spikes"].astype(np.int64), r.probes[name]["v"].astype(np.int64)
 
@@ -266,7 +267,8 @@ def _check_target(target) -> float:
     return float(target)
 
 
-def _ints(values, what: str, lo: int) -> list[int]:
+def int_list(values, what: str, lo: int) -> list[int]:
+    """Sorted distinct ints >= ``lo`` of ``values``, or a StopRuleError naming ``what``."""
     vals = list(values)
     if not vals or not all(_is_int(v) and v >= lo for v in vals):
         raise StopRuleError(f"{what} must be a non-empty list of ints >= {lo}, got {values!r}")
@@ -276,13 +278,13 @@ def _ints(values, what: str, lo: int) -> list[int]:
 def _calibrate(program, X_cal, y_cal, n_steps, target, margins, min_steps, seed, n_threads):
     from neurocore.sim import check_labels
 
-    _is_program(program)
+    require_converted(program)
     target = _check_target(target)
-    codec = program.meta["codec"]
-    margins = _ints(range(1, 17) if margins is None else margins, "margins", 1)
+    codec = program.codec
+    margins = int_list(range(1, 17) if margins is None else margins, "margins", 1)
     if min_steps is None:
         min_steps = [1] + [codec.latency + k for k in range(2, 5)]  # latency + 1 acts as 1: no spike before
-    min_steps = _ints(min_steps, "min_steps", 1)
+    min_steps = int_list(min_steps, "min_steps", 1)
     r, spikes, v = readout_traces(program, X_cal, int(n_steps), seed, n_threads)
     y = check_labels(y_cal, r.batch_size, np.asarray(r.predictions))
     fixed = float(np.mean(r.predictions == y))
@@ -300,138 +302,3 @@ def _calibrate(program, X_cal, y_cal, n_steps, target, margins, min_steps, seed,
     table.chosen = min(ok, key=lambda i: (table.rows[i]["mean_steps"], -table.rows[i]["margin"]))
     best = table.rows[table.chosen]
     return StopRule(margin=best["margin"], min_steps=best["min_steps"]), table
-
-
-@dataclass
-class AnytimeRow:
-    """One point of an accuracy-vs-energy curve.
-
-    ``kind``: ``"stop"`` (early stopping, ``parameter`` = margin) or ``"fixed"``
-    (``parameter`` = T); ``accuracy`` a fraction; ``mean_steps`` per inference;
-    ``energy_J`` and ``latency_s`` per inference from :func:`neurocore.energy.estimate`.
-    """
-
-    kind: str
-    parameter: int
-    accuracy: float
-    mean_steps: float
-    energy_J: float
-    latency_s: float
-
-
-@dataclass
-class AnytimeCurve:
-    """Early stopping (a margin sweep) next to the fixed-T curve, per inference on one profile."""
-
-    profile: str
-    n_steps: int
-    min_steps: int
-    n_samples: int
-    rows: list[AnytimeRow] = field(default_factory=list)
-    flags: tuple[str, ...] = ()
-
-    def of(self, kind: str) -> list[AnytimeRow]:
-        """The rows of one kind (``"stop"`` or ``"fixed"``), in sweep order."""
-        return [r for r in self.rows if r.kind == kind]
-
-    def to_dict(self) -> dict:
-        return {"profile": self.profile, "n_steps": self.n_steps, "min_steps": self.min_steps,
-                "n_samples": self.n_samples, "rows": [vars(r) for r in self.rows], "flags": list(self.flags)}
-
-    def __str__(self) -> str:
-        from neurocore.report import format_si
-
-        lines = [f"accuracy vs energy on '{self.profile}', {self.n_samples} samples (stop: margin sweep, "
-                 f"min_steps={self.min_steps}, T <= {self.n_steps})",
-                 "  kind   param  accuracy  mean steps  energy/inf  latency/inf"]
-        for r in self.rows:
-            lines.append(f"  {r.kind:<5}  {r.parameter:>5}  {100 * r.accuracy:>7.2f}%  {r.mean_steps:>10.2f}  "
-                         f"{format_si(r.energy_J, 'J'):>10}  {format_si(r.latency_s, 's'):>11}")
-        return "\n".join(lines)
-
-    def plot(self, path=None, x: str = "mean_steps"):
-        """Accuracy against ``x`` (``"mean_steps"``, ``"energy_J"`` or ``"latency_s"``), one line per kind.
-
-        Needs matplotlib (the ``plot`` extra; else ``neurocore.report.PlotDependencyError``,
-        an ImportError). Writes a PNG at ``path`` when given (atomically: a failed write keeps
-        the previous file); returns the Figure (Agg canvas, no pyplot state).
-        """
-        from neurocore.report import _figure, _save
-
-        if x not in ("mean_steps", "energy_J", "latency_s"):
-            raise StopRuleError(f"plot x={x!r}; choose 'mean_steps', 'energy_J' or 'latency_s'")
-        fig = _figure((5.5, 4))
-        ax = fig.add_subplot()
-        labels = {"fixed": "fixed T", "stop": "early stop (margin sweep)"}
-        for kind, style in (("fixed", "o-"), ("stop", "s-")):
-            rows = sorted(self.of(kind), key=lambda r: getattr(r, x))
-            if rows:
-                ax.plot([getattr(r, x) for r in rows], [100 * r.accuracy for r in rows], style, label=labels[kind],
-                        markersize=4)
-        ax.set_xlabel({"mean_steps": "mean steps per inference", "energy_J": f"energy per inference (J, {self.profile})",
-                       "latency_s": "chip time per inference (s)"}[x])
-        ax.set_ylabel("accuracy (%)")
-        ax.grid(alpha=0.3)
-        ax.legend()
-        _save(fig, path)
-        return fig
-
-
-def accuracy_vs_energy(program, X, y, n_steps: int = 32, margins=(1, 2, 3, 4, 6, 8), fixed_steps=None,
-                       min_steps: int = 1, chip: str = "loihi", seed: int = 0,
-                       n_threads: int | None = None, **estimate_options) -> AnytimeCurve:
-    """Early stopping at each margin and the fixed-T network at each T: accuracy, mean steps,
-    energy and chip time per inference.
-
-    Every point is a real kernel run priced by :func:`neurocore.energy.estimate` on the chip
-    profile ``chip`` (``baseline=None``; ``estimate_options`` such as ``static=`` pass through).
-
-    Parameters
-    ----------
-    program : Program
-        A converted, compiled Program whose read-out spikes.
-    X, y : arrays
-        Test samples and labels (choose the margin on other data: :meth:`StopRule.calibrate`).
-    n_steps : int
-        Upper bound of the early-stopped runs.
-    margins : sequence of int
-        Margins to sweep (``StopRule(margin, min_steps)``).
-    fixed_steps : sequence of int, optional
-        Fixed T values (default every T from the codec's latency + 1 to ``n_steps``).
-
-    Returns
-    -------
-    AnytimeCurve
-    """
-    from neurocore.energy import estimate
-    from neurocore.sim import Simulator
-
-    _is_program(program)
-    codec = program.meta["codec"]
-    margins = _ints(margins, "margins", 1)  # margin 0 is fixed T = min_steps: see fixed_steps
-    fixed_steps = _ints(range(codec.latency + 1, int(n_steps) + 1) if fixed_steps is None else fixed_steps,
-                        "fixed_steps", 1)
-    sim = Simulator(program)
-    curve = AnytimeCurve(profile=str(chip), n_steps=int(n_steps), min_steps=int(min_steps), n_samples=0)
-    flags: list[str] = []
-
-    seen: set[str] = set()
-
-    def point(kind, param, r):
-        e = estimate(r, chip=chip, baseline=None, **estimate_options)
-        for f in e.flags:  # one of each kind: the same flag recurs with each run's counts
-            key = re.sub(r"[0-9.]+", "#", f)
-            if key not in seen:
-                seen.add(key)
-                flags.append(f)
-        curve.n_samples = r.batch_size
-        curve.rows.append(AnytimeRow(kind, int(param), r.accuracy(y), float(np.mean(r.steps)),
-                                     e.energy_per_inference_J, e.latency_s))
-
-    for T in fixed_steps:
-        point("fixed", T, sim.run(X, n_steps=T, seed=seed, n_threads=n_threads))
-    for m in margins:
-        rule = StopRule(margin=m, min_steps=min_steps)
-        point("stop", m, sim.run(X, n_steps=int(n_steps), stop=rule, seed=seed, n_threads=n_threads))
-    curve.flags = tuple(flags)
-    return curve

@@ -206,7 +206,7 @@ def test_converted_predictions_are_those_at_the_stop_step(digits_program):
         assert_array_equal(r.predictions[idx], sim.run(Xs[idx], n_steps=int(s)).predictions)
     # the offline twin used by calibrate gives the same steps and predictions
     _, spikes, v = readout_traces(program, Xs, 20)
-    pred, steps = predict_stopped(program.meta["codec"], StopRule(margin=2), spikes, v, 20)
+    pred, steps = predict_stopped(program.codec, StopRule(margin=2), spikes, v, 20)
     assert_array_equal(steps, r.steps)
     assert_array_equal(pred, r.predictions)
 
@@ -267,7 +267,7 @@ def test_estimate_prices_a_published_check(digits_program):
 
 def test_decode_at_steps_groups_by_step_count(digits_program):
     program, X, _ = digits_program
-    codec = program.meta["codec"]
+    codec = program.codec
     counts = np.array([[3, 1] + [0] * 8, [0, 5] + [0] * 8])
     v = np.zeros_like(counts)
     assert_array_equal(decode_at_steps(codec, counts, v, np.array([4, 9])), [0, 1])
@@ -304,7 +304,7 @@ def test_cli_run_with_stop_margin(tmp_path):
 def test_plot_without_matplotlib_says_which_extra(digits_program, monkeypatch):
     import builtins
 
-    from neurocore.anytime import AnytimeCurve, AnytimeRow
+    from neurocore.anytime_energy import AnytimeCurve, AnytimeRow
     from neurocore.report import PlotDependencyError
 
     curve = AnytimeCurve("loihi", 8, 1, 1, rows=[AnytimeRow("fixed", 8, 0.9, 8.0, 1e-6, 1e-4)])
@@ -322,7 +322,7 @@ def test_plot_without_matplotlib_says_which_extra(digits_program, monkeypatch):
 
 def test_a_converted_sample_cannot_stop_before_its_output_is_reached(digits_program):
     program, X, _ = digits_program
-    latency = program.meta["codec"].latency
+    latency = program.codec.latency
     with pytest.raises(StopRuleError, match=f"use min_steps >= {latency + 1}"):
         nc.Simulator(program).run(X[:5], n_steps=10, stop=StopRule(margin=0, min_steps=latency))
     r = nc.Simulator(program).run(X[:5], n_steps=10, stop=StopRule(margin=0, min_steps=latency + 1))
