@@ -225,6 +225,11 @@ def test_calibrate_chooses_on_calibration_data(digits_program):
         StopRule.calibrate(program, X[:10], y[:10], target=5)
     with pytest.raises(StopRuleError, match="margins must be"):
         StopRule.calibrate(program, X[:10], y[:10], margins=[-1])
+    with pytest.raises(StopRuleError, match="no candidate rule keeps calibration accuracy"):
+        StopRule.calibrate(program, X[1000:1200], y[1000:1200], n_steps=20, target=0.0, margins=[1], min_steps=[1])
+    chip, g, _ = _hand_built()
+    with pytest.raises(StopRuleError, match="has no codec"):
+        StopRule.calibrate(nc.compile(g, chip), X[:10], y[:10])
 
 
 def test_accuracy_vs_energy_prices_only_the_steps_run(digits_program, tmp_path):
