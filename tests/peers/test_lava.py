@@ -9,7 +9,7 @@ import pytest
 import neurocore as nc
 from neurocore.lava import LavaBridgeError, graph_from_spec, graph_spec
 
-from .conftest import VENVS, run_peer
+from .conftest import need_venv, run_peer
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "lava_bridge"
 
@@ -44,8 +44,7 @@ def test_live_lava_network_bit_exact(tmp_path):
 
 def test_graph_to_lava_bit_exact(tmp_path):
     """A neurocore Graph -> Lava processes (lava_from_spec) -> Lava's simulation == neurocore's."""
-    if not (VENVS / "lava" / "bin" / "python").exists():
-        pytest.skip("no Lava venv (make it with Python 3.10: see README, Interoperability)")
+    need_venv("lava")
     rng = np.random.default_rng(9)
     g = nc.Graph()
     x = g.input(10, name="x")
@@ -133,8 +132,7 @@ def test_live_lava_learning_bit_exact(tmp_path):
 def test_graph_with_learning_to_lava_bit_exact(tmp_path):
     """A neurocore Graph with nc.STDP(mode="lava") and a custom rule -> LearningDense processes ->
     Lava's simulation == neurocore's, weights included."""
-    if not (VENVS / "lava" / "bin" / "python").exists():
-        pytest.skip("no Lava venv (make it with Python 3.10: see README, Interoperability)")
+    need_venv("lava")
     rng = np.random.default_rng(21)
     g = nc.Graph()
     x = g.input(12, name="x")

@@ -11,13 +11,12 @@ nir = pytest.importorskip("nir")
 import neurocore as nc
 from neurocore.nir import load_nir, save_nir, to_nir
 
-from .conftest import VENVS, run_peer
+from .conftest import need_venv, run_peer
 from .test_trained import DATA, DT
 
 
 def _roundtrip(tool, tmp_path, write):
-    if not (VENVS / tool / "bin" / "python").exists():
-        pytest.skip(f"no {tool} venv")
+    need_venv(tool)
     d = np.load(DATA / f"{tool}.npz")
     T = int(d["T"])
     g = load_nir(DATA / f"{tool}.nir", source=tool, graded_inputs=True, dt=DT.get(tool))
