@@ -595,7 +595,7 @@ class Simulator:
         from neurocore.resources import RUN_ADVICE, check_memory, run_estimate
 
         p = self.program
-        codec = p.meta.get("codec")
+        codec = p.codec
         shape = np.shape(inputs) if hasattr(inputs, "shape") else np.asarray(inputs).shape
         single = codec is not None and len(shape) == len(codec.input_shape)  # one sample, as the codec allows
         batch = int(shape[0]) if len(shape) and not single else 1
@@ -646,7 +646,7 @@ class Simulator:
             from the L2 cache size). A block reads each synapse row once per step for all
             its samples. Results do not depend on it.
 
-        If the Program carries a codec (``program.meta["codec"]``, set by ``nc.convert``),
+        If the Program carries a codec (``program.codec``, set by ``nc.convert``),
         ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
         encodes them into per-step channel values and ``RunResult.predictions`` holds the
         decoded outputs.
@@ -656,7 +656,7 @@ class Simulator:
         RunResult
         """
         p = self.program
-        codec = p.meta.get("codec")
+        codec = p.codec
         if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
             raise SimulationError(f"n_steps must be a positive int, got {n_steps!r}")
         from neurocore.learning_sim import has_plasticity
