@@ -15,8 +15,9 @@ ROOT = Path(__file__).resolve().parents[2]
 VENVS = Path(os.environ.get("NEUROCORE_PEER_VENVS", ROOT / ".venvs"))
 OUT = ROOT / "tests" / "data" / "peers_trained"
 
-for tool in sys.argv[1:] or ["sinabs", "snntorch", "norse", "spikingjelly"]:
-    py = VENVS / tool / "bin" / "python"
+for tool in sys.argv[1:] or ["sinabs", "sinabs_conv", "snntorch", "snntorch_rec", "norse", "norse_cuba",
+                              "spikingjelly"]:
+    py = VENVS / tool.split("_")[0] / "bin" / "python"
     r = subprocess.run([str(py), str(ROOT / "tests" / "peers" / "runners" / "trained_run.py"), str(OUT), tool, "train"],
                        capture_output=True, text=True)
     print(r.stdout.strip().splitlines()[-1] if r.returncode == 0 else r.stderr[-2000:])

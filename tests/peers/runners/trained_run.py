@@ -6,8 +6,9 @@ Usage:
   python trained_run.py OUT_DIR TOOL train          # train, quantize, export, simulate
   python trained_run.py OUT_DIR TOOL sim WEIGHTS    # rebuild from WEIGHTS (a TOOL.npz), export, simulate
 
-TOOL: sinabs | snntorch | norse | spikingjelly. Writes OUT_DIR/TOOL.nir and OUT_DIR/TOOL.npz:
-w0 (H, 64), w1 (10, H) float32 weights; x (N, 64) uint8 test digits (0..16; the network sees
+TOOL (a case; its venv is the part before "_"): sinabs | sinabs_conv | snntorch | snntorch_rec |
+norse | norse_cuba | spikingjelly. Writes OUT_DIR/TOOL.nir and OUT_DIR/TOOL.npz: w0, w1, ...
+float32 weights of the weight-carrying modules in module order; x (N, 64) uint8 test digits (0..16; the network sees
 x/16 as a constant analog input every step); y (N,) labels; hidden, out (N, T, H/10) uint8
 spikes of the tool's own simulation; pred (N,) its predictions (argmax of output spike counts,
 first index on ties); the same with suffix _float for the trained float weights (before they
@@ -40,7 +41,8 @@ out, tool = Path(sys.argv[1]), sys.argv[2]
 mode = sys.argv[3]
 out.mkdir(parents=True, exist_ok=True)
 H, N_TEST = 48, 360
-STEPS = {"sinabs": 32, "snntorch": 16, "norse": 16, "spikingjelly": 16}
+STEPS = {"sinabs": 32, "sinabs_conv": 32, "snntorch": 16, "snntorch_rec": 16, "norse": 16, "norse_cuba": 16,
+         "spikingjelly": 16}
 T = STEPS[tool]
 
 
@@ -60,7 +62,8 @@ def grid(w: torch.Tensor) -> torch.Tensor:
 
 
 def linears(model):
-    return [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    """Every weight-carrying module (Linear, Conv2d; an RLeaky's recurrent Linear) in module order."""
+    return [m for m in model.modules() if isinstance(m, (torch.nn.Linear, torch.nn.Conv2d))]
 
 
 def set_weights(model, ws):
@@ -277,7 +280,178 @@ def spikingjelly_tool():
     return build, run, export, train, getattr(spikingjelly, "__version__", "2.0.0")
 
 
-TOOLS = {"sinabs": sinabs_tool, "snntorch": snntorch_tool, "norse": norse_tool, "spikingjelly": spikingjelly_tool}
+def sinabs_conv_tool():
+    """Conv2d(1, 6, 3, pad 1) -> ReLU -> SumPool2d(2) -> Flatten -> Linear(96, 10): sinabs.from_model.
+    (sinabs' to_nir has no AvgPool2d: its users pool with sinabs.layers.SumPool2d.)"""
+    import sinabs
+    import sinabs.layers as sl
+    from sinabs.activation import MembraneSubtract, SingleSpike
+
+    def ann():
+        return torch.nn.Sequential(torch.nn.Conv2d(1, 6, 3, padding=1, bias=False), torch.nn.ReLU(),
+                                   sl.SumPool2d(2), torch.nn.Flatten(), torch.nn.Linear(96, 10, bias=False))
+
+    def build(ws):
+        a = ann()
+        set_weights(a, ws)
+        return sinabs.from_model(a, input_shape=(1, 8, 8), spike_fn=SingleSpike, reset_fn=MembraneSubtract(),
+                                 min_v_mem=None, batch_size=N_TEST, add_spiking_output=True).spiking_model
+
+    def run(model, x):
+        for m in model.modules():
+            if isinstance(m, sl.StatefulLayer):
+                m.reset_states()
+        rec = {}
+        names = [k for k, m in model.named_children() if isinstance(m, sl.IAFSqueeze)]
+        hooks = [getattr(model, k).register_forward_hook(lambda mod, i, o, k=k: rec.__setitem__(k, o.detach().numpy()))
+                 for k in names]
+        with torch.no_grad():
+            model(x.reshape(-1, 1, 8, 8)[:, None].repeat(1, T, 1, 1, 1).reshape(-1, 1, 8, 8))
+        for h in hooks:
+            h.remove()
+        b = x.shape[0]
+        return tuple(rec[k].reshape(b, T, -1) for k in names)
+
+    def export(model):
+        for m in model.modules():
+            if isinstance(m, sl.StatefulLayer):
+                m.reset_states()
+        graph = sinabs.to_nir(model, torch.zeros(N_TEST, 1, 8, 8))
+        # sinabs 3.1.3 leaves Conv2d.input_shape and Flatten.input_type None, which nir.write cannot
+        # store: fill them from the known shapes (nothing else changes)
+        for k, node in graph.nodes.items():
+            if isinstance(node, nir.Conv2d) and node.input_shape is None:
+                node.input_shape = np.array([8, 8])
+            if isinstance(node, nir.Flatten) and (node.input_type or {}).get("input") is None:
+                graph.nodes[k] = nir.Flatten(input_type={"input": np.array([6, 4, 4])}, start_dim=node.start_dim,
+                                             end_dim=node.end_dim)
+        return graph
+
+    def train(xtr, ytr):
+        a = ann()
+        opt = torch.optim.Adam(a.parameters(), lr=3e-3)
+        xs, ys = torch.as_tensor(xtr / 16.0, dtype=torch.float32).reshape(-1, 1, 8, 8), torch.as_tensor(ytr)
+        g = torch.Generator().manual_seed(0)
+        for _ in range(30):
+            for idx in torch.randperm(len(ys), generator=g).split(64):
+                loss = torch.nn.functional.cross_entropy(a(xs[idx]), ys[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        with torch.no_grad():   # data-based normalisation, 99.9th percentile per spiking layer
+            a1 = torch.relu(a[0](xs))
+            l1 = float(torch.quantile(a1.flatten(), 0.999))
+            l2 = float(torch.quantile(a[4](a[3](a[2](a1))).clamp(min=0).flatten(), 0.999))
+            return [a[0].weight / l1, a[4].weight * l1 / l2]
+
+    return build, run, export, train, sinabs.__version__
+
+
+def snntorch_rec_tool():
+    """Linear(64, 48) -> RLeaky(48, all-to-all recurrent Linear without bias) -> Linear(48, 10) -> Leaky."""
+    import snntorch as snn
+    from snntorch import surrogate
+    from snntorch.export_nir import export_to_nir
+
+    beta = 15 / 16
+
+    def build(ws):
+        sg = surrogate.fast_sigmoid()
+        kw = dict(init_hidden=True, reset_delay=False, spike_grad=sg, learn_beta=False)
+        net = torch.nn.Sequential(torch.nn.Linear(64, H, bias=False),
+                                  snn.RLeaky(beta=torch.full((H,), beta), threshold=torch.ones(H), linear_features=H,
+                                             **kw),
+                                  torch.nn.Linear(H, 10, bias=False),
+                                  snn.Leaky(beta=torch.full((10,), beta), threshold=torch.ones(10), **kw))
+        with torch.no_grad():
+            net[1].recurrent.bias.zero_()
+        net[1].recurrent.bias.requires_grad_(False)
+        if ws is not None:
+            set_weights(net, ws)
+        return net
+
+    def steps(net, x):
+        for m in net.modules():
+            if isinstance(m, snn.SpikingNeuron):
+                m.reset_hidden()
+        hs, os_ = [], []
+        for _ in range(T):
+            h = net[1](net[0](x))
+            o = net[3](net[2](h))
+            hs.append(h)
+            os_.append(o)
+        return (torch.stack(hs, 1), torch.stack(os_, 1)), torch.stack(os_, 1).sum(1)
+
+    def run(net, x):
+        with torch.no_grad():
+            (h, o), _ = steps(net, x)
+        return h.numpy(), o.numpy()
+
+    def export(net):
+        for m in net.modules():
+            if isinstance(m, snn.SpikingNeuron):
+                m.reset_hidden()
+        return export_to_nir(net, torch.zeros(1, 64), ignore_dims=[0])
+
+    def train(xtr, ytr):
+        net = build(None)
+        with torch.no_grad():
+            net[0].weight.mul_(4.0)
+            net[2].weight.mul_(4.0)
+            net[1].recurrent.weight.mul_(0.5)
+        fit(net, steps, xtr, ytr, 30, 5e-3)
+        return [m.weight.detach() for m in linears(net)]
+
+    return build, run, export, train, snn.__version__
+
+
+def norse_cuba_tool():
+    """Linear(64, 48) -> LIFBoxCell -> Linear(48, 10) -> LIFCell (CubaLIF: tau_syn_inv 500/s, tau_mem_inv 250/s)."""
+    import norse.torch as nt
+
+    f = lambda n, v: torch.full((n,), float(v))
+
+    def build(ws):
+        box = nt.LIFBoxCell(nt.LIFBoxParameters(tau_mem_inv=f(H, 250), v_th=f(H, 1), v_leak=f(H, 0), v_reset=f(H, 0)))
+        cell = nt.LIFCell(nt.LIFParameters(tau_syn_inv=f(10, 500), tau_mem_inv=f(10, 250), v_th=f(10, 1),
+                                           v_leak=f(10, 0), v_reset=f(10, 0)))
+        net = nt.SequentialState(torch.nn.Linear(64, H, bias=False), box, torch.nn.Linear(H, 10, bias=False), cell)
+        if ws is not None:
+            set_weights(net, ws)
+        return net
+
+    def steps(net, x):
+        s1 = s3 = None
+        hs, os_ = [], []
+        for _ in range(T):
+            h, s1 = net[1](net[0](x), s1)
+            o, s3 = net[3](net[2](h), s3)
+            hs.append(h)
+            os_.append(o)
+        return (torch.stack(hs, 1), torch.stack(os_, 1)), torch.stack(os_, 1).sum(1)
+
+    def run(net, x):
+        with torch.no_grad():
+            (h, o), _ = steps(net, x)
+        return h.numpy(), o.numpy()
+
+    def export(net):
+        return nt.to_nir(net, torch.zeros(64), dt=1e-3)
+
+    def train(xtr, ytr):
+        net = build(None)
+        with torch.no_grad():
+            net[0].weight.mul_(8.0)
+            net[2].weight.mul_(2.0)
+        fit(net, steps, xtr, ytr, 15, 5e-3)
+        return [m.weight.detach() for m in linears(net)]
+
+    return build, run, export, train, "1.1.0"
+
+
+TOOLS = {"sinabs": sinabs_tool, "sinabs_conv": sinabs_conv_tool, "snntorch": snntorch_tool,
+         "snntorch_rec": snntorch_rec_tool, "norse": norse_tool, "norse_cuba": norse_cuba_tool,
+         "spikingjelly": spikingjelly_tool}
 
 
 def simulate(build, run, export, ws, xt, name):
@@ -297,12 +471,14 @@ def main():
         ws = [grid(torch.as_tensor(w)).numpy().astype(np.float32) for w in wf]
     else:
         d = np.load(sys.argv[4])
-        wf, ws = [d["w0_float"], d["w1_float"]], [d["w0"], d["w1"]]
+        k = sum(1 for n in d.files if n.startswith("w") and n[1:].isdigit())
+        wf, ws = [d[f"w{i}_float"] for i in range(k)], [d[f"w{i}"] for i in range(k)]
         assert np.array_equal(d["x"], xte) and np.array_equal(d["y"], yte), "the digits split changed"
     hf, of = simulate(build, run, export, wf, xt, f"{tool}_float")
     h, o = simulate(build, run, export, ws, xt, tool)
     pred, pred_f = o.sum(1).argmax(1), of.sum(1).argmax(1)
-    np.savez_compressed(out / f"{tool}.npz", w0=ws[0], w1=ws[1], w0_float=wf[0], w1_float=wf[1], x=xte, y=yte,
+    weights = {**{f"w{i}": w for i, w in enumerate(ws)}, **{f"w{i}_float": w for i, w in enumerate(wf)}}
+    np.savez_compressed(out / f"{tool}.npz", **weights, x=xte, y=yte,
                         hidden=h, out=o, pred=pred, hidden_float=hf, out_float=of, pred_float=pred_f, T=T,
                         tool_version=version, nir_version=nir.__version__, torch_version=torch.__version__)
     print(f"{tool} {version}: accuracy {np.mean(pred == yte):.4f} (float weights {np.mean(pred_f == yte):.4f}), "
