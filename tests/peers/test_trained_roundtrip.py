@@ -15,14 +15,17 @@ from .conftest import need_venv, run_peer
 from .test_trained import DATA, DT
 
 
-def _roundtrip(tool, tmp_path, write):
+def _roundtrip(case, tmp_path, write):
+    tool = case.split("_")[0]
     need_venv(tool)
-    d = np.load(DATA / f"{tool}.npz")
+    d = np.load(DATA / f"{case}.npz")
     T = int(d["T"])
-    g = load_nir(DATA / f"{tool}.nir", source=tool, graded_inputs=True, dt=DT.get(tool))
+    g = load_nir(DATA / f"{case}.nir", source=tool, graded_inputs=True, dt=DT.get(tool))
     x = d["x"].astype(np.int32) * 16                  # round(x/16 * input_scale 256)
     dt = write(g, tmp_path / "nc.nir")
-    np.savez(tmp_path / "x.npz", x=np.repeat(x[:, None], T, 1).astype(np.float32))
+    inp = next(iter(g.nodes.values()))
+    shape = tuple(inp.shape) if inp.shape is not None else (inp.n,)
+    np.savez(tmp_path / "x.npz", x=np.repeat(x[:, None], T, 1).reshape(len(x), T, *shape).astype(np.float32))
     run_peer(tool, "nir_import_run.py", tool, str(tmp_path / "nc.nir"), str(tmp_path / "x.npz"),
              str(tmp_path / "out.npz"), str(dt))
     got = np.load(tmp_path / "out.npz")
@@ -30,11 +33,11 @@ def _roundtrip(tool, tmp_path, write):
     r = nc.Simulator(nc.compile(g, nc.chip.loihi())).run(np.repeat(x[:, None], T + 1, 1), n_steps=T + 1,
                                                           probes={p: ["spikes"] for p in pops})
     h, o = r.probes[pops[0]]["spikes"][:, :T], r.probes[pops[1]]["spikes"][:, 1:T + 1]
-    th, to = got[f"spikes_{pops[0]}"], got[f"spikes_{pops[1]}"]
+    th, to = got[f"spikes_{pops[0].replace('.', '.1_')}"], got[f"spikes_{pops[1]}"]   # snnTorch: 1.lif -> 1.1_lif
     mh, mo = float(np.mean(th == h)), float(np.mean(to == o))
     y = d["y"]
     acc_tool, acc_nc = float(np.mean(to.sum(1).argmax(1) == y)), float(np.mean(o.sum(1).argmax(1) == y))
-    print(f"neurocore -> {tool}: spikes equal hidden {mh:.5f} output {mo:.5f}; accuracy tool {acc_tool:.4f} "
+    print(f"neurocore -> {case}: spikes equal hidden {mh:.5f} output {mo:.5f}; accuracy tool {acc_tool:.4f} "
           f"neurocore {acc_nc:.4f}")
     assert o.sum() > 0
     return mh, mo, acc_tool, acc_nc
@@ -71,3 +74,30 @@ def test_roundtrip_snntorch_loses_subtractive_reset(tmp_path):
     file differs (measured: spikes 93.47 % / 95.79 % equal). Reported, not hidden."""
     mh, mo, at, an = _roundtrip("snntorch", tmp_path, lambda g, p: (save_nir(g, p, dt=1e-4), 1e-4)[1])
     assert 0.9 <= mh < 0.99 and 0.9 <= mo < 0.99
+
+
+def test_roundtrip_norse_cubalif(tmp_path):
+    """A trained LIFBoxCell -> LIFCell network: neurocore's CubaLIF (du < 4095) read by Norse as
+    LIBox -> LIFBox: exact."""
+    mh, mo, at, an = _roundtrip("norse_cuba", tmp_path, lambda g, p: (save_nir(g, p, dt=1e-3), 1e-3)[1])
+    assert mh == mo == 1.0 and at == an
+
+
+def test_roundtrip_snntorch_recurrent(tmp_path):
+    """The trained RLeaky network: snnTorch's importer rebuilds neurocore's self-loop as a recurrent
+    layer (it prints "replace rnn subgraph with nirgraph"; neurocore's CubaLIF(du=4095) becomes
+    RSynaptic(alpha=0), reset to zero). Measured 70.15 % / 79.03 % of spikes equal and 20.56 %
+    accuracy in snnTorch (95.28 % in neurocore). Not only the lost subtractive reset: against the
+    same graph with every reset set to zero it still agrees on only 69.6 % / 79.9 % (the cause
+    inside snnTorch's recurrent import is not isolated)."""
+    mh, mo, at, an = _roundtrip("snntorch_rec", tmp_path, lambda g, p: (save_nir(g, p, dt=1e-4), 1e-4)[1])
+    assert 0.6 <= mh < 0.9 and 0.6 <= mo < 0.9
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="sinabs 3.1.3's from_nir cannot run neurocore's file of "
+                   "an imported CNN: the imported convolution is a sparse matrix (no kernel), which to_nir writes "
+                   "as a flat Affine into a (6, 8, 8)-shaped IF; sinabs broadcasts the IF's (6, 8, 8) threshold "
+                   "against the flat 384 input and fails ('The size of tensor a (384) must match the size of "
+                   "tensor b (8)')")
+def test_roundtrip_sinabs_cnn(tmp_path):
+    _roundtrip("sinabs_conv", tmp_path, lambda g, p: (save_nir(g, p, dt=1.0, compat="nir-1.0.4"), 1.0)[1])
