@@ -115,7 +115,7 @@ def _rule_spec(d) -> dict:
     if rule is None:
         raise LavaBridgeError(f"lava_spec: LearningDense '{d.name}' has no learning_rule")
     kind = type(rule).__name__
-    if kind in ("Loihi3FLearningRule", "RewardModulatedSTDP") or "Loihi3F" in [c.__name__ for c in type(rule).__mro__]:
+    if "Loihi3FLearningRule" in {c.__name__ for c in type(rule).__mro__}:     # RewardModulatedSTDP is one
         raise LavaBridgeError(f"lava_spec: LearningDense '{d.name}' uses {kind}: {LEARNING_REFUSALS['three_factor']}")
     graded = pp.get("graded_spike_cfg")
     if int(_val(d.num_message_bits).reshape(-1)[0]) > 0 or (graded is not None and
