@@ -114,15 +114,12 @@ def _check_chip(c: _Checker, chip) -> None:
 
 def _check_maps(c: _Checker, program, N: int, C: int, K: int, neuron_core: np.ndarray) -> None:
     """Populations tile [0, N) in order; their pieces and orders place each neuron on its core."""
-    for key, pm in program.populations.items():
-        if getattr(pm, "name", None) != key:
-            c.fail(f"populations['{key}']", "holds a map of another name")
-    for key, im in program.inputs.items():
-        if getattr(im, "name", None) != key:
-            c.fail(f"inputs['{key}']", "holds a map of another name")
-    pops = sorted(program.populations.values(), key=lambda pm: (pm.offset, pm.name))
+    for what, maps in (("populations", program.populations), ("inputs", program.inputs)):
+        for key, m in maps.items():
+            if getattr(m, "name", None) != key:
+                c.fail(f"{what}['{key}']", "holds a map of another name")
     off = 0
-    for pm in pops:
+    for pm in sorted(program.populations.values(), key=lambda pm: (pm.offset, pm.name)):
         f = f"populations['{pm.name}']"
         if pm.offset != off or pm.n < 1:
             c.fail(f, f"covers neurons [{pm.offset}, {pm.offset + pm.n}); the populations must tile [0, {N}) "
@@ -130,23 +127,7 @@ def _check_maps(c: _Checker, program, N: int, C: int, K: int, neuron_core: np.nd
         if not isinstance(pm.n, int) or pm.offset + pm.n > N:
             c.fail(f, f"covers neurons [{pm.offset}, {pm.offset + pm.n}); the neuron arrays have {N}")
         off += pm.n
-        pos = np.arange(pm.n) if pm.order is None else np.asarray(pm.order)
-        if pm.order is not None:
-            if pos.dtype.kind not in "iu" or pos.shape != (pm.n,) or not np.array_equal(np.sort(pos), np.arange(pm.n)):
-                c.fail(f"order.{pm.name}", f"must be a permutation of 0 .. {pm.n - 1}")
-        covered = np.zeros(pm.n, np.int64)
-        for i, piece in enumerate(pm.pieces):
-            if len(piece) != 3:
-                c.fail(f, f"piece {i} = {piece!r}; a piece is (core slot, start, stop)")
-            slot, lo, hi = (int(v) for v in piece)
-            if not (0 <= slot < K and 0 <= lo < hi <= pm.n):
-                c.fail(f, f"piece {i} = {tuple(piece)} is outside (slot < {K}, 0 <= start < stop <= {pm.n})")
-            covered[lo:hi] += 1
-            if np.any(neuron_core[pm.offset + pos[lo:hi]] != slot):
-                c.fail("neuron_core", f"disagrees with piece {i} of population '{pm.name}' (core slot {slot})")
-        if np.any(covered != 1):
-            c.fail(f, f"pieces cover positions {int(np.sum(covered > 0))} of {pm.n} exactly once at most; "
-                      "every neuron must be in exactly one piece")
+        _check_pieces(c, pm, K, neuron_core)
     if off != N:
         c.fail("populations", f"cover {off} neurons; the neuron arrays have {N}")
     off = 0
@@ -157,6 +138,28 @@ def _check_maps(c: _Checker, program, N: int, C: int, K: int, neuron_core: np.nd
         off += im.n
     if off != C:
         c.fail("inputs", f"cover {off} channels; the source tables have {C}")
+
+
+def _check_pieces(c: _Checker, pm, K: int, neuron_core: np.ndarray) -> None:
+    """A population's packing order is a permutation and its pieces put every neuron on one core slot."""
+    f = f"populations['{pm.name}']"
+    pos = np.arange(pm.n) if pm.order is None else np.asarray(pm.order)
+    if pm.order is not None:
+        if pos.dtype.kind not in "iu" or pos.shape != (pm.n,) or not np.array_equal(np.sort(pos), np.arange(pm.n)):
+            c.fail(f"order.{pm.name}", f"must be a permutation of 0 .. {pm.n - 1}")
+    covered = np.zeros(pm.n, np.int64)
+    for i, piece in enumerate(pm.pieces):
+        if len(piece) != 3:
+            c.fail(f, f"piece {i} = {piece!r}; a piece is (core slot, start, stop)")
+        slot, lo, hi = (int(v) for v in piece)
+        if not (0 <= slot < K and 0 <= lo < hi <= pm.n):
+            c.fail(f, f"piece {i} = {tuple(piece)} is outside (slot < {K}, 0 <= start < stop <= {pm.n})")
+        covered[lo:hi] += 1
+        if np.any(neuron_core[pm.offset + pos[lo:hi]] != slot):
+            c.fail("neuron_core", f"disagrees with piece {i} of population '{pm.name}' (core slot {slot})")
+    if np.any(covered != 1):
+        c.fail(f, f"pieces cover positions {int(np.sum(covered > 0))} of {pm.n} exactly once at most; "
+                  "every neuron must be in exactly one piece")
 
 
 def _check_neurons(c: _Checker, a: dict, chip: ChipSpec, N: int, K: int) -> None:
