@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurocore.chip.spec import ChipSpec, signed_range, unsigned_range
+from neurocore.chip.spec import ChipSpec
 from neurocore.errors import FileFormatError
+from neurocore.mapping._compile import neuron_ranges
 from neurocore.mapping.units import SYNAPSE_UNITS
 
 __all__ = ["validate_program", "NEURON_FIELDS", "ROW_FIELDS", "PACKET_FIELDS"]
@@ -88,22 +89,6 @@ class _Checker:
             self.fail(name, f"decreases at entry {i + 1}; a pointer array never decreases")
 
 
-def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
-    """Ranges of the per-neuron parameters on ``chip`` (as the compiler checks them)."""
-    hu, hv = 1 << (chip.u_bits - 1), 1 << (chip.v_bits - 1)
-    return {
-        "du": (*unsigned_range(chip.decay_bits), f"{chip.decay_bits}-bit unsigned decay"),
-        "dv": (*unsigned_range(chip.decay_bits), f"{chip.decay_bits}-bit unsigned decay"),
-        "vth": (*unsigned_range(chip.vth_bits), f"{chip.vth_bits}-bit unsigned threshold mantissa"),
-        "bias_mant": (*signed_range(chip.bias_mant_bits), f"{chip.bias_mant_bits}-bit signed"),
-        "bias_exp": (*unsigned_range(chip.bias_exp_bits), f"{chip.bias_exp_bits}-bit unsigned"),
-        "refractory": (*unsigned_range(chip.refractory_bits), f"{chip.refractory_bits}-bit unsigned"),
-        "reset": (0, 1, "0 reset to zero, 1 subtract"),
-        "u0": (-hu, hu, f"{chip.u_bits}-bit u"),
-        "v0": (-hv, hv, f"{chip.v_bits}-bit v"),
-    }
-
-
 def _check_chip(c: _Checker, chip) -> None:
     if not isinstance(chip, ChipSpec):
         c.fail("chip", f"must be a ChipSpec, got {type(chip).__name__}")
@@ -163,7 +148,7 @@ def _check_pieces(c: _Checker, pm, K: int, neuron_core: np.ndarray) -> None:
 
 
 def _check_neurons(c: _Checker, a: dict, chip: ChipSpec, N: int, K: int) -> None:
-    for name, (lo, hi, what) in _neuron_ranges(chip).items():
+    for name, (lo, hi, what) in neuron_ranges(chip).items():
         c.within(name, c.array(a, name, N), lo, hi, what)
     if not chip.supports_decay:
         if np.any(a["du"] != (1 << chip.decay_bits) - 1) or np.any(a["dv"] != 0):
