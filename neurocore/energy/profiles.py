@@ -286,16 +286,7 @@ def _parse(data: Any, where: str) -> Profile:
     for k, e in entries.items():
         if e.included_in is not None and e.included_in not in entries:
             raise _fail(where, f"entry '{k}' is included_in '{e.included_in}', which is not an entry")
-    model = precision = measurement = None
-    levels: tuple[tuple[str, int | None], ...] = ()
-    if kind == "dense":
-        model, precision = data.get("model"), data.get("precision")
-        if model not in DENSE_MODELS:
-            raise _fail(where, f"dense profile 'model' is {model!r}; choose one of {DENSE_MODELS}")
-        if precision not in PRECISION_BITS:
-            raise _fail(where, f"dense profile 'precision' is {precision!r}; choose one of {list(PRECISION_BITS)}")
-        levels = _parse_levels(data.get("memory_levels"), entries, where) if model == "memory_hierarchy" else ()
-        measurement = _parse_measurement(data.get("measurement"), where) if model == "measured" else None
+    dense = _parse_dense(data, entries, where) if kind == "dense" else {}
     description = data.get("description", "")
     if not isinstance(description, str):
         raise _fail(where, "'description' must be a string")
@@ -303,8 +294,19 @@ def _parse(data: Any, where: str) -> Profile:
     if timing not in TIMINGS:
         raise _fail(where, f"'timing' is {timing!r}; choose one of {TIMINGS}")
     return Profile(name=name, kind=kind, scope=scope, entries=entries, citations=tuple(cites),
-                   description=description, model=model, precision=precision, memory_levels=levels,
-                   measurement=measurement, timing=timing)
+                   description=description, timing=timing, **dense)
+
+
+def _parse_dense(data: Mapping, entries: Mapping[str, Entry], where: str) -> dict[str, Any]:
+    """A dense profile's model, precision, and the memory levels or measurement its model needs."""
+    model, precision = data.get("model"), data.get("precision")
+    if model not in DENSE_MODELS:
+        raise _fail(where, f"dense profile 'model' is {model!r}; choose one of {DENSE_MODELS}")
+    if precision not in PRECISION_BITS:
+        raise _fail(where, f"dense profile 'precision' is {precision!r}; choose one of {list(PRECISION_BITS)}")
+    levels = _parse_levels(data.get("memory_levels"), entries, where) if model == "memory_hierarchy" else ()
+    measurement = _parse_measurement(data.get("measurement"), where) if model == "measured" else None
+    return {"model": model, "precision": precision, "memory_levels": levels, "measurement": measurement}
 
 
 def _parse_measurement(raw: Any, where: str) -> dict[str, Any]:
