@@ -7,7 +7,8 @@ from neurocore.graph import learning
 from neurocore.graph.learning import LearningRule
 from neurocore.graph.learning import rstdp as RSTDP
 from neurocore.graph.learning import stdp as STDP
-from neurocore.convert import ConversionReport, accuracy_vs_timesteps, convert
+from neurocore import convert  # the package, callable as convert() (see neurocore/convert/__init__.py)
+from neurocore.convert import ConversionReport
 from neurocore.errors import (
                               BitWidthError,
                               StoreMismatchError,
@@ -28,6 +29,7 @@ from neurocore.graph import IF, AdaptiveLIF, CubaLIF, Graph, one_to_one
 from neurocore.mapping import Program, compile
 from neurocore.energy import estimate
 from neurocore.sim import RunResult, Simulator
+from neurocore.evaluate import accuracy_vs_timesteps
 from neurocore.learning_sim import learned_graph
 from neurocore.pruning import PruneReport, prune
 

@@ -34,7 +34,7 @@ def _kwargs_of(fn, skip: tuple[str, ...]) -> set[str]:
 
 
 def _convert_keys() -> set[str]:
-    from neurocore.convert.convert import convert
+    from neurocore.convert._convert import convert
 
     return _kwargs_of(convert, ("model", "calibration", "chip"))
 
