@@ -139,8 +139,13 @@ def cmd_run(args) -> int:
     t0 = time.perf_counter()
     from neurocore.batching import run_batched
 
-    result = run_batched(sim, x, args.steps, n_threads=args.threads, seed=args.seed)
+    stop = (None if args.stop_margin is None else
+            nc.StopRule(margin=args.stop_margin, min_steps=args.stop_min_steps, population=args.stop_population))
+    result = run_batched(sim, x, args.steps, n_threads=args.threads, seed=args.seed, stop=stop)
     wall = time.perf_counter() - t0
+    if stop is not None:
+        print(f"early stop ({stop.margin}-spike margin from step {stop.min_steps}): mean "
+              f"{result.steps.mean():.2f} of {args.steps} steps")
     if y is not None:
         result.meta["accuracy"] = result.accuracy(y)
     print(result.summary())
@@ -322,6 +327,11 @@ SUBCOMMANDS: dict[str, _Sub] = {
             _arg("--steps", type=int, default=32),
             _arg("--threads", type=int, default=None),
             _arg("--seed", type=int, default=0),
+            _arg("--stop-margin", type=int, default=None, metavar="K",
+                 help="anytime inference: stop a sample once its leading read-out neuron leads by K spikes"),
+            _arg("--stop-min-steps", type=int, default=1, metavar="M", help="check the stop rule from step M on"),
+            _arg("--stop-population", default=None, metavar="NAME",
+                 help="read-out population of the stop rule (default: a converted network's output)"),
             _arg("-o", "--output", required=True, metavar="RESULT.npz"),
         )),
     "report": _Sub(
