@@ -11,7 +11,9 @@ import os
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -249,6 +251,141 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+class _Sub(NamedTuple):
+    """One subcommand: its help line, handler, arguments and (optional) long description."""
+
+    help: str
+    func: Callable
+    args: tuple
+    description: str | None = None
+
+
+def _arg(*names: str, **options) -> tuple[tuple[str, ...], dict]:
+    """One ``add_argument`` call, as data."""
+    return names, options
+
+
+#: Stands for the chip preset names in ``choices`` (read from :data:`neurocore.chip.PRESETS` when the parser is built).
+CHIPS = ("<chip presets>",)
+
+#: Subcommand -> its parser, as data; :func:`build_parser` turns each into an argparse subparser.
+SUBCOMMANDS: dict[str, _Sub] = {
+    "demo": _Sub(
+        help="train an MLP on sklearn digits, convert, map on Loihi, run, report energy",
+        func=cmd_demo,
+        args=(
+            _arg("--steps", type=int, default=32, help="timesteps per inference (default 32)"),
+            _arg("--chip", default="loihi", choices=CHIPS, help="chip preset (default loihi)"),
+            _arg("--plot", metavar="DIR", help="write figures to DIR"),
+            _arg("--json", metavar="PATH", help="write the full report as JSON"),
+            _arg("--seed", type=int, default=0),
+        )),
+    "convert": _Sub(
+        help="convert a trained ANN (.onnx, a .pt state dict, or with --trust a pickle) "
+             "to a graph",
+        description="Convert a trained ANN to a spiking graph. ONNX is the recommended "
+                    "format. Pickles (.pkl/.joblib, whole-module .pt) run arbitrary code when loaded, so they are "
+                    "opened only with --trust; a .pt state dict loads safely (weights_only) with --arch.",
+        func=cmd_convert,
+        args=(
+            _arg("model",
+                 help="model file: .onnx (recommended), .pt/.pth state dict (with --arch), or with "
+                      "--trust a pickle (.pkl/.joblib scikit-learn MLP, torch.save(model) .pt)"),
+            _arg("--trust", action="store_true",
+                 help="allow pickled models: they run code when loaded, so use "
+                      "this only for files whose source you trust"),
+            _arg("--arch", metavar="MODULE:FUNCTION",
+                 help="for a .pt state dict: a function (in an importable "
+                      "module or a file.py) that returns the nn.Module the weights belong to"),
+            _arg("--calibration", required=True, metavar="X.npy", help="calibration samples for threshold balancing"),
+            _arg("-o", "--output", required=True, metavar="GRAPH.npz"),
+            _arg("--chip", default="loihi", choices=CHIPS),
+            _arg("--encoding", default="direct", choices=["direct", "poisson", "rate"]),
+            _arg("--percentile", type=float, default=99.9),
+        )),
+    "compile": _Sub(
+        help="map a graph onto a chip",
+        func=cmd_compile,
+        args=(
+            _arg("graph", help="graph file from `neurocore convert` or Graph.save"),
+            _arg("--chip", default="loihi", choices=CHIPS),
+            _arg("--placement", default=None, choices=["anneal", "greedy", "in_order"],
+                 help="placement strategy (default anneal)"),
+            _arg("--conv-storage", default="expanded", choices=["expanded", "shared"],
+                 help="store convolutions per synapse or as one shared kernel per core"),
+            _arg("--seed", type=int, default=0, help="placement seed"),
+            _arg("-o", "--output", required=True, metavar="PROGRAM.npz"),
+        )),
+    "run": _Sub(
+        help="simulate a compiled program on a batch of inputs",
+        func=cmd_run,
+        args=(
+            _arg("program"),
+            _arg("--inputs", required=True, metavar="X.npy",
+                 help="(batch, features) floats for a converted program, else (batch, steps, channels) ints"),
+            _arg("--labels", metavar="Y.npy", help="labels, to report accuracy"),
+            _arg("--steps", type=int, default=32),
+            _arg("--threads", type=int, default=None),
+            _arg("--seed", type=int, default=0),
+            _arg("--stop-margin", type=int, default=None, metavar="K",
+                 help="anytime inference: stop a sample once its leading read-out neuron leads by K spikes"),
+            _arg("--stop-min-steps", type=int, default=1, metavar="M", help="check the stop rule from step M on"),
+            _arg("--stop-population", default=None, metavar="NAME",
+                 help="read-out population of the stop rule (default: a converted network's output)"),
+            _arg("-o", "--output", required=True, metavar="RESULT.npz"),
+        )),
+    "report": _Sub(
+        help="energy and latency report of a run against a dense baseline",
+        func=cmd_report,
+        args=(
+            _arg("result"),
+            _arg("--profile", help="chip energy profile (default: the chip's own)"),
+            _arg("--baseline", nargs="+", default=["gpu-h100"],
+                 help="dense baseline profile(s): gpu-h100, gpu-h100-roofline, dense-45nm, a measured profile's "
+                      "name or JSON path; each is compared in both regimes (batch 1 and the run's batch)"),
+            _arg("--static", default="chips_used", choices=("chips_used", "core_fraction", "none"),
+                 help="static power for the chips the placement uses, the fraction of cores used, or none"),
+            _arg("--timing", choices=("neurocore", "sanafe-simple"), help="chip-time model (default: the profile's)"),
+            _arg("--json", metavar="PATH"),
+            _arg("--plot", metavar="DIR"),
+        )),
+    "check": _Sub(
+        help="validate a neurocore file (graph, program, result, .nir): exit 0 if valid, "
+             "1 with the reason",
+        func=cmd_check,
+        args=(
+            _arg("file"),
+        )),
+    "profiles": _Sub(
+        help="list energy profiles, or show one with its sources",
+        func=cmd_profiles,
+        args=(
+            _arg("name", nargs="?"),
+        )),
+    "sweep": _Sub(
+        help="evaluate a design space (YAML/JSON study file) into a resumable SQLite store",
+        func=cmd_sweep,
+        args=(
+            _arg("space", help="study file: model, data, chip_fields, convert, n_steps (see neurocore.dse.spacefile)"),
+            _arg("--store", required=True, metavar="STUDY.sqlite", help="results store; finished points are skipped"),
+            _arg("--scheduler", metavar="ADDRESS",
+                 help="Dask scheduler (tcp://host:8786); default: a local cluster "
+                      "when dask is installed, else in-process; 'in-process' forces in-process"),
+            _arg("--workers", type=int, default=None, help="local cluster worker processes (default: CPU count)"),
+            _arg("--threads", type=int, default=None, help="kernel threads per task"),
+            _arg("--pareto", default="accuracy,energy_per_inference_J", metavar="M1,M2[,M3]",
+                 help="objectives of the printed Pareto front (default accuracy,energy_per_inference_J)"),
+            _arg("--front", metavar="PATH", help="write the front as .csv or .json"),
+            _arg("--plot", metavar="PNG", help="write the Pareto plot"),
+            _arg("--csv", metavar="PATH", help="write every point as CSV"),
+            _arg("--no-progress", action="store_true", help="no progress bar"),
+            _arg("--trust", action="store_true",
+                 help="allow a pickled model file (.pkl, whole-module .pt): "
+                      "pickles run code when loaded, so use this only for files whose source you trust"),
+        )),
+}
+
+
 def build_parser() -> argparse.ArgumentParser:
     from neurocore.chip import PRESETS
 
@@ -257,97 +394,11 @@ def build_parser() -> argparse.ArgumentParser:
                                 "chip model and report accuracy, latency and energy against a dense baseline.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-
-    d = sub.add_parser("demo", help="train an MLP on sklearn digits, convert, map on Loihi, run, report energy")
-    d.add_argument("--steps", type=int, default=32, help="timesteps per inference (default 32)")
-    d.add_argument("--chip", default="loihi", choices=chips, help="chip preset (default loihi)")
-    d.add_argument("--plot", metavar="DIR", help="write figures to DIR")
-    d.add_argument("--json", metavar="PATH", help="write the full report as JSON")
-    d.add_argument("--seed", type=int, default=0)
-    d.set_defaults(func=cmd_demo)
-
-    c = sub.add_parser("convert", help="convert a trained ANN (.onnx, a .pt state dict, or with --trust a pickle) "
-                       "to a graph", description="Convert a trained ANN to a spiking graph. ONNX is the recommended "
-                       "format. Pickles (.pkl/.joblib, whole-module .pt) run arbitrary code when loaded, so they are "
-                       "opened only with --trust; a .pt state dict loads safely (weights_only) with --arch.")
-    c.add_argument("model", help="model file: .onnx (recommended), .pt/.pth state dict (with --arch), or with "
-                   "--trust a pickle (.pkl/.joblib scikit-learn MLP, torch.save(model) .pt)")
-    c.add_argument("--trust", action="store_true", help="allow pickled models: they run code when loaded, so use "
-                   "this only for files whose source you trust")
-    c.add_argument("--arch", metavar="MODULE:FUNCTION", help="for a .pt state dict: a function (in an importable "
-                   "module or a file.py) that returns the nn.Module the weights belong to")
-    c.add_argument("--calibration", required=True, metavar="X.npy", help="calibration samples for threshold balancing")
-    c.add_argument("-o", "--output", required=True, metavar="GRAPH.npz")
-    c.add_argument("--chip", default="loihi", choices=chips)
-    c.add_argument("--encoding", default="direct", choices=["direct", "poisson", "rate"])
-    c.add_argument("--percentile", type=float, default=99.9)
-    c.set_defaults(func=cmd_convert)
-
-    m = sub.add_parser("compile", help="map a graph onto a chip")
-    m.add_argument("graph", help="graph file from `neurocore convert` or Graph.save")
-    m.add_argument("--chip", default="loihi", choices=chips)
-    m.add_argument("--placement", default=None, choices=["anneal", "greedy", "in_order"],
-                   help="placement strategy (default anneal)")
-    m.add_argument("--conv-storage", default="expanded", choices=["expanded", "shared"],
-                   help="store convolutions per synapse or as one shared kernel per core")
-    m.add_argument("--seed", type=int, default=0, help="placement seed")
-    m.add_argument("-o", "--output", required=True, metavar="PROGRAM.npz")
-    m.set_defaults(func=cmd_compile)
-
-    r = sub.add_parser("run", help="simulate a compiled program on a batch of inputs")
-    r.add_argument("program")
-    r.add_argument("--inputs", required=True, metavar="X.npy",
-                   help="(batch, features) floats for a converted program, else (batch, steps, channels) ints")
-    r.add_argument("--labels", metavar="Y.npy", help="labels, to report accuracy")
-    r.add_argument("--steps", type=int, default=32)
-    r.add_argument("--threads", type=int, default=None)
-    r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--stop-margin", type=int, default=None, metavar="K",
-                   help="anytime inference: stop a sample once its leading read-out neuron leads by K spikes")
-    r.add_argument("--stop-min-steps", type=int, default=1, metavar="M", help="check the stop rule from step M on")
-    r.add_argument("--stop-population", default=None, metavar="NAME",
-                   help="read-out population of the stop rule (default: a converted network's output)")
-    r.add_argument("-o", "--output", required=True, metavar="RESULT.npz")
-    r.set_defaults(func=cmd_run)
-
-    e = sub.add_parser("report", help="energy and latency report of a run against a dense baseline")
-    e.add_argument("result")
-    e.add_argument("--profile", help="chip energy profile (default: the chip's own)")
-    e.add_argument("--baseline", nargs="+", default=["gpu-h100"],
-                   help="dense baseline profile(s): gpu-h100, gpu-h100-roofline, dense-45nm, a measured profile's "
-                        "name or JSON path; each is compared in both regimes (batch 1 and the run's batch)")
-    e.add_argument("--static", default="chips_used", choices=("chips_used", "core_fraction", "none"),
-                   help="static power for the chips the placement uses, the fraction of cores used, or none")
-    e.add_argument("--timing", choices=("neurocore", "sanafe-simple"), help="chip-time model (default: the profile's)")
-    e.add_argument("--json", metavar="PATH")
-    e.add_argument("--plot", metavar="DIR")
-    e.set_defaults(func=cmd_report)
-
-    k = sub.add_parser("check", help="validate a neurocore file (graph, program, result, .nir): exit 0 if valid, "
-                       "1 with the reason")
-    k.add_argument("file")
-    k.set_defaults(func=cmd_check)
-
-    f = sub.add_parser("profiles", help="list energy profiles, or show one with its sources")
-    f.add_argument("name", nargs="?")
-    f.set_defaults(func=cmd_profiles)
-
-    w = sub.add_parser("sweep", help="evaluate a design space (YAML/JSON study file) into a resumable SQLite store")
-    w.add_argument("space", help="study file: model, data, chip_fields, convert, n_steps (see neurocore.dse.spacefile)")
-    w.add_argument("--store", required=True, metavar="STUDY.sqlite", help="results store; finished points are skipped")
-    w.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler (tcp://host:8786); default: a local cluster "
-                   "when dask is installed, else in-process; 'in-process' forces in-process")
-    w.add_argument("--workers", type=int, default=None, help="local cluster worker processes (default: CPU count)")
-    w.add_argument("--threads", type=int, default=None, help="kernel threads per task")
-    w.add_argument("--pareto", default="accuracy,energy_per_inference_J", metavar="M1,M2[,M3]",
-                   help="objectives of the printed Pareto front (default accuracy,energy_per_inference_J)")
-    w.add_argument("--front", metavar="PATH", help="write the front as .csv or .json")
-    w.add_argument("--plot", metavar="PNG", help="write the Pareto plot")
-    w.add_argument("--csv", metavar="PATH", help="write every point as CSV")
-    w.add_argument("--no-progress", action="store_true", help="no progress bar")
-    w.add_argument("--trust", action="store_true", help="allow a pickled model file (.pkl, whole-module .pt): "
-                   "pickles run code when loaded, so use this only for files whose source you trust")
-    w.set_defaults(func=cmd_sweep)
+    for name, spec in SUBCOMMANDS.items():
+        s = sub.add_parser(name, help=spec.help, description=spec.description)
+        for names, options in spec.args:
+            s.add_argument(*names, **{**options, "choices": chips} if options.get("choices") is CHIPS else options)
+        s.set_defaults(func=spec.func)
     return p
 
 

@@ -11,6 +11,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 __all__ = ["run_demo", "digits_split", "train_digits_mlp"]
 
@@ -91,14 +92,53 @@ def _regime_table(regimes: dict, k: int) -> str:
 def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = None, json_path: str | None = None,
              seed: int = 0, out=None, sweep=(4, 8, 16, 32)) -> dict:
     """Run the demo, print a summary to ``out`` and return every figure as a dict."""
+    from neurocore.batching import run_batched
+
+    out = out or sys.stdout
+
+    def say(*a) -> None:
+        print(*a, file=out, flush=True)
+
+    t_all = time.perf_counter()
+    d = _simulate(chip_name, steps, seed, say)
+    _say_summary(d, steps, say)
+    summary = {"ann_accuracy": d.ann_acc, "snn_accuracy": d.acc, "n_steps": steps, "chip": d.chip.name,
+               "cores_used": d.program.n_cores_used, "n_test": d.result.batch_size, "sim_wall_s": d.wall,
+               "replicas": d.k, "splitters": d.program.meta.get("splitters"),
+               "report_gpu_h100": d.gpu.to_dict(), "report_dense_45nm": d.d45.to_dict(),
+               "regimes": {name: rep.to_dict() for name, rep in d.regimes.items()}}
+    if plot_dir:
+        from neurocore.energy import estimate
+        from neurocore.report import save_all
+
+        rows = []
+        for T in sweep:
+            r = d.result if T == steps else run_batched(d.sim, d.Xte, T, desc=f"T={T}")
+            e = estimate(r, chip=d.profile, baseline="gpu-h100")
+            rows.append({"n_steps": T, "accuracy": r.accuracy(d.yte), "energy_per_inference_J": e.energy_per_inference_J,
+                         "ann_accuracy": d.ann_acc, "baseline_energy_per_inference_J": e.baseline_energy_per_inference_J})
+        probe = d.sim.run(d.Xte[:1], steps, probes={name: ["spikes"] for name in d.program.populations})
+        paths = save_all(d.result, d.gpu, plot_dir, rows=rows)
+        paths += save_all(probe, d.gpu, plot_dir, population=list(d.program.populations)[-2])[-1:]
+        summary["sweep"] = rows
+        for p in paths:
+            say(f"  wrote {p}")
+    if json_path:
+        from neurocore._io import atomic_write
+
+        atomic_write(json_path, json.dumps(summary, indent=2, default=float), "--json")
+        say(f"  wrote {json_path}")
+    say(f"done in {time.perf_counter() - t_all:.1f} s")
+    return summary
+
+
+def _simulate(chip_name: str, steps: int, seed: int, say) -> SimpleNamespace:
+    """Train, convert, compile and run the test set, serially and on replicas; price both runs."""
     import neurocore as nc
     from neurocore.batching import run_batched
     from neurocore.chip.presets import DEFAULT_PROFILE
     from neurocore.energy import estimate
 
-    out = out or sys.stdout
-    say = (lambda *a: print(*a, file=out, flush=True))
-    t_all = time.perf_counter()
     chip = nc.chip.get(chip_name)
     profile = DEFAULT_PROFILE.get(chip_name, "loihi")
     Xtr, Xte, ytr, yte = digits_split(seed)
@@ -116,7 +156,6 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
     t0 = time.perf_counter()
     result = run_batched(sim, Xte, steps, desc=f"simulating {len(Xte)} samples")
     wall = time.perf_counter() - t0
-    acc = result.accuracy(yte)
     # throughput regime: one copy per core the network needs, as many as the chip has (at most one per
     # test sample), each copy on its own sample; replicas="fill" would pack more where copies share cores
     # 128 copies keep the demo quick; on single-target chips (TrueNorth) every copy brings its splitter
@@ -126,17 +165,24 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
     filled = nc.compile(graph, chip, replicas=k)
     res_fill = run_batched(nc.Simulator(filled), Xte, steps, desc=f"simulating on {k} replicas", chunk=k)
     regimes = _regimes(result, res_fill, profile, estimate)
-    gpu, d45 = regimes["serial"], estimate(result, chip=profile, baseline="dense-45nm")
-    tot = result.totals()
-    n = result.batch_size
+    return SimpleNamespace(chip=chip, profile=profile, Xte=Xte, yte=yte, ann_acc=ann_acc, encoding=encoding,
+                           program=program, sim=sim, result=result, wall=wall, acc=result.accuracy(yte), k=k,
+                           filled=filled, res_fill=res_fill, regimes=regimes, gpu=regimes["serial"],
+                           d45=estimate(result, chip=profile, baseline="dense-45nm"))
 
+
+def _say_summary(d: SimpleNamespace, steps: int, say) -> None:
+    """The demo's printed summary of a :func:`_simulate` run."""
+    chip, program, gpu, d45, k = d.chip, d.program, d.gpu, d.d45, d.k
+    tot = d.result.totals()
+    n = d.result.batch_size
     say(f"  chip                          {chip.describe()}")
-    say(f"  input encoding                {encoding}")
-    say(f"  ANN accuracy (float)          {100 * ann_acc:.2f} %")
-    say(f"  SNN accuracy ({steps} steps)       {100 * acc:.2f} %   ({n} samples simulated in {wall:.2f} s; "
-        f"{100 * res_fill.accuracy(yte):.2f} % on {k} replicas)")
+    say(f"  input encoding                {d.encoding}")
+    say(f"  ANN accuracy (float)          {100 * d.ann_acc:.2f} %")
+    say(f"  SNN accuracy ({steps} steps)       {100 * d.acc:.2f} %   ({n} samples simulated in {d.wall:.2f} s; "
+        f"{100 * d.res_fill.accuracy(d.yte):.2f} % on {k} replicas)")
     say(f"  cores used                    {program.n_cores_used} of {chip.n_cores} (x{k} replicas: "
-        f"{filled.n_cores_used})")
+        f"{d.filled.n_cores_used})")
     spl = program.meta.get("splitters")
     if spl is not None:
         shift = spl["latency_shift"].get(program.codec.output, 0)
@@ -144,42 +190,14 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
             f"(one target per neuron; output {shift} step(s) later)")
     say(f"  spikes / inference            {tot['spikes'] / n:,.0f}   synaptic ops / inference "
         f"{tot['synops'] / n:,.0f} ({100 * tot['synops_graded'] / max(tot['synops'], 1):.0f} % graded input)")
-    say(f"  chip energy ({profile}, static='{gpu.static_model}'{_static_range(gpu)}) vs gpu-h100:")
-    say(_regime_table(regimes, k))
+    say(f"  chip energy ({d.profile}, static='{gpu.static_model}'{_static_range(gpu)}) vs gpu-h100:")
+    say(_regime_table(d.regimes, k))
     say(f"  latency / inference           {steps} steps, {_fmt(gpu.latency_s, 's')} chip time "
-        f"({_fmt(regimes['fill'].latency_s, 's')} per run of {k} replicas)")
+        f"({_fmt(d.regimes['fill'].latency_s, 's')} per run of {k} replicas)")
     say(f"  vs {d45.baseline_profile:<12}               dense {_fmt(d45.baseline_energy_per_inference_J, 'J')} "
         f"/ inference: chip total {d45.ratio_vs_baseline:,.3g}x, dynamic {d45.ratio_dynamic_vs_baseline:,.3g}x")
-    say(f"  what drives the ratio:        {regimes['serial'].dominant_assumption}")
+    say(f"  what drives the ratio:        {d.regimes['serial'].dominant_assumption}")
     for f in gpu.flags:
         if "graded" in f:
             say(f"  ! {f}")
-    say(f"  (energy profiles and their sources: `neurocore profiles {profile}`; full report: --json PATH)")
-
-    summary = {"ann_accuracy": ann_acc, "snn_accuracy": acc, "n_steps": steps, "chip": chip.name,
-               "cores_used": program.n_cores_used, "n_test": n, "sim_wall_s": wall, "replicas": k,
-               "splitters": program.meta.get("splitters"),
-               "report_gpu_h100": gpu.to_dict(), "report_dense_45nm": d45.to_dict(),
-               "regimes": {name: rep.to_dict() for name, rep in regimes.items()}}
-    if plot_dir:
-        from neurocore.report import save_all
-
-        rows = []
-        for T in sweep:
-            r = result if T == steps else run_batched(sim, Xte, T, desc=f"T={T}")
-            e = estimate(r, chip=profile, baseline="gpu-h100")
-            rows.append({"n_steps": T, "accuracy": r.accuracy(yte), "energy_per_inference_J": e.energy_per_inference_J,
-                         "ann_accuracy": ann_acc, "baseline_energy_per_inference_J": e.baseline_energy_per_inference_J})
-        probe = sim.run(Xte[:1], steps, probes={name: ["spikes"] for name in program.populations})
-        paths = save_all(result, gpu, plot_dir, rows=rows)
-        paths += save_all(probe, gpu, plot_dir, population=list(program.populations)[-2])[-1:]
-        summary["sweep"] = rows
-        for p in paths:
-            say(f"  wrote {p}")
-    if json_path:
-        from neurocore._io import atomic_write
-
-        atomic_write(json_path, json.dumps(summary, indent=2, default=float), "--json")
-        say(f"  wrote {json_path}")
-    say(f"done in {time.perf_counter() - t_all:.1f} s")
-    return summary
+    say(f"  (energy profiles and their sources: `neurocore profiles {d.profile}`; full report: --json PATH)")

@@ -1,7 +1,7 @@
 """Codecs: float samples -> per-step input channel values, and outputs -> predictions.
 
 A codec lives in ``graph.meta["codec"]`` of a converted network (and so in
-``program.meta["codec"]``); :meth:`neurocore.Simulator.run` calls
+``program.codec``); :meth:`neurocore.Simulator.run` calls
 ``codec.encode(X, n_steps, seed=seed)`` and ``codec.decode(result)``.
 
 Encodings

@@ -414,6 +414,33 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
         ``result`` lacks a counter or has inconsistent shapes; ``static`` or ``timing``
         names no model (:class:`~neurocore.errors.ProfileError`).
     """
+    prof, timing, bases = _profiles(chip, baseline, static, timing)
+    run = _ChipRun.of(result, prof, timing)
+    run.terms, run.static_info = _chip_terms(prof, result.program, run.mean, static, run.chip_time / run.per_run,
+                                             run.n_chips, run.flags, run.notes)
+    if run.learning:
+        run.terms.append(_term(prof, "learning_updates", "synop_learning_update", "learning",
+                               float(np.mean(result.counters["learning_updates"])) / run.per_run, run.flags))
+    if run.stop_term is not None:
+        run.terms.append(run.stop_term)
+    energy = float(sum(t.energy_J for t in run.terms))
+    dynamic = float(sum(t.energy_J for t in run.terms if t.kind != "static"))
+    one = _one_replica(result, run.batch)   # one replica's layers, the samples as the batch
+    comparisons = _compare(bases, one, run.mean_run["timesteps"], run.batch, precision, energy, dynamic, run.flags,
+                           run.notes)
+    base_fields = _baseline_fields(bases[0] if bases else None, comparisons, one, run.mean_run["timesteps"])
+    activity = float(sum(t.energy_J for t in run.terms if t.counter in ACTIVITY_COUNTERS))
+    scale = _break_even(base_fields["baseline_energy_per_inference_J"], energy - activity, activity, run.notes)
+    if prof.scope == "per_term" and "step_time" not in prof.entries:
+        run.notes.append(_TIMING_NOTES[timing])
+    if run.per_run != 1:
+        run.notes.append(f"replicas of the network ran side by side on the chip, {run.per_run:g} samples per run on "
+                         "average: energy per inference is the run's divided by the samples it carried")
+    return _report(result, prof, run, comparisons, base_fields, scale)
+
+
+def _profiles(chip, baseline, static: str, timing: str | None) -> tuple[Profile, str, list[Profile]]:
+    """The chip profile, the timing model and the dense baselines, each of the right kind."""
     if static not in STATIC_MODELS:
         raise ProfileError(f"static = {static!r}; choose one of {STATIC_MODELS}")
     prof = load_profile(chip)
@@ -427,103 +454,113 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
     for b in bases:
         if b.kind != "dense":
             raise ProfileError(f"profile '{b.name}' is a {b.kind} profile; pass it as chip=, not baseline=")
-    base = bases[0] if bases else None
+    return prof, timing, bases
 
-    counters = _counters(result)
-    flags: list[str] = []
-    notes: list[str] = []
-    per_run = _samples_per_run(result)
-    batch = int(round(int(result.batch_size) * per_run))       # samples (inferences), replicas counted
-    mean_run = {k: float(np.mean(v)) for k, v in counters.items()}
-    mean = {k: v / per_run for k, v in mean_run.items()}      # per inference
 
-    # ---- chip time -------------------------------------------------------------------
-    time_b, lat_parts = _CHIP_TIME[timing if "step_time" not in prof.entries else "neurocore"](
-        result, prof, counters["timesteps"], flags)
-    learning = "learning_updates" in result.counters and prof.scope == "per_term"  # on-chip learning runs
-    if learning and "synop_learning_update_latency" in prof.entries:
-        from neurocore.learning_sim import learning_cores  # updates run in parallel on the cores that hold them
+@dataclass
+class _ChipRun:
+    """A run's chip-side figures: counters per run and per inference, chip time, chips, then terms."""
 
-        t_lrn = (np.asarray(result.counters["learning_updates"], np.float64) / learning_cores(result.program)
-                 * _latency(prof, "synop_learning_update_latency", flags))
-        time_b, lat_parts["learning"] = time_b + t_lrn, float(np.mean(t_lrn))
-    stop_terms = _stop_check_terms(result, prof, per_run, flags, notes)
-    if stop_terms:  # the early-stop check's decision latency, per check, where published
-        time_b = time_b + stop_terms[1]
-        lat_parts["stop_check"] = float(np.mean(stop_terms[1]))
-    chip_time = float(np.mean(time_b))     # one run: the latency of each of its per_run inferences
-    n_chips = _chips_used(result.program)
+    timing: str               # chip-time model (TIMING_MODELS)
+    per_run: float            # samples (inferences) per simulated run
+    batch: int                # samples, replicas counted
+    mean_run: dict[str, float]
+    mean: dict[str, float]    # per inference
+    chip_time: float          # s, one run
+    lat_parts: dict[str, float]
+    learning: bool            # on-chip learning ran and the profile prices it per term
+    n_chips: int
+    flags: list[str]
+    notes: list[str]
+    stop_term: Any = None     # the early-stop check's energy term (neurocore.anytime), or None
+    terms: list = dataclasses.field(default_factory=list)
+    static_info: dict[str, Any] = dataclasses.field(default_factory=dict)
 
-    # ---- chip energy -----------------------------------------------------------------
-    terms, static_info = _chip_terms(prof, result.program, mean, static, chip_time / per_run, n_chips, flags, notes)
-    if learning:
-        terms.append(_term(prof, "learning_updates", "synop_learning_update", "learning",
-                           float(np.mean(result.counters["learning_updates"])) / per_run, flags))
-    if stop_terms:
-        terms.append(stop_terms[0])
+    @classmethod
+    def of(cls, result: Any, prof: Profile, timing: str) -> _ChipRun:
+        counters = _counters(result)
+        flags: list[str] = []
+        notes: list[str] = []
+        per_run = _samples_per_run(result)
+        mean_run = {k: float(np.mean(v)) for k, v in counters.items()}
+        time_b, lat_parts = _CHIP_TIME[timing if "step_time" not in prof.entries else "neurocore"](
+            result, prof, counters["timesteps"], flags)
+        learning = "learning_updates" in result.counters and prof.scope == "per_term"
+        if learning and "synop_learning_update_latency" in prof.entries:
+            from neurocore.learning_sim import learning_cores  # updates run in parallel on the cores that hold them
+
+            t_lrn = (np.asarray(result.counters["learning_updates"], np.float64) / learning_cores(result.program)
+                     * _latency(prof, "synop_learning_update_latency", flags))
+            time_b, lat_parts["learning"] = time_b + t_lrn, float(np.mean(t_lrn))
+        stop = _stop_check_terms(result, prof, per_run, flags, notes)
+        if stop:  # the early-stop check's decision latency, per check, where published
+            time_b = time_b + stop[1]
+            lat_parts["stop_check"] = float(np.mean(stop[1]))
+        return cls(timing=timing, per_run=per_run, batch=int(round(int(result.batch_size) * per_run)), mean_run=mean_run,
+                   mean={k: v / per_run for k, v in mean_run.items()}, chip_time=float(np.mean(time_b)),
+                   lat_parts=lat_parts, learning=learning, n_chips=_chips_used(result.program), flags=flags,
+                   notes=notes, stop_term=stop[0] if stop else None)
+
+
+def _baseline_fields(base: Profile | None, comparisons: list, one: Any, timesteps: float) -> dict[str, Any]:
+    """The ``baseline_*`` fields of the report, from the first baseline's throughput regime."""
+    if base is None:
+        return {"baseline_profile": None, "baseline_precision": None, "baseline_macs_per_inference": None,
+                "baseline_energy_per_inference_J": None, "baseline_energy_lower_bound_J": None,
+                "baseline_latency_s": None, "baseline_breakdown_J": {}, "baseline_terms": ()}
+    thr = comparisons[1].baseline
+    return {"baseline_profile": base.name, "baseline_precision": thr.precision,
+            "baseline_macs_per_inference": dense_workload(one.program.layer_stats, timesteps, thr.precision).macs,
+            "baseline_energy_per_inference_J": thr.energy_per_inference_J,
+            "baseline_energy_lower_bound_J": thr.lower_bound_J, "baseline_latency_s": thr.latency_s,
+            "baseline_breakdown_J": dict(thr.breakdown_J), "baseline_terms": tuple(thr.terms)}
+
+
+def _opt(d: dict, key: str, attr: str):
+    """``d[key].attr``, or None when there is no ``key`` (no baseline)."""
+    return getattr(d[key], attr) if key in d else None
+
+
+def _report(result: Any, prof: Profile, run: _ChipRun, comparisons: list, base: dict[str, Any],
+            scale: float | None) -> EnergyReport:
+    """The EnergyReport of a priced run: totals, ratios, break-even and the dominant assumption."""
+    terms, batch, per_run = run.terms, run.batch, run.per_run
     breakdown: dict[str, float] = {}
     for t in terms:
         breakdown[t.kind] = breakdown.get(t.kind, 0.0) + t.energy_J
     energy = float(sum(t.energy_J for t in terms))
     activity = float(sum(t.energy_J for t in terms if t.counter in ACTIVITY_COUNTERS))
-    fixed = energy - activity
     static_J = float(sum(t.energy_J for t in terms if t.kind == "static"))
-
     n_neurons = float(np.sum(result.program.neurons_per_core_used)) / per_run   # one replica's neurons
-    spikes, synops = mean["spikes"], mean["synops"]
-
-    # ---- dense baselines (neurocore.energy.baselines), both regimes ------------------
-    dynamic = float(sum(t.energy_J for t in terms if t.kind != "static"))
-    one = _one_replica(result, batch)   # one replica's layers, the samples as the batch
-    comparisons = _compare(bases, one, mean_run["timesteps"], batch, precision, energy, dynamic, flags, notes)
-    b_energy = b_lower = b_latency = b_macs = prec = None
-    b_terms: tuple = ()
-    b_breakdown: dict[str, float] = {}
-    if base is not None:
-        thr = comparisons[1].baseline
-        prec, b_energy, b_lower, b_latency = thr.precision, thr.energy_per_inference_J, thr.lower_bound_J, thr.latency_s
-        b_macs = dense_workload(one.program.layer_stats, mean_run["timesteps"], prec).macs
-        b_terms, b_breakdown = thr.terms, dict(thr.breakdown_J)
+    spikes, synops = run.mean["spikes"], run.mean["synops"]
+    b_energy = base["baseline_energy_per_inference_J"]
     first = {c.regime: c for c in comparisons[:2]}
-
-    ratio = _div(energy, b_energy)
-    scale = _break_even(b_energy, fixed, activity, notes)
-    spn = _div(spikes, n_neurons)
-    spm = _div(synops, b_macs)
-    if prof.scope == "per_term" and "step_time" not in prof.entries:
-        notes.append(_TIMING_NOTES[timing])
-    if per_run != 1:
-        notes.append(f"replicas of the network ran side by side on the chip, {per_run:g} samples per run on average: "
-                     "energy per inference is the run's divided by the samples it carried")
-
+    spn, spm = _div(spikes, n_neurons), _div(synops, base["baseline_macs_per_inference"])
     return EnergyReport(
-        chip_profile=prof.name, chip_scope=prof.scope, baseline_profile=None if base is None else base.name,
-        batch_size=batch, n_steps=int(result.n_steps), n_chips_used=n_chips,
-        energy_per_inference_J=energy, energy_total_J=energy * batch,
+        chip_profile=prof.name, chip_scope=prof.scope, batch_size=batch, n_steps=int(result.n_steps),
+        n_chips_used=run.n_chips, energy_per_inference_J=energy, energy_total_J=energy * batch,
         energy_per_spike_J=_div(energy, spikes), energy_per_synop_J=_div(energy, synops),
         breakdown_J=breakdown, breakdown_total_J={k: v * batch for k, v in breakdown.items()},
-        activity_energy_J=activity, fixed_energy_J=fixed,
-        latency_timesteps=mean_run["timesteps"], latency_s=chip_time, latency_breakdown_s=lat_parts,
-        edp_Js=energy * chip_time, spikes_per_inference=spikes, synops_per_inference=synops,
-        spikes_per_neuron=spn, synops_per_mac=spm,
-        baseline_precision=prec, baseline_macs_per_inference=b_macs,
-        baseline_energy_per_inference_J=b_energy, baseline_energy_lower_bound_J=b_lower,
-        baseline_latency_s=b_latency, baseline_breakdown_J=b_breakdown,
-        ratio_vs_baseline=ratio, ratio_vs_baseline_lower_bound=_div(energy, b_lower),
+        activity_energy_J=activity, fixed_energy_J=energy - activity,
+        latency_timesteps=run.mean_run["timesteps"], latency_s=run.chip_time, latency_breakdown_s=run.lat_parts,
+        edp_Js=energy * run.chip_time, spikes_per_inference=spikes, synops_per_inference=synops,
+        spikes_per_neuron=spn, synops_per_mac=spm, **base,
+        ratio_vs_baseline=_div(energy, b_energy),
+        ratio_vs_baseline_lower_bound=_div(energy, base["baseline_energy_lower_bound_J"]),
         break_even_activity_scale=scale,
         break_even_spikes_per_neuron=None if scale is None or spn is None else scale * spn,
         break_even_synops_per_mac=None if scale is None or spm is None else scale * spm,
-        terms=tuple(terms), baseline_terms=tuple(b_terms), flags=tuple(flags), notes=tuple(notes),
-        timing_model=timing, samples_per_run=per_run, dominant_assumption=_dominant(breakdown, static_info, first, batch,
-                                                                                   per_run),
-        options={"static": static_info["model"], "timing": timing, "samples_per_run": per_run,
+        terms=tuple(terms), flags=tuple(run.flags), notes=tuple(run.notes),
+        timing_model=run.timing, samples_per_run=per_run,
+        dominant_assumption=_dominant(breakdown, run.static_info, first, batch, per_run),
+        options={"static": run.static_info["model"], "timing": run.timing, "samples_per_run": per_run,
                  **_program_options(result.program)},
-        **_split(energy, static_J, static_info, b_energy),
+        **_split(energy, static_J, run.static_info, b_energy),
         baselines=tuple(comparisons),
-        ratio_vs_baseline_batch1=first["batch1"].ratio if first else None,
-        ratio_vs_baseline_throughput=first["throughput"].ratio if first else None,
-        dynamic_ratio_vs_baseline_batch1=first["batch1"].dynamic_ratio if first else None,
-        dynamic_ratio_vs_baseline_throughput=first["throughput"].dynamic_ratio if first else None)
+        ratio_vs_baseline_batch1=_opt(first, "batch1", "ratio"),
+        ratio_vs_baseline_throughput=_opt(first, "throughput", "ratio"),
+        dynamic_ratio_vs_baseline_batch1=_opt(first, "batch1", "dynamic_ratio"),
+        dynamic_ratio_vs_baseline_throughput=_opt(first, "throughput", "dynamic_ratio"))
 
 
 def _compare(bases: list[Profile], result: Any, timesteps: float, batch: int, precision: str | None,

@@ -286,16 +286,7 @@ def _parse(data: Any, where: str) -> Profile:
     for k, e in entries.items():
         if e.included_in is not None and e.included_in not in entries:
             raise _fail(where, f"entry '{k}' is included_in '{e.included_in}', which is not an entry")
-    model = precision = measurement = None
-    levels: tuple[tuple[str, int | None], ...] = ()
-    if kind == "dense":
-        model, precision = data.get("model"), data.get("precision")
-        if model not in DENSE_MODELS:
-            raise _fail(where, f"dense profile 'model' is {model!r}; choose one of {DENSE_MODELS}")
-        if precision not in PRECISION_BITS:
-            raise _fail(where, f"dense profile 'precision' is {precision!r}; choose one of {list(PRECISION_BITS)}")
-        levels = _parse_levels(data.get("memory_levels"), entries, where) if model == "memory_hierarchy" else ()
-        measurement = _parse_measurement(data.get("measurement"), where) if model == "measured" else None
+    dense = _parse_dense(data, entries, where) if kind == "dense" else {}
     description = data.get("description", "")
     if not isinstance(description, str):
         raise _fail(where, "'description' must be a string")
@@ -303,8 +294,19 @@ def _parse(data: Any, where: str) -> Profile:
     if timing not in TIMINGS:
         raise _fail(where, f"'timing' is {timing!r}; choose one of {TIMINGS}")
     return Profile(name=name, kind=kind, scope=scope, entries=entries, citations=tuple(cites),
-                   description=description, model=model, precision=precision, memory_levels=levels,
-                   measurement=measurement, timing=timing)
+                   description=description, timing=timing, **dense)
+
+
+def _parse_dense(data: Mapping, entries: Mapping[str, Entry], where: str) -> dict[str, Any]:
+    """A dense profile's model, precision, and the memory levels or measurement its model needs."""
+    model, precision = data.get("model"), data.get("precision")
+    if model not in DENSE_MODELS:
+        raise _fail(where, f"dense profile 'model' is {model!r}; choose one of {DENSE_MODELS}")
+    if precision not in PRECISION_BITS:
+        raise _fail(where, f"dense profile 'precision' is {precision!r}; choose one of {list(PRECISION_BITS)}")
+    levels = _parse_levels(data.get("memory_levels"), entries, where) if model == "memory_hierarchy" else ()
+    measurement = _parse_measurement(data.get("measurement"), where) if model == "measured" else None
+    return {"model": model, "precision": precision, "memory_levels": levels, "measurement": measurement}
 
 
 def _parse_measurement(raw: Any, where: str) -> dict[str, Any]:
@@ -344,47 +346,74 @@ def _parse_levels(raw: Any, entries: Mapping[str, Entry], where: str) -> tuple[t
     return tuple(out)
 
 
+#: An entry's plain fields, checked in this order: field -> (default, test, what the error says).
+_ENTRY_RULES: dict[str, tuple[Any, Any, Any]] = {
+    "unit": (None, lambda u: u in UNITS, lambda u: f"unit {u!r} is not one of {list(UNITS)}"),
+    "source": (None, lambda s: isinstance(s, str) and bool(s.strip()),
+               lambda s: "every entry needs a 'source' string citing where the number comes from"),
+    "unpublished": (False, lambda b: isinstance(b, bool), lambda b: "'unpublished' must be true or false"),
+    "included_in": (None, lambda x: x is None or isinstance(x, str), lambda x: "'included_in' must name another entry"),
+}
+
+
+def _range(rng: Any) -> tuple[float, float] | None:
+    if rng is None:
+        return None
+    if not (isinstance(rng, list) and len(rng) == 2 and all(_number(x) for x in rng) and rng[0] <= rng[1]):
+        raise ValueError("'range' must be [low, high] numbers")
+    return float(rng[0]), float(rng[1])
+
+
+def _table(table: Any) -> tuple[tuple[float, float], ...] | None:
+    if table is None:
+        return None
+    ok = isinstance(table, list) and table and all(
+        isinstance(p, list) and len(p) == 2 and all(_number(x) for x in p) for p in table)
+    xs = [p[0] for p in table] if ok else []
+    if not ok or any(b <= a for a, b in itertools.pairwise(xs)):
+        raise ValueError("'table' must be [[x, value], ...] with increasing x")
+    return tuple((float(p[0]), float(p[1])) for p in table)
+
+
+def _note(note: Any) -> str:
+    if not isinstance(note, str):
+        raise ValueError("'note' must be a string")
+    return note
+
+
+#: Optional fields, after the value: field -> (default when absent, parser raising ValueError with the message).
+_ENTRY_PARSERS = {"range": (None, _range), "table": (None, _table), "note": ("", _note)}
+
+
+def _entry_value(raw: Mapping, f: dict[str, Any], where: str) -> float | None:
+    """The entry's value: a number >= 0, or (unpublished / included_in another entry) a number or null."""
+    value = raw.get("value")
+    if f["unpublished"] and f["included_in"] is not None:
+        raise _fail(where, "an entry is either unpublished or included_in another, not both")
+    if f["unpublished"] or f["included_in"] is not None:
+        if value is not None and not _number(value):
+            raise _fail(where, f"'value' must be a number or null, got {value!r}")
+    elif not _number(value) or value < 0:
+        raise _fail(where, f"'value' must be a finite number >= 0, got {value!r} "
+                           "(declare \"unpublished\": true if no number is published)")
+    return None if value is None else float(value)
+
+
 def _parse_entry(raw: Any, where: str) -> Entry:
     if not isinstance(raw, Mapping):
         raise _fail(where, "must be an object with value, unit and source")
     unknown = set(raw) - _ENTRY_FIELDS
     if unknown:
         raise _fail(where, f"unknown field(s) {sorted(unknown)}; allowed {sorted(_ENTRY_FIELDS)}")
-    unit, source = raw.get("unit"), raw.get("source")
-    if unit not in UNITS:
-        raise _fail(where, f"unit {unit!r} is not one of {list(UNITS)}")
-    if not isinstance(source, str) or not source.strip():
-        raise _fail(where, "every entry needs a 'source' string citing where the number comes from")
-    unpublished = raw.get("unpublished", False)
-    if not isinstance(unpublished, bool):
-        raise _fail(where, "'unpublished' must be true or false")
-    included_in = raw.get("included_in")
-    if included_in is not None and not isinstance(included_in, str):
-        raise _fail(where, "'included_in' must name another entry")
-    if unpublished and included_in is not None:
-        raise _fail(where, "an entry is either unpublished or included_in another, not both")
-    value = raw.get("value")
-    if unpublished or included_in is not None:
-        if value is not None and not _number(value):
-            raise _fail(where, f"'value' must be a number or null, got {value!r}")
-    elif not _number(value) or value < 0:
-        raise _fail(where, f"'value' must be a finite number >= 0, got {value!r} "
-                           "(declare \"unpublished\": true if no number is published)")
-    rng = raw.get("range")
-    if rng is not None:
-        if not (isinstance(rng, list) and len(rng) == 2 and all(_number(x) for x in rng) and rng[0] <= rng[1]):
-            raise _fail(where, "'range' must be [low, high] numbers")
-        rng = (float(rng[0]), float(rng[1]))
-    table = raw.get("table")
-    if table is not None:
-        ok = isinstance(table, list) and table and all(
-            isinstance(p, list) and len(p) == 2 and all(_number(x) for x in p) for p in table)
-        xs = [p[0] for p in table] if ok else []
-        if not ok or any(b <= a for a, b in itertools.pairwise(xs)):
-            raise _fail(where, "'table' must be [[x, value], ...] with increasing x")
-        table = tuple((float(p[0]), float(p[1])) for p in table)
-    note = raw.get("note", "")
-    if not isinstance(note, str):
-        raise _fail(where, "'note' must be a string")
-    return Entry(value=None if value is None else float(value), unit=unit, source=source,
-                 unpublished=unpublished, included_in=included_in, note=note, range=rng, table=table)
+    f = {}
+    for key, (default, ok, msg) in _ENTRY_RULES.items():
+        f[key] = raw.get(key, default)
+        if not ok(f[key]):
+            raise _fail(where, msg(f[key]))
+    f["value"] = _entry_value(raw, f, where)
+    for key, (default, parse) in _ENTRY_PARSERS.items():
+        try:
+            f[key] = parse(raw.get(key, default))
+        except ValueError as exc:
+            raise _fail(where, str(exc)) from None
+    return Entry(**f)

@@ -31,18 +31,22 @@ PROGRESS_MIN_SYNAPSES = 1_000_000
 _NEURON_KEYS = ("du", "dv", "vth", "bias_mant", "bias_exp", "refractory", "reset", "u0", "v0")
 
 
-def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
+def neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
+    """Per-neuron parameter -> (lowest, highest, what) on ``chip``: the one table that compile checks a
+    Graph's lowered neurons against and :mod:`neurocore.mapping.validate` checks a Program's arrays against."""
+    # initial state: any value a register of that width holds in either convention
+    # (two's complement [-2**(b-1), 2**(b-1)-1] or Lava's wrapped (-2**(b-1), 2**(b-1)])
+    hu, hv = 1 << (chip.u_bits - 1), 1 << (chip.v_bits - 1)
     return {
-        "du": (*unsigned_range(chip.decay_bits), f"{chip.decay_bits}-bit unsigned"),
-        "dv": (*unsigned_range(chip.decay_bits), f"{chip.decay_bits}-bit unsigned"),
-        "vth": (*unsigned_range(chip.vth_bits), f"{chip.vth_bits}-bit unsigned"),
+        "du": (*unsigned_range(chip.decay_bits), f"{chip.decay_bits}-bit unsigned decay"),
+        "dv": (*unsigned_range(chip.decay_bits), f"{chip.decay_bits}-bit unsigned decay"),
+        "vth": (*unsigned_range(chip.vth_bits), f"{chip.vth_bits}-bit unsigned threshold mantissa"),
         "bias_mant": (*signed_range(chip.bias_mant_bits), f"{chip.bias_mant_bits}-bit signed"),
         "bias_exp": (*unsigned_range(chip.bias_exp_bits), f"{chip.bias_exp_bits}-bit unsigned"),
         "refractory": (*unsigned_range(chip.refractory_bits), f"{chip.refractory_bits}-bit unsigned"),
-        # initial state: any value a register of that width holds in either convention
-        # (two's complement [-2**(b-1), 2**(b-1)-1] or Lava's wrapped (-2**(b-1), 2**(b-1)])
-        "u0": (-(1 << (chip.u_bits - 1)), 1 << (chip.u_bits - 1), f"{chip.u_bits}-bit u"),
-        "v0": (-(1 << (chip.v_bits - 1)), 1 << (chip.v_bits - 1), f"{chip.v_bits}-bit v"),
+        "reset": (0, 1, "0 reset to zero, 1 subtract"),
+        "u0": (-hu, hu, f"{chip.u_bits}-bit u"),
+        "v0": (-hv, hv, f"{chip.v_bits}-bit v"),
     }
 
 
@@ -180,7 +184,7 @@ def _compile_one(graph: Graph, chip: ChipSpec, *, conv_storage: str, placement: 
 
 def _lower_neurons(pops, chip: ChipSpec) -> tuple[dict[str, np.ndarray], dict[str, int]]:
     """Per-neuron kernel parameters of every population, range-checked; and each population's offset."""
-    ranges = _neuron_ranges(chip)
+    ranges = neuron_ranges(chip)
     params = {k: [] for k in _NEURON_KEYS}
     pop_offset, off = {}, 0
     for pop in pops:

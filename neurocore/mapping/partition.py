@@ -626,41 +626,56 @@ def _balanced(graph: Graph, chip: ChipSpec, into: dict[str, list[_Incoming]], or
         if head == len(curs):
             break
         window = [i for i in range(head, len(curs)) if curs[i].left > 0][: _LOOKAHEAD_POPS + 1]
-        res = (N, A, M, R)
-        takes: dict[int, int] = {}
-        while res[0] > 0:
-            choosers = [head] if not takes else [i for i in window if i not in takes]
-            cand = []  # (score, amount, population), populations in graph order
-            for i in choosers:
-                others = [d for d in window if d != i and d not in takes]
-                best = _best_run(curs, u, i, others, res)
-                if best is not None:
-                    cand.append((*best, i))
-            if not cand and not takes and curs[head].fits_alone():
-                cand = [(0.0, 1, head)]  # its routes alone exceed the estimate: one neuron, the route check decides
-            if not cand:
-                break
-            top = max(s for s, _, _ in cand)
-            _, a, i = next(c for c in cand if c[0] >= top * (1 - _TOL))  # the earliest population near the best
-            ax, bits, rt = curs[i].need(a)
-            res = (res[0] - a, res[1] - ax, res[2] - bits, res[3] - rt)
-            takes[i] = a
-            curs[i].take(a)
-        if not takes:  # pragma: no cover - the stream cut has checked that every neuron fits a core
-            raise MappingError(f"layer '{curs[head].name}': balanced packing made no progress; report this as a bug")
+        takes = _fill_core(curs, u, head, window, (N, A, M, R))
         for i in sorted(takes):
             c = curs[i]
             segments.append((c.name, c.pos - takes[i], c.pos))
         bounds.append(bounds[-1] + sum(takes.values()))
     starts, sizes = _offsets(graph)
+    merged = _merge_runs(segments)
+    return Partition(dict(orders), dict(order_names), starts, sizes, merged, np.asarray(bounds, np.int64),
+                     "balanced")
+
+
+def _fill_core(curs: list, u: np.ndarray, head: int, window: list[int], res: tuple[int, int, int, int]) -> dict[int, int]:
+    """One core of the balanced packing: population index -> neurons taken (taken from the cursors).
+
+    The head population chooses first, then the others of ``window``, each the run that
+    places the most work in what remains of ``res`` (neurons, axons in, synapse bits, routes).
+    """
+    takes: dict[int, int] = {}
+    while res[0] > 0:
+        choosers = [head] if not takes else [i for i in window if i not in takes]
+        cand = []  # (score, amount, population), populations in graph order
+        for i in choosers:
+            others = [d for d in window if d != i and d not in takes]
+            best = _best_run(curs, u, i, others, res)
+            if best is not None:
+                cand.append((*best, i))
+        if not cand and not takes and curs[head].fits_alone():
+            cand = [(0.0, 1, head)]  # its routes alone exceed the estimate: one neuron, the route check decides
+        if not cand:
+            break
+        top = max(s for s, _, _ in cand)
+        _, a, i = next(c for c in cand if c[0] >= top * (1 - _TOL))  # the earliest population near the best
+        ax, bits, rt = curs[i].need(a)
+        res = (res[0] - a, res[1] - ax, res[2] - bits, res[3] - rt)
+        takes[i] = a
+        curs[i].take(a)
+    if not takes:  # pragma: no cover - the stream cut has checked that every neuron fits a core
+        raise MappingError(f"layer '{curs[head].name}': balanced packing made no progress; report this as a bug")
+    return takes
+
+
+def _merge_runs(segments: list[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """Consecutive runs of one population (one core's end, the next core's start) as one segment."""
     merged: list[tuple[str, int, int]] = []
     for s in segments:
         if merged and merged[-1][0] == s[0] and merged[-1][2] == s[1]:
             merged[-1] = (s[0], merged[-1][1], s[2])
         else:
             merged.append(s)
-    return Partition(dict(orders), dict(order_names), starts, sizes, merged, np.asarray(bounds, np.int64),
-                     "balanced")
+    return merged
 
 
 # ---- output axons ------------------------------------------------------------------------

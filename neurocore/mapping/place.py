@@ -150,16 +150,9 @@ def _anneal(S: sp.csr_matrix, chip: ChipSpec, start: np.ndarray, ic: float, seed
 
     # temperature: a fraction of the mean weighted edge length, cooled geometrically to ~0
     total = sum(w * dist(tile[s], tile[nb]) for s in range(K) for nb, w in adj[s]) / 2
-    t0 = max(1e-9, 0.5 * total / max(1, S.nnz / 2))
-    t_end = t0 * 1e-3
-    alpha = (t_end / t0) ** (1.0 / moves)
-    temp = t0
-    r_slot = rng.integers(0, K, moves).tolist()
-    r_kind = rng.random(moves).tolist()
-    r_acc = rng.random(moves).tolist()
-    r_off = rng.integers(-2, 3, (moves, 2)).tolist()
-    r_any = rng.integers(0, n_tiles, moves).tolist()
-    r_pick = rng.random(moves).tolist()
+    temp = t0 = max(1e-9, 0.5 * total / max(1, S.nnz / 2))
+    alpha = (t0 * 1e-3 / t0) ** (1.0 / moves)  # to t0 * 1e-3 at the end
+    r_slot, r_kind, r_acc, r_off, r_any, r_pick = _draws(rng, moves, K, n_tiles)
     cur = total
     best_cost, best_tile = cur, list(tile)
     for i in range(moves):
@@ -198,11 +191,21 @@ def _anneal(S: sp.csr_matrix, chip: ChipSpec, start: np.ndarray, ic: float, seed
             if cur < best_cost - 1e-9:
                 best_cost, best_tile = cur, list(tile)
         temp *= alpha
-    # cores within each tile in slot order
-    core_ids = np.empty(K, np.int64)
+    return _cores_in_tiles(best_tile, n_tiles, cpt)
+
+
+def _draws(rng: np.random.Generator, moves: int, K: int, n_tiles: int) -> tuple[list, ...]:
+    """The annealer's random numbers, drawn up front (slot, move kind, acceptance, offset, any tile, pick)."""
+    return (rng.integers(0, K, moves).tolist(), rng.random(moves).tolist(), rng.random(moves).tolist(),
+            rng.integers(-2, 3, (moves, 2)).tolist(), rng.integers(0, n_tiles, moves).tolist(),
+            rng.random(moves).tolist())
+
+
+def _cores_in_tiles(tile: list[int], n_tiles: int, cpt: int) -> np.ndarray:
+    """Physical core of each slot: its tile's cores taken in slot order."""
+    core_ids = np.empty(len(tile), np.int64)
     fill = [0] * n_tiles
-    for s in range(K):
-        t = best_tile[s]
+    for s, t in enumerate(tile):
         core_ids[s] = t * cpt + fill[t]
         fill[t] += 1
     return core_ids

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurocore.chip.spec import ChipSpec, signed_range, unsigned_range
+from neurocore.chip.spec import ChipSpec
 from neurocore.errors import FileFormatError
+from neurocore.mapping._compile import neuron_ranges
 from neurocore.mapping.units import SYNAPSE_UNITS
 
 __all__ = ["validate_program", "NEURON_FIELDS", "ROW_FIELDS", "PACKET_FIELDS"]
@@ -88,22 +89,6 @@ class _Checker:
             self.fail(name, f"decreases at entry {i + 1}; a pointer array never decreases")
 
 
-def _neuron_ranges(chip: ChipSpec) -> dict[str, tuple[int, int, str]]:
-    """Ranges of the per-neuron parameters on ``chip`` (as the compiler checks them)."""
-    hu, hv = 1 << (chip.u_bits - 1), 1 << (chip.v_bits - 1)
-    return {
-        "du": (*unsigned_range(chip.decay_bits), f"{chip.decay_bits}-bit unsigned decay"),
-        "dv": (*unsigned_range(chip.decay_bits), f"{chip.decay_bits}-bit unsigned decay"),
-        "vth": (*unsigned_range(chip.vth_bits), f"{chip.vth_bits}-bit unsigned threshold mantissa"),
-        "bias_mant": (*signed_range(chip.bias_mant_bits), f"{chip.bias_mant_bits}-bit signed"),
-        "bias_exp": (*unsigned_range(chip.bias_exp_bits), f"{chip.bias_exp_bits}-bit unsigned"),
-        "refractory": (*unsigned_range(chip.refractory_bits), f"{chip.refractory_bits}-bit unsigned"),
-        "reset": (0, 1, "0 reset to zero, 1 subtract"),
-        "u0": (-hu, hu, f"{chip.u_bits}-bit u"),
-        "v0": (-hv, hv, f"{chip.v_bits}-bit v"),
-    }
-
-
 def _check_chip(c: _Checker, chip) -> None:
     if not isinstance(chip, ChipSpec):
         c.fail("chip", f"must be a ChipSpec, got {type(chip).__name__}")
@@ -114,15 +99,12 @@ def _check_chip(c: _Checker, chip) -> None:
 
 def _check_maps(c: _Checker, program, N: int, C: int, K: int, neuron_core: np.ndarray) -> None:
     """Populations tile [0, N) in order; their pieces and orders place each neuron on its core."""
-    for key, pm in program.populations.items():
-        if getattr(pm, "name", None) != key:
-            c.fail(f"populations['{key}']", "holds a map of another name")
-    for key, im in program.inputs.items():
-        if getattr(im, "name", None) != key:
-            c.fail(f"inputs['{key}']", "holds a map of another name")
-    pops = sorted(program.populations.values(), key=lambda pm: (pm.offset, pm.name))
+    for what, maps in (("populations", program.populations), ("inputs", program.inputs)):
+        for key, m in maps.items():
+            if getattr(m, "name", None) != key:
+                c.fail(f"{what}['{key}']", "holds a map of another name")
     off = 0
-    for pm in pops:
+    for pm in sorted(program.populations.values(), key=lambda pm: (pm.offset, pm.name)):
         f = f"populations['{pm.name}']"
         if pm.offset != off or pm.n < 1:
             c.fail(f, f"covers neurons [{pm.offset}, {pm.offset + pm.n}); the populations must tile [0, {N}) "
@@ -130,23 +112,7 @@ def _check_maps(c: _Checker, program, N: int, C: int, K: int, neuron_core: np.nd
         if not isinstance(pm.n, int) or pm.offset + pm.n > N:
             c.fail(f, f"covers neurons [{pm.offset}, {pm.offset + pm.n}); the neuron arrays have {N}")
         off += pm.n
-        pos = np.arange(pm.n) if pm.order is None else np.asarray(pm.order)
-        if pm.order is not None:
-            if pos.dtype.kind not in "iu" or pos.shape != (pm.n,) or not np.array_equal(np.sort(pos), np.arange(pm.n)):
-                c.fail(f"order.{pm.name}", f"must be a permutation of 0 .. {pm.n - 1}")
-        covered = np.zeros(pm.n, np.int64)
-        for i, piece in enumerate(pm.pieces):
-            if len(piece) != 3:
-                c.fail(f, f"piece {i} = {piece!r}; a piece is (core slot, start, stop)")
-            slot, lo, hi = (int(v) for v in piece)
-            if not (0 <= slot < K and 0 <= lo < hi <= pm.n):
-                c.fail(f, f"piece {i} = {tuple(piece)} is outside (slot < {K}, 0 <= start < stop <= {pm.n})")
-            covered[lo:hi] += 1
-            if np.any(neuron_core[pm.offset + pos[lo:hi]] != slot):
-                c.fail("neuron_core", f"disagrees with piece {i} of population '{pm.name}' (core slot {slot})")
-        if np.any(covered != 1):
-            c.fail(f, f"pieces cover positions {int(np.sum(covered > 0))} of {pm.n} exactly once at most; "
-                      "every neuron must be in exactly one piece")
+        _check_pieces(c, pm, K, neuron_core)
     if off != N:
         c.fail("populations", f"cover {off} neurons; the neuron arrays have {N}")
     off = 0
@@ -159,8 +125,30 @@ def _check_maps(c: _Checker, program, N: int, C: int, K: int, neuron_core: np.nd
         c.fail("inputs", f"cover {off} channels; the source tables have {C}")
 
 
+def _check_pieces(c: _Checker, pm, K: int, neuron_core: np.ndarray) -> None:
+    """A population's packing order is a permutation and its pieces put every neuron on one core slot."""
+    f = f"populations['{pm.name}']"
+    pos = np.arange(pm.n) if pm.order is None else np.asarray(pm.order)
+    if pm.order is not None:
+        if pos.dtype.kind not in "iu" or pos.shape != (pm.n,) or not np.array_equal(np.sort(pos), np.arange(pm.n)):
+            c.fail(f"order.{pm.name}", f"must be a permutation of 0 .. {pm.n - 1}")
+    covered = np.zeros(pm.n, np.int64)
+    for i, piece in enumerate(pm.pieces):
+        if len(piece) != 3:
+            c.fail(f, f"piece {i} = {piece!r}; a piece is (core slot, start, stop)")
+        slot, lo, hi = (int(v) for v in piece)
+        if not (0 <= slot < K and 0 <= lo < hi <= pm.n):
+            c.fail(f, f"piece {i} = {tuple(piece)} is outside (slot < {K}, 0 <= start < stop <= {pm.n})")
+        covered[lo:hi] += 1
+        if np.any(neuron_core[pm.offset + pos[lo:hi]] != slot):
+            c.fail("neuron_core", f"disagrees with piece {i} of population '{pm.name}' (core slot {slot})")
+    if np.any(covered != 1):
+        c.fail(f, f"pieces cover positions {int(np.sum(covered > 0))} of {pm.n} exactly once at most; "
+                  "every neuron must be in exactly one piece")
+
+
 def _check_neurons(c: _Checker, a: dict, chip: ChipSpec, N: int, K: int) -> None:
-    for name, (lo, hi, what) in _neuron_ranges(chip).items():
+    for name, (lo, hi, what) in neuron_ranges(chip).items():
         c.within(name, c.array(a, name, N), lo, hi, what)
     if not chip.supports_decay:
         if np.any(a["du"] != (1 << chip.decay_bits) - 1) or np.any(a["dv"] != 0):

@@ -108,3 +108,21 @@ def test_layer_stats_keep_unknown_entries_and_read_as_dicts():
     ls = LayerStats.from_dict(d)
     assert ls.kernel_shape == [2, 1, 2, 2] and ls.extra == {"future_key": 7} and ls.to_dict() == d
     assert ls["n_src"] == 4 and ls.get("n_weights") is None and "storage" not in ls
+
+
+def test_compile_and_the_program_check_share_one_range_table():
+    import dataclasses
+
+    from neurocore.errors import BitWidthError, FileFormatError
+
+    g = nc.Graph()
+    a = g.input(3, name="a")
+    b = g.population(2, nc.IF(vth=5000), name="b")
+    g.connect(a, b, weights=np.ones((2, 3), np.int64))
+    chip = dataclasses.replace(nc.chip.loihi(), vth_bits=12)  # vth mantissa at most 4095
+    with pytest.raises(BitWidthError, match=r"IF.vth .* \[0, 4095\]: 12-bit unsigned threshold mantissa"):
+        nc.compile(g, chip)
+    p = nc.compile(g)  # fits Loihi's 17 bits; then claim the narrower chip
+    p.chip = chip
+    with pytest.raises(FileFormatError, match=r"'vth' \[0\] = 5000 is outside \[0, 4095\] \(12-bit unsigned threshold"):
+        p.validate()
