@@ -931,7 +931,8 @@ def _si(x: float | None, unit: str) -> str:
 #: The per-core counters of ``RunResult.core_steps``, in ``neurocore.sim.CORE_STEP_KEYS`` order.
 CORE_STEP_NAMES = TERMS[:7]
 
-#: Shipped chip profiles whose chip-time models every run keeps by default.
+#: Shipped chip profiles whose chip-time models (each timing model they have the latencies for)
+#: every run keeps by default.
 DEFAULT_TIMING_PROFILES = ("loihi", "loihi-sanafe", "truenorth-per-term")
 
 
@@ -940,8 +941,13 @@ def _shipped_timings() -> tuple[CoreTiming, ...]:
     out = []
     for name in DEFAULT_TIMING_PROFILES:
         prof = load_profile(name)
-        if "step_time" not in prof.entries and prof.scope == "per_term":
-            out.append(core_timing(prof))
+        if "step_time" in prof.entries or prof.scope != "per_term":
+            continue
+        for timing in TIMING_MODELS:  # every model the profile has the latencies for
+            try:
+                out.append(core_timing(prof, timing))
+            except ProfileError:
+                continue
     return tuple(out)
 
 
