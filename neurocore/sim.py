@@ -645,7 +645,7 @@ class Simulator:
         from neurocore.resources import RUN_ADVICE, check_memory, run_estimate
 
         p = self.program
-        codec = p.meta.get("codec")
+        codec = p.codec
         shape = np.shape(inputs) if hasattr(inputs, "shape") else np.asarray(inputs).shape
         single = codec is not None and len(shape) == len(codec.input_shape)  # one sample, as the codec allows
         batch = int(shape[0]) if len(shape) and not single else 1
@@ -712,7 +712,7 @@ class Simulator:
             ``nc.energy.core_timing(profile)``) whose per-step slowest-core work the kernel
             sums per sample (``RunResult.chip_time``). Default: every shipped chip profile's.
 
-        If the Program carries a codec (``program.meta["codec"]``, set by ``nc.convert``),
+        If the Program carries a codec (``program.codec``, set by ``nc.convert``),
         ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
         encodes them into per-step channel values and ``RunResult.predictions`` holds the
         decoded outputs.
@@ -722,7 +722,7 @@ class Simulator:
         RunResult
         """
         p = self.program
-        codec = p.meta.get("codec")
+        codec = p.codec
         if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
             raise SimulationError(f"n_steps must be a positive int, got {n_steps!r}")
         from neurocore.learning_sim import has_plasticity

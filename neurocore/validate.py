@@ -52,7 +52,7 @@ def validate_result(result, where: str = "result") -> None:
 
         if has_plasticity(p):
             names += LEARNING_COUNTERS
-    if "inputs_saturated" in result.counters and result.program.meta.get("codec") is not None:
+    if "inputs_saturated" in result.counters and result.program.codec is not None:
         names += ("inputs_saturated",)           # a converted program's codec counts saturated inputs
     if set(result.counters) != set(names):
         missing, extra = sorted(set(names) - set(result.counters)), sorted(set(result.counters) - set(names))
