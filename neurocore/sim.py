@@ -92,14 +92,15 @@ def kernel_tables(program: Program) -> dict:
     tb["n_segs"] = len(pops)
     for k in ("vth", "bias"):  # int32 copies for narrow runs (narrow_ok proves they fit)
         tb[k + "32"] = tb[k].astype(i32) if _fits32(tb[k]) else np.zeros_like(tb[k], i32)
-    for k in ("row_ptr", "src_pk_ptr", "pk_row_ptr"):
-        tb[k] = a[k].astype(i64)
     w = a["weight"].astype(_narrowest(a["weight"], (np.int8, np.int16)))
     tb.update(row_windows(a["row_ptr"], a["target"], w))
     tb["weight"] = tb.pop("wdense")
     if tb["weight"].shape[0] >= 2**31:
         raise SimulationError(f"{tb['weight'].shape[0]:,} stored weights exceed the kernel's 2**31 limit; "
                               "split the network over several Programs")
+    for k in ("row_ptr", "src_pk_ptr", "pk_row_ptr"):
+        tb[k] = _narrow(k, a[k], i32)
+    tb["row_wptr"] = _narrow("row_wptr", tb["row_wptr"], i32)
     # targets of scatter rows only (window rows need none); a scatter row's row_span is their offset
     n_rows = a["row_ptr"].shape[0] - 1
     scatter = tb["row_start"][:n_rows] < 0
@@ -112,7 +113,7 @@ def kernel_tables(program: Program) -> dict:
     nnz = np.diff(a["row_ptr"]).astype(i64)
     pk_of_row = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
     n_pk = a["pk_core"].size
-    tb["pk_nnz"] = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=n_pk).astype(i64)
+    tb["pk_nnz"] = _narrow("pk_nnz", np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=n_pk), i32)
     unit = np.array([SYNAPSE_UNITS.index(st.get("synapse_unit", default_synapse_unit(st)))
                      for st in program.projections] or [0], np.int64)
     row_unit = unit[a["row_proj"]][a["pk_rows"]] if a["row_proj"].size else np.zeros(0, np.int64)
@@ -121,10 +122,22 @@ def kernel_tables(program: Program) -> dict:
     chan_core = np.asarray(a.get("chan_core", np.full(n_chan, -1)), i64)
     src_core = np.concatenate([a["neuron_core"].astype(i64), chan_core])
     tb["pk_src_core"] = src_core[np.repeat(np.arange(src_core.size), np.diff(a["src_pk_ptr"]))].astype(i32)
-    tb.update(source_totals(a, program.n_neurons + n_chan))
-    for k in ("pk_core", "row_shift", "row_delay", "pk_rows", "pk_src_tile", "pk_dst_tile"):
+    tb.update({k: _narrow(k, v, i32) for k, v in source_totals(a, program.n_neurons + n_chan).items()})
+    for k in ("pk_core", "pk_rows", "pk_src_tile", "pk_dst_tile"):
         tb[k] = a[k].astype(i32)
+    tb["row_shift"], tb["row_delay"] = _narrow("row_shift", a["row_shift"], np.int8), _narrow("row_delay",
+                                                                                               a["row_delay"], np.int16)
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
+
+
+def _narrow(key: str, values: NDArray, dtype) -> NDArray:
+    """``values`` in the kernel's narrow ``dtype``, or a :class:`SimulationError` naming the table."""
+    v = np.asarray(values)
+    info = np.iinfo(dtype)
+    if v.size and (int(v.min()) < info.min or int(v.max()) > info.max):
+        raise SimulationError(f"kernel table {key!r} holds values in [{int(v.min())}, {int(v.max())}], beyond "
+                              f"its {np.dtype(dtype)} storage: split the network over several Programs")
+    return v.astype(dtype)
 
 
 def source_totals(a: dict, n_sources: int) -> dict:

@@ -123,11 +123,11 @@ cdef struct Net:
     const int64_t* run_start # n_runs + 1 boundaries
     const int32_t* run_core  # core slot of each run
     # synapse rows (R); weights and targets are passed typed (wt_t, ix_t)
-    const int64_t* row_ptr   # R + 1, into the synapse arrays
-    const int32_t* row_shift # act_shift + weight_exp
-    const int32_t* row_delay
+    const int32_t* row_ptr   # R + 1, into the synapse arrays (fewer than 2**31 synapses)
+    const int8_t* row_shift  # act_shift + weight_exp
+    const int16_t* row_delay
     const int32_t* row_start # first target if the row has a dense window, else -1 (scatter)
-    const int64_t* row_wptr  # offset of the row's dense window in the weights
+    const int32_t* row_wptr  # offset of the row's dense window in the weights
     const int32_t* row_span  # window rows: length (last target - first target + 1); scatter rows: offset of
                              # their targets in the target array (which holds scatter rows' targets only)
     const int32_t* row_group # window group of the row (-1: scatter row)
@@ -140,24 +140,24 @@ cdef struct Net:
     const int32_t* g_shift
     const int64_t* g_off     # G + 1: first list slot of each group (rows of the group, prefix sum)
     # packets: per source (N + C) a list of packets, per packet a list of rows
-    const int64_t* src_pk_ptr
-    const int64_t* pk_row_ptr
+    const int32_t* src_pk_ptr
+    const int32_t* pk_row_ptr
     const int32_t* pk_rows
     const int32_t* pk_src_tile   # -1 for input packets (injected, no hops)
     const int32_t* pk_dst_tile
     const int32_t* pk_core       # destination core slot (all rows of a packet are on it)
-    const int64_t* pk_nnz        # synapses in the packet's rows
+    const int32_t* pk_nnz        # synapses in the packet's rows
     const int32_t* pk_nnz_sparse # of which in rows of the sparse synapse unit
     const int32_t* pk_nnz_conv   # of which in rows of the conv synapse unit
     const int32_t* pk_src_core   # core slot that sends the packet (-1: an input injected by the host)
     # per source (N + C), each time it fires: synapses, words, packets; neurons also intra-tile packets, hops
-    const int64_t* src_syn
-    const int64_t* src_words
-    const int64_t* src_pk
-    const int64_t* src_intra
-    const int64_t* src_hops_ew
-    const int64_t* src_hops_ns
-    const int64_t* src_hops_chip
+    const int32_t* src_syn
+    const int32_t* src_words
+    const int32_t* src_pk
+    const int32_t* src_intra
+    const int32_t* src_hops_ew
+    const int32_t* src_hops_ns
+    const int32_t* src_hops_chip
     const uint8_t* chan_graded   # C: declared graded (a value of 1 then counts as graded too)
 
 
@@ -419,7 +419,7 @@ cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, 
     packet that leaves its tile, the links of its route. (The per-sample totals are counted
     once per block from the spike counts, see ``count_totals``.)"""
     cdef int64_t b, dst = net.pk_core[p] * N_CORE_COUNTERS, src = net.pk_src_core[p] * N_CORE_COUNTERS
-    cdef int32_t nnz = <int32_t>net.pk_nnz[p], sparse = net.pk_nnz_sparse[p], conv = net.pk_nnz_conv[p]
+    cdef int32_t nnz = net.pk_nnz[p], sparse = net.pk_nnz_sparse[p], conv = net.pk_nnz_conv[p]
     cdef int64_t step = net.n_cores * N_CORE_COUNTERS
     cdef bint walk = net.pk_src_tile[p] >= 0 and net.pk_src_tile[p] != net.pk_dst_tile[p]
     cdef int32_t* cp
@@ -694,14 +694,14 @@ TABLE_DTYPES = {
     "decay_u": np.int32, "decay_v": np.int32, "vth": np.int64, "bias": np.int64, "vth32": np.int32,
     "bias32": np.int32, "reset": np.int32, "refractory": np.int32, "u0": np.int64, "v0": np.int64,
     "seg_start": np.int64, "seg_uni": np.uint8, "run_start": np.int64, "run_core": np.int32,
-    "row_ptr": np.int64, "row_shift": np.int32, "row_delay": np.int32,
-    "row_start": np.int32, "row_wptr": np.int64, "row_span": np.int32, "row_group": np.int32,
+    "row_ptr": np.int32, "row_shift": np.int8, "row_delay": np.int16,
+    "row_start": np.int32, "row_wptr": np.int32, "row_span": np.int32, "row_group": np.int32,
     "g_start": np.int32, "g_span": np.int32, "g_delay": np.int32, "g_shift": np.int32, "g_off": np.int64,
-    "pk_core": np.int32, "pk_nnz": np.int64, "pk_nnz_sparse": np.int32,
-    "pk_nnz_conv": np.int32, "pk_src_core": np.int32, "src_syn": np.int64, "src_words": np.int64,
-    "src_pk": np.int64, "src_intra": np.int64, "src_hops_ew": np.int64, "src_hops_ns": np.int64,
-    "src_hops_chip": np.int64,
-    "src_pk_ptr": np.int64, "pk_row_ptr": np.int64, "pk_rows": np.int32, "pk_src_tile": np.int32,
+    "pk_core": np.int32, "pk_nnz": np.int32, "pk_nnz_sparse": np.int32,
+    "pk_nnz_conv": np.int32, "pk_src_core": np.int32, "src_syn": np.int32, "src_words": np.int32,
+    "src_pk": np.int32, "src_intra": np.int32, "src_hops_ew": np.int32, "src_hops_ns": np.int32,
+    "src_hops_chip": np.int32,
+    "src_pk_ptr": np.int32, "pk_row_ptr": np.int32, "pk_rows": np.int32, "pk_src_tile": np.int32,
     "pk_dst_tile": np.int32,
     "chan_graded": np.uint8,
 }
@@ -743,11 +743,11 @@ cdef class Tables:
         n.seg_uni = <const uint8_t*>_addr(tb, "seg_uni")
         n.run_start = <const int64_t*>_addr(tb, "run_start")
         n.run_core = <const int32_t*>_addr(tb, "run_core")
-        n.row_ptr = <const int64_t*>_addr(tb, "row_ptr")
-        n.row_shift = <const int32_t*>_addr(tb, "row_shift")
-        n.row_delay = <const int32_t*>_addr(tb, "row_delay")
+        n.row_ptr = <const int32_t*>_addr(tb, "row_ptr")
+        n.row_shift = <const int8_t*>_addr(tb, "row_shift")
+        n.row_delay = <const int16_t*>_addr(tb, "row_delay")
         n.row_start = <const int32_t*>_addr(tb, "row_start")
-        n.row_wptr = <const int64_t*>_addr(tb, "row_wptr")
+        n.row_wptr = <const int32_t*>_addr(tb, "row_wptr")
         n.row_span = <const int32_t*>_addr(tb, "row_span")
         n.row_group = <const int32_t*>_addr(tb, "row_group")
         n.n_groups = tb["n_groups"]
@@ -757,19 +757,19 @@ cdef class Tables:
         n.g_shift = <const int32_t*>_addr(tb, "g_shift")
         n.g_off = <const int64_t*>_addr(tb, "g_off")
         n.pk_core = <const int32_t*>_addr(tb, "pk_core")
-        n.pk_nnz = <const int64_t*>_addr(tb, "pk_nnz")
+        n.pk_nnz = <const int32_t*>_addr(tb, "pk_nnz")
         n.pk_nnz_sparse = <const int32_t*>_addr(tb, "pk_nnz_sparse")
         n.pk_nnz_conv = <const int32_t*>_addr(tb, "pk_nnz_conv")
         n.pk_src_core = <const int32_t*>_addr(tb, "pk_src_core")
-        n.src_syn = <const int64_t*>_addr(tb, "src_syn")
-        n.src_words = <const int64_t*>_addr(tb, "src_words")
-        n.src_pk = <const int64_t*>_addr(tb, "src_pk")
-        n.src_intra = <const int64_t*>_addr(tb, "src_intra")
-        n.src_hops_ew = <const int64_t*>_addr(tb, "src_hops_ew")
-        n.src_hops_ns = <const int64_t*>_addr(tb, "src_hops_ns")
-        n.src_hops_chip = <const int64_t*>_addr(tb, "src_hops_chip")
-        n.src_pk_ptr = <const int64_t*>_addr(tb, "src_pk_ptr")
-        n.pk_row_ptr = <const int64_t*>_addr(tb, "pk_row_ptr")
+        n.src_syn = <const int32_t*>_addr(tb, "src_syn")
+        n.src_words = <const int32_t*>_addr(tb, "src_words")
+        n.src_pk = <const int32_t*>_addr(tb, "src_pk")
+        n.src_intra = <const int32_t*>_addr(tb, "src_intra")
+        n.src_hops_ew = <const int32_t*>_addr(tb, "src_hops_ew")
+        n.src_hops_ns = <const int32_t*>_addr(tb, "src_hops_ns")
+        n.src_hops_chip = <const int32_t*>_addr(tb, "src_hops_chip")
+        n.src_pk_ptr = <const int32_t*>_addr(tb, "src_pk_ptr")
+        n.pk_row_ptr = <const int32_t*>_addr(tb, "pk_row_ptr")
         n.pk_rows = <const int32_t*>_addr(tb, "pk_rows")
         n.pk_src_tile = <const int32_t*>_addr(tb, "pk_src_tile")
         n.pk_dst_tile = <const int32_t*>_addr(tb, "pk_dst_tile")
