@@ -255,6 +255,22 @@ def _timings(chip_time) -> tuple:
     return tuple({t.key: t for t in many}.values())
 
 
+def _stop_args(program: Program, stop, n_samples) -> tuple[int, int, int, int]:
+    """The kernel's stop parameters ``(margin, min_steps, first neuron, n)``; margin -1: no rule."""
+    from neurocore.anytime import StopRule
+
+    if stop is None:
+        return (-1, 0, 0, 1)
+    if not isinstance(stop, StopRule):
+        raise SimulationError(f"stop must be a neurocore.StopRule (e.g. nc.StopRule(margin=3)), got "
+                              f"{type(stop).__name__}")
+    if n_samples is not None or (program.meta.get("replicas") or {}).get("k", 1) > 1:
+        raise SimulationError("stop= (early stopping) needs one sample per chip run; this Program holds "
+                              f"{program.meta['replicas']['k']} replicas: compile it without replicas=")
+    _, off, n = stop.readout(program)
+    return (stop.margin, stop.min_steps, off, n)
+
+
 def concat_results(parts: list[RunResult]) -> RunResult:
     """One RunResult from runs of consecutive chunks of a batch (same Program and n_steps)."""
     if len(parts) == 1:
@@ -487,6 +503,11 @@ class RunResult:
     def batch_size(self) -> int:
         return int(self.busiest_link.shape[0])
 
+    @property
+    def steps(self) -> NDArray[np.int64]:
+        """Steps each sample ran, (batch,) int64: ``n_steps`` unless an early-stop rule stopped it sooner."""
+        return np.asarray(self.counters["timesteps"], np.int64)
+
     def accuracy(self, labels) -> float:
         """Fraction of samples whose decoded prediction equals ``labels`` (needs a converted Program)."""
         if self.predictions is None:
@@ -676,8 +697,8 @@ class Simulator:
 
     def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
             n_threads: int | None = None, seed: int = 0, learning=True, initial_state=None,
-            block: int | None = None, memory_limit: float | None = None, record: str | tuple[str, ...] = (),
-            chip_time=None) -> RunResult:
+            block: int | None = None, memory_limit: float | None = None, stop=None,
+            record: str | tuple[str, ...] = (), chip_time=None) -> RunResult:
         """Simulate every sample of ``inputs`` for ``n_steps`` steps.
 
         Parameters
@@ -714,6 +735,12 @@ class Simulator:
             Samples the kernel advances in lockstep, 1 to 64 (default :func:`block_size`:
             from the L2 cache size). A block reads each synapse row once per step for all
             its samples. Results do not depend on it.
+        stop : neurocore.StopRule, optional
+            Early stop per sample (anytime inference, see :mod:`neurocore.anytime`): after
+            each step the kernel checks the rule on the read-out's spike counts; a stopped
+            sample costs no further work, its counters, final state and prediction are
+            those of a run of exactly ``result.steps[i]`` steps, and its probes are zero
+            after that step.
 
         record : str or tuple of str, optional
             Extra per-step data to keep (:data:`RECORD_OPTIONS`): ``"core_steps"`` keeps every
@@ -767,10 +794,14 @@ class Simulator:
         from neurocore.learning_sim import has_plasticity, run_learning
 
         if has_plasticity(p):  # plastic projections run on the learning kernel, one sample at a time
+            if stop is not None:
+                raise SimulationError("stop= (early stopping) is not available for Programs with plastic "
+                                      "projections: run them for a fixed n_steps")
             return run_learning(self, x, n_steps, probes, learning=learning, initial_state=initial_state)
         if initial_state is not None or learning is not True:
             raise SimulationError("learning= and initial_state= apply to Programs with plastic projections; "
                                   "this Program has none")
+        stop_args = _stop_args(p, stop, n_samples)
         pidx = self._probe_index(probes)
         keep_steps = _record_options(record)
         timings = _timings(chip_time)
@@ -806,6 +837,7 @@ class Simulator:
             "probe_u": np.zeros((B, T, max(pu.size, 1)), np.int64),
             "probe_v": np.zeros((B, T, max(pv.size, 1)), np.int64),
             "probe_s": np.zeros((B, T, max(ps.size, 1)), np.uint8),
+            "steps": np.zeros(B, np.int64), "stop": stop_args,
         }
         xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]
         # the largest |value| per channel in this batch decides whether 32-bit words are exact
@@ -838,7 +870,19 @@ class Simulator:
         )
         if n_samples is not None:
             result.meta.update(samples=n_samples, replicas=reps["k"])
-        if codec is not None:
+        if stop is not None:  # the check runs after every step from min_steps on, reading the read-out's counters
+            checks = np.maximum(result.steps - stop.min_steps + 1, 0)
+            result.counters["stop_checks"] = checks
+            result.counters["stop_counter_reads"] = checks * stop_args[3]
+            result.meta.update(stop=repr(stop), stop_checker=stop.checker)
+        if codec is not None and stop is not None:
+            from neurocore.anytime import check_stopped_after_latency, decode_at_steps
+
+            check_stopped_after_latency(codec, result.steps, stop)
+            pm = p.populations[codec.output]
+            result.predictions = decode_at_steps(codec, result.spike_counts[codec.output],
+                                                 result.final_state["v"][:, pm.offset: pm.offset + pm.n], result.steps)
+        elif codec is not None:
             result.predictions = (codec.decode_arrays(*sample_view(result, codec.output), T) if n_samples is not None
                                   else codec.decode(result))
             if n_samples is None:
