@@ -33,7 +33,8 @@ extensions = [
         include_dirs=[np.get_include(), "neurocore/kernels"],
         depends=["neurocore/kernels/neurons.h", "neurocore/kernels/neuron_body.h", "neurocore/kernels/fixedpoint.pxd"],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=compile_args,
+        # no fused multiply-add: the chip-time sums must round exactly as neurocore.steptime.evaluate's
+        extra_compile_args=compile_args + ([] if sys.platform == "win32" else ["-ffp-contract=off"]),
         extra_link_args=link_args,
     ),
     Extension(

@@ -17,6 +17,7 @@ __all__ = [
     "FileFormatError",
     "ProfileError",
     "SimulationError",
+    "ChipTimeError",
     "ResourceError",
     "BuildError",
     "LearningRuleError",
@@ -65,6 +66,10 @@ class ProfileError(NeurocoreError, ValueError):
 
 class SimulationError(NeurocoreError, ValueError):
     """Bad arguments to a simulation run: input shape, step count, probes."""
+
+
+class ChipTimeError(SimulationError):
+    """A result lacks what a chip-time model needs: per-step per-core counters or that model's sums."""
 
 
 class ResourceError(NeurocoreError, MemoryError):

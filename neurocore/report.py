@@ -54,7 +54,7 @@ class ReportError(NeurocoreError, ValueError):
     """Bad arguments to a report: unknown metric, missing probe, empty rows, ..."""
 
 
-#: Per-core metrics recorded by a run: ``core_steps`` summed over steps, mean over the batch (per inference).
+#: Per-core metrics recorded by a run: ``core_totals`` (summed over steps), mean over the batch (per inference).
 RUN_METRICS = {"synops": "synaptic ops / inference", "updates_active": "active neuron updates / inference"}
 #: Per-core resources of a compiled program (``Program.core_usage()``), with the ChipSpec field of their limit.
 PROGRAM_METRICS = {"neurons": ("neurons", "neurons_per_core"),
@@ -340,8 +340,8 @@ def core_metric(result_or_program: Any, metric: str = "synops", relative: bool =
         if relative:
             raise ReportError(f"relative=True needs a per-core limit; '{metric}' has none (use one of "
                               f"{list(PROGRAM_METRICS)})")
-        steps = np.asarray(result.core_steps[metric], dtype=np.float64)  # (batch, T, cores)
-        return steps.sum(axis=1).mean(axis=0) if steps.shape[0] else np.zeros(prog.n_cores_used)
+        totals = np.asarray(result.core_totals[metric], dtype=np.float64)  # (batch, cores), summed over steps
+        return totals.mean(axis=0) if totals.shape[0] else np.zeros(prog.n_cores_used)
     if metric in PROGRAM_METRICS:
         v = np.asarray(prog.core_usage()[metric], dtype=np.float64)
         return v / getattr(prog.chip, PROGRAM_METRICS[metric][1]) if relative else v

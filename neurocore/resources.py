@@ -215,7 +215,8 @@ def check_compile(graph, chip, memory_limit: float | None = None) -> Estimate:
 
 def run_estimate(batch: int, n_steps: int, n_channels: int, n_neurons: int, n_cores: int, n_probe: dict[str, int],
                  n_delay_slots: int = 2, n_threads: int = 1, n_features: int | None = None,
-                 encoding: str | None = None, input_itemsize: int = 4) -> Estimate:
+                 encoding: str | None = None, input_itemsize: int = 4, record_core_steps: bool = False,
+                 n_timings: int = 2, block: int = 1, n_links: int = 4) -> Estimate:
     """Bytes :meth:`neurocore.Simulator.run` allocates for one call.
 
     Parameters
@@ -226,12 +227,16 @@ def run_estimate(batch: int, n_steps: int, n_channels: int, n_neurons: int, n_co
         The Program's input channels, neurons and used cores.
     n_probe : dict
         Probed neurons per variable (``"u"``, ``"v"``, ``"spikes"``).
-    n_delay_slots, n_threads : int
-        The kernel's accumulator ring (per thread, ``n_delay_slots x n_neurons`` int64).
+    n_delay_slots, n_threads, block, n_links : int
+        The kernel's working set: per thread one block of ``block`` samples, each with an
+        accumulator ring of ``n_delay_slots x n_neurons`` int64 words, state and link counters.
     n_features, encoding : optional
         A codec's float features per sample and its encoding; None for integer inputs.
     input_itemsize : int
         Bytes per value of integer inputs as given (a non-int32 array is copied to int32).
+    record_core_steps : bool
+        ``run(..., record="core_steps")``: every core's 7 int32 counters every step are kept.
+        Otherwise only their totals per sample and core, and ``n_timings`` chip-time sums.
     """
     B, T, C, N, K = int(batch), int(n_steps), int(n_channels), int(n_neurons), max(int(n_cores), 1)
     est = Estimate(f"a run of {B:,} sample(s) x {T:,} steps ({C:,} input channels, {N:,} neurons)")
@@ -247,9 +252,16 @@ def run_estimate(batch: int, n_steps: int, n_channels: int, n_neurons: int, n_co
                                    + n_probe.get("spikes", 0) * I8)
     from neurocore.sim import CORE_STEP_KEYS  # one int32 column per per-core counter
 
-    est.parts["per-step core counters"] = steps * K * len(CORE_STEP_KEYS) * I32 + steps * I32
+    n_keys = len(CORE_STEP_KEYS)
+    est.parts["per-step core counters (record='core_steps')"] = steps * K * n_keys * I32 if record_core_steps else 0
+    est.parts["busiest link per step"] = steps * I32
+    est.parts["core totals and chip-time sums"] = B * (K * n_keys * I64 + max(int(n_timings), 1) * 2 * F64)
     est.parts["final state and spike counts"] = B * N * (2 * I64 + I32)
-    est.parts["kernel state"] = int(n_threads) * N * ((n_delay_slots + 1) * I64 + 6 * I32)
+    nb = max(int(block), 1)
+    est.parts["kernel state"] = int(n_threads) * (
+        nb * N * ((n_delay_slots + 2) * I64 + I8 + 2 * I32)          # accumulators, u, v, flags, refractory, spikes
+        + nb * (2 * int(n_links) * I32 + 2 * C * I32 + K * n_keys * I32)   # link, input and core counters
+        + (N + C) * (I64 + I32))                                     # per-source sample masks and list
     return est
 
 

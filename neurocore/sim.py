@@ -18,7 +18,7 @@ from neurocore.mapping.program import Program
 from neurocore.mapping.replicate import pack_inputs, sample_view
 from neurocore.mapping.units import SYNAPSE_UNITS, default_synapse_unit
 
-__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "CORE_STEP_KEYS", "check_labels", "kernel_tables", "load_kernel"]
+__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "CORE_STEP_KEYS", "RECORD_OPTIONS", "check_labels", "kernel_tables", "load_kernel"]
 
 #: ``RunResult.core_steps`` keys, each (batch, n_steps, n_cores_used) int32: the kernel's
 #: per-core counter table (``CORE_COUNTER_NAMES``), one named column each.
@@ -92,14 +92,15 @@ def kernel_tables(program: Program) -> dict:
     tb["n_segs"] = len(pops)
     for k in ("vth", "bias"):  # int32 copies for narrow runs (narrow_ok proves they fit)
         tb[k + "32"] = tb[k].astype(i32) if _fits32(tb[k]) else np.zeros_like(tb[k], i32)
-    for k in ("row_ptr", "src_pk_ptr", "pk_row_ptr"):
-        tb[k] = a[k].astype(i64)
     w = a["weight"].astype(_narrowest(a["weight"], (np.int8, np.int16)))
     tb.update(row_windows(a["row_ptr"], a["target"], w))
     tb["weight"] = tb.pop("wdense")
     if tb["weight"].shape[0] >= 2**31:
         raise SimulationError(f"{tb['weight'].shape[0]:,} stored weights exceed the kernel's 2**31 limit; "
                               "split the network over several Programs")
+    for k in ("row_ptr", "src_pk_ptr", "pk_row_ptr"):
+        tb[k] = _narrow(k, a[k], i32)
+    tb["row_wptr"] = _narrow("row_wptr", tb["row_wptr"], i32)
     # targets of scatter rows only (window rows need none); a scatter row's row_span is their offset
     n_rows = a["row_ptr"].shape[0] - 1
     scatter = tb["row_start"][:n_rows] < 0
@@ -112,7 +113,7 @@ def kernel_tables(program: Program) -> dict:
     nnz = np.diff(a["row_ptr"]).astype(i64)
     pk_of_row = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
     n_pk = a["pk_core"].size
-    tb["pk_nnz"] = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=n_pk).astype(i64)
+    tb["pk_nnz"] = _narrow("pk_nnz", np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=n_pk), i32)
     unit = np.array([SYNAPSE_UNITS.index(st.get("synapse_unit", default_synapse_unit(st)))
                      for st in program.projections] or [0], np.int64)
     row_unit = unit[a["row_proj"]][a["pk_rows"]] if a["row_proj"].size else np.zeros(0, np.int64)
@@ -121,10 +122,22 @@ def kernel_tables(program: Program) -> dict:
     chan_core = np.asarray(a.get("chan_core", np.full(n_chan, -1)), i64)
     src_core = np.concatenate([a["neuron_core"].astype(i64), chan_core])
     tb["pk_src_core"] = src_core[np.repeat(np.arange(src_core.size), np.diff(a["src_pk_ptr"]))].astype(i32)
-    tb.update(source_totals(a, program.n_neurons + n_chan))
-    for k in ("pk_core", "row_shift", "row_delay", "pk_rows", "pk_src_tile", "pk_dst_tile"):
+    tb.update({k: _narrow(k, v, i32) for k, v in source_totals(a, program.n_neurons + n_chan).items()})
+    for k in ("pk_core", "pk_rows", "pk_src_tile", "pk_dst_tile"):
         tb[k] = a[k].astype(i32)
+    tb["row_shift"], tb["row_delay"] = _narrow("row_shift", a["row_shift"], np.int8), _narrow("row_delay",
+                                                                                               a["row_delay"], np.int16)
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
+
+
+def _narrow(key: str, values: NDArray, dtype) -> NDArray:
+    """``values`` in the kernel's narrow ``dtype``, or a :class:`SimulationError` naming the table."""
+    v = np.asarray(values)
+    info = np.iinfo(dtype)
+    if v.size and (int(v.min()) < info.min or int(v.max()) > info.max):
+        raise SimulationError(f"kernel table {key!r} holds values in [{int(v.min())}, {int(v.max())}], beyond "
+                              f"its {np.dtype(dtype)} storage: split the network over several Programs")
+    return v.astype(dtype)
 
 
 def source_totals(a: dict, n_sources: int) -> dict:
@@ -216,6 +229,32 @@ def _l2_bytes() -> int:
     return n if n > 0 else 1 << 20
 
 
+#: What ``Simulator.run(..., record=)`` can keep beyond the default.
+RECORD_OPTIONS = ("core_steps",)
+
+
+def _record_options(record) -> bool:
+    """True when ``record`` asks for the full per-step per-core table."""
+    names = (record,) if isinstance(record, str) else record
+    if not isinstance(names, (tuple, list)) or any(n not in RECORD_OPTIONS for n in names):
+        raise SimulationError(f"record={record!r}; give a name or a tuple of names from {RECORD_OPTIONS}")
+    return "core_steps" in names
+
+
+def _timings(chip_time) -> tuple:
+    """The chip-time models of a run: ``chip_time`` (one or several CoreTiming) or the registered defaults."""
+    from neurocore.steptime import CoreTiming, default_timings
+
+    if chip_time is None:
+        return default_timings()
+    many = (chip_time,) if isinstance(chip_time, CoreTiming) else tuple(chip_time)
+    for t in many:
+        if not isinstance(t, CoreTiming):
+            raise SimulationError(f"chip_time= takes CoreTiming models (nc.energy.core_timing('loihi')), got "
+                                  f"{type(t).__name__}")
+    return tuple({t.key: t for t in many}.values())
+
+
 def _stop_args(program: Program, stop, n_samples) -> tuple[int, int, int, int]:
     """The kernel's stop parameters ``(margin, min_steps, first neuron, n)``; margin -1: no rule."""
     from neurocore.anytime import StopRule
@@ -247,6 +286,8 @@ def concat_results(parts: list[RunResult]) -> RunResult:
         spike_counts={k: cat(r.spike_counts[k] for r in parts) for k in first.spike_counts},
         probes={p: {v: cat(r.probes[p][v] for r in parts) for v in d} for p, d in first.probes.items()},
         core_steps={k: cat(r.core_steps[k] for r in parts) for k in first.core_steps},
+        core_totals={k: cat(r.core_totals[k] for r in parts) for k in first.core_totals},
+        chip_time={k: cat(r.chip_time[k] for r in parts) for k in first.chip_time},
         busiest_link=cat(r.busiest_link for r in parts), link_packets=sum(r.link_packets for r in parts),
         final_state={k: cat(r.final_state[k] for r in parts) for k in first.final_state},
         meta=dict(first.meta, **({"samples": sum(r.meta["samples"] for r in parts)} if "samples" in first.meta else {})),
@@ -413,18 +454,26 @@ class RunResult:
     probes : dict[str, dict[str, (batch, n_steps, n) array]]
         Recorded variables, state at the end of each step.
     core_steps : dict[str, (batch, n_steps, n_cores_used) int32]
-        Per core per step (``CORE_STEP_KEYS``): ``synops``, ``updates_active``, ``spikes``
+        Only with ``run(..., record="core_steps")``, else empty: per core per step
+        (``CORE_STEP_KEYS``): ``synops``, ``updates_active``, ``spikes``
         (spikes of the core's neurons), ``packets_out`` (packets its neurons, and input
         channels placed on it, send), ``packets_in`` (packets it receives, input packets
         included), ``synops_sparse`` and ``synops_conv`` (synops through rows of the
-        sparse and conv synapse units; the dense unit has the rest). The chip-time models
-        read these. Views of one (batch, n_steps, n_cores_used, len(CORE_STEP_KEYS)) table.
+        sparse and conv synapse units; the dense unit has the rest). Views of one
+        (batch, n_steps, n_cores_used, len(CORE_STEP_KEYS)) table.
     busiest_link : (batch, n_steps) int32
         Packets on the most loaded mesh link in each step.
     link_packets : (n_links,) int64
         Packets per directed link (4 per tile: +x, -x, +y, -y), summed over the batch.
     final_state : dict[str, (batch, N) int64]
         u and v of every neuron after the last step.
+    core_totals : dict[str, (batch, n_cores_used) int64]
+        ``core_steps`` summed over the steps, always kept (``CORE_STEP_KEYS``).
+    chip_time : dict[str, (batch, 2) float64]
+        Chip-time sums (s) the kernel accumulated per sample for each
+        :class:`~neurocore.steptime.CoreTiming` of the run (``run(..., chip_time=)``; by
+        default the shipped chip profiles'), keyed by ``CoreTiming.key``: the steps where
+        the model's first form was the slower, and the rest. ``estimate()`` reads them.
     """
 
     program: Program
@@ -443,6 +492,12 @@ class RunResult:
     weights: dict[str, NDArray[np.int64]] = field(default_factory=dict)
     #: Tags per plastic projection: {"tag_1": ..., "tag_2": ...}, each (batch, n_dst, n_src).
     tags: dict[str, dict[str, NDArray[np.int64]]] = field(default_factory=dict)
+    core_totals: dict[str, NDArray[np.int64]] = field(default_factory=dict)
+    chip_time: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.core_totals and self.core_steps:  # results built from a full table (learning, reference)
+            self.core_totals = {k: np.asarray(v, np.int64).sum(axis=1) for k, v in self.core_steps.items()}
 
     @property
     def batch_size(self) -> int:
@@ -488,13 +543,16 @@ class RunResult:
         arrays.update({f"probes/{i}/{var}": v for i, pop in enumerate(probe_names)
                        for var, v in self.probes[pop].items()})
         arrays.update({f"core_steps/{k}": v for k, v in self.core_steps.items()})
+        arrays.update({f"core_totals/{k}": v for k, v in self.core_totals.items()})
+        chip_keys = list(self.chip_time)
+        arrays.update({f"chip_time/{i}": self.chip_time[k] for i, k in enumerate(chip_keys)})
         arrays.update({f"final_state/{k}": v for k, v in self.final_state.items()})
         arrays["busiest_link"], arrays["link_packets"] = self.busiest_link, self.link_packets
         if self.predictions is not None:
             arrays["predictions"] = np.asarray(self.predictions)
         meta = {k: v for k, v in self.meta.items() if isinstance(v, (int, float, str, bool, type(None)))}
         return write_npz(path, "result", 1, {"n_steps": self.n_steps, "meta": meta, "program": prog_head,
-                                             "probe_names": probe_names}, arrays)
+                                             "probe_names": probe_names, "chip_time_keys": chip_keys}, arrays)
 
     @staticmethod
     def load(path) -> RunResult:
@@ -511,7 +569,10 @@ class RunResult:
             probes = _probes_from_keys(groups.get("probes", {}), head.get("probe_names"))
             program = program_from_parts(head["program"], groups["program"], str(path))
             n_steps = head["n_steps"]
-            counters, core_steps, final = groups["counters"], groups["core_steps"], groups["final_state"]
+            counters, core_steps, final = groups["counters"], groups.get("core_steps", {}), groups["final_state"]
+            chip_keys = head.get("chip_time_keys", [])
+            chip_time = {str(chip_keys[int(i)]): v for i, v in groups.get("chip_time", {}).items()
+                         if i.isdigit() and int(i) < len(chip_keys)}
             from neurocore.learning_sim import learned_from_state
 
             weights, tags = learned_from_state(program, final)
@@ -520,7 +581,8 @@ class RunResult:
                                core_steps=core_steps, busiest_link=arrays["busiest_link"],
                                link_packets=arrays["link_packets"], final_state=final,
                                meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"),
-                               weights=weights, tags=tags)
+                               weights=weights, tags=tags, core_totals=groups.get("core_totals", {}),
+                               chip_time=chip_time)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, FileFormatError):
                 raise
@@ -611,7 +673,8 @@ class Simulator:
                 out[var].append((pop, pm.offset, pm.n))
         return out
 
-    def _check_memory(self, inputs, n_steps: int, pidx: dict, n_threads: int, memory_limit) -> None:
+    def _check_memory(self, inputs, n_steps: int, pidx: dict, n_threads: int, memory_limit, record=(),
+                      chip_time=None, block=None) -> None:
         """Refuse, before any input is scanned, a run whose arrays would exceed ``memory_limit``."""
         from neurocore.resources import RUN_ADVICE, check_memory, run_estimate
 
@@ -621,15 +684,21 @@ class Simulator:
         single = codec is not None and len(shape) == len(codec.input_shape)  # one sample, as the codec allows
         batch = int(shape[0]) if len(shape) and not single else 1
         itemsize = np.asarray(inputs).dtype.itemsize if hasattr(inputs, "dtype") else 8
+        threads = min(n_threads, max(batch, 1))
         est = run_estimate(batch, n_steps, p.n_inputs, p.n_neurons, p.n_cores_used,
                            {v: sum(n for _, _, n in idx) for v, idx in pidx.items()}, p.n_delay_slots,
-                           min(n_threads, max(batch, 1)), n_features=codec.n_channels if codec is not None else None,
-                           encoding=codec.encoding if codec is not None else None, input_itemsize=itemsize)
+                           threads, n_features=codec.n_channels if codec is not None else None,
+                           encoding=codec.encoding if codec is not None else None, input_itemsize=itemsize,
+                           record_core_steps=_record_options(record), n_timings=len(_timings(chip_time)),
+                           block=block if isinstance(block, (int, np.integer)) and 1 <= block <= 64
+                           else block_size(self._tables, True, max(batch, 1), threads),
+                           n_links=self._tables["n_links"])
         check_memory(est, memory_limit, RUN_ADVICE)
 
     def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
             n_threads: int | None = None, seed: int = 0, learning=True, initial_state=None,
-            block: int | None = None, memory_limit: float | None = None, stop=None) -> RunResult:
+            block: int | None = None, memory_limit: float | None = None, stop=None,
+            record: str | tuple[str, ...] = (), chip_time=None) -> RunResult:
         """Simulate every sample of ``inputs`` for ``n_steps`` steps.
 
         Parameters
@@ -673,6 +742,16 @@ class Simulator:
             those of a run of exactly ``result.steps[i]`` steps, and its probes are zero
             after that step.
 
+        record : str or tuple of str, optional
+            Extra per-step data to keep (:data:`RECORD_OPTIONS`): ``"core_steps"`` keeps every
+            core's counters every step (``RunResult.core_steps``, batch x n_steps x cores x 7
+            int32: large for long batched runs). By default only their totals per core
+            (``RunResult.core_totals``) and the chip-time sums are kept.
+        chip_time : CoreTiming or sequence of them, optional
+            Chip-time models (:class:`neurocore.steptime.CoreTiming`, from
+            ``nc.energy.core_timing(profile)``) whose per-step slowest-core work the kernel
+            sums per sample (``RunResult.chip_time``). Default: every shipped chip profile's.
+
         If the Program carries a codec (``program.codec``, set by ``nc.convert``),
         ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
         encodes them into per-step channel values and ``RunResult.predictions`` holds the
@@ -698,7 +777,7 @@ class Simulator:
             n_threads = int(env) if env else (os.cpu_count() or 1)
         if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
             raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
-        self._check_memory(inputs, int(n_steps), pidx, int(n_threads), memory_limit)
+        self._check_memory(inputs, int(n_steps), pidx, int(n_threads), memory_limit, record, chip_time, block)
         raw_inputs = inputs
         if codec is not None:
             inputs = codec.encode(inputs, n_steps, seed=seed)
@@ -724,6 +803,8 @@ class Simulator:
                                   "this Program has none")
         stop_args = _stop_args(p, stop, n_samples)
         pidx = self._probe_index(probes)
+        keep_steps = _record_options(record)
+        timings = _timings(chip_time)
         B, T, N = x.shape[0], int(n_steps), p.n_neurons
         n_threads = int(min(n_threads, B))
         if block is not None and (not isinstance(block, (int, np.integer)) or isinstance(block, bool)
@@ -732,6 +813,7 @@ class Simulator:
                                   f"lockstep), got {block!r}")
         kernel = self._kernel
         n_links = self._tables["n_links"]
+        K, n_core_keys = p.n_cores_used, len(kernel.CORE_COUNTER_NAMES)
 
         def idx(var):
             parts = [np.arange(off, off + n, dtype=np.int32) for _, off, n in pidx[var]]
@@ -741,7 +823,12 @@ class Simulator:
         out = {
             "counters": np.zeros((B, len(kernel.COUNTER_NAMES)), np.int64),
             "spike_counts": np.zeros((B, max(N, 1)), np.int32),
-            "core": np.zeros((B, T, p.n_cores_used, len(kernel.CORE_COUNTER_NAMES)), np.int32),
+            "core": np.zeros((B, T, max(K, 1), n_core_keys), np.int32) if keep_steps else None,
+            "core_totals": np.zeros((B, max(K, 1), n_core_keys), np.int64),
+            "n_timing": len(timings),
+            "timing_w": (np.stack([t.weights() for t in timings]) if timings else np.zeros((1, 2, 10))),
+            "core_neurons": _pad(np.asarray(p.neurons_per_core_used, np.float64)),
+            "chip_time": np.zeros((B, max(len(timings), 1), 2), np.float64),
             "busiest_link": np.zeros((B, T), np.int32),
             "link_total": np.zeros((n_threads, n_links), np.int64),
             "u": np.zeros((B, N), np.int64), "v": np.zeros((B, N), np.int64),
@@ -774,9 +861,12 @@ class Simulator:
                 col += n
         result = RunResult(
             program=p, n_steps=T, counters=counters, spike_counts=spike_counts, probes=probes_out,
-            core_steps={name: out["core"][:, :, :, i] for i, name in enumerate(kernel.CORE_COUNTER_NAMES)},
+            core_steps=({name: out["core"][:, :, :K, i] for i, name in enumerate(kernel.CORE_COUNTER_NAMES)}
+                        if keep_steps else {}),
             busiest_link=out["busiest_link"], link_packets=out["link_total"].sum(axis=0),
             final_state={"u": out["u"], "v": out["v"]},
+            core_totals={name: out["core_totals"][:, :K, i] for i, name in enumerate(kernel.CORE_COUNTER_NAMES)},
+            chip_time={t.key: out["chip_time"][:, i] for i, t in enumerate(timings)},
         )
         if n_samples is not None:
             result.meta.update(samples=n_samples, replicas=reps["k"])

@@ -62,11 +62,21 @@ def validate_result(result, where: str = "result") -> None:
     cnt = {k: _arr(where, f"counters/{k}", v, (B,)).astype(np.int64) for k, v in result.counters.items()}
     _arr(where, "busiest_link", result.busiest_link, (B, T))
     _arr(where, "link_packets", result.link_packets, (p.chip.mesh_x * p.chip.mesh_y * 4,))
-    if set(result.core_steps) != set(CORE_STEP_KEYS):
+    if result.core_steps and set(result.core_steps) != set(CORE_STEP_KEYS):
         raise FileFormatError(f"{where}: result field 'core_steps' has keys {sorted(result.core_steps)}; "
+                              f"{sorted(CORE_STEP_KEYS)} or none expected (re-run to get a result in this version)")
+    for k in CORE_STEP_KEYS if result.core_steps else ():
+        _arr(where, f"core_steps/{k}", result.core_steps.get(k), (B, T, K))
+    if set(result.core_totals) != set(CORE_STEP_KEYS):
+        raise FileFormatError(f"{where}: result field 'core_totals' has keys {sorted(result.core_totals)}; "
                               f"{sorted(CORE_STEP_KEYS)} expected (re-run to get a result in this version)")
     for k in CORE_STEP_KEYS:
-        _arr(where, f"core_steps/{k}", result.core_steps.get(k), (B, T, K))
+        _arr(where, f"core_totals/{k}", result.core_totals.get(k), (B, K))
+    for k, v in result.chip_time.items():
+        a = np.asarray(v)
+        if a.shape != (B, 2) or a.dtype.kind != "f" or not np.all(np.isfinite(a)) or (a.size and a.min() < 0):
+            raise FileFormatError(f"{where}: result field 'chip_time' entry {k[:40]!r} must be (batch, 2) finite "
+                                  f"non-negative seconds, got {a.dtype} {a.shape}")
     for k in ("u", "v"):
         _arr(where, f"final_state/{k}", result.final_state.get(k), (B, N))
     for pop, sc in result.spike_counts.items():

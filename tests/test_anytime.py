@@ -38,7 +38,7 @@ def _hand_built(seed=0, n_in=12, n_hid=24, n_out=4):
 def _check_stopped_equals_fixed(sim, xin, r, i):
     """Sample i of a stopped run equals a run of exactly its steps, and is zero after them."""
     s = int(r.steps[i])
-    one = sim.run(xin[i: i + 1, :s], n_steps=s, probes={"out": ["v", "spikes"]})
+    one = sim.run(xin[i: i + 1, :s], n_steps=s, probes={"out": ["v", "spikes"]}, record="core_steps")
     for k in KERNEL_COUNTERS:
         assert r.counters[k][i] == one.counters[k][0], k
     for name in r.spike_counts:
@@ -56,7 +56,8 @@ def _check_stopped_equals_fixed(sim, xin, r, i):
 def test_stopped_sample_equals_a_run_of_its_steps():
     chip, g, xin = _hand_built()
     sim = nc.Simulator(nc.compile(g, chip))
-    r = sim.run(xin, n_steps=30, stop=StopRule(margin=3, min_steps=4, population="out"), probes={"out": ["v", "spikes"]})
+    r = sim.run(xin, n_steps=30, stop=StopRule(margin=3, min_steps=4, population="out"), probes={"out": ["v", "spikes"]},
+                record="core_steps")
     assert 4 <= r.steps.min() and r.steps.min() < 30  # the rule fires, on some samples at least
     assert len(set(r.steps.tolist())) > 1
     for i in range(xin.shape[0]):
@@ -71,15 +72,18 @@ def test_stopping_is_independent_of_batch_position_size_block_and_threads():
     chip, g, xin = _hand_built(seed=3)
     sim = nc.Simulator(nc.compile(g, chip))
     rule = StopRule(margin=2, min_steps=2, population="out")
-    base = sim.run(xin, n_steps=30, stop=rule, n_threads=1, block=1)
+    base = sim.run(xin, n_steps=30, stop=rule, n_threads=1, block=1, record="core_steps")
     perm = np.random.default_rng(0).permutation(xin.shape[0])
     for kw in ({"n_threads": 2, "block": 3}, {"n_threads": 1, "block": 7}, {"n_threads": 3, "block": 2}):
-        r = sim.run(xin[perm], n_steps=30, stop=rule, **kw)
+        r = sim.run(xin[perm], n_steps=30, stop=rule, record="core_steps", **kw)
         assert_array_equal(r.steps, base.steps[perm])
         for k in KERNEL_COUNTERS:
             assert_array_equal(r.counters[k], base.counters[k][perm], err_msg=f"{k} {kw}")
         assert_array_equal(r.final_state["v"], base.final_state["v"][perm])
         assert_array_equal(r.core_steps["synops"], base.core_steps["synops"][perm])
+        for key in base.chip_time:  # the kernel's per-sample chip-time sums stop with the sample
+            assert_array_equal(r.chip_time[key], base.chip_time[key][perm])
+        assert_array_equal(r.core_totals["synops"], base.core_totals["synops"][perm])
     for i in (0, 4):  # a batch of one
         r = sim.run(xin[i: i + 1], n_steps=30, stop=rule)
         assert r.steps[0] == base.steps[i]
@@ -92,8 +96,8 @@ def test_a_rule_that_never_fires_equals_no_rule(rule):
     chip, g, xin = _hand_built(seed=1)
     sim = nc.Simulator(nc.compile(g, chip))
     probes = {"h": ["u", "v", "spikes"], "out": ["v"]}
-    a = sim.run(xin, n_steps=30, probes=probes)
-    b = sim.run(xin, n_steps=30, probes=probes, stop=rule)
+    a = sim.run(xin, n_steps=30, probes=probes, record="core_steps")
+    b = sim.run(xin, n_steps=30, probes=probes, stop=rule, record="core_steps")
     assert_array_equal(b.steps, np.full(xin.shape[0], 30))
     for k in KERNEL_COUNTERS:
         assert_array_equal(a.counters[k], b.counters[k], err_msg=k)
@@ -123,7 +127,8 @@ def test_stopping_kernel_matches_reference(net, margin, min_steps, block, data):
     program = nc.compile(g, chip)
     probes = {p.name: ["u", "v", "spikes"] for p in g.populations}
     rule = StopRule(margin=margin, min_steps=min_steps, population=pop)
-    r = nc.Simulator(program).run(x, n_steps=T, probes=probes, stop=rule, n_threads=2, block=block)
+    r = nc.Simulator(program).run(x, n_steps=T, probes=probes, stop=rule, n_threads=2, block=block,
+                                  record="core_steps")
     want = ref.simulate(g, chip, x, T, stop=(margin, min_steps, pop))
     counted = ref.count(program, x, want["spikes"], want["active"], steps=want["steps"])
     assert_array_equal(r.steps, want["steps"])
@@ -140,6 +145,11 @@ def test_stopping_kernel_matches_reference(net, margin, min_steps, block, data):
         assert_array_equal(r.counters[k], v, err_msg=k)
     for k, v in counted["core_steps"].items():
         assert_array_equal(r.core_steps[k], v, err_msg=f"core_steps[{k!r}]")
+    from neurocore.steptime import default_timings, evaluate
+
+    for t in default_timings():  # chip-time sums of stopped samples: their steps only, bit for bit
+        want_t = evaluate(counted["core_steps"], program.neurons_per_core_used, t, r.counters["timesteps"])
+        assert_array_equal(r.chip_time[t.key], want_t, err_msg=t.name)
     assert_array_equal(r.busiest_link, counted["busiest_link"])
     assert_array_equal(r.link_packets, counted["link_packets"])
 

@@ -23,12 +23,12 @@ def test_batch_position_and_threads_do_not_matter(rng, tiny_chip):
     program = build(rng, tiny_chip)
     x = (rng.random((7, 60, 30)) < 0.3).astype(np.int32)
     sim = nc.Simulator(program)
-    full1 = sim.run(x, 60, probes={"a": ["v"], "b": ["spikes"]}, n_threads=1)
-    full2 = sim.run(x, 60, probes={"a": ["v"], "b": ["spikes"]}, n_threads=2)
+    full1 = sim.run(x, 60, probes={"a": ["v"], "b": ["spikes"]}, n_threads=1, record="core_steps")
+    full2 = sim.run(x, 60, probes={"a": ["v"], "b": ["spikes"]}, n_threads=2, record="core_steps")
     perm = np.array([4, 0, 6, 2, 1, 5, 3])
-    shuffled = sim.run(x[perm], 60, probes={"a": ["v"], "b": ["spikes"]}, n_threads=2)
+    shuffled = sim.run(x[perm], 60, probes={"a": ["v"], "b": ["spikes"]}, n_threads=2, record="core_steps")
     for i in range(7):
-        alone = sim.run(x[i:i + 1], 60, probes={"a": ["v"], "b": ["spikes"]}, n_threads=1)
+        alone = sim.run(x[i:i + 1], 60, probes={"a": ["v"], "b": ["spikes"]}, n_threads=1, record="core_steps")
         j = int(np.flatnonzero(perm == i)[0])
         for r, k in ((full1, i), (full2, i), (shuffled, j)):
             assert_array_equal(r.probes["a"]["v"][k], alone.probes["a"]["v"][0])
@@ -54,12 +54,14 @@ def test_chunked_run_equals_one_call(rng, tiny_chip):
 
     sim = nc.Simulator(build(rng, tiny_chip))
     x = (rng.random((5, 20, 30)) < 0.3).astype(np.int32)
-    whole = sim.run(x, 20, probes={"a": ["v"]})
-    parts = run_batched(sim, x, 20, chunk=2, probes={"a": ["v"]})
+    whole = sim.run(x, 20, probes={"a": ["v"]}, record="core_steps")
+    parts = run_batched(sim, x, 20, chunk=2, probes={"a": ["v"]}, record="core_steps")
     for name in whole.counters:
         assert_array_equal(parts.counters[name], whole.counters[name])
     assert_array_equal(parts.probes["a"]["v"], whole.probes["a"]["v"])
     assert_array_equal(parts.core_steps["synops"], whole.core_steps["synops"])
+    for key in whole.chip_time:
+        assert_array_equal(parts.chip_time[key], whole.chip_time[key])
     assert_array_equal(parts.link_packets, whole.link_packets)
     assert_array_equal(parts.final_state["v"], whole.final_state["v"])
 
@@ -71,6 +73,11 @@ def _same_sample(r, k, alone):
         assert r.counters[name][k] == alone.counters[name][0], name
     for name in r.core_steps:
         assert_array_equal(r.core_steps[name][k], alone.core_steps[name][0], err_msg=name)
+    for name in r.core_totals:
+        assert_array_equal(r.core_totals[name][k], alone.core_totals[name][0], err_msg=name)
+    assert set(r.chip_time) == set(alone.chip_time) and r.chip_time
+    for key in r.chip_time:  # float sums, in step order: identical whatever the block, batch or threads
+        assert_array_equal(r.chip_time[key][k], alone.chip_time[key][0])
     assert_array_equal(r.busiest_link[k], alone.busiest_link[0])
     assert_array_equal(r.final_state["u"][k], alone.final_state["u"][0])
 

@@ -37,7 +37,7 @@ STAGE_OF = {
     "neurocore.mapping": "compile", "neurocore.resources": "compile",
     # run: Program -> RunResult
     "neurocore.sim": "run", "neurocore.kernels": "run", "neurocore.learning_sim": "run",
-    "neurocore.batching": "run",
+    "neurocore.batching": "run", "neurocore.steptime": "run",
     "neurocore.anytime": "run",  # the early-stop rule the kernel evaluates, and its calibration by simulation
     # RunResult's field checks (validate_result, run by RunResult.load), as mapping/validate.py is compile's
     "neurocore.validate": "run",

@@ -381,7 +381,7 @@ def test_default_memory_limit(monkeypatch):
         resources.check_memory(resources.Estimate("x", {"a": 1}), -5, "")
 
 
-@pytest.mark.parametrize("case", ["probes", "int8 inputs", "int64 inputs", "rate codec", "direct codec"])
+@pytest.mark.parametrize("case", ["probes", "int8 inputs", "int64 inputs", "rate codec", "direct codec", "core_steps"])
 def test_run_estimate_bounds_the_measured_peak(case, mlp_data, monkeypatch):
     """The run estimate is computed from array sizes; tracemalloc's peak of the run must stay below it."""
     import dataclasses
@@ -400,7 +400,8 @@ def test_run_estimate_bounds_the_measured_peak(case, mlp_data, monkeypatch):
         sim = nc.Simulator(nc.compile(g, dataclasses.replace(nc.chip.loihi(), neurons_per_core=256)))
         B, T, dtype, probes = {"probes": (8, 200, np.int32, {"a": ["v", "spikes"]}),
                                "int8 inputs": (4, 500, np.int8, None),
-                               "int64 inputs": (16, 100, np.int64, {"a": ["u"]})}[case]
+                               "int64 inputs": (16, 100, np.int64, {"a": ["u"]}),
+                               "core_steps": (16, 200, np.int32, None)}[case]
         x = (rng.random((B, T, 200)) < 0.2).astype(dtype)
     import neurocore.resources as res
 
@@ -413,8 +414,21 @@ def test_run_estimate_bounds_the_measured_peak(case, mlp_data, monkeypatch):
     monkeypatch.setattr(res, "check_memory", spy)
     tracemalloc.start()
     try:
-        sim.run(x, T, probes=probes, n_threads=1)
+        sim.run(x, T, probes=probes, n_threads=1, record="core_steps" if case == "core_steps" else ())
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak <= captured["est"] <= 3 * peak + 2**20, (case, peak, captured["est"])
+
+
+def test_a_long_batched_run_keeps_compact_per_step_data():
+    """10,000 samples x 300 steps on 40 cores: without record= the per-step data is the busiest link
+    (4 B per step) and per-core totals; record="core_steps" would need 10,000 x 300 x 40 x 7 int32."""
+    from neurocore.resources import run_estimate
+
+    args = (10_000, 300, 784, 10_000, 40, {})
+    compact, full = run_estimate(*args), run_estimate(*args, record_core_steps=True)
+    assert full.parts["per-step core counters (record='core_steps')"] == 10_000 * 300 * 40 * 7 * 4
+    assert compact.parts["per-step core counters (record='core_steps')"] == 0
+    per_step = compact.parts["busiest link per step"] + compact.parts["core totals and chip-time sums"]
+    assert per_step < 50 * 2**20 < full.total - compact.total

@@ -193,3 +193,13 @@ def test_pruning_block_runs():
     assert rep.removed_fraction > 0 and rep.accuracy_before - rep.accuracy_after <= 0.005 + 1e-12
     assert ns["half"].projections["hidden_1.weight"].n_synapses < ns["snn"].projections["hidden_1.weight"].n_synapses
 
+
+def test_chip_time_block_runs():
+    from neurocore.errors import ChipTimeError
+
+    ns: dict = {}
+    exec(compile(_block('record="core_steps"'), "README", "exec"), ns)
+    assert set(ns["r"].chip_time) == {ns["nc"].energy.core_timing(ns["mine"]).key}
+    assert ns["full"].core_steps and ns["r"].core_steps == {}
+    with pytest.raises(ChipTimeError, match="chip_time="):
+        ns["nc"].energy.estimate(ns["r"], chip="loihi")  # the run kept only the edited model's sums

@@ -1,7 +1,8 @@
 """Energy and latency reports: cited chip profiles, a dense baseline, NeuroBench metrics."""
 from neurocore._compat import alias_module
 from neurocore.energy.baselines import BaselineResult
-from neurocore.energy._estimate import STATIC_MODELS, TIMING_MODELS, BaselineComparison, EnergyReport, Term, estimate
+from neurocore.energy._estimate import (STATIC_MODELS, TIMING_MODELS, BaselineComparison, EnergyReport, Term,
+                                        core_timing, estimate)
 from neurocore.energy.neurobench import neurobench_metrics
 from neurocore.energy.profiles import Entry, Profile, list_profiles, load_profile
 
@@ -16,7 +17,7 @@ __all__ = [
            "Entry",
            "Profile",
            "Term",
-           "estimate",
+           "estimate", "core_timing",
            "list_profiles",
            "load_profile",
            "neurobench_metrics",

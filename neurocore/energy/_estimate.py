@@ -61,6 +61,7 @@ exceeds the baseline.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 from dataclasses import dataclass
@@ -72,9 +73,10 @@ import numpy as np
 from neurocore.energy.baselines import REGIMES, BaselineResult, dense_workload
 from neurocore.energy.baselines import evaluate as evaluate_baseline
 from neurocore.energy.profiles import PRECISION_BITS, UNITS, Entry, Profile, load_profile
-from neurocore.errors import FileFormatError, ProfileError
+from neurocore.errors import ChipTimeError, FileFormatError, ProfileError
+from neurocore.steptime import TERMS, CoreTiming, evaluate, register_defaults
 
-__all__ = ["ACTIVITY_COUNTERS", "CHIP_TERMS", "STATIC_MODELS", "TIMING_MODELS", "BaselineComparison",
+__all__ = ["ACTIVITY_COUNTERS", "CHIP_TERMS", "core_timing", "STATIC_MODELS", "TIMING_MODELS", "BaselineComparison",
            "EnergyReport", "Term", "estimate"]
 
 #: How static power is attributed to a run (``estimate(static=...)``).
@@ -669,10 +671,10 @@ def _counters(result: Any) -> dict[str, np.ndarray]:
         if v.shape != (batch,):
             raise ValueError(f"result.counters['{k}'] has shape {v.shape}; expected (batch_size,) = ({batch},)")
         out[k] = v
-    steps = getattr(result, "core_steps", {}) or {}
+    totals = getattr(result, "core_totals", {}) or getattr(result, "core_steps", {}) or {}
     dense = out["synops"].copy()
     for name, _, key in _UNIT_COUNTERS[1:]:
-        v = (np.asarray(steps[key], np.int64).reshape(batch, -1).sum(axis=1) if key in steps
+        v = (np.asarray(totals[key], np.int64).reshape(batch, -1).sum(axis=1) if key in totals
              else np.zeros(batch, np.int64))
         out[name] = v
         dense -= v
@@ -792,30 +794,83 @@ def _core_arrays(result: Any, keys: tuple[str, ...]) -> tuple[np.ndarray, ...]:
     return (*out, neurons)
 
 
+def core_timing(chip: str | dict | Profile = "loihi", timing: str | None = None,
+                flags: list[str] | None = None) -> CoreTiming:
+    """The per-core part of a profile's chip-time model, for ``Simulator.run(..., chip_time=)``.
+
+    The kernel then sums, per sample, each step's slowest-core work under this model, so
+    :func:`estimate` needs no per-step per-core table (``record="core_steps"``). Models:
+
+    - ``neurocore``: synops x synop_latency + active x neuron_update_active_latency
+      + idle x neuron_update_idle_latency (one form);
+    - ``sanafe-simple`` (SANA-FE's ``schedule_messages_timestep_simple``): neuron processing
+      and message generation = neurons x neuron_access_latency + active x
+      neuron_update_latency + spikes x spike_out_latency + packets_out x packet_latency;
+      message processing = packets_in x message_in_latency + synops of each synapse
+      unit x its latency. A step charges the larger of the two slowest cores.
+
+    Raises :class:`ProfileError` for a profile with a fixed ``step_time`` (it needs no per-core
+    counters), an unknown timing model or a missing latency.
+    """
+    prof = load_profile(chip)
+    timing = timing or prof.timing
+    if timing not in _CORE_FORMS:
+        raise ProfileError(f"timing = {timing!r}; choose one of {TIMING_MODELS}")
+    if "step_time" in prof.entries:
+        raise ProfileError(f"profile '{prof.name}' has a fixed step_time: its chip time needs no per-core counters")
+    lat = {k: _latency(prof, k, flags if flags is not None else []) for k in _CORE_FORMS[timing][0]}
+    first, second = ({term: sum(lat[k] for k in keys) for term, keys in form.items()}
+                     for form in _CORE_FORMS[timing][1:])
+    return CoreTiming(f"{prof.name}/{timing}", tuple(first.get(t, 0.0) for t in TERMS),
+                      tuple(second.get(t, 0.0) for t in TERMS))
+
+
+#: Per timing model: the latencies it reads, then its two forms as {term: latencies summed}.
+_CORE_FORMS: dict[str, tuple[tuple[str, ...], dict, dict]] = {
+    "neurocore": (("synop_latency", "neuron_update_active_latency", "neuron_update_idle_latency"),
+                  {"synops": ("synop_latency",), "updates_active": ("neuron_update_active_latency",),
+                   "updates_idle": ("neuron_update_idle_latency",)}, {}),
+    "sanafe-simple": (("neuron_access_latency", "neuron_update_latency", "spike_out_latency", "packet_latency",
+                       "message_in_latency", "synop_latency", "synop_sparse_latency", "synop_conv_latency"),
+                      {"neurons": ("neuron_access_latency",), "updates_active": ("neuron_update_latency",),
+                       "spikes": ("spike_out_latency",), "packets_out": ("packet_latency",)},
+                      {"packets_in": ("message_in_latency",), "synops_dense": ("synop_latency",),
+                       "synops_sparse": ("synop_sparse_latency",), "synops_conv": ("synop_conv_latency",)}),
+}
+
+
+def _timing_sums(result: Any, timing: CoreTiming, timesteps: np.ndarray) -> np.ndarray:
+    """(batch, 2) seconds of the model's two forms: the kernel's sums, else from ``core_steps``."""
+    batch = int(result.batch_size)
+    sums = (getattr(result, "chip_time", None) or {}).get(timing.key)
+    if sums is not None:
+        sums = np.asarray(sums, np.float64)
+        if sums.shape != (batch, 2):
+            raise ValueError(f"result.chip_time[{timing.name!r}] has shape {sums.shape}; expected ({batch}, 2)")
+        return sums
+    if getattr(result, "core_steps", None):
+        steps = dict(zip(CORE_STEP_NAMES, _core_arrays(result, CORE_STEP_NAMES)[:-1]))
+        return evaluate(steps, result.program.neurons_per_core_used, timing, timesteps)
+    raise ChipTimeError(f"this result holds neither per-step per-core counters nor chip-time sums for "
+                        f"'{timing.name}', which estimate() needs: re-run with Simulator(program).run(..., "
+                        f"chip_time=nc.energy.core_timing({timing.name.split('/')[0]!r}"
+                        f"{', timing=' + repr(timing.name.split('/')[1]) if '/' in timing.name else ''})) "
+                        "(or record='core_steps' to keep the full table)")
+
+
 def _chip_time_sanafe(result: Any, prof: Profile, timesteps: np.ndarray, flags: list[str]) -> tuple[np.ndarray, dict]:
     """SANA-FE's ``simple`` timing, per step (schedule.cpp, ``schedule_messages_timestep_simple``)::
 
         max( max over cores of generation, max over cores of message processing ) + sync(tiles used)
-        generation = neurons x access + active x update + spikes x spike_out + packets_out x axon_out
-        processing = packets_in x axon_in + sum over synapse units of synops x unit latency
 
-    Sync is the table value at the largest key <= tiles holding a used core (input cores included).
+    (the two forms: :func:`core_timing`). Sync is the table value at the largest key <=
+    tiles holding a used core (input cores included).
     """
-    keys = ("synops", "updates_active", "spikes", "packets_out", "packets_in", "synops_sparse", "synops_conv")
-    syn, act, spk, pout, pin, sp_, cv, neurons = _core_arrays(result, keys)
-    lat = {k: _latency(prof, k, flags) for k in ("neuron_access_latency", "neuron_update_latency", "spike_out_latency",
-                                                 "packet_latency", "message_in_latency", "synop_latency",
-                                                 "synop_sparse_latency", "synop_conv_latency")}
-    gen = (neurons * lat["neuron_access_latency"] + act * lat["neuron_update_latency"]
-           + spk * lat["spike_out_latency"] + pout * lat["packet_latency"])
-    proc = (pin * lat["message_in_latency"] + (syn - sp_ - cv) * lat["synop_latency"]
-            + sp_ * lat["synop_sparse_latency"] + cv * lat["synop_conv_latency"])
-    g, m = (a.max(axis=2) if a.shape[2] else np.zeros(a.shape[:2]) for a in (gen, proc))
+    sums = _timing_sums(result, core_timing(prof, "sanafe-simple", flags), timesteps)
     sync = _sync_latency(prof.entry("barrier_sync_latency", "the chip-time model"), result.program, flags,
                          prof.name, step=True)
-    mask = np.arange(syn.shape[1])[None, :] < timesteps[:, None]
-    parts = {"neuron_processing": (np.where(g > m, g, 0.0) * mask).sum(axis=1),
-             "message_processing": (np.where(g > m, 0.0, m) * mask).sum(axis=1), "sync": mask.sum(axis=1) * sync}
+    charged = np.minimum(np.asarray(timesteps), np.shape(result.busiest_link)[1])
+    parts = {"neuron_processing": sums[:, 0], "message_processing": sums[:, 1], "sync": charged * sync}
     times = parts["neuron_processing"] + parts["message_processing"] + parts["sync"]
     return times, {k: float(np.mean(v)) for k, v in parts.items()}
 
@@ -826,21 +881,16 @@ def _chip_time(result: Any, prof: Profile, timesteps: np.ndarray, flags: list[st
         t = _latency(prof, "step_time", flags)
         times = timesteps.astype(np.float64) * t
         return times, {"step_time": float(np.mean(times))}
-    t_syn, t_act, t_idle, t_ew, t_ns = (_latency(prof, k, flags) for k in _STEP_LATENCY[:5])
-    syn = np.asarray(result.core_steps["synops"], dtype=np.float64)
-    act = np.asarray(result.core_steps["updates_active"], dtype=np.float64)
+    t_ew, t_ns = (_latency(prof, k, flags) for k in _STEP_LATENCY[3:5])
+    sums = _timing_sums(result, core_timing(prof, "neurocore", flags), timesteps)
     link = np.asarray(result.busiest_link, dtype=np.float64)
-    neurons = np.asarray(result.program.neurons_per_core_used, dtype=np.float64)
-    if syn.shape != act.shape or syn.ndim != 3 or syn.shape[2] != neurons.shape[0] or link.shape != syn.shape[:2]:
-        raise ValueError(f"core_steps synops {syn.shape}, updates_active {act.shape}, busiest_link {link.shape} and "
-                         f"neurons_per_core_used {neurons.shape} disagree; expected (batch, n_steps, n_cores_used)")
-    core_t = syn * t_syn + act * t_act + np.maximum(neurons - act, 0.0) * t_idle
-    compute = core_t.max(axis=2) if core_t.shape[2] else np.zeros(syn.shape[:2])
+    if link.shape != (int(result.batch_size), int(result.n_steps)):
+        raise ValueError(f"busiest_link has shape {link.shape}; expected (batch, n_steps)")
     congestion = link * max(t_ew, t_ns)
     sync_e = prof.entry("barrier_sync_latency", "the chip-time model")
     sync = _sync_latency(sync_e, result.program, flags, prof.name)
-    mask = np.arange(syn.shape[1])[None, :] < timesteps[:, None]
-    parts = {"compute": (compute * mask).sum(axis=1), "congestion": (congestion * mask).sum(axis=1),
+    mask = np.arange(link.shape[1])[None, :] < timesteps[:, None]
+    parts = {"compute": sums[:, 0] + sums[:, 1], "congestion": (congestion * mask).sum(axis=1),
              "sync": mask.sum(axis=1) * sync}
     times = parts["compute"] + parts["congestion"] + parts["sync"]
     return times, {k: float(np.mean(v)) for k, v in parts.items()}
@@ -953,3 +1003,29 @@ def _si(x: float | None, unit: str) -> str:
         if abs(x) >= factor:
             return f"{x / factor:.4g} {prefix}{unit}"
     return f"{x / 1e-15:.4g} f{unit}"
+
+
+#: The per-core counters of ``RunResult.core_steps``, in ``neurocore.sim.CORE_STEP_KEYS`` order.
+CORE_STEP_NAMES = TERMS[:7]
+
+#: Shipped chip profiles whose chip-time models (each timing model they have the latencies for)
+#: every run keeps by default.
+DEFAULT_TIMING_PROFILES = ("loihi", "loihi-sanafe", "truenorth-per-term")
+
+
+@functools.lru_cache(maxsize=1)
+def _shipped_timings() -> tuple[CoreTiming, ...]:
+    out = []
+    for name in DEFAULT_TIMING_PROFILES:
+        prof = load_profile(name)
+        if "step_time" in prof.entries or prof.scope != "per_term":
+            continue
+        for timing in TIMING_MODELS:  # every model the profile has the latencies for
+            try:
+                out.append(core_timing(prof, timing))
+            except ProfileError:
+                continue
+    return tuple(out)
+
+
+register_defaults(_shipped_timings)

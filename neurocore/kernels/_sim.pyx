@@ -72,6 +72,7 @@ cdef enum:
     K_SPARSE = 5
     K_CONV = 6
     N_CORE_COUNTERS = 7
+    N_TERMS = 10         # neurocore.steptime.TERMS: the counters, idle updates, dense-unit synops, neurons
 
 #: Per core per step: synops, active neuron updates, spikes of its neurons, packets its
 #: sources send (neurons, and input channels placed on it), packets it receives, and the
@@ -125,11 +126,11 @@ cdef struct Net:
     const int64_t* run_start # n_runs + 1 boundaries
     const int32_t* run_core  # core slot of each run
     # synapse rows (R); weights and targets are passed typed (wt_t, ix_t)
-    const int64_t* row_ptr   # R + 1, into the synapse arrays
-    const int32_t* row_shift # act_shift + weight_exp
-    const int32_t* row_delay
+    const int32_t* row_ptr   # R + 1, into the synapse arrays (fewer than 2**31 synapses)
+    const int8_t* row_shift  # act_shift + weight_exp
+    const int16_t* row_delay
     const int32_t* row_start # first target if the row has a dense window, else -1 (scatter)
-    const int64_t* row_wptr  # offset of the row's dense window in the weights
+    const int32_t* row_wptr  # offset of the row's dense window in the weights
     const int32_t* row_span  # window rows: length (last target - first target + 1); scatter rows: offset of
                              # their targets in the target array (which holds scatter rows' targets only)
     const int32_t* row_group # window group of the row (-1: scatter row)
@@ -142,24 +143,24 @@ cdef struct Net:
     const int32_t* g_shift
     const int64_t* g_off     # G + 1: first list slot of each group (rows of the group, prefix sum)
     # packets: per source (N + C) a list of packets, per packet a list of rows
-    const int64_t* src_pk_ptr
-    const int64_t* pk_row_ptr
+    const int32_t* src_pk_ptr
+    const int32_t* pk_row_ptr
     const int32_t* pk_rows
     const int32_t* pk_src_tile   # -1 for input packets (injected, no hops)
     const int32_t* pk_dst_tile
     const int32_t* pk_core       # destination core slot (all rows of a packet are on it)
-    const int64_t* pk_nnz        # synapses in the packet's rows
+    const int32_t* pk_nnz        # synapses in the packet's rows
     const int32_t* pk_nnz_sparse # of which in rows of the sparse synapse unit
     const int32_t* pk_nnz_conv   # of which in rows of the conv synapse unit
     const int32_t* pk_src_core   # core slot that sends the packet (-1: an input injected by the host)
     # per source (N + C), each time it fires: synapses, words, packets; neurons also intra-tile packets, hops
-    const int64_t* src_syn
-    const int64_t* src_words
-    const int64_t* src_pk
-    const int64_t* src_intra
-    const int64_t* src_hops_ew
-    const int64_t* src_hops_ns
-    const int64_t* src_hops_chip
+    const int32_t* src_syn
+    const int32_t* src_words
+    const int32_t* src_pk
+    const int32_t* src_intra
+    const int32_t* src_hops_ew
+    const int32_t* src_hops_ns
+    const int32_t* src_hops_chip
     const uint8_t* chan_graded   # C: declared graded (a value of 1 then counts as graded too)
 
 
@@ -167,7 +168,12 @@ cdef struct Out:
     # per sample (B rows)
     int64_t* cnt             # B x N_COUNTERS
     int32_t* spike_counts    # B x N
-    int32_t* core            # B x T x n_cores x N_CORE_COUNTERS
+    int32_t* core            # B x T x n_cores x N_CORE_COUNTERS, or NULL (not recorded)
+    int64_t* core_tot        # B x n_cores x N_CORE_COUNTERS: the same summed over steps
+    int64_t n_timing         # chip-time models (neurocore.steptime.CoreTiming)
+    const double* timing_w   # n_timing x 2 x N_TERMS seconds per count
+    const double* neurons    # n_cores: neurons on each core
+    double* chip_time        # B x n_timing x 2 sums (s)
     int32_t* busiest         # B x T
     int64_t* u               # B x N final state
     int64_t* v
@@ -212,6 +218,7 @@ cdef struct Scratch:
     int32_t* in_one      # nb x C: steps it carried exactly 1
     int64_t n_g_touched
     int64_t* link_total  # n_links, this thread's
+    int32_t* core_step   # nb x n_cores x N_CORE_COUNTERS: this step's per-core counters (zero between steps)
 
 
 cdef inline int64_t walk_links(const Net* net, int64_t src, int64_t dst, int32_t* link_step,
@@ -420,16 +427,15 @@ cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, 
     """Per-step work of one packet in every sample of mask ``m``: the per-core counters and, for a
     packet that leaves its tile, the links of its route. (The per-sample totals are counted
     once per block from the spike counts, see ``count_totals``.)"""
-    cdef int64_t b, gb, dst = net.pk_core[p] * N_CORE_COUNTERS, src = net.pk_src_core[p] * N_CORE_COUNTERS
-    cdef int32_t nnz = <int32_t>net.pk_nnz[p], sparse = net.pk_nnz_sparse[p], conv = net.pk_nnz_conv[p]
+    cdef int64_t b, dst = net.pk_core[p] * N_CORE_COUNTERS, src = net.pk_src_core[p] * N_CORE_COUNTERS
+    cdef int32_t nnz = net.pk_nnz[p], sparse = net.pk_nnz_sparse[p], conv = net.pk_nnz_conv[p]
     cdef int64_t step = net.n_cores * N_CORE_COUNTERS
     cdef bint walk = net.pk_src_tile[p] >= 0 and net.pk_src_tile[p] != net.pk_dst_tile[p]
     cdef int32_t* cp
     while m:
         b = nc_ctz64(m)
         m &= m - 1
-        gb = s.b0 + b
-        cp = o.core + (gb * net.T + t) * step
+        cp = s.core_step + b * step
         cp[dst + K_SYNOPS] += nnz
         cp[dst + K_PIN] += 1
         if src >= 0:
@@ -566,6 +572,46 @@ cdef void deliver_spikes(const Net* net, int64_t t, int64_t slot, Scratch* s, Ou
     flush_groups(net, slot, s, acc, acc_stride, w)
 
 
+cdef void close_step(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nogil:
+    """Fold this step's per-core counters of each live sample into its totals, its chip-time
+    sums (``neurocore.steptime``: the same float64 operations in the same order as
+    ``steptime.evaluate``) and, when recorded, the full per-step table; then clear them."""
+    cdef int64_t b, c, k, i, j, gb, K = net.n_cores, stride = net.n_cores * N_CORE_COUNTERS
+    cdef int32_t* cs
+    cdef const double* w
+    cdef double x[N_TERMS]
+    cdef double acc, best[2]
+    for b in range(s.nb):
+        if not (s.live >> b) & 1:
+            continue
+        gb = s.b0 + b
+        cs = s.core_step + b * stride
+        if o.core != NULL:
+            memcpy(o.core + (gb * net.T + t) * stride, cs, stride * sizeof(int32_t))
+        for k in range(stride):
+            o.core_tot[gb * stride + k] += cs[k]
+        for i in range(o.n_timing):
+            for j in range(2):
+                w = o.timing_w + (i * 2 + j) * N_TERMS
+                best[j] = 0.0
+                for c in range(K):
+                    for k in range(N_CORE_COUNTERS):
+                        x[k] = <double>cs[c * N_CORE_COUNTERS + k]
+                    x[N_CORE_COUNTERS] = o.neurons[c] - x[K_UPDATES]
+                    x[N_CORE_COUNTERS + 1] = x[K_SYNOPS] - x[K_SPARSE] - x[K_CONV]
+                    x[N_CORE_COUNTERS + 2] = o.neurons[c]
+                    acc = 0.0
+                    for k in range(N_TERMS):
+                        acc = acc + x[k] * w[k]
+                    if c == 0 or acc > best[j]:
+                        best[j] = acc
+            if best[0] > best[1]:
+                o.chip_time[(gb * o.n_timing + i) * 2] += best[0]
+            else:
+                o.chip_time[(gb * o.n_timing + i) * 2 + 1] += best[1]
+        memset(cs, 0, stride * sizeof(int32_t))
+
+
 cdef void record(const Net* net, int64_t t, Scratch* s, Out* o, word_t* u, word_t* v) noexcept nogil:
     """Probes of step t for every live sample of the block."""
     cdef int64_t b, i, q, gb
@@ -633,6 +679,7 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
     memset(s.link_step, 0, s.nb * net.n_links * sizeof(int32_t))
     memset(s.in_count, 0, s.nb * net.C * sizeof(int32_t))
     memset(s.in_one, 0, s.nb * net.C * sizeof(int32_t))
+    memset(s.core_step, 0, s.nb * net.n_cores * N_CORE_COUNTERS * sizeof(int32_t))
     for b in range(s.nb):
         o.steps[s.b0 + b] = net.T
     slot = net.D - 1
@@ -654,7 +701,7 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
                 s.nspk[b] = update_neurons(net, acc + b * acc_stride + slot * N, u + b * N, v + b * N,
                                            s.refr + b * N, s.flag + b * N, s.spk + b * N,
                                            o.spike_counts + gb * N,
-                                           o.core + (gb * net.T + t) * net.n_cores * N_CORE_COUNTERS,
+                                           s.core_step + b * net.n_cores * N_CORE_COUNTERS,
                                            o.cnt + gb * N_COUNTERS)
         record(net, t, s, o, u, v)
         # 3. route and integrate this step's spikes
@@ -668,6 +715,7 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
                     best = ls[tch[i]]
                 ls[tch[i]] = 0
             o.busiest[(s.b0 + b) * net.T + t] = <int32_t>best
+        close_step(net, t, s, o)  # this step's per-core work, before stopped samples leave the live mask
         check_stop(net, t, s, o)
     count_totals(net, s, o)
     for b in range(s.nb):
@@ -688,14 +736,14 @@ TABLE_DTYPES = {
     "decay_u": np.int32, "decay_v": np.int32, "vth": np.int64, "bias": np.int64, "vth32": np.int32,
     "bias32": np.int32, "reset": np.int32, "refractory": np.int32, "u0": np.int64, "v0": np.int64,
     "seg_start": np.int64, "seg_uni": np.uint8, "run_start": np.int64, "run_core": np.int32,
-    "row_ptr": np.int64, "row_shift": np.int32, "row_delay": np.int32,
-    "row_start": np.int32, "row_wptr": np.int64, "row_span": np.int32, "row_group": np.int32,
+    "row_ptr": np.int32, "row_shift": np.int8, "row_delay": np.int16,
+    "row_start": np.int32, "row_wptr": np.int32, "row_span": np.int32, "row_group": np.int32,
     "g_start": np.int32, "g_span": np.int32, "g_delay": np.int32, "g_shift": np.int32, "g_off": np.int64,
-    "pk_core": np.int32, "pk_nnz": np.int64, "pk_nnz_sparse": np.int32,
-    "pk_nnz_conv": np.int32, "pk_src_core": np.int32, "src_syn": np.int64, "src_words": np.int64,
-    "src_pk": np.int64, "src_intra": np.int64, "src_hops_ew": np.int64, "src_hops_ns": np.int64,
-    "src_hops_chip": np.int64,
-    "src_pk_ptr": np.int64, "pk_row_ptr": np.int64, "pk_rows": np.int32, "pk_src_tile": np.int32,
+    "pk_core": np.int32, "pk_nnz": np.int32, "pk_nnz_sparse": np.int32,
+    "pk_nnz_conv": np.int32, "pk_src_core": np.int32, "src_syn": np.int32, "src_words": np.int32,
+    "src_pk": np.int32, "src_intra": np.int32, "src_hops_ew": np.int32, "src_hops_ns": np.int32,
+    "src_hops_chip": np.int32,
+    "src_pk_ptr": np.int32, "pk_row_ptr": np.int32, "pk_rows": np.int32, "pk_src_tile": np.int32,
     "pk_dst_tile": np.int32,
     "chan_graded": np.uint8,
 }
@@ -737,11 +785,11 @@ cdef class Tables:
         n.seg_uni = <const uint8_t*>_addr(tb, "seg_uni")
         n.run_start = <const int64_t*>_addr(tb, "run_start")
         n.run_core = <const int32_t*>_addr(tb, "run_core")
-        n.row_ptr = <const int64_t*>_addr(tb, "row_ptr")
-        n.row_shift = <const int32_t*>_addr(tb, "row_shift")
-        n.row_delay = <const int32_t*>_addr(tb, "row_delay")
+        n.row_ptr = <const int32_t*>_addr(tb, "row_ptr")
+        n.row_shift = <const int8_t*>_addr(tb, "row_shift")
+        n.row_delay = <const int16_t*>_addr(tb, "row_delay")
         n.row_start = <const int32_t*>_addr(tb, "row_start")
-        n.row_wptr = <const int64_t*>_addr(tb, "row_wptr")
+        n.row_wptr = <const int32_t*>_addr(tb, "row_wptr")
         n.row_span = <const int32_t*>_addr(tb, "row_span")
         n.row_group = <const int32_t*>_addr(tb, "row_group")
         n.n_groups = tb["n_groups"]
@@ -751,19 +799,19 @@ cdef class Tables:
         n.g_shift = <const int32_t*>_addr(tb, "g_shift")
         n.g_off = <const int64_t*>_addr(tb, "g_off")
         n.pk_core = <const int32_t*>_addr(tb, "pk_core")
-        n.pk_nnz = <const int64_t*>_addr(tb, "pk_nnz")
+        n.pk_nnz = <const int32_t*>_addr(tb, "pk_nnz")
         n.pk_nnz_sparse = <const int32_t*>_addr(tb, "pk_nnz_sparse")
         n.pk_nnz_conv = <const int32_t*>_addr(tb, "pk_nnz_conv")
         n.pk_src_core = <const int32_t*>_addr(tb, "pk_src_core")
-        n.src_syn = <const int64_t*>_addr(tb, "src_syn")
-        n.src_words = <const int64_t*>_addr(tb, "src_words")
-        n.src_pk = <const int64_t*>_addr(tb, "src_pk")
-        n.src_intra = <const int64_t*>_addr(tb, "src_intra")
-        n.src_hops_ew = <const int64_t*>_addr(tb, "src_hops_ew")
-        n.src_hops_ns = <const int64_t*>_addr(tb, "src_hops_ns")
-        n.src_hops_chip = <const int64_t*>_addr(tb, "src_hops_chip")
-        n.src_pk_ptr = <const int64_t*>_addr(tb, "src_pk_ptr")
-        n.pk_row_ptr = <const int64_t*>_addr(tb, "pk_row_ptr")
+        n.src_syn = <const int32_t*>_addr(tb, "src_syn")
+        n.src_words = <const int32_t*>_addr(tb, "src_words")
+        n.src_pk = <const int32_t*>_addr(tb, "src_pk")
+        n.src_intra = <const int32_t*>_addr(tb, "src_intra")
+        n.src_hops_ew = <const int32_t*>_addr(tb, "src_hops_ew")
+        n.src_hops_ns = <const int32_t*>_addr(tb, "src_hops_ns")
+        n.src_hops_chip = <const int32_t*>_addr(tb, "src_hops_chip")
+        n.src_pk_ptr = <const int32_t*>_addr(tb, "src_pk_ptr")
+        n.pk_row_ptr = <const int32_t*>_addr(tb, "pk_row_ptr")
         n.pk_rows = <const int32_t*>_addr(tb, "pk_rows")
         n.pk_src_tile = <const int32_t*>_addr(tb, "pk_src_tile")
         n.pk_dst_tile = <const int32_t*>_addr(tb, "pk_dst_tile")
@@ -794,17 +842,28 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     cdef int32_t[:, ::1] g_touched = np.zeros((n_threads, max(net.n_groups, 1)), np.int32)
     cdef int32_t[:, ::1] in_count = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int32_t[:, ::1] in_one = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
+    cdef int32_t[:, ::1] core_step = np.zeros((n_threads, max(block * net.n_cores * N_CORE_COUNTERS, 1)), np.int32)
     cdef int64_t[:, ::1] link_total = out["link_total"]
     cdef int64_t[:, ::1] cnt = out["counters"]
     cdef int32_t[:, ::1] spike_counts = out["spike_counts"]
-    cdef int32_t[:, :, :, ::1] core = out["core"]
+    cdef int32_t[:, :, :, ::1] core
+    cdef int64_t[:, :, ::1] core_tot = out["core_totals"]
+    cdef const double[:, :, ::1] timing_w = out["timing_w"]
+    cdef const double[::1] neurons = out["core_neurons"]
+    cdef double[:, :, ::1] chip_time = out["chip_time"]
     cdef int32_t[:, ::1] busiest = out["busiest_link"]
     cdef int64_t[:, ::1] u_out = out["u"], v_out = out["v"]
     cdef const int32_t[::1] pu_idx = out["probe_u_idx"], pv_idx = out["probe_v_idx"], ps_idx = out["probe_s_idx"]
     cdef int64_t[:, :, ::1] pu = out["probe_u"], pv = out["probe_v"]
     cdef uint8_t[:, :, ::1] ps = out["probe_s"]
     cdef Out o
-    o.cnt, o.spike_counts, o.core, o.busiest = &cnt[0, 0], &spike_counts[0, 0], &core[0, 0, 0, 0], &busiest[0, 0]
+    o.cnt, o.spike_counts, o.busiest = &cnt[0, 0], &spike_counts[0, 0], &busiest[0, 0]
+    o.core = NULL
+    if out["core"] is not None:
+        core = out["core"]
+        o.core = &core[0, 0, 0, 0]
+    o.core_tot, o.neurons = &core_tot[0, 0, 0], &neurons[0]
+    o.n_timing, o.timing_w, o.chip_time = out["n_timing"], &timing_w[0, 0, 0], &chip_time[0, 0, 0]
     o.u, o.v = &u_out[0, 0], &v_out[0, 0]
     o.n_pu, o.n_pv, o.n_ps = out["n_probe_u"], out["n_probe_v"], out["n_probe_s"]
     o.pu_idx, o.pv_idx, o.ps_idx = &pu_idx[0], &pv_idx[0], &ps_idx[0]
@@ -826,6 +885,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
         sp.link_total = &link_total[tid, 0]
         sp.g_cnt, sp.g_list, sp.g_touched, sp.n_g_touched = &g_cnt[tid, 0], &g_list[tid, 0], &g_touched[tid, 0], 0
         sp.in_count, sp.in_one = &in_count[tid, 0], &in_one[tid, 0]
+        sp.core_step = &core_step[tid, 0]
     for blk in prange(n_blocks, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         sp = scr + tid

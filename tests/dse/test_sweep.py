@@ -106,7 +106,7 @@ def test_stochastic_encoding_reports_mean_and_sd_over_replicates(digits_mlp, tmp
 
 def _same_run(a, b):
     np.testing.assert_array_equal(a.predictions, b.predictions)
-    for d in ("counters", "spike_counts", "core_steps", "final_state"):
+    for d in ("counters", "spike_counts", "core_steps", "core_totals", "chip_time", "final_state"):
         for k in getattr(a, d):
             np.testing.assert_array_equal(getattr(a, d)[k], getattr(b, d)[k])
     np.testing.assert_array_equal(a.busiest_link, b.busiest_link)

@@ -339,3 +339,45 @@ def test_table_is_readable():
     assert dataclasses.is_dataclass(r) and math.isfinite(r.energy_per_inference_J)
     with pytest.raises(dataclasses.FrozenInstanceError):
         r.energy_per_inference_J = 0.0
+
+
+def _real_run(**kw):
+    import neurocore as nc
+
+    rng = np.random.default_rng(3)
+    g = nc.Graph()
+    x = g.input(40, name="x")
+    a = g.population(300, nc.IF(vth=12), name="a")
+    g.connect(x, a, rng.integers(-2, 6, (300, 40)) * (rng.random((300, 40)) < 0.3))
+    g.connect(a, g.population(20, nc.IF(vth=8), name="b"), rng.integers(-1, 4, (20, 300)))
+    p = nc.compile(g, dataclasses.replace(nc.chip.loihi(), neurons_per_core=64))
+    return nc.Simulator(p).run((rng.random((5, 30, 40)) < 0.3).astype(np.int32), 30, **kw)
+
+
+@pytest.mark.parametrize("chip", ["loihi", "loihi-sanafe"])
+def test_kernel_chip_time_equals_the_per_step_table(chip):
+    """A default run keeps only the kernel's chip-time sums; estimate() from them equals estimate()
+    from the full per-step per-core table, bit for bit."""
+    compact, full = _real_run(), _real_run(record="core_steps")
+    assert compact.core_steps == {} and full.core_steps
+    a, b = estimate(compact, chip=chip), estimate(full, chip=chip)
+    assert a.latency_s == b.latency_s and a.latency_breakdown_s == b.latency_breakdown_s
+    assert a.energy_per_inference_J == b.energy_per_inference_J
+    full.chip_time = {}  # the table alone gives the same figures
+    assert estimate(full, chip=chip).latency_s == b.latency_s
+
+
+def test_estimate_refuses_without_per_core_data():
+    from neurocore.energy import core_timing
+    from neurocore.errors import ChipTimeError
+
+    r = _real_run()
+    prof = dict(load_profile("loihi").to_dict(), name="my-chip")
+    prof["entries"] = dict(prof["entries"], synop_latency={"value": 9, "unit": "ns", "source": "test [T]"})
+    with pytest.raises(ChipTimeError, match=r"neither per-step per-core counters nor chip-time sums for "
+                                            r"'my-chip/neurocore'.*chip_time=nc.energy.core_timing"):
+        estimate(r, chip=prof)
+    mine = _real_run(chip_time=[core_timing(prof)])
+    assert estimate(mine, chip=prof).latency_s == estimate(_real_run(record="core_steps"), chip=prof).latency_s
+    with pytest.raises(ChipTimeError):
+        estimate(mine, chip="loihi")  # only the model it was given

@@ -17,7 +17,7 @@ _sim = load_kernel()
 def run_both(chip, g, x, T, n_threads=1):
     program = nc.compile(g, chip)
     probes = {p.name: ["u", "v", "spikes"] for p in g.populations}
-    r = nc.Simulator(program).run(x, n_steps=T, probes=probes, n_threads=n_threads)
+    r = nc.Simulator(program).run(x, n_steps=T, probes=probes, n_threads=n_threads, record="core_steps")
     want = ref.simulate(g, chip, x, T)
     counted = ref.count(program, x, want["spikes"], want["active"])
     return program, r, want, counted

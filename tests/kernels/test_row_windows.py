@@ -27,3 +27,19 @@ def test_windows_reproduce_rows(rows, seed):
         dense[t - t[0]] = w[row_ptr[r]: row_ptr[r + 1]]
         np.testing.assert_array_equal(window, dense)
         assert st_ == t[0]
+
+
+def test_narrow_tables_refuse_values_beyond_their_storage():
+    """The kernel stores row pointers, packet sizes and per-source totals in int32, delays in int16:
+    a value beyond that is a SimulationError naming the table, never wrapped."""
+    import numpy as np
+    import pytest
+
+    from neurocore.errors import SimulationError
+    from neurocore.sim import _narrow
+
+    assert _narrow("row_delay", np.array([0, 32767]), np.int16).dtype == np.int16
+    with pytest.raises(SimulationError, match=r"'row_delay' holds values in \[0, 40000\], beyond its int16"):
+        _narrow("row_delay", np.array([0, 40000]), np.int16)
+    with pytest.raises(SimulationError, match="'pk_nnz'.*int32"):
+        _narrow("pk_nnz", np.array([2**31]), np.int32)
