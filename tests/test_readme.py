@@ -24,7 +24,7 @@ NEEDS = {"import torch": "torch", "sklearn": "sklearn", "neurocore.demo": "sklea
 def _block_id(block: str) -> str:
     for marker, name in (("W_rec =", "hand-built"), ("nc.convert(net", "pytorch"), ("weight_bits=bits", "sweep"),
                          ("save_nir", "nir"), ("nc.energy.baselines.evaluate", "dense-baselines"),
-                         ("8,000 LIF, p = 0.01", "partition-search")):
+                         ("8,000 LIF, p = 0.01", "partition-search"), ('backend="reference"', "backends")):
         if marker in block:
             return name
     return block.strip().splitlines()[0][:40]
@@ -101,7 +101,16 @@ def _check_partition_search(ns, out):
     assert f"lower bound {prog.meta['mapping']['core_bound']}" in out
 
 
-CHECKS = {"partition-search": _check_partition_search, "hand-built": _check_hand_built, "pytorch": _check_pytorch, "sweep": _check_sweep, "nir": _check_nir,
+def _check_backends(ns, out):
+    fast, slow = ns["fast"], ns["slow"]
+    assert out.strip() == "reference True"
+    assert fast.counters["spikes"].sum() > 0
+    for k in fast.core_steps:
+        np.testing.assert_array_equal(fast.core_steps[k], slow.core_steps[k])
+    np.testing.assert_array_equal(fast.final_state["v"], slow.final_state["v"])
+
+
+CHECKS = {"backends": _check_backends, "partition-search": _check_partition_search, "hand-built": _check_hand_built, "pytorch": _check_pytorch, "sweep": _check_sweep, "nir": _check_nir,
           "dense-baselines": _check_dense_baselines}
 
 
