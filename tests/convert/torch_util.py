@@ -2,11 +2,15 @@
 import torch
 from torch import nn
 
+# one intra-op thread: on a busy 2-core CI machine two OpenMP threads spin-wait and slow the torch tests
+# several-fold (architecture review, A9); the sklearn fixtures hold BLAS at one thread the same way
+torch.set_num_threads(1)
+
 
 def train(net, X, y, epochs=15, seed=0, lr=5e-3):
-    """Adam on cross-entropy, seeded batches of 64, two threads; returns the net in eval mode."""
+    """Adam on cross-entropy, seeded batches of 64, one thread; returns the net in eval mode."""
     torch.manual_seed(seed)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     opt = torch.optim.Adam(net.parameters(), lr)
     xt, yt = torch.tensor(X, dtype=torch.float32), torch.tensor(y)
     g = torch.Generator().manual_seed(seed)
