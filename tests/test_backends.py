@@ -6,11 +6,14 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from numpy.testing import assert_array_equal
 
 import neurocore as nc
 from neurocore.errors import SimulationError
 from neurocore.sim import BACKENDS, RunResult, concat_results
+from tests.kernels.strategies import networks
 
 
 def assert_results_equal(a: RunResult, b: RunResult) -> None:
@@ -110,3 +113,18 @@ def test_result_with_negative_probed_state_saves_and_loads(tmp_path, tiny_chip, 
     assert r.probes["a"]["u"].min() < 0
     back = RunResult.load(r.save(tmp_path / "r.npz"))
     assert_array_equal(back.probes["a"]["u"], r.probes["a"]["u"])
+
+
+@given(networks(), st.sampled_from(["host", "cores"]), st.booleans())
+def test_backends_agree_on_random_chips_and_networks(net, inputs_on, probe):
+    """Random widths, overflow rules, meshes, boards, delays and graded inputs: equal RunResults."""
+    from neurocore.errors import MappingError
+
+    chip, g, x, T = net
+    try:
+        program = nc.compile(g, chip, inputs_on=inputs_on)
+    except MappingError:   # inputs placed on cores may not fit a small random chip
+        return
+    probes = {p.name: ["u", "v", "spikes"] for p in g.populations} if probe else None
+    kern = nc.Simulator(program).run(x, n_steps=T, probes=probes, n_threads=1)
+    assert_results_equal(kern, nc.Simulator(program, backend="reference").run(x, n_steps=T, probes=probes))
