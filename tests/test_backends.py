@@ -128,3 +128,29 @@ def test_backends_agree_on_random_chips_and_networks(net, inputs_on, probe):
     probes = {p.name: ["u", "v", "spikes"] for p in g.populations} if probe else None
     kern = nc.Simulator(program).run(x, n_steps=T, probes=probes, n_threads=1)
     assert_results_equal(kern, nc.Simulator(program, backend="reference").run(x, n_steps=T, probes=probes))
+
+
+def test_reference_backend_on_replicas_splitters_and_a_loaded_program(tmp_path):
+    """The reference runs the Program's own tables: replicated Programs, TrueNorth's splitter rewrite and a
+    Program read from a file (no Graph at hand) give the kernel's RunResult."""
+    rng = np.random.default_rng(3)
+    layers = [{"type": "dense", "weight": rng.normal(0, 0.5, (12, 8)), "bias": rng.normal(0, 0.1, 12)},
+              {"type": "relu"}, {"type": "dense", "weight": rng.normal(0, 0.5, (4, 12)), "bias": np.zeros(4)}]
+    X = rng.random((40, 8))
+    packed = nc.compile(nc.convert(layers, calibration=X), replicas=3)
+    kern = nc.Simulator(packed).run(X[:7], n_steps=16)
+    assert kern.meta["samples"] == 7 and kern.batch_size == 3
+    assert_results_equal(kern, nc.Simulator(packed, backend="reference").run(X[:7], n_steps=16))
+
+    g = nc.Graph()
+    x = g.input(20, name="x")
+    a, b = g.population(30, nc.IF(vth=1), name="a"), g.population(10, nc.IF(vth=1), name="b")
+    g.connect(x, a, weights=rng.integers(-1, 2, (30, 20)))
+    g.connect(a, b, weights=rng.integers(-1, 2, (10, 30)))
+    tn = nc.compile(g, nc.chip.truenorth())
+    assert tn.meta["splitters"]["n_splitters"] > 0
+    loaded = nc.Program.load(tn.save(tmp_path / "tn.npz"))
+    xin = (rng.random((2, 10, 20)) < 0.5).astype(np.int32)
+    kern = nc.Simulator(loaded).run(xin, 10, probes={"b": ["v", "spikes"]})
+    assert kern.counters["spikes"].min() > 0
+    assert_results_equal(kern, nc.Simulator(loaded, backend="reference").run(xin, 10, probes={"b": ["v", "spikes"]}))
