@@ -18,7 +18,8 @@ from neurocore.mapping.program import Program
 from neurocore.mapping.replicate import pack_inputs, sample_view
 from neurocore.mapping.units import SYNAPSE_UNITS, default_synapse_unit
 
-__all__ = ["Simulator", "RunResult", "BACKENDS", "PROBE_VARIABLES", "CORE_STEP_KEYS", "check_labels", "kernel_tables", "load_kernel"]
+__all__ = ["Simulator", "RunResult", "BACKENDS", "PROBE_VARIABLES", "CORE_STEP_KEYS", "check_labels", "kernel_tables",
+           "load_kernel"]
 
 #: ``RunResult.core_steps`` keys, each (batch, n_steps, n_cores_used) int32: the kernel's
 #: per-core counter table (``CORE_COUNTER_NAMES``), one named column each.
