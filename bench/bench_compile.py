@@ -136,7 +136,7 @@ def board_row(n_synapses: int, placement: str = "greedy") -> str:
     dt, cpu = time.perf_counter() - t0, time.process_time() - c0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    m = prog.meta["mapping"]
+    m = prog.mapping
     lb, what = lower_bound(g, chip, "expanded")
     return (f"{'board':<10} {chip.name:<12} {'expanded':<8} {syn:>11,} {prog.n_cores_used:>5} {lb:>5} "
             f"{prog.n_cores_used / lb:>5.2f} {what:<14} {m['packing']:<8} {m['est_hops']:>11,.0f} "
@@ -148,7 +148,7 @@ def row(name, g, chip, storage, placement="anneal"):
     t0 = time.perf_counter()
     prog = nc.compile(g, chip, conv_storage=storage, placement=placement, seed=0)
     dt = time.perf_counter() - t0
-    m = prog.meta["mapping"]
+    m = prog.mapping
     lb, what = lower_bound(g, chip, storage)
     syn = sum(p.n_synapses for p in g.projections.values())
     cut = 100 * (1 - m["est_hops"] / m["est_hops_in_order"]) if m["est_hops_in_order"] else 0.0

@@ -12,7 +12,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 
 import neurocore as nc
-from neurocore.convert import accuracy_vs_timesteps, convert, float_accuracy_vs_timesteps
+from neurocore.convert import convert
+from neurocore.evaluate import accuracy_vs_timesteps, float_accuracy_vs_timesteps
 
 STEPS = (4, 8, 16, 32)
 

@@ -15,7 +15,8 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 import neurocore as nc
-from neurocore.convert import accuracy_vs_timesteps, convert, float_accuracy_vs_timesteps
+from neurocore.convert import convert
+from neurocore.evaluate import accuracy_vs_timesteps, float_accuracy_vs_timesteps
 
 STEPS = (4, 8, 16, 32)
 Pool = nn.MaxPool2d if "--maxpool" in sys.argv else nn.AvgPool2d

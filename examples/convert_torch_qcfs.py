@@ -23,7 +23,8 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 import neurocore as nc
-from neurocore.convert import accuracy_vs_timesteps, convert
+from neurocore.convert import convert
+from neurocore.evaluate import accuracy_vs_timesteps
 from neurocore.convert.qcfs import QCFS, init_thresholds, replace_relu
 
 STEPS = (2, 4, 6, 8, 16, 32)

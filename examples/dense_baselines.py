@@ -8,7 +8,7 @@ against gpu-h100 (kernel model), gpu-h100-roofline, dense-45nm and the measured 
 profile, each at batch 1 (streaming) and at batch 540 (throughput).
 """
 import neurocore as nc
-from neurocore.cli import run_batched
+from neurocore.batching import run_batched
 from neurocore.demo import digits_split, train_digits_mlp
 from neurocore.report import format_si
 

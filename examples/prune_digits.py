@@ -50,7 +50,7 @@ def measure(graph, label):
     r = nc.Simulator(program).run(Xte, n_steps=args.steps)
     e = nc.energy.estimate(r, chip="loihi", baseline=None)
     ec = nc.energy.estimate(r, chip="loihi", baseline=None, static="core_fraction")
-    m = program.meta["mapping"]
+    m = program.mapping
     bound = f"lower bound {m['core_bound']} cores, set by {m['bound_binding']}"
     print(f"{label:>7}: test {100 * r.accuracy(yte):.2f} %  synapses {sum(p.n_synapses for p in graph.projections.values())}"
           f"  cores {program.n_cores_used}  energy/inference {1e6 * e.energy_per_inference_J:.2f} uJ"

@@ -7,9 +7,12 @@ from neurocore.graph import learning
 from neurocore.graph.learning import LearningRule
 from neurocore.graph.learning import rstdp as RSTDP
 from neurocore.graph.learning import stdp as STDP
-from neurocore.convert import ConversionReport, accuracy_vs_timesteps, convert
+from neurocore import convert  # the package, callable as convert() (see neurocore/convert/__init__.py)
+from neurocore.convert import ConversionReport
 from neurocore.errors import (
                               BitWidthError,
+                              StoreMismatchError,
+                              StudyError,
                               BuildError,
                               ConversionError,
                               FileFormatError,
@@ -24,15 +27,13 @@ from neurocore.errors import (
 )
 from neurocore.graph import IF, AdaptiveLIF, CubaLIF, Graph, one_to_one
 from neurocore.mapping import Program, compile
+from neurocore.energy import estimate
 from neurocore.sim import RunResult, Simulator
+from neurocore.evaluate import accuracy_vs_timesteps
 from neurocore.learning_sim import learned_graph
 from neurocore.pruning import PruneReport, prune
 
-__version__ = "0.1.0"
-
-__all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
-           "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
-           "ProfileError", "SimulationError", "ResourceError", "BuildError"]
+from neurocore._version import __version__
 
 def __getattr__(name: str):
     # nc.dse is imported on first use, so `import neurocore` never imports dask or pymoo
@@ -43,5 +44,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'neurocore' has no attribute {name!r}")
 
 __all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "AdaptiveLIF", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
-           "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "prune", "PruneReport", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
-           "ProfileError", "SimulationError", "BuildError", "StudyError", "StoreMismatchError", "dse", "OutputError"]
+           "estimate", "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "prune", "PruneReport", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
+           "ProfileError", "SimulationError", "ResourceError", "BuildError", "StudyError", "StoreMismatchError", "dse", "OutputError"]

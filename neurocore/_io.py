@@ -232,14 +232,31 @@ def read_npz(path, kind: str, version: int) -> tuple[dict, dict[str, np.ndarray]
 TRANSIENT_META = frozenset({"float_snn"})
 
 
-def _savable_types() -> dict:
-    """Types a meta entry may have to be saved as an object: codecs and conversion reports."""
-    try:
-        from neurocore.convert.encode import CODEC_TYPES
-        from neurocore.convert.report import ConversionReport
-    except ImportError:  # pragma: no cover - the convert package is part of neurocore
-        return {}
-    return {**CODEC_TYPES, "ConversionReport": ConversionReport}
+#: Type name -> class, for meta entries saved as objects (``{"__type__": name, "data": ...}``).
+#: The stages that own such types register them (codecs and the conversion report, from
+#: ``neurocore.convert``), so this file layer imports nothing above it.
+META_TYPES: dict[str, type] = {}
+
+
+def register_meta_type(cls: type) -> type:
+    """Let meta entries of type ``cls`` be saved in and loaded from files; returns ``cls``.
+
+    ``cls`` needs a ``to_dict()`` method returning JSON-able data and a ``from_dict(data)``
+    classmethod inverting it; it is saved under its class name.
+
+    Raises
+    ------
+    TypeError
+        ``cls`` lacks ``to_dict``/``from_dict``, or another class already has its name.
+    """
+    name = cls.__name__
+    if not (callable(getattr(cls, "to_dict", None)) and callable(getattr(cls, "from_dict", None))):
+        raise TypeError(f"{name} cannot be a saved meta type: it needs to_dict() and a from_dict(data) classmethod")
+    if META_TYPES.get(name, cls) is not cls:
+        raise TypeError(f"meta type name {name!r} is already registered by {META_TYPES[name].__module__}.{name}; "
+                        "rename the class")
+    META_TYPES[name] = cls
+    return cls
 
 
 def _jsonable(v):
@@ -262,7 +279,7 @@ def encode_meta(meta: dict) -> dict:
     """
     import warnings
 
-    known = _savable_types()
+    known = META_TYPES
     out = {}
     for k, v in meta.items():
         if k in TRANSIENT_META:
@@ -282,7 +299,7 @@ def encode_meta(meta: dict) -> dict:
 
 def decode_meta(meta: dict) -> dict:
     """Inverse of :func:`encode_meta`."""
-    known = _savable_types()
+    known = META_TYPES
     out = {}
     if not isinstance(meta, dict):
         raise FileFormatError(f"meta must be a JSON object, got {type(meta).__name__}")

@@ -17,8 +17,20 @@ import numpy as np
 
 __all__ = ["main"]
 
-#: Chip preset -> its default energy profile.
-CHIP_PROFILE = {"loihi": "loihi", "truenorth": "truenorth"}
+#: Names that moved out of the CLI module -> (module, name) they live in now.
+_MOVED = {"CHIP_PROFILE": ("neurocore.chip.presets", "DEFAULT_PROFILE"),
+          "run_batched": ("neurocore.batching", "run_batched")}
+
+
+def __getattr__(name: str):
+    if name in _MOVED:
+        import importlib
+        import warnings
+
+        module, new = _MOVED[name]
+        warnings.warn(f"neurocore.cli.{name} moved: use {module}.{new}", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(module), new)
+    raise AttributeError(f"module 'neurocore.cli' has no attribute {name!r}")
 
 
 def _chip(name: str):
@@ -47,33 +59,6 @@ def _load_array(path: str, what: str) -> np.ndarray:
         return np.load(p, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
         raise FileFormatError(f"{what} file '{p}' is not a readable .npy/.npz array: {exc}") from None
-
-
-def _progress(total: int, desc: str):
-    try:
-        from tqdm import tqdm
-    except ImportError:  # tqdm is optional: no bar, no failure
-        return None
-    return tqdm(total=total, desc=desc, unit="sample", file=sys.stderr, leave=False)
-
-
-def run_batched(sim, x, n_steps: int, desc: str = "simulating", chunk: int | None = None, **kw):
-    """Run ``x`` in chunks with a progress bar. Samples are independent, so results equal one call's."""
-    from neurocore.sim import concat_results
-
-    n = len(x)
-    chunk = chunk or max(1, min(256, -(-n // 10)))
-    bar = _progress(n, desc) if n > chunk else None
-    parts = []
-    try:
-        for i in range(0, n, chunk):
-            parts.append(sim.run(x[i:i + chunk], n_steps, **kw))
-            if bar is not None:
-                bar.update(min(chunk, n - i))
-    finally:  # closed on failure too, so an error message starts on its own line
-        if bar is not None:
-            bar.close()
-    return concat_results(parts)
 
 
 # ---- subcommands ------------------------------------------------------------------
@@ -129,7 +114,7 @@ def _check_cli_labels(program, y: np.ndarray, batch: int) -> np.ndarray:
     from neurocore.errors import SimulationError
     from neurocore.sim import check_labels
 
-    codec = program.meta.get("codec")
+    codec = program.codec
     if codec is None:
         raise SimulationError("--labels needs a converted program (one with a codec, from `neurocore convert`); "
                               "this one has no predictions to compare")
@@ -142,7 +127,7 @@ def cmd_run(args) -> int:
 
     program = nc.Program.load(args.program)
     x = _load_array(args.inputs, "inputs")
-    if program.meta.get("codec") is None and x.ndim == 3 and x.shape[1] != args.steps:
+    if program.codec is None and x.ndim == 3 and x.shape[1] != args.steps:
         from neurocore.errors import SimulationError
 
         raise SimulationError(f"inputs file '{args.inputs}' has shape {x.shape} (batch, steps, channels): "
@@ -150,6 +135,8 @@ def cmd_run(args) -> int:
     y = _check_cli_labels(program, _load_array(args.labels, "labels"), len(x)) if args.labels else None
     sim = nc.Simulator(program)
     t0 = time.perf_counter()
+    from neurocore.batching import run_batched
+
     result = run_batched(sim, x, args.steps, n_threads=args.threads, seed=args.seed)
     wall = time.perf_counter() - t0
     if y is not None:
@@ -168,7 +155,9 @@ def cmd_report(args) -> int:
     from neurocore.energy import estimate
 
     result = nc.RunResult.load(args.result)
-    profile = args.profile or CHIP_PROFILE.get(result.program.chip.name, "loihi")
+    from neurocore.chip.presets import DEFAULT_PROFILE
+
+    profile = args.profile or DEFAULT_PROFILE.get(result.program.chip.name, "loihi")
     report = estimate(result, chip=profile, baseline=args.baseline if len(args.baseline) > 1 else args.baseline[0],
                       static=args.static, timing=args.timing)
     print(report.table())

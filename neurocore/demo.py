@@ -92,14 +92,15 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
              seed: int = 0, out=None, sweep=(4, 8, 16, 32)) -> dict:
     """Run the demo, print a summary to ``out`` and return every figure as a dict."""
     import neurocore as nc
-    from neurocore.cli import CHIP_PROFILE, run_batched
+    from neurocore.batching import run_batched
+    from neurocore.chip.presets import DEFAULT_PROFILE
     from neurocore.energy import estimate
 
     out = out or sys.stdout
     say = (lambda *a: print(*a, file=out, flush=True))
     t_all = time.perf_counter()
     chip = nc.chip.get(chip_name)
-    profile = CHIP_PROFILE.get(chip_name, "loihi")
+    profile = DEFAULT_PROFILE.get(chip_name, "loihi")
     Xtr, Xte, ytr, yte = digits_split(seed)
     t0 = time.perf_counter()
     mlp = train_digits_mlp(Xtr, ytr, seed=seed)
@@ -138,7 +139,7 @@ def run_demo(steps: int = 32, chip_name: str = "loihi", plot_dir: str | None = N
         f"{filled.n_cores_used})")
     spl = program.meta.get("splitters")
     if spl is not None:
-        shift = spl["latency_shift"].get(graph.meta["codec"].output, 0)
+        shift = spl["latency_shift"].get(program.codec.output, 0)
         say(f"  splitter neurons              {spl['n_splitters']:,} on {spl['splitter_cores']} cores "
             f"(one target per neuron; output {shift} step(s) later)")
     say(f"  spikes / inference            {tot['spikes'] / n:,.0f}   synaptic ops / inference "

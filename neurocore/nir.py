@@ -46,6 +46,8 @@ for them, every reset is a reset to 0.
 
 Import (:func:`from_nir`) of float NIR graphs
 --------------------------------------------
+(This module reads the file and rebuilds exact exports; the float import is a converter and
+lives in :mod:`neurocore.convert.from_nir`, quantizing with :mod:`neurocore.convert.quantize`.)
 Supported nodes: Input, Output, Affine, Linear, Conv2d, SumPool2d, AvgPool2d, Flatten, Delay,
 Scale, IF, LIF, CubaLIF, and LI directly in front of a single IF/LIF (read as CubaLIF). Any
 other node raises :class:`~neurocore.errors.ConversionError` before any work. Chains of
@@ -79,6 +81,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -160,6 +163,181 @@ def _param(v, shape):
     return np.broadcast_to(arr.reshape(-1) if arr.ndim else arr, (int(np.prod(shape)),)).reshape(shape).copy()
 
 
+def _shape_of(node) -> tuple:
+    """A node's NIR shape: its (C, H, W) shape where it has one that matches its size, else (n,)."""
+    return tuple(node.shape) if node.shape is not None and int(np.prod(node.shape)) == node.n else (node.n,)
+
+
+@dataclass
+class _Export:
+    """The NIR graph being written, and the facts every per-node writer needs."""
+
+    nir: object
+    chip: object
+    dt: float
+    tie: float                                           # added to thresholds (target="sinabs")
+    nodes: dict = field(default_factory=dict)
+    edges: list = field(default_factory=list)
+    entry: dict[str, str] = field(default_factory=dict)  # neurocore node -> NIR node receiving its input
+    exit_: dict[str, str] = field(default_factory=dict)  # neurocore node -> NIR node emitting its output
+    used: set[str] = field(default_factory=set)
+
+    @property
+    def full(self) -> float:
+        return float(1 << self.chip.decay_bits)
+
+    def uniq(self, name: str) -> str:
+        base, k, out = _safe(name), 1, _safe(name)
+        while out in self.used:
+            k += 1
+            out = f"{base}~{k}"
+        self.used.add(out)
+        return out
+
+    def flatten(self, name: str, shape: tuple) -> str:
+        """A NIR Flatten node from ``shape``; returns its name."""
+        fl = self.uniq(name + ".flatten")
+        self.nodes[fl] = self.nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0, end_dim=-1)
+        return fl
+
+
+def _part_of(name: str) -> dict:
+    return {_KEY: _jdump({"part_of": name})}
+
+
+def _export_if(ex: _Export, node, shape, vth, bias, meta) -> None:
+    nm = ex.uniq(node.name)
+    ex.nodes[nm] = ex.nir.IF(r=np.full(shape, 1.0 / ex.dt), v_threshold=vth, v_reset=np.zeros(shape), metadata=meta)
+    ex.entry[node.name] = ex.exit_[node.name] = nm
+
+
+def _export_cubalif(ex: _Export, node, shape, vth, bias, meta) -> None:
+    nir, dt, neuron = ex.nir, ex.dt, node.neuron
+    du, dv = _param(neuron.du, shape), _param(neuron.dv, shape)
+    tau_syn = dt * ex.full / (du + 1.0)
+    if not np.all(dv > 0):
+        return _export_li_if(ex, node, shape, vth, bias, meta, tau_syn, dv)
+    tau_mem = dt * ex.full / dv
+    nm = ex.uniq(node.name)
+    ex.nodes[nm] = nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=tau_mem / dt, v_leak=bias * ex.full / dv,
+                               v_threshold=vth, v_reset=np.zeros(shape), w_in=tau_syn / dt, metadata=meta)
+    ex.entry[node.name] = ex.exit_[node.name] = nm
+
+
+def _export_li_if(ex: _Export, node, shape, vth, bias, meta, tau_syn, dv) -> None:
+    """A CubaLIF without leak (dv = 0) as LI -> [Affine bias] -> IF."""
+    nir, dt = ex.nir, ex.dt
+    if np.any(dv > 0):
+        raise ConversionError(f"to_nir: population '{node.name}' mixes dv = 0 and dv > 0 neurons; NIR "
+                              "has no single node for that (split the population)")
+    syn = ex.uniq(node.name + ".syn")
+    ex.nodes[syn] = nir.LI(tau=tau_syn, r=tau_syn / dt, v_leak=np.zeros(shape), metadata=_part_of(node.name))
+    nm = ex.uniq(node.name)
+    ex.nodes[nm] = nir.IF(r=np.full(shape, 1.0 / dt), v_threshold=vth, v_reset=np.zeros(shape), metadata=meta)
+    if np.any(bias != 0):
+        b = ex.uniq(node.name + ".bias")
+        ex.nodes[b] = nir.Affine(weight=np.eye(node.n), bias=bias.reshape(-1), metadata=_part_of(node.name))
+        if shape != (node.n,):
+            fl = ex.flatten(node.name, shape)
+            ex.edges += [(syn, fl), (fl, b)]
+        else:
+            ex.edges.append((syn, b))
+        ex.edges.append((b, nm))
+    else:
+        ex.edges.append((syn, nm))
+    ex.entry[node.name], ex.exit_[node.name] = syn, nm
+
+
+def _export_node(ex: _Export, node) -> None:
+    """One Input or population as NIR node(s)."""
+    from neurocore.graph.neurons import IF, CubaLIF
+    from neurocore.graph.nodes import Input
+
+    shape = _shape_of(node)
+    rec = {"name": node.name, "n": node.n, "shape": node.shape}
+    if isinstance(node, Input):
+        nm = ex.uniq(node.name)
+        rec.update(type="Input", graded=node.graded)
+        ex.nodes[nm] = ex.nir.Input(input_type={"input": np.array(shape)}, metadata={_KEY: _jdump(rec)})
+        ex.entry[node.name] = ex.exit_[node.name] = nm
+        return
+    neuron = node.neuron
+    writers = {IF: _export_if, CubaLIF: _export_cubalif}   # by class, subclasses included (AdaptiveLIF)
+    writer = next((writers[c] for c in type(neuron).__mro__ if c in writers), None)
+    if writer is None:
+        raise ConversionError(f"to_nir: population '{node.name}' has an unsupported neuron model "
+                              f"{type(neuron).__name__}")
+    rec.update(type="Population", neuron=neuron.to_dict())
+    vth = _param(neuron.vth, shape) * 2.0 ** ex.chip.vth_shift + ex.tie
+    bias = _param(neuron.bias_mant, shape) * np.exp2(_param(neuron.bias_exp, shape))
+    writer(ex, node, shape, vth, bias, {_KEY: _jdump(rec)})
+
+
+def _export_pool(ex: _Export, p, rec, nm, prev, kernel, scale, dst_shape) -> str:
+    """A uniform-kernel depthwise conv (g.sumpool2d) as SumPool2d -> Scale; returns the last node."""
+    rec["pool_weight"] = int(kernel.flat[0])
+    stride = np.array([int(i) for i in np.broadcast_to(p.meta["stride"], (2,))])
+    padding = np.array([int(i) for i in np.broadcast_to(p.meta["padding"], (2,))])
+    ex.nodes[nm] = ex.nir.SumPool2d(kernel_size=np.array(kernel.shape[2:]), stride=stride, padding=padding,
+                                    metadata={_KEY: _jdump(rec)})
+    sc = ex.uniq(p.name + ".scale")
+    ex.nodes[sc] = ex.nir.Scale(scale=np.full(dst_shape, kernel.flat[0] * scale), metadata=_part_of(p.name))
+    ex.edges += [(prev, nm), (nm, sc)]
+    return sc
+
+
+def _export_conv(ex: _Export, p, rec, nm, prev, kernel, scale, src_shape) -> str:
+    ex.nodes[nm] = ex.nir.Conv2d(input_shape=tuple(src_shape[1:]), weight=kernel * scale, stride=p.meta["stride"],
+                                 padding=p.meta["padding"], dilation=p.meta["dilation"], groups=int(p.meta["groups"]),
+                                 bias=np.zeros(kernel.shape[0]), metadata={_KEY: _jdump(rec)})
+    ex.edges.append((prev, nm))
+    return nm
+
+
+def _export_matrix(ex: _Export, graph, p, rec, nm, prev, scale, src_shape, dst_shape, with_bias: bool) -> str:
+    """Any other projection as [Flatten ->] Linear, or Affine when it carries its IF population's bias."""
+    if len(src_shape) > 1:
+        fl = ex.flatten(p.name, src_shape)
+        ex.edges.append((prev, fl))
+        prev = fl
+    w = p.weights.toarray().astype(np.float64) * scale
+    if with_bias:
+        dst = graph.nodes[p.dst]
+        b = _param(dst.neuron.bias_mant, (dst.n,)) * np.exp2(_param(dst.neuron.bias_exp, (dst.n,)))
+        ex.nodes[nm] = ex.nir.Affine(weight=w, bias=b, metadata={_KEY: _jdump(rec)})
+    else:
+        ex.nodes[nm] = ex.nir.Linear(weight=w, metadata={_KEY: _jdump(rec)})
+    ex.edges.append((prev, nm))
+    if len(dst_shape) > 1:   # NIR types: a flat result into a shaped population
+        rec["unflatten"] = True
+    return nm
+
+
+def _export_projection(ex: _Export, graph, p, with_bias: bool) -> None:
+    """One projection as [Delay ->] its NIR node(s) -> the destination's entry node."""
+    src_shape, dst_shape = _shape_of(graph.nodes[p.src]), _shape_of(graph.nodes[p.dst])
+    scale = 2.0 ** (ex.chip.act_shift + p.weight_exp)
+    rec = {"name": p.name, "src": p.src, "dst": p.dst, "weight_exp": p.weight_exp, "delay": p.delay,
+           "kind": p.kind, "meta": p.meta}
+    prev = ex.exit_[p.src]
+    if p.delay > 1:
+        d = ex.uniq(p.name + ".delay")
+        ex.nodes[d] = ex.nir.Delay(delay=np.full(src_shape, (p.delay - 1) * ex.dt), metadata=_part_of(p.name))
+        ex.edges.append((prev, d))
+        prev = d
+    kernel = _recover_kernel(p) if p.kind == "conv2d" and len(src_shape) == 3 and len(dst_shape) == 3 else None
+    pool = (bool(p.meta.get("pool")) and kernel is not None and np.all(kernel == kernel.flat[0])
+            and kernel.shape[1] == 1 and int(p.meta.get("groups", 0)) == kernel.shape[0])
+    nm = ex.uniq(p.name)
+    if pool:
+        last = _export_pool(ex, p, rec, nm, prev, kernel, scale, dst_shape)
+    elif kernel is not None:
+        last = _export_conv(ex, p, rec, nm, prev, kernel, scale, src_shape)
+    else:
+        last = _export_matrix(ex, graph, p, rec, nm, prev, scale, src_shape, dst_shape, with_bias)
+    ex.edges.append((last, ex.entry[p.dst]))
+
+
 def to_nir(graph, dt: float = 1e-3, chip=None, target: str | None = None):
     """Export a neurocore :class:`~neurocore.Graph` to a ``nir.NIRGraph`` (see the module docstring).
 
@@ -169,164 +347,39 @@ def to_nir(graph, dt: float = 1e-3, chip=None, target: str | None = None):
     ``v > threshold``, and on neurocore's integer v grid ``v >= vth*2**vth_shift + 1`` is
     exactly ``v > vth*2**vth_shift``.
     """
-    nir = _nir()
     from neurocore._io import encode_meta
-    from neurocore.graph.neurons import IF, CubaLIF
-    from neurocore.graph.nodes import Input
+    from neurocore.graph.neurons import IF
 
+    nir = _nir()
     chip = _chip(chip)
     dt = float(dt)
     if not dt > 0:
         raise ConversionError(f"to_nir: dt must be > 0 seconds, got {dt!r}")
     if target not in (None, "sinabs"):
         raise ConversionError(f"to_nir: target={target!r}; choose None or 'sinabs'")
-    tie = 1.0 if target == "sinabs" else 0.0
-    full = float(1 << chip.decay_bits)
-    nodes: dict = {}
-    edges: list = []
-    entry: dict[str, str] = {}   # neurocore node -> NIR node receiving its input
-    exit_: dict[str, str] = {}   # neurocore node -> NIR node emitting its output
-    used: set[str] = set()
-
-    def uniq(name: str) -> str:
-        base, k, out = _safe(name), 1, _safe(name)
-        while out in used:
-            k += 1
-            out = f"{base}~{k}"
-        used.add(out)
-        return out
-
-    # IF populations carry their bias in the first incoming projection's Affine
-    bias_proj: dict[str, str] = {}
+    ex = _Export(nir, chip, dt, 1.0 if target == "sinabs" else 0.0)
+    bias_proj: dict[str, str] = {}   # IF populations carry their bias in the first incoming projection's Affine
     for p in graph.projections.values():
-        node = graph.nodes[p.dst]
-        if isinstance(node.neuron, IF) and p.dst not in bias_proj and p.kind != "conv2d":
+        if isinstance(graph.nodes[p.dst].neuron, IF) and p.dst not in bias_proj and p.kind != "conv2d":
             bias_proj[p.dst] = p.name
-
     for node in graph.nodes.values():
-        shape = tuple(node.shape) if node.shape is not None else (node.n,)
-        if int(np.prod(shape)) != node.n:
-            shape = (node.n,)
-        rec = {"name": node.name, "n": node.n, "shape": node.shape}
-        if isinstance(node, Input):
-            nm = uniq(node.name)
-            rec.update(type="Input", graded=node.graded)
-            nodes[nm] = nir.Input(input_type={"input": np.array(shape)}, metadata={_KEY: _jdump(rec)})
-            entry[node.name] = exit_[node.name] = nm
-            continue
-        neuron = node.neuron
-        rec.update(type="Population", neuron=neuron.to_dict())
-        meta = {_KEY: _jdump(rec)}
-        vth = _param(neuron.vth, shape) * 2.0 ** chip.vth_shift + tie
-        bias = _param(neuron.bias_mant, shape) * np.exp2(_param(neuron.bias_exp, shape))
-        if isinstance(neuron, IF):
-            nm = uniq(node.name)
-            nodes[nm] = nir.IF(r=np.full(shape, 1.0 / dt), v_threshold=vth, v_reset=np.zeros(shape), metadata=meta)
-            entry[node.name] = exit_[node.name] = nm
-        elif isinstance(neuron, CubaLIF):
-            du, dv = _param(neuron.du, shape), _param(neuron.dv, shape)
-            tau_syn = dt * full / (du + 1.0)
-            if np.all(dv > 0):
-                tau_mem = dt * full / dv
-                nm = uniq(node.name)
-                nodes[nm] = nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=tau_mem / dt, v_leak=bias * full / dv,
-                                        v_threshold=vth, v_reset=np.zeros(shape), w_in=tau_syn / dt, metadata=meta)
-                entry[node.name] = exit_[node.name] = nm
-            else:
-                if np.any(dv > 0):
-                    raise ConversionError(f"to_nir: population '{node.name}' mixes dv = 0 and dv > 0 neurons; NIR "
-                                          "has no single node for that (split the population)")
-                syn = uniq(node.name + ".syn")
-                nodes[syn] = nir.LI(tau=tau_syn, r=tau_syn / dt, v_leak=np.zeros(shape),
-                                    metadata={_KEY: _jdump({"part_of": node.name})})
-                nm = uniq(node.name)
-                nodes[nm] = nir.IF(r=np.full(shape, 1.0 / dt), v_threshold=vth, v_reset=np.zeros(shape), metadata=meta)
-                if np.any(bias != 0):
-                    b = uniq(node.name + ".bias")
-                    nodes[b] = nir.Affine(weight=np.eye(node.n), bias=bias.reshape(-1),
-                                          metadata={_KEY: _jdump({"part_of": node.name})})
-                    if shape != (node.n,):
-                        fl = uniq(node.name + ".flatten")
-                        nodes[fl] = nir.Flatten(input_type={"input": np.array(shape)}, start_dim=0, end_dim=-1)
-                        edges += [(syn, fl), (fl, b)]
-                    else:
-                        edges.append((syn, b))
-                    edges.append((b, nm))
-                else:
-                    edges.append((syn, nm))
-                entry[node.name], exit_[node.name] = syn, nm
-        else:  # pragma: no cover - only two neuron models exist
-            raise ConversionError(f"to_nir: population '{node.name}' has an unsupported neuron model "
-                                  f"{type(neuron).__name__}")
-
+        _export_node(ex, node)
     for p in graph.projections.values():
-        src, dst = graph.nodes[p.src], graph.nodes[p.dst]
-        scale = 2.0 ** (chip.act_shift + p.weight_exp)
-        rec = {"name": p.name, "src": p.src, "dst": p.dst, "weight_exp": p.weight_exp, "delay": p.delay,
-               "kind": p.kind, "meta": p.meta}
-        prev = exit_[p.src]
-        src_shape = tuple(src.shape) if src.shape is not None and int(np.prod(src.shape)) == src.n else (src.n,)
-        if p.delay > 1:
-            d = uniq(p.name + ".delay")
-            nodes[d] = nir.Delay(delay=np.full(src_shape, (p.delay - 1) * dt), metadata={_KEY: _jdump({"part_of": p.name})})
-            edges.append((prev, d))
-            prev = d
-        dst_shape = tuple(dst.shape) if dst.shape is not None and int(np.prod(dst.shape)) == dst.n else (dst.n,)
-        kernel = _recover_kernel(p) if p.kind == "conv2d" and len(src_shape) == 3 and len(dst_shape) == 3 else None
-        pool = bool(p.meta.get("pool")) and kernel is not None and np.all(kernel == kernel.flat[0]) \
-            and kernel.shape[1] == 1 and int(p.meta.get("groups", 0)) == kernel.shape[0]
-        nm = uniq(p.name)
-        if pool:
-            rec["pool_weight"] = int(kernel.flat[0])
-            stride = np.array([int(i) for i in np.broadcast_to(p.meta["stride"], (2,))])
-            padding = np.array([int(i) for i in np.broadcast_to(p.meta["padding"], (2,))])
-            nodes[nm] = nir.SumPool2d(kernel_size=np.array(kernel.shape[2:]), stride=stride, padding=padding,
-                                      metadata={_KEY: _jdump(rec)})
-            sc = uniq(p.name + ".scale")
-            nodes[sc] = nir.Scale(scale=np.full(dst_shape, kernel.flat[0] * scale),
-                                  metadata={_KEY: _jdump({"part_of": p.name})})
-            edges += [(prev, nm), (nm, sc)]
-            last = sc
-        elif kernel is not None:
-            nodes[nm] = nir.Conv2d(input_shape=tuple(src_shape[1:]), weight=kernel * scale, stride=p.meta["stride"],
-                                   padding=p.meta["padding"], dilation=p.meta["dilation"], groups=int(p.meta["groups"]),
-                                   bias=np.zeros(kernel.shape[0]), metadata={_KEY: _jdump(rec)})
-            edges.append((prev, nm))
-            last = nm
-        else:
-            if len(src_shape) > 1:
-                fl = uniq(p.name + ".flatten")
-                nodes[fl] = nir.Flatten(input_type={"input": np.array(src_shape)}, start_dim=0, end_dim=-1)
-                edges.append((prev, fl))
-                prev = fl
-            w = p.weights.toarray().astype(np.float64) * scale
-            if bias_proj.get(p.dst) == p.name:
-                b = _param(dst.neuron.bias_mant, (dst.n,)) * np.exp2(_param(dst.neuron.bias_exp, (dst.n,)))
-                nodes[nm] = nir.Affine(weight=w, bias=b, metadata={_KEY: _jdump(rec)})
-            else:
-                nodes[nm] = nir.Linear(weight=w, metadata={_KEY: _jdump(rec)})
-            edges.append((prev, nm))
-            last = nm
-            if len(dst_shape) > 1:   # NIR types: a flat result into a shaped population
-                rec["unflatten"] = True
-        edges.append((last, entry[p.dst]))
-
+        _export_projection(ex, graph, p, bias_proj.get(p.dst) == p.name)
     sources = {p.src for p in graph.projections.values()}
     for node in graph.populations:
         if node.name not in sources:     # sinks: NIR output ports
-            shape = tuple(node.shape) if node.shape is not None and int(np.prod(node.shape)) == node.n else (node.n,)
-            o = uniq(node.name + ".out")
-            nodes[o] = nir.Output(output_type={"output": np.array(shape)})
-            edges.append((exit_[node.name], o))
-
+            o = ex.uniq(node.name + ".out")
+            ex.nodes[o] = nir.Output(output_type={"output": np.array(_shape_of(node))})
+            ex.edges.append((ex.exit_[node.name], o))
     head = {"version": NIR_METADATA_VERSION, "dt": dt, "act_shift": chip.act_shift, "vth_shift": chip.vth_shift,
             "decay_bits": chip.decay_bits, "nodes": list(graph.nodes), "projections": list(graph.projections),
             "graph_meta": json.dumps(encode_meta(graph.meta))}
     gmeta = {_KEY: json.dumps(head)}
     try:
-        return nir.NIRGraph(nodes=nodes, edges=edges, metadata=gmeta, type_check=True)
+        return nir.NIRGraph(nodes=ex.nodes, edges=ex.edges, metadata=gmeta, type_check=True)
     except Exception:  # noqa: BLE001 - NIR's type inference is strict about shapes (grouped convs, reshapes)
-        return nir.NIRGraph(nodes=nodes, edges=edges, metadata=gmeta, type_check=False)
+        return nir.NIRGraph(nodes=ex.nodes, edges=ex.edges, metadata=gmeta, type_check=False)
 
 
 def save_nir(graph, path, dt: float = 1e-3, chip=None, compat: str | None = None, target: str | None = None) -> Path:
@@ -437,10 +490,7 @@ def _read(path):
 
 
 # ============================================================================ import
-_LINEAR = {"Affine", "Linear", "Conv2d", "SumPool2d", "AvgPool2d", "Flatten", "Delay", "Scale"}
-_NEURONS = {"IF", "LIF", "CubaLIF"}
-_PORTS = {"Input", "Output"}
-
+# the float import itself (discretize, quantize) is a converter: neurocore.convert.from_nir
 
 def from_nir(nir_graph_or_path, chip=None, dt: float | None = None, graded_inputs: bool = False,
              source: str | None = None, input_scale: float | None = None):
@@ -470,6 +520,7 @@ def from_nir(nir_graph_or_path, chip=None, dt: float | None = None, graded_input
         integers (default 256 = 8 fractional bits); weights from inputs are divided by it.
         Recorded in ``graph.meta["nir_import"]["input_scale"]``.
     """
+    from neurocore.convert.from_nir import LINEAR_TYPES, NEURON_TYPES, PORT_TYPES, from_float_nir
     from neurocore.nir_sources import convention, flatten, infer_dt
 
     nir = _nir()
@@ -479,14 +530,15 @@ def from_nir(nir_graph_or_path, chip=None, dt: float | None = None, graded_input
     g = flatten(g, nir)
     for name, node in g.nodes.items():
         t = type(node).__name__
-        if t not in _LINEAR | _NEURONS | _PORTS | {"LI"}:
+        if t not in LINEAR_TYPES | NEURON_TYPES | PORT_TYPES | {"LI"}:
             raise ConversionError(f"from_nir: node '{name}' has type {t}, which neurocore cannot import "
-                                  f"(supported: {sorted(_LINEAR | _NEURONS | _PORTS)}, and LI directly before IF/LIF)")
+                                  f"(supported: {sorted(LINEAR_TYPES | NEURON_TYPES | PORT_TYPES)}, and LI directly "
+                                  "before IF/LIF)")
     exact = _from_metadata(g, chip)
     if exact is not None:
         return exact
     conv, guessed = convention(source)
-    has_neurons = any(type(n).__name__ in _NEURONS for n in g.nodes.values())
+    has_neurons = any(type(n).__name__ in NEURON_TYPES for n in g.nodes.values())
     if dt is None and conv.default_dt is not None and has_neurons:
         dt = conv.default_dt
         warnings.warn(f"from_nir: assuming {source}'s default dt = {dt} s (NIR does not carry it; pass dt=)",
@@ -504,7 +556,7 @@ def from_nir(nir_graph_or_path, chip=None, dt: float | None = None, graded_input
     if input_scale is not None and not (graded_inputs and float(input_scale) > 0):
         raise ConversionError(f"from_nir: input_scale={input_scale!r} needs graded_inputs=True and a value > 0")
     scale_in = float(input_scale) if input_scale is not None else (256.0 if graded_inputs else 1.0)
-    return _from_float(g, chip, float(dt), graded_inputs, conv, scale_in, pow2=not guessed)
+    return from_float_nir(g, chip, float(dt), graded_inputs, conv, scale_in, pow2=not guessed)
 
 
 def _meta_record(node) -> dict | None:
@@ -587,297 +639,3 @@ def _from_metadata(g, chip):
 def _stale(name):
     warnings.warn(f"from_nir: the weights of '{name}' no longer match its neurocore metadata (edited in another "
                   "tool?); importing the float dynamics instead", stacklevel=4)
-
-
-def _flat(v, n, what):
-    arr = np.asarray(v, dtype=np.float64).reshape(-1)
-    if arr.size == 1:
-        return np.full(n, float(arr[0]))
-    if arr.size != n:
-        raise ConversionError(f"from_nir: {what} has {arr.size} values for {n} neurons")
-    return arr
-
-
-def _pair2(v):
-    arr = np.asarray(v).reshape(-1)
-    return (int(arr[0]), int(arr[0])) if arr.size == 1 else (int(arr[0]), int(arr[1]))
-
-
-def _op(name, node, shape):
-    """(matrix (n_out, n_in) float sparse, bias (n_out,), out_shape, extra delay seconds) of a linear node."""
-    from neurocore.graph.layers import conv2d_matrix
-
-    t = type(node).__name__
-    n_in = int(np.prod(shape))
-    if t in ("Affine", "Linear"):
-        w = np.asarray(node.weight, np.float64)
-        if w.ndim != 2 or w.shape[1] != n_in:
-            raise ConversionError(f"from_nir: {t} '{name}' has weight shape {w.shape}; its input has {n_in} values")
-        b = np.asarray(node.bias, np.float64).reshape(-1) if t == "Affine" else np.zeros(w.shape[0])
-        return sp.csr_matrix(w), np.broadcast_to(b, (w.shape[0],)).copy(), (w.shape[0],), 0.0
-    if t in ("Conv2d", "SumPool2d", "AvgPool2d"):
-        if t == "Conv2d":
-            k = np.asarray(node.weight, np.float64)
-            groups = int(node.groups)
-            stride, dilation = _pair2(node.stride), _pair2(node.dilation)
-            if len(shape) != 3:
-                hw = tuple(int(i) for i in np.asarray(node.input_shape).reshape(-1)) if node.input_shape is not None \
-                    else None
-                if hw is None or k.shape[1] * groups * hw[0] * hw[1] != n_in:
-                    raise ConversionError(f"from_nir: Conv2d '{name}' needs a (C, H, W) input, got shape {shape}")
-                shape = (k.shape[1] * groups, *hw)
-            if isinstance(node.padding, str):
-                if node.padding == "valid":
-                    padding = (0, 0)
-                else:
-                    padding = (dilation[0] * (k.shape[2] - 1) // 2, dilation[1] * (k.shape[3] - 1) // 2)
-            else:
-                padding = _pair2(node.padding)
-            bias = np.asarray(node.bias, np.float64).reshape(-1)
-        else:
-            if len(shape) != 3:
-                raise ConversionError(f"from_nir: {t} '{name}' needs a (C, H, W) input, got shape {shape}")
-            kh, kw = _pair2(node.kernel_size)
-            stride, padding, dilation, groups = _pair2(node.stride), _pair2(node.padding), (1, 1), shape[0]
-            k = np.ones((shape[0], 1, kh, kw)) / (kh * kw if t == "AvgPool2d" else 1)
-            bias = np.zeros(1)
-        try:
-            m, out_shape = conv2d_matrix(k, shape, stride, padding, dilation, groups, where=f"{t} '{name}'")
-        except GraphError as exc:
-            raise ConversionError(str(exc)) from None
-        b = np.repeat(np.broadcast_to(bias, (out_shape[0],)), out_shape[1] * out_shape[2])
-        return sp.csr_matrix(m, dtype=np.float64), b, out_shape, 0.0
-    if t == "Flatten":
-        return sp.identity(n_in, format="csr"), np.zeros(n_in), (n_in,), 0.0
-    if t == "Scale":
-        s = np.asarray(node.scale, np.float64)
-        try:
-            s = np.broadcast_to(s, shape).reshape(-1)
-        except ValueError:
-            s = _flat(s, n_in, f"Scale '{name}'")
-        return sp.diags(s, format="csr"), np.zeros(n_in), shape, 0.0
-    if t == "Delay":
-        d = np.asarray(node.delay, np.float64).reshape(-1)
-        if d.size and np.any(d != d[0]):
-            raise ConversionError(f"from_nir: Delay '{name}' has per-element delays; neurocore needs one per edge")
-        return sp.identity(n_in, format="csr"), np.zeros(n_in), shape, float(d[0]) if d.size else 0.0
-    raise ConversionError(f"from_nir: node '{name}' ({t}) is not a linear node")  # pragma: no cover
-
-
-def _quantize_bias(b: np.ndarray, chip, where: str):
-    """Per-neuron (mantissa, exponent) with bias = mant << exp, finest exponent that fits."""
-    lim = (1 << (chip.bias_mant_bits - 1)) - 1
-    emax = (1 << chip.bias_exp_bits) - 1
-    mant = np.zeros(b.shape, np.int64)
-    exp = np.zeros(b.shape, np.int64)
-    for i, val in enumerate(b):
-        for e in range(emax + 1):
-            m = round(val / 2 ** e)
-            if abs(m) <= lim:
-                mant[i], exp[i] = m, e
-                break
-        else:
-            raise ConversionError(f"from_nir: {where}: bias {val:.4g} (v units per step) exceeds the chip's bias range "
-                                  f"±{lim}·2^{emax}")
-    return mant, exp
-
-
-def _from_float(g, chip, dt: float, graded_inputs: bool, conv=None, scale_in: float = 1.0, pow2: bool = False):
-    from neurocore.graph.graph import Graph
-    from neurocore.graph.neurons import IF, CubaLIF
-
-    from neurocore.nir_sources import SOURCES
-
-    conv = SOURCES["neurocore"] if conv is None else conv
-    chip = _chip(chip)
-    if not dt > 0:
-        raise ConversionError(f"from_nir: dt must be > 0 seconds, got {dt!r}")
-    tname = {k: type(v).__name__ for k, v in g.nodes.items()}
-    succ: dict[str, list[str]] = {k: [] for k in g.nodes}
-    pred: dict[str, list[str]] = {k: [] for k in g.nodes}
-    for a, b in g.edges:
-        if a not in g.nodes or b not in g.nodes:
-            raise ConversionError(f"from_nir: edge ({a!r}, {b!r}) names a node that is not in the graph")
-        succ[a].append(b)
-        pred[b].append(a)
-
-    # populations: neuron nodes; an LI directly in front of one IF/LIF is that population's synapse
-    li_of: dict[str, str] = {}
-    for k, t in tname.items():
-        if t == "LI":
-            nxt = succ[k]
-            if len(nxt) != 1 or tname[nxt[0]] not in ("IF", "LIF") or len(pred[nxt[0]]) != 1:
-                raise ConversionError(f"from_nir: node '{k}' has type LI; neurocore imports LI only directly in front "
-                                      "of a single IF or LIF (as one CubaLIF population)")
-            li_of[nxt[0]] = k
-    pops = [k for k, t in tname.items() if t in _NEURONS]
-    inputs = [k for k, t in tname.items() if t == "Input"]
-    entry = {p: li_of.get(p, p) for p in pops}
-    entry_to_pop = {v: k for k, v in entry.items()}
-
-    # sizes of the sources, then walk the linear chains from every source
-    def node_shape(k):
-        node = g.nodes[k]
-        if tname[k] == "Input":
-            return tuple(int(i) for i in np.asarray(node.input_type["input"]).reshape(-1))
-        key = "v_threshold"
-        arr = np.asarray(getattr(node, key))
-        if arr.size > 1:
-            return tuple(arr.shape)
-        it = getattr(node, "input_type", None) or {}
-        t = it.get("input") if isinstance(it, dict) else None
-        if t is not None and np.asarray(t).size:
-            return tuple(int(i) for i in np.asarray(t).reshape(-1))
-        return None
-
-    shapes: dict[str, tuple | None] = {k: node_shape(k) for k in inputs + pops}
-    paths = []   # (src, pop, matrix, bias, delay seconds, ops)
-    for _ in range(len(pops) + 1):
-        changed = False
-        paths = []
-        for s in inputs + pops:
-            if shapes[s] is None:
-                continue
-            n = int(np.prod(shapes[s]))
-            stack = [(k, sp.identity(n, format="csr"), np.zeros(n), shapes[s], 0.0, [], (s,))
-                     for k in succ[s]]
-            while stack:
-                k, m, b, shape, d, ops, seen = stack.pop()
-                t = tname[k]
-                if k in seen and t in _LINEAR:
-                    raise ConversionError(f"from_nir: node '{k}' lies on a loop of linear nodes with no neuron")
-                if t == "Output":
-                    continue
-                if k in entry_to_pop:
-                    p = entry_to_pop[k]
-                    n_p = int(np.prod(shape))
-                    if shapes[p] is None:
-                        shapes[p], changed = shape, True
-                    elif int(np.prod(shapes[p])) != n_p:
-                        raise ConversionError(f"from_nir: '{k}' receives {n_p} values from '{s}' but has "
-                                              f"{int(np.prod(shapes[p]))} neurons")
-                    paths.append((s, p, m, b, d, ops))
-                    continue
-                if t in ("Input", "LI") or t in _NEURONS:
-                    raise ConversionError(f"from_nir: edge into '{k}' ({t}) cannot be imported")
-                m2, b2, shp, dd = _op(k, g.nodes[k], shape)
-                nm, nb = m2 @ m, m2 @ b + b2
-                for nxt in succ[k]:
-                    stack.append((nxt, nm, nb, shp, d + dd, ops + [k], seen + (k,)))
-        if not changed:
-            break
-    for p in pops:
-        if shapes[p] is None:
-            raise ConversionError(f"from_nir: cannot tell the size of population '{p}' (no input reaches it and its "
-                                  "parameters are scalars)")
-
-    # neuron parameters, per population, as float arrays + the factor input currents get in v units
-    full = 1 << chip.decay_bits
-    out = Graph()
-    for k in inputs:
-        shp = shapes[k]
-        out.input(int(np.prod(shp)), name=k, graded=graded_inputs, shape=shp if len(shp) == 3 else None)
-    vmax = chip.v_range[1]
-    target = min(1 << 12, (1 << chip.vth_bits) - 1, max(1, (vmax >> chip.vth_shift) // 32))
-    plan = {}
-    for p in pops:
-        node, t = g.nodes[p], tname[p]
-        n = int(np.prod(shapes[p]))
-        where = f"{t} '{p}'"
-        theta = _flat(node.v_threshold, n, f"{where}.v_threshold")
-        if np.any(theta <= 0) or not np.all(np.isfinite(theta)):
-            raise ConversionError(f"from_nir: {where}: v_threshold must be positive and finite")
-        v_reset = getattr(node, "v_reset", None)
-        if v_reset is not None and np.any(np.asarray(v_reset) != 0):
-            raise ConversionError(f"from_nir: {where}: v_reset must be 0 (neurocore resets to zero or subtracts)")
-        r = _flat(node.r, n, f"{where}.r")
-        li = li_of.get(p)
-        if t == "IF":
-            dv = np.zeros(n)
-            v_gain, leak_term = dt * r, np.zeros(n)    # v += v_gain*I (+ bias)
-        else:
-            tau = _flat(node.tau if t == "LIF" else node.tau_mem, n, f"{where}.tau") / (dt if conv.tau_times_dt else 1)
-            k = 1.0 - np.exp(-dt / tau) if conv.decay == "exp" else dt / tau   # fraction of v lost per step
-            dv = np.clip(np.round(full * k), 0, full - 1)
-            v_gain = k * r
-            leak_term = k * _flat(node.v_leak, n, f"{where}.v_leak")
-        if t == "CubaLIF":
-            tau_s = _flat(node.tau_syn, n, f"{where}.tau_syn") / (dt if conv.tau_times_dt else 1)
-            w_in = tau_s / dt if conv.input_jump else _flat(node.w_in, n, f"{where}.w_in")
-            du = np.clip(np.round(full * dt / tau_s) - 1, 0, full - 1)
-            in_gain = v_gain * dt * w_in / tau_s          # u units per unit of I
-            bias_gain = v_gain * w_in                     # steady-state fold of an Affine bias
-        elif li is not None:
-            lnode = g.nodes[li]
-            tau_s = _flat(lnode.tau, n, f"LI '{li}'.tau")
-            du = np.clip(np.round(full * dt / tau_s) - 1, 0, full - 1)
-            in_gain = v_gain * dt * _flat(lnode.r, n, f"LI '{li}'.r") / tau_s
-            bias_gain = v_gain * _flat(lnode.r, n, f"LI '{li}'.r")
-            leak_term = leak_term + v_gain * _flat(lnode.v_leak, n, f"LI '{li}'.v_leak")
-        else:
-            du = np.full(n, full - 1.0)
-            in_gain, bias_gain = v_gain, v_gain
-        s = target * 2.0 ** chip.vth_shift / theta.max()
-        if pow2:   # a power of two keeps weights on a binary grid exact (vth mantissa in [2**11, 2**12))
-            s = 2.0 ** np.floor(np.log2(s))
-        vth = np.round(theta * s / 2.0 ** chip.vth_shift)
-        plan[p] = {"n": n, "s": s, "vth": vth, "du": du, "dv": dv, "in_gain": in_gain, "bias_gain": bias_gain, "leak": leak_term, "t": t,
-                       "li": li}
-
-    # bias per step, v units: leak + the Affine biases arriving on every path
-    biases = {p: plan[p]["leak"] * plan[p]["s"] for p in pops}
-    for s_, p, m, b, d, ops in paths:
-        biases[p] = biases[p] + plan[p]["s"] * plan[p]["bias_gain"] * b
-    for p in pops:
-        pl = plan[p]
-        mant, exp = _quantize_bias(biases[p], chip, f"{pl['t']} '{p}'")
-        one = lambda a: int(a[0]) if np.all(a == a[0]) else a.astype(np.int64)
-        if pl["t"] == "IF" and pl["li"] is None:
-            v0 = 1 if conv.spike_at_threshold and conv.reset == "subtract" else 0   # '>' becomes '>='
-            neuron = IF(vth=one(pl["vth"]), bias_mant=one(mant), bias_exp=one(exp), reset=conv.reset, v0=v0)
-        else:
-            neuron = CubaLIF(du=one(pl["du"]), dv=one(pl["dv"]), vth=one(pl["vth"]), bias_mant=one(mant),
-                             bias_exp=one(exp), reset=conv.reset)
-        shp = shapes[p]
-        out.population(pl["n"], neuron, name=p, shape=shp if len(shp) == 3 else None)
-
-    wlo, whi = chip.weight_range
-    emin = max(chip.weight_exp_min, -chip.act_shift)
-    for s_, p, m, b, d, ops in paths:
-        pl = plan[p]
-        w = sp.csr_matrix(sp.diags(pl["s"] * pl["in_gain"]) @ m)   # v (u) units per unit of input
-        from_input = s_ in inputs
-        if from_input and graded_inputs:
-            w = w / scale_in
-        steps = (0 if from_input and conv.same_step_input else 1) + round(d / dt)
-        wmax = float(np.abs(w.data).max()) if w.nnz else 0.0
-        if wmax == 0:
-            continue
-        e = emin
-        while e < chip.weight_exp_max and wmax / 2.0 ** (chip.act_shift + e) > min(whi, -wlo) + 0.5 - 1e-9:
-            e += 1
-        if wmax / 2.0 ** (chip.act_shift + e) > min(whi, -wlo) + 0.5:
-            raise ConversionError(f"from_nir: the weights from '{s_}' into '{p}' ({wmax:.4g} v units per spike at most) "
-                                  f"exceed {whi}·2^({chip.act_shift}+{chip.weight_exp_max}) even at the largest exponent")
-        q = w.copy()
-        q.data = np.clip(np.round(q.data / 2.0 ** (chip.act_shift + e)), wlo, whi)
-        q.eliminate_zeros()
-        kind, meta = "sparse", {}
-        core = [o for o in ops if tname[o] not in ("Delay",)]
-        if len(core) == 1 and tname[core[0]] in ("Linear", "Affine"):
-            kind, meta = "dense", {"dense_macs": int(m.shape[0] * m.shape[1])}
-        name = "->".join([s_, *ops, p]) if len(paths) > 1 else None
-        name = None if name is None else _unique_proj_name(out, name)
-        out.connect(s_, p, q.astype(np.int64), weight_exp=int(e), delay=steps, name=name, kind=kind, meta=meta)
-    out.meta["nir_import"] = {"dt": dt, "v_scale": {p: float(plan[p]["s"]) for p in pops}, "reset": conv.reset,
-                              "decay": conv.decay, "input_scale": scale_in if graded_inputs else None,
-                              "input_delay": 0 if conv.same_step_input else 1}
-    return out
-
-
-def _unique_proj_name(graph, name):
-    out, k = name, 1
-    while out in graph.nodes or out in graph.projections:
-        k += 1
-        out = f"{name}#{k}"
-    return out

@@ -717,7 +717,7 @@ class Simulator:
         from neurocore.resources import RUN_ADVICE, check_memory, run_estimate
 
         p = self.program
-        codec = p.meta.get("codec")
+        codec = p.codec
         shape = np.shape(inputs) if hasattr(inputs, "shape") else np.asarray(inputs).shape
         single = codec is not None and len(shape) == len(codec.input_shape)  # one sample, as the codec allows
         batch = int(shape[0]) if len(shape) and not single else 1
@@ -768,7 +768,7 @@ class Simulator:
             from the L2 cache size). A block reads each synapse row once per step for all
             its samples. Results do not depend on it.
 
-        If the Program carries a codec (``program.meta["codec"]``, set by ``nc.convert``),
+        If the Program carries a codec (``program.codec``, set by ``nc.convert``),
         ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
         encodes them into per-step channel values and ``RunResult.predictions`` holds the
         decoded outputs.
@@ -804,7 +804,7 @@ class Simulator:
         """Codec-encode float samples, pack replicas and check the channel values: the kernel's (B, T, C) int32
         and, for a replicated Program, the number of samples (else None)."""
         p = self.program
-        codec = p.meta.get("codec")
+        codec = p.codec
         if codec is not None:
             inputs = codec.encode(inputs, T, seed=seed)
         reps = p.meta.get("replicas") or {}
@@ -821,7 +821,7 @@ class Simulator:
     def _decode(self, result: RunResult, raw_inputs, n_samples: int | None) -> RunResult:
         """Add what the Program's codec reads from the run (predictions, saturated inputs) and replica facts."""
         p = self.program
-        codec = p.meta.get("codec")
+        codec = p.codec
         if n_samples is not None:
             result.meta.update(samples=n_samples, replicas=p.meta["replicas"]["k"])
         if codec is None:

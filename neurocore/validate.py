@@ -69,7 +69,7 @@ def _counter_names(result) -> tuple[str, ...]:
 
         if has_plasticity(p):
             names += LEARNING_COUNTERS
-    if "inputs_saturated" in result.counters and p.meta.get("codec") is not None:
+    if "inputs_saturated" in result.counters and p.codec is not None:
         names += ("inputs_saturated",)           # a converted program's codec counts saturated inputs
     return names
 

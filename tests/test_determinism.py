@@ -82,7 +82,7 @@ def test_same_seed_same_result_in_another_process(tiny_chip, tmp_path):
 
 
 def test_chunked_run_equals_one_call(rng, tiny_chip):
-    from neurocore.cli import run_batched
+    from neurocore.batching import run_batched
 
     sim = nc.Simulator(build(rng, tiny_chip))
     x = (rng.random((5, 20, 30)) < 0.3).astype(np.int32)

@@ -371,7 +371,7 @@ def test_codec_that_does_not_fit_its_program_is_refused(tmp_path):
               {"type": "dense", "weight": rng.normal(size=(3, 8)), "bias": np.zeros(3)}]
     prog = nc.compile(nc.convert(layers, calibration=rng.random((50, 6))))
     prog.save(tmp_path / "p.npz")
-    assert nc.Program.load(tmp_path / "p.npz").meta["codec"].n_out == 3
+    assert nc.Program.load(tmp_path / "p.npz").codec.n_out == 3
 
     def bad_output(h):
         h["meta"]["codec"]["data"]["output"] = "nowhere"

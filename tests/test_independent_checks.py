@@ -12,7 +12,7 @@ documented geometry and arithmetic (README, "Fixed-point semantics") only:
 * synops = sum over sources of (non-zero values or spikes) x fan-out from the Graph's weights;
 * hops = sum over spikes of the XY distance to every core holding one of the neuron's targets,
   and the sum of per-link packets equals the hops;
-* the compiler's estimated hops (``meta["mapping"]["est_hops"]``, every neuron firing once) equal
+* the compiler's estimated hops (``program.mapping.est_hops``, every neuron firing once) equal
   the hops of a run in which every neuron fires exactly once.
 
 Graphs: several seeded families of ``tests/mapping/netgen.py`` on small random chips, and a
@@ -216,7 +216,7 @@ def test_estimated_hops_are_the_hops_when_every_neuron_fires_once(family, placem
     x = np.zeros((1, 6, g.n_inputs), np.int32)
     program, r = check_independently(g, chip, x, placement=placement, seed=5)
     assert_array_equal(r.counters["spikes"], [program.n_neurons])   # each neuron exactly once
-    est = program.meta["mapping"]["est_hops"]
+    est = program.mapping.est_hops
     assert est > 0
     assert int(r.counters["hops_ew"][0] + r.counters["hops_ns"][0]) == est
     assert int(hops_per_neuron(g, program).sum()) == est

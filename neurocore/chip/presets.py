@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from neurocore.chip.spec import ChipSpec
 
-__all__ = ["loihi", "truenorth", "PRESETS", "get"]
+__all__ = ["loihi", "truenorth", "PRESETS", "DEFAULT_PROFILE", "get"]
 
 
 def loihi() -> ChipSpec:
@@ -66,6 +66,9 @@ def truenorth() -> ChipSpec:
 
 
 PRESETS = {"loihi": loihi, "truenorth": truenorth}
+
+#: Chip preset -> the energy profile (``neurocore/energy/profiles/NAME.json``) that prices it by default.
+DEFAULT_PROFILE = {"loihi": "loihi", "truenorth": "truenorth"}
 
 
 def get(name: str) -> ChipSpec:

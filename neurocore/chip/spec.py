@@ -10,6 +10,9 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
+import numpy as np
+from numpy.typing import NDArray
+
 from neurocore.errors import BitWidthError
 
 __all__ = ["ChipSpec", "OVERFLOW_RULES", "signed_range", "unsigned_range", "check_range"]
@@ -33,8 +36,6 @@ def check_range(name: str, value, lo: int, hi: int, where: str = "", hint: str =
 
     ``value`` may be a scalar or an array; NaN, inf and non-integers are refused too.
     """
-    import numpy as np
-
     arr = np.asarray(value)
     loc = f" in {where}" if where else ""
     if arr.size == 0:
@@ -208,13 +209,58 @@ class ChipSpec:
     def mesh_y(self) -> int:
         return self.tiles_y * self.chips_y
 
-    def core_xy(self, core: int) -> tuple[int, int]:
-        """(x, y) of a core's tile on the board-wide tile mesh.
+    def core_xy(self, core):
+        """(x, y) of a core's tile on the board-wide tile mesh (ints, or arrays for an array of cores).
 
         Cores are numbered tile by tile, row-major over the board's tile grid.
         """
-        tile = core // self.cores_per_tile
-        return tile % self.mesh_x, tile // self.mesh_x
+        return self.tile_xy(self.tile_of(core))
+
+    # Geometry of the board, in one place: cores are numbered tile by tile (``cores_per_tile``
+    # per tile), tiles row-major over the board's ``mesh_x x mesh_y`` tile mesh, and each chip
+    # is a ``tiles_x x tiles_y`` block of that mesh, chips numbered row-major over
+    # ``chips_x x chips_y``. Each method takes a scalar or an array and answers in kind.
+    def tile_of(self, core):
+        """Tile index of each physical core."""
+        if isinstance(core, (int, np.integer)):
+            return int(core) // self.cores_per_tile
+        return np.asarray(core, np.int64) // self.cores_per_tile
+
+    def tile_xy(self, tile):
+        """(x, y) on the board's tile mesh of each tile index."""
+        t = int(tile) if isinstance(tile, (int, np.integer)) else np.asarray(tile, np.int64)
+        return t % self.mesh_x, t // self.mesh_x
+
+    def tile_grid(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """(x, y) of every tile of the board, indexed by tile."""
+        return self.tile_xy(np.arange(self.mesh_x * self.mesh_y, dtype=np.int64))
+
+    def chip_xy_of_tile(self, tile):
+        """(x, y) of the chip holding each tile, on the ``chips_x x chips_y`` board."""
+        x, y = self.tile_xy(tile)
+        return x // self.tiles_x, y // self.tiles_y
+
+    def chip_of(self, core):
+        """Chip index (row-major over the board) of each physical core."""
+        cx, cy = self.chip_xy_of_tile(self.tile_of(core))
+        return cy * self.chips_x + cx
+
+    def chips_used(self, cores) -> int:
+        """Distinct chips a placement touches (``cores``: physical core of every used slot)."""
+        cores = np.asarray(cores, np.int64)
+        return int(np.unique(self.chip_of(cores)).size) if cores.size else 0
+
+    def tile_hops(self, src_tile, dst_tile):
+        """XY-routing hops between tiles: (east-west, north-south, chip-to-chip), element-wise.
+
+        A route crosses ``|dx|`` horizontal and ``|dy|`` vertical links; of those, the
+        chip-to-chip hops are the chip-boundary crossings, ``|dcx| + |dcy|`` in chip coordinates.
+        """
+        sx, sy = self.tile_xy(src_tile)
+        dx, dy = self.tile_xy(dst_tile)
+        ew, ns = abs(sx - dx), abs(sy - dy)
+        chip = abs(sx // self.tiles_x - dx // self.tiles_x) + abs(sy // self.tiles_y - dy // self.tiles_y)
+        return ew, ns, chip
 
     @property
     def index_bits(self) -> int:

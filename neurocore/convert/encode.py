@@ -46,6 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from neurocore._io import register_meta_type
 from neurocore.errors import SimulationError
 
 __all__ = ["CODEC_TYPES", "ENCODINGS", "Codec", "DirectCodec", "PoissonCodec", "RateCodec", "codec_from_dict"]
@@ -312,6 +313,8 @@ class RateCodec(Codec):
 
 #: Codec classes by name, for Program save/load (``to_dict()["type"]``).
 CODEC_TYPES: dict[str, type[Codec]] = {c.__name__: c for c in (DirectCodec, PoissonCodec, RateCodec)}
+for _codec in CODEC_TYPES.values():  # codecs ride in Graph and Program files
+    register_meta_type(_codec)
 #: Codec classes by encoding name, as ``convert(encoding=...)`` takes them.
 ENCODINGS: dict[str, type[Codec]] = {c.encoding: c for c in (DirectCodec, PoissonCodec, RateCodec)}
 

@@ -1,50 +1,21 @@
-"""accuracy_vs_timesteps: the curve users plot after a conversion."""
+"""Deprecated home of :mod:`neurocore.evaluate` (it compiles and runs, so it left the convert stage).
+
+``from neurocore.convert.evaluate import accuracy_vs_timesteps`` still works and warns;
+use ``nc.accuracy_vs_timesteps`` or ``from neurocore.evaluate import ...``.
+"""
 from __future__ import annotations
 
-import numpy as np
+import importlib
+import warnings
 
-from neurocore.errors import ConversionError
+__all__: list[str] = []
 
-__all__ = ["accuracy_vs_timesteps", "float_accuracy_vs_timesteps"]
-
-
-def _score(pred, y, task: str) -> float:
-    y = np.asarray(y)
-    if task == "regress":  # R^2
-        ss = float(np.sum((y - y.mean(axis=0)) ** 2)) or 1.0
-        return 1.0 - float(np.sum((pred - y) ** 2)) / ss
-    return float(np.mean(pred == y))
+_MOVED = ("accuracy_vs_timesteps", "float_accuracy_vs_timesteps")
 
 
-def accuracy_vs_timesteps(graph, chip=None, X=None, y=None, steps=(1, 2, 4, 8, 16, 32, 64), seed: int = 0,
-                          n_threads: int | None = None) -> dict[int, float]:
-    """Accuracy (R^2 for a regressor) of a converted network on the integer chip, per step count.
-
-    ``graph`` is a converted :class:`~neurocore.Graph` (compiled here for ``chip``,
-    default Loihi) or an already compiled Program. Returns ``{n_steps: accuracy}``;
-    step counts that do not reach the output population (``<= latency``) are skipped.
-    """
-    from neurocore.mapping import Program, compile
-    from neurocore.sim import Simulator
-
-    program = graph if isinstance(graph, Program) else compile(graph, chip)
-    codec = program.meta.get("codec")
-    if codec is None:
-        raise ConversionError("this network has no codec: accuracy_vs_timesteps needs a graph from nc.convert()")
-    sim = Simulator(program)
-    out = {}
-    for t in steps:
-        if t <= codec.latency:
-            continue
-        r = sim.run(X, n_steps=int(t), seed=seed, n_threads=n_threads)
-        out[int(t)] = _score(r.predictions, y, codec.task)
-    return out
-
-
-def float_accuracy_vs_timesteps(graph, X, y, steps=(1, 2, 4, 8, 16, 32, 64), seed: int = 0) -> dict[int, float]:
-    """The same curve for the unquantized float SNN (``graph.meta["float_snn"]``)."""
-    fs = graph.meta.get("float_snn")
-    if fs is None:
-        raise ConversionError("this network has no float twin: use a graph from nc.convert()")
-    return {int(t): _score(fs.run(X, int(t), seed).predictions, y, fs.codec.task) for t in steps
-            if t > fs.codec.latency}
+def __getattr__(name: str):
+    if name in _MOVED:
+        warnings.warn(f"neurocore.convert.evaluate.{name} moved to neurocore.evaluate.{name}; "
+                      "import it from there (or use nc.accuracy_vs_timesteps)", DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module("neurocore.evaluate"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

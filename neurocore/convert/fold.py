@@ -158,6 +158,8 @@ class _Builder:
     def __init__(self) -> None:
         self.layers: list[SpikingLayer] = []
         self.names: set[str] = set()
+        self.in_name: str | None = None          # set by the input op
+        self.in_shape: tuple | None = None
 
     def unique(self, name: str) -> str:
         base, i = name, 1
@@ -189,10 +191,7 @@ def _maxpool(b: _Builder, e: Expr, op: Op) -> Expr:
         for j in range(kw):
             k = np.zeros((c, 1, kh, kw))
             k[:, 0, i, j] = 1.0
-            try:
-                m, out_shape = conv2d_matrix(k, e.shape, stride, 0, 1, c, where=f"layer '{op.name}'")
-            except GraphError as exc:
-                raise ConversionError(str(exc)) from None
+            m, out_shape = _conv_matrix(k, e.shape, stride, 0, 1, c, f"layer '{op.name}'")
             vals.append(_linear(e, m, None, out_shape, "sparse", {}, op))
     n = int(np.prod(out_shape))
     level = 0
@@ -212,6 +211,120 @@ def _maxpool(b: _Builder, e: Expr, op: Op) -> Expr:
     return out
 
 
+def _conv_matrix(k: np.ndarray, shape: tuple, stride, padding, dilation, groups, where: str):
+    """:func:`conv2d_matrix`, its GraphError re-raised as the converter's ConversionError."""
+    try:
+        return conv2d_matrix(k, shape, stride, padding, dilation, groups, where=where)
+    except GraphError as exc:
+        raise ConversionError(str(exc)) from None
+
+
+def _need_chw(x: Expr, where: str) -> None:
+    if len(x.shape) != 3:
+        raise ConversionError(f"{where}: needs a (C, H, W) input, got shape {x.shape}")
+
+
+def _fold_input(b: _Builder, op: Op, args: list[Expr], where: str) -> Expr:
+    b.in_name, b.in_shape = b.unique(op.name), tuple(int(i) for i in op.params["shape"])
+    return _ident(b.in_name, b.in_shape, False)
+
+
+def _fold_identity(b: _Builder, op: Op, args: list[Expr], where: str) -> Expr:
+    return args[0]
+
+
+def _flat(x: Expr) -> Expr:
+    return Expr(x.terms, x.bias, (x.n,), x.ops, x.nonneg, x.anchor)
+
+
+def _fold_flatten(b: _Builder, op: Op, args: list[Expr], where: str) -> Expr:
+    return _flat(args[0])
+
+
+def _fold_dense(b: _Builder, op: Op, args: list[Expr], where: str) -> Expr:
+    w = np.asarray(op.params["weight"], np.float64)
+    x = args[0]
+    if x.shape != (x.n,) and w.shape[1] == x.n:
+        x = _flat(x)  # implicit flatten
+    if w.ndim != 2 or w.shape[1] != x.n:
+        raise ConversionError(f"{where}: weight has shape {w.shape}; its input has {x.n} features")
+    return _linear(x, sp.csr_matrix(w), op.params.get("bias"), (w.shape[0],), "dense", {"dense_macs": int(w.size)}, op)
+
+
+def _fold_conv2d(b: _Builder, op: Op, args: list[Expr], where: str) -> Expr:
+    p = op.params
+    k = np.asarray(p["weight"], np.float64)
+    x = args[0]
+    _need_chw(x, where)
+    stride, padding, dilation, groups = p.get("stride", 1), p.get("padding", 0), p.get("dilation", 1), p.get("groups", 1)
+    m, oshape = _conv_matrix(k, x.shape, stride, padding, dilation, groups, where)
+    bias = None if p.get("bias") is None else np.repeat(np.asarray(p["bias"], np.float64), oshape[1] * oshape[2])
+    meta = {"dense_macs": int(np.prod(oshape)) * int(np.prod(k.shape[1:])),
+            "kernel_shape": tuple(int(i) for i in k.shape), "in_shape": tuple(x.shape), "out_shape": oshape,
+            "stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
+    return _linear(x, m, bias, oshape, "conv2d", meta, op)
+
+
+def _per_element(v: np.ndarray, reps: int, per_channel: bool, n: int) -> np.ndarray:
+    """A batchnorm's per-channel (or an affine's per-element / scalar) constant over ``n`` elements."""
+    return np.repeat(v, reps) if v.size > 1 or per_channel else np.full(n, v.item())
+
+
+def _fold_scale(b: _Builder, op: Op, args: list[Expr], where: str) -> Expr:
+    x = args[0]
+    bn = op.kind == "batchnorm"
+    sc, sh = np.asarray(op.params["scale"], np.float64), np.asarray(op.params["shift"], np.float64)
+    reps = x.n // max(sc.size, 1) if bn else 1
+    if bn and sc.size != x.shape[0]:
+        raise ConversionError(f"{where}: {sc.size} channels; its input has shape {x.shape}")
+    sc, sh = _per_element(sc, reps, bn, x.n), _per_element(sh, reps, bn, x.n)
+    if sc.size != x.n or sh.size != x.n:
+        raise ConversionError(f"{where}: cannot broadcast its constants over an input of shape {x.shape}")
+    return _scale(x, sc, sh, op, nonneg=x.nonneg and np.all(sc >= 0) and np.all(sh >= 0))
+
+
+def _fold_relu(b: _Builder, op: Op, args: list[Expr], where: str) -> Expr:
+    x = args[0]
+    x = Expr(x.terms, x.bias, x.shape, x.ops + [(op.name, op.source_type)], x.nonneg, x.anchor)
+    pure = x.is_pure()
+    if "threshold" in op.params:  # QCFS: its own population, with the trained threshold
+        if pure:
+            raise ConversionError(f"{where}: a QCFS directly on another activation's output is not "
+                                  "supported; put a weighted layer (or a pool) between them")
+        return b.materialize(x, op.name, scale=float(op.params["threshold"]), levels=int(op.params["levels"]))
+    return args[0] if pure else b.materialize(x, op.name)
+
+
+def _fold_avgpool(b: _Builder, op: Op, args: list[Expr], where: str) -> Expr:
+    p = op.params
+    x = args[0]
+    _need_chw(x, where)
+    kh, kw = (x.shape[1], x.shape[2]) if p.get("global") else _pair(p["kernel_size"])
+    c = x.shape[0]
+    k = np.full((c, 1, kh, kw), 1.0 / (kh * kw))
+    m, oshape = _conv_matrix(k, x.shape, p.get("stride") or (kh, kw), p.get("padding", 0), 1, c, where)
+    e = _linear(x, m, None, oshape, "sparse", {"dense_macs": int(np.prod(oshape)) * kh * kw}, op)
+    e.nonneg = x.nonneg
+    return e
+
+
+def _fold_maxpool(b: _Builder, op: Op, args: list[Expr], where: str) -> Expr:
+    return _maxpool(b, args[0], op)
+
+
+def _fold_add(b: _Builder, op: Op, args: list[Expr], where: str) -> Expr:
+    if len(args) != 2 or args[0].shape != args[1].shape and args[0].n != args[1].n:
+        raise ConversionError(f"{where}: adds tensors of shapes {[a.shape for a in args]}")
+    return _add(args[0], args[1], op)
+
+
+#: Op kind -> fold(builder, op, input expressions, where) -> the op's output expression.
+#: check_ops has refused every kind not here before folding starts.
+FOLD = {"input": _fold_input, "identity": _fold_identity, "flatten": _fold_flatten, "dense": _fold_dense,
+        "conv2d": _fold_conv2d, "batchnorm": _fold_scale, "affine": _fold_scale, "relu": _fold_relu,
+        "avgpool2d": _fold_avgpool, "maxpool2d": _fold_maxpool, "add": _fold_add}
+
+
 def build_layers(ops: list[Op], output_activation: str = "none") -> tuple[str, tuple, list[SpikingLayer]]:
     """Fold ``ops`` into spiking layers; returns (input name, input shape, layers in topological order).
 
@@ -220,103 +333,22 @@ def build_layers(ops: list[Op], output_activation: str = "none") -> tuple[str, t
     """
     b = _Builder()
     env: dict[str, Expr] = {}
-    in_name, in_shape = None, None
     last = None
     for op in ops:
-        args = [env[s] for s in op.inputs]
-        p = op.params
         where = f"layer '{op.name}' ({op.source_type})"
-        if op.kind == "input":
-            in_name, in_shape = b.unique(op.name), tuple(int(i) for i in p["shape"])
-            e = _ident(in_name, in_shape, False)
-        elif op.kind == "identity":
-            e = args[0]
-        elif op.kind == "flatten":
-            e = Expr(args[0].terms, args[0].bias, (args[0].n,), args[0].ops, args[0].nonneg, args[0].anchor)
-        elif op.kind == "dense":
-            w = np.asarray(p["weight"], np.float64)
-            x = args[0]
-            if x.shape != (x.n,) and w.shape[1] == x.n:
-                x = Expr(x.terms, x.bias, (x.n,), x.ops, x.nonneg, x.anchor)  # implicit flatten
-            if w.ndim != 2 or w.shape[1] != x.n:
-                raise ConversionError(f"{where}: weight has shape {w.shape}; its input has {x.n} features")
-            e = _linear(x, sp.csr_matrix(w), p.get("bias"), (w.shape[0],), "dense",
-                        {"dense_macs": int(w.size)}, op)
-        elif op.kind == "conv2d":
-            k = np.asarray(p["weight"], np.float64)
-            x = args[0]
-            if len(x.shape) != 3:
-                raise ConversionError(f"{where}: needs a (C, H, W) input, got shape {x.shape}")
-            try:
-                m, oshape = conv2d_matrix(k, x.shape, p.get("stride", 1), p.get("padding", 0), p.get("dilation", 1),
-                                          p.get("groups", 1), where=where)
-            except GraphError as exc:
-                raise ConversionError(str(exc)) from None
-            bias = None if p.get("bias") is None else np.repeat(np.asarray(p["bias"], np.float64), oshape[1] * oshape[2])
-            meta = {"dense_macs": int(np.prod(oshape)) * int(np.prod(k.shape[1:])),
-                    "kernel_shape": tuple(int(i) for i in k.shape), "in_shape": tuple(x.shape), "out_shape": oshape,
-                    "stride": p.get("stride", 1), "padding": p.get("padding", 0), "dilation": p.get("dilation", 1),
-                    "groups": p.get("groups", 1)}
-            e = _linear(x, m, bias, oshape, "conv2d", meta, op)
-        elif op.kind in ("batchnorm", "affine"):
-            x = args[0]
-            sc, sh = np.asarray(p["scale"], np.float64), np.asarray(p["shift"], np.float64)
-            reps = x.n // max(sc.size, 1) if op.kind == "batchnorm" else 1
-            if op.kind == "batchnorm" and sc.size != x.shape[0]:
-                raise ConversionError(f"{where}: {sc.size} channels; its input has shape {x.shape}")
-            sc = np.repeat(sc, reps) if sc.size > 1 or op.kind == "batchnorm" else np.full(x.n, sc.item())
-            sh = np.repeat(sh, reps) if sh.size > 1 or op.kind == "batchnorm" else np.full(x.n, sh.item())
-            if sc.size != x.n or sh.size != x.n:
-                raise ConversionError(f"{where}: cannot broadcast its constants over an input of shape {x.shape}")
-            e = _scale(x, sc, sh, op, nonneg=x.nonneg and np.all(sc >= 0) and np.all(sh >= 0))
-        elif op.kind == "relu":
-            x = args[0]
-            x = Expr(x.terms, x.bias, x.shape, x.ops + [(op.name, op.source_type)], x.nonneg, x.anchor)
-            pure = x.nonneg and all(t.kind == "identity" for t in x.terms.values()) and len(x.terms) == 1 \
-                and not np.any(x.bias)
-            if "threshold" in p:  # QCFS: its own population, with the trained threshold
-                if pure:
-                    raise ConversionError(f"{where}: a QCFS directly on another activation's output is not "
-                                          "supported; put a weighted layer (or a pool) between them")
-                e = b.materialize(x, op.name, scale=float(p["threshold"]), levels=int(p["levels"]))
-            elif pure:
-                e = args[0]
-            else:
-                e = b.materialize(x, op.name)
-        elif op.kind == "avgpool2d":
-            x = args[0]
-            if len(x.shape) != 3:
-                raise ConversionError(f"{where}: needs a (C, H, W) input, got shape {x.shape}")
-            kh, kw = (x.shape[1], x.shape[2]) if p.get("global") else _pair(p["kernel_size"])
-            c = x.shape[0]
-            k = np.full((c, 1, kh, kw), 1.0 / (kh * kw))
-            try:
-                m, oshape = conv2d_matrix(k, x.shape, p.get("stride") or (kh, kw), p.get("padding", 0), 1, c,
-                                          where=where)
-            except GraphError as exc:
-                raise ConversionError(str(exc)) from None
-            e = _linear(x, m, None, oshape, "sparse", {"dense_macs": int(np.prod(oshape)) * kh * kw}, op)
-            e.nonneg = x.nonneg
-        elif op.kind == "maxpool2d":
-            e = _maxpool(b, args[0], op)
-        elif op.kind == "add":
-            if len(args) != 2 or args[0].shape != args[1].shape and args[0].n != args[1].n:
-                raise ConversionError(f"{where}: adds tensors of shapes {[a.shape for a in args]}")
-            e = _add(args[0], args[1], op)
-        else:  # pragma: no cover - check_ops refuses these first
+        fold = FOLD.get(op.kind)
+        if fold is None:  # pragma: no cover - check_ops refuses these first
             raise ConversionError(f"{where}: unsupported")
-        env[op.name] = e
-        last = e
-    if last is None or in_name is None:
+        last = env[op.name] = fold(b, op, [env[s] for s in op.inputs], where)
+    if last is None or b.in_name is None:
         raise ConversionError("the model has no layers")
-    if last.is_pure() and b.layers and next(iter(last.terms)) == b.layers[-1].name:
-        pass  # the model ends in a ReLU: that population is the output
-    else:
+    ends_in_relu = last.is_pure() and b.layers and next(iter(last.terms)) == b.layers[-1].name
+    if not ends_in_relu:  # else the model ends in a ReLU: that population is the output
         b.materialize(Expr(last.terms, last.bias, last.shape, last.ops, False, last.anchor), "output",
                       output_activation)
     if not b.layers:
         raise ConversionError("the model has no weighted layer to convert")
-    return in_name, in_shape, b.layers
+    return b.in_name, b.in_shape, b.layers
 
 
 def forward(layers: list[SpikingLayer], in_name: str, x: np.ndarray) -> dict[str, np.ndarray]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from neurocore._io import register_meta_type
+
 __all__ = ["ConversionReport", "LayerReport"]
 
 
@@ -69,6 +71,7 @@ class LayerReport:
     v_init: float | None = None
 
 
+@register_meta_type  # saved in Graph and Program files
 @dataclass
 class ConversionReport:
     """Per-layer record of a conversion (``graph.meta["conversion_report"]``)."""

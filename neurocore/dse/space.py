@@ -34,13 +34,13 @@ def _kwargs_of(fn, skip: tuple[str, ...]) -> set[str]:
 
 
 def _convert_keys() -> set[str]:
-    from neurocore.convert.convert import convert
+    from neurocore.convert._convert import convert
 
     return _kwargs_of(convert, ("model", "calibration", "chip"))
 
 
 def _compile_keys() -> set[str]:
-    from neurocore.mapping.compile import compile as compile_
+    from neurocore.mapping._compile import compile as compile_
 
     return _kwargs_of(compile_, ("graph", "chip", "traffic"))
 

@@ -75,7 +75,7 @@ def fingerprint_data(*arrays: Any) -> str:
 def fingerprint_model(model: Any, sample: np.ndarray) -> str:
     """SHA-256 of a model's weights: every parameter of every op its reader produces, in order,
     plus its class labels. Two models with the same weights and labels have the same print."""
-    from neurocore.convert.convert import read_model
+    from neurocore.convert._convert import read_model
 
     x = np.asarray(sample, np.float64)
     ops, info = read_model(model, x.shape[1:], x)

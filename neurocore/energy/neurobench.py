@@ -104,7 +104,7 @@ def neurobench_metrics(result: Any, accuracy: float | None = None, chip: Any = N
         "noc_hops": float(np.mean(hops)),
     }
     if chip is not None:
-        from neurocore.energy.estimate import estimate
+        from neurocore.energy._estimate import estimate
 
         rep = estimate(result, chip=chip, baseline=None)
         hw.update({"chip_profile": rep.chip_profile, "energy_J": rep.energy_per_inference_J,

@@ -63,7 +63,7 @@ DENSE_MODELS = ("memory_hierarchy", "roofline", "gpu", "measured")
 _ENTRY_FIELDS = {"value", "unit", "source", "unpublished", "included_in", "note", "range", "table"}
 _TOP_FIELDS = {"format", "name", "kind", "scope", "description", "citations", "entries",
                "model", "precision", "memory_levels", "measurement", "timing"}
-#: Chip-time models a chip profile may name (``"timing"``; see :mod:`neurocore.energy.estimate`).
+#: Chip-time models a chip profile may name (``"timing"``; see :mod:`neurocore.energy._estimate`).
 TIMINGS = ("neurocore", "sanafe-simple")
 
 

@@ -73,8 +73,8 @@ def _sanafe():
 def _core_index(program, core_id: int) -> int:
     """SANA-FE core index of neurocore physical core ``core_id`` (same tile x, y and core offset)."""
     chip = program.chip
-    tile, off = divmod(int(core_id), chip.cores_per_tile)
-    x, y = tile % chip.mesh_x, tile // chip.mesh_x
+    x, y = chip.core_xy(int(core_id))
+    off = int(core_id) % chip.cores_per_tile
     return (x * 4 + y) * 4 + off
 
 

@@ -4,7 +4,10 @@ Layout: every array of ``Program.arrays`` as ``a.<name>``, the placement as
 ``core_ids``, each population's packing order as ``order.<population>``; the
 JSON header holds the chip, the population and input maps, the layer stats and
 the meta (objects with ``to_dict``, such as a converter's codec, are tagged with
-their type and rebuilt from ``neurocore.convert.encode.CODEC_TYPES``).
+their type and rebuilt through the registry ``neurocore._io.META_TYPES``). The typed
+fields ``Program.codec`` and ``Program.mapping`` are stored under the meta keys
+``codec``, ``mapping`` (and ``est_hops``) they had before they were fields, so files
+of either era read with either code.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ import numpy as np
 from neurocore._io import _jsonable, decode_meta, encode_meta, read_npz, write_npz
 from neurocore.chip.spec import ChipSpec
 from neurocore.errors import BitWidthError, FileFormatError
-from neurocore.mapping.program import InputMap, PopulationMap, Program
+from neurocore.mapping.program import InputMap, MappingInfo, PopulationMap, Program
 
 __all__ = ["PROGRAM_FORMAT_VERSION", "load_program", "save_program"]
 
@@ -39,9 +42,20 @@ def program_parts(program: Program) -> tuple[dict, dict[str, np.ndarray]]:
         "populations": pops,
         "inputs": [dataclasses.asdict(i) for i in program.inputs.values()],
         "projections": _jsonable(program.projections),
-        "meta": encode_meta(program.meta),
+        "meta": encode_meta(_file_meta(program)),
     }
     return header, arrays
+
+
+def _file_meta(program: Program) -> dict:
+    """The meta as files hold it (format 1): the typed fields under their dict-era keys."""
+    meta = dict(program.meta)
+    if program.mapping is not None:
+        meta["mapping"] = program.mapping.to_dict()
+        meta["est_hops"] = program.mapping.est_hops
+    if program.codec is not None:
+        meta["codec"] = program.codec
+    return meta
 
 
 def save_program(program: Program, path) -> Path:
@@ -72,6 +86,12 @@ def program_from_parts(head: dict, arrays: dict[str, np.ndarray], path: str = "<
         core_ids = arrays.pop("core_ids")
         prog_arrays = {k[2:]: v for k, v in arrays.items() if k.startswith("a.")}
         meta = decode_meta(head.get("meta", {}))
+        # format 1 keeps the typed fields under their dict-era meta keys
+        codec, mapping = meta.pop("codec", None), meta.pop("mapping", None)
+        meta.pop("est_hops", None)
+        if mapping is not None and not isinstance(mapping, dict):
+            raise TypeError(f"meta.mapping must be a JSON object, got {type(mapping).__name__}")
+        mapping = None if mapping is None else MappingInfo.from_dict(mapping)
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError, BitWidthError) as exc:
         if isinstance(exc, FileFormatError):
             raise
@@ -82,5 +102,5 @@ def program_from_parts(head: dict, arrays: dict[str, np.ndarray], path: str = "<
     if missing:
         raise FileFormatError(f"'{path}': program arrays {missing} are missing")
     program = Program(chip=chip, populations=pops, inputs=inputs, projections=projections, arrays=prog_arrays,
-                      core_ids=core_ids, meta=meta)
+                      core_ids=core_ids, meta=meta, codec=codec, mapping=mapping)
     return program.validate(f"'{path}'")

@@ -41,20 +41,12 @@ def place_in_order(n_pieces: int, chip: ChipSpec, names: list[str]) -> np.ndarra
     return np.arange(n_pieces, dtype=np.int32)
 
 
-def _tile_xy(chip: ChipSpec) -> tuple[np.ndarray, np.ndarray]:
-    t = np.arange(chip.mesh_x * chip.mesh_y)
-    return t % chip.mesh_x, t // chip.mesh_x
-
-
 def placement_cost(W: sp.spmatrix, core_ids: np.ndarray, chip: ChipSpec) -> tuple[float, float]:
     """(hops, inter-chip hops) of the directed traffic ``W`` for the placement ``core_ids``."""
     coo = sp.coo_matrix(W)
-    tile = core_ids.astype(np.int64) // chip.cores_per_tile
-    tx, ty = _tile_xy(chip)
-    a, b = tile[coo.row], tile[coo.col]
-    hops = np.abs(tx[a] - tx[b]) + np.abs(ty[a] - ty[b])
-    chops = np.abs(tx[a] // chip.tiles_x - tx[b] // chip.tiles_x) + np.abs(ty[a] // chip.tiles_y - ty[b] // chip.tiles_y)
-    return float(coo.data @ hops), float(coo.data @ chops)
+    tile = chip.tile_of(core_ids)
+    ew, ns, chops = chip.tile_hops(tile[coo.row], tile[coo.col])
+    return float(coo.data @ (ew + ns)), float(coo.data @ chops)
 
 
 def place(W: sp.spmatrix, chip: ChipSpec, method: str = "anneal", seed: int = 0, interchip_cost: float = 4.0,
@@ -101,8 +93,8 @@ def place(W: sp.spmatrix, chip: ChipSpec, method: str = "anneal", seed: int = 0,
 def _greedy(S: sp.csr_matrix, chip: ChipSpec, ic: float) -> np.ndarray:
     """Slots in order; each onto the free tile nearest (traffic-weighted) to its placed neighbours."""
     K = S.shape[0]
-    tx, ty = _tile_xy(chip)
-    cx, cy = tx // chip.tiles_x, ty // chip.tiles_y
+    tx, ty = chip.tile_grid()
+    cx, cy = chip.chip_xy_of_tile(np.arange(tx.shape[0]))
     n_tiles = tx.shape[0]
     free = np.full(n_tiles, chip.cores_per_tile, np.int64)
     tile_of = np.full(K, -1, np.int64)
@@ -134,9 +126,9 @@ def _anneal(S: sp.csr_matrix, chip: ChipSpec, start: np.ndarray, ic: float, seed
         return start
     rng = np.random.default_rng(seed)
     cpt, mx, my = chip.cores_per_tile, chip.mesh_x, chip.mesh_y
-    tx, ty = _tile_xy(chip)
+    tx, ty = chip.tile_grid()
     txl, tyl = tx.tolist(), ty.tolist()
-    cxl, cyl = (tx // chip.tiles_x).tolist(), (ty // chip.tiles_y).tolist()
+    cxl, cyl = (c.tolist() for c in chip.chip_xy_of_tile(np.arange(tx.shape[0])))
     n_tiles = mx * my
     indptr, indices, data = S.indptr.tolist(), S.indices.tolist(), S.data.astype(float).tolist()
     adj = [list(zip(indices[indptr[s]:indptr[s + 1]], data[indptr[s]:indptr[s + 1]])) for s in range(K)]

@@ -1,15 +1,18 @@
 """Program: a graph mapped onto a chip. Plain data: arrays and small records."""
 from __future__ import annotations
 
+import dataclasses
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from neurocore.chip.spec import ChipSpec
 
-__all__ = ["InputMap", "PopulationMap", "Program"]
+__all__ = ["InputMap", "LayerStats", "MappingInfo", "PopulationMap", "Program"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,188 @@ class InputMap:
     graded: bool
 
 
+class _ReadAsDict:
+    """Read-only ``obj["key"]`` / ``obj.get(key)`` access for code written against the dict form."""
+
+    def to_dict(self) -> dict:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def __getitem__(self, key: str):
+        return self.to_dict()[key]
+
+    def get(self, key: str, default=None):
+        return self.to_dict().get(key, default)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.to_dict()
+
+    def keys(self):
+        return self.to_dict().keys()
+
+
+def _split_known(cls, d: dict) -> dict:
+    """``d`` as keyword arguments of dataclass ``cls``: known fields as they are, the rest in ``extra``."""
+    names = {f.name for f in dataclasses.fields(cls)} - {"extra"}
+    kw = {k: v for k, v in d.items() if k in names}
+    kw["extra"] = {k: v for k, v in d.items() if k not in names}
+    return kw
+
+
+def _drop_none(cls, obj) -> dict:
+    out = {f.name: getattr(obj, f.name) for f in dataclasses.fields(cls) if f.name != "extra"}
+    return {**{k: v for k, v in out.items() if v is not None}, **obj.extra}
+
+
+@dataclass(frozen=True)
+class LayerStats(_ReadAsDict):
+    """One projection as compiled: what the energy report, the dense baselines and NeuroBench read.
+
+    ``to_dict()`` is the dict form (``Program.layer_stats``, saved in Program files); optional
+    fields that do not apply are None there and left out of the dict.
+    """
+
+    name: str
+    src: str
+    dst: str
+    #: "dense", "conv2d", "sparse", ... (:attr:`neurocore.graph.nodes.Projection.kind`)
+    kind: str
+    n_src: int
+    n_dst: int
+    #: stored synapses (nonzero weights)
+    synapses: int
+    #: multiply-accumulates of the dense layer this projection computes, per evaluation
+    dense_macs: int
+    #: signed weight-mantissa width, bits
+    weight_bits: int
+    #: weight exponent (weights act as ``mantissa << (act_shift + weight_exp)``)
+    weight_exp: int
+    #: synaptic delay, steps
+    delay: int
+    #: the projection lies on a cycle of the graph (evaluated every step by a dense baseline)
+    recurrent: bool
+    #: synapse unit pricing its synaptic ops (:mod:`neurocore.mapping.units`); None: the default for its kind
+    synapse_unit: str | None = None
+    #: the learning rule (:meth:`neurocore.LearningRule.to_dict`) of a plastic projection
+    learning: dict | None = None
+    #: distinct stored weights of a conv kernel (kernel_shape product)
+    n_weights: int | None = None
+    #: conv2d geometry (as the converter recorded it)
+    kernel_shape: Any = None
+    in_shape: Any = None
+    out_shape: Any = None
+    stride: Any = None
+    padding: Any = None
+    dilation: Any = None
+    groups: Any = None
+    #: "shared" or "expanded" conv weight storage
+    storage: str | None = None
+    #: any other entry of the dict form, kept as it is
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> LayerStats:
+        return cls(**_split_known(cls, d))
+
+    def to_dict(self) -> dict:
+        return _drop_none(LayerStats, self)
+
+
+@dataclass
+class MappingInfo(_ReadAsDict):
+    """How compile placed the network: method, choices, chips used and estimated hops per step.
+
+    Hops are per step for the placement traffic (``traffic``: every neuron fires once, synapses
+    reached, or measured rates), against in-order placement.
+    """
+
+    method: str
+    seed: int
+    #: cost of a chip-to-chip hop relative to an on-chip hop in the placement objective
+    interchip_cost: float
+    est_hops: float
+    est_hops_chip: float
+    est_hops_in_order: float
+    est_hops_chip_in_order: float
+    conv_storage: str = "expanded"
+    packing: str = "stream"
+    inputs_on: str = "host"
+    traffic: str = "all-fire"
+    #: chips the placement touches (:meth:`neurocore.chip.ChipSpec.chips_used`)
+    n_chips_used: int | None = None
+    #: a proven lower bound on cores (:mod:`neurocore.mapping.bound`) and the resource that sets it
+    core_bound: int | None = None
+    bound_binding: str | None = None
+    #: splitter neurons added (single-target chips)
+    splitters: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> MappingInfo:
+        return cls(**_split_known(cls, d))
+
+    def to_dict(self) -> dict:
+        return _drop_none(MappingInfo, self)
+
+
+#: ``program.meta`` keys that became typed fields: key -> (field, how the old dict form reads it).
+_MOVED_META = {
+    "codec": ("codec", lambda p: p.codec),
+    "mapping": ("mapping", lambda p: None if p.mapping is None else p.mapping.to_dict()),
+    "est_hops": ("mapping", lambda p: None if p.mapping is None else p.mapping.est_hops),
+}
+
+
+class ProgramMeta(dict):
+    """``Program.meta``: free-form entries, plus deprecated reads of the keys that became fields.
+
+    ``meta["codec"]``, ``meta["mapping"]`` and ``meta["est_hops"]`` still read (a copy, for
+    ``mapping``) with a ``DeprecationWarning`` naming the field: ``program.codec``,
+    ``program.mapping``.
+    """
+
+    def __init__(self, owner: Program, entries: dict) -> None:
+        super().__init__(entries)
+        self._owner = owner
+
+    def _moved(self, key: str):
+        fld, read = _MOVED_META[key]
+        warnings.warn(f"program.meta[{key!r}] is deprecated: read program.{fld}", DeprecationWarning, stacklevel=3)
+        return read(self._owner)
+
+    def __getitem__(self, key):
+        if key in _MOVED_META and not dict.__contains__(self, key):
+            value = self._moved(key)
+            if value is None:
+                raise KeyError(key)
+            return value
+        return dict.__getitem__(self, key)
+
+    def get(self, key, default=None):
+        if key in _MOVED_META and not dict.__contains__(self, key):
+            value = self._moved(key)
+            return default if value is None else value
+        return dict.get(self, key, default)
+
+    def __contains__(self, key) -> bool:
+        if key in _MOVED_META and not dict.__contains__(self, key):
+            return _MOVED_META[key][1](self._owner) is not None
+        return dict.__contains__(self, key)
+
+    def __setitem__(self, key, value) -> None:
+        if key in ("codec", "mapping"):
+            warnings.warn(f"program.meta[{key!r}] = ... is deprecated: set program.{key}", DeprecationWarning,
+                          stacklevel=2)
+            object.__setattr__(self._owner, key, _typed(key, value))
+            return
+        dict.__setitem__(self, key, value)
+
+
+def _typed(key: str, value):
+    if key == "mapping" and isinstance(value, dict):
+        return MappingInfo.from_dict(value)
+    return value
+
+
 @dataclass
 class Program:
     """A compiled network: per-core neuron parameters, synapse tables and routes.
@@ -70,11 +255,13 @@ class Program:
     packing a neuron-heavy and a memory-heavy layer side by side); a population has at most
     one piece per slot.
 
-    ``meta["mapping"]``: placement method, seed, traffic, conv storage, packing, chips used,
-    ``core_bound`` (a proven lower bound on cores, :mod:`neurocore.mapping.bound`) and
-    ``bound_binding`` (the resource that sets it), and the
-    estimated hops per step (``est_hops``, ``est_hops_chip``) against in-order placement
-    (``est_hops_in_order``, ``est_hops_chip_in_order``).
+    Typed fields: ``codec`` (the converter's input codec and output decoding, used by
+    :meth:`neurocore.Simulator.run`; None for a hand-built graph), ``mapping``
+    (:class:`MappingInfo`: placement method, seed, traffic, conv storage, packing, chips used,
+    ``core_bound``, estimated hops per step against in-order placement) and ``layers``
+    (:class:`LayerStats` per projection; ``projections`` is their dict form, as saved).
+    ``meta`` holds the rest (the conversion report, splitters, replicas); its old
+    ``meta["codec"]`` / ``meta["mapping"]`` entries read with a ``DeprecationWarning``.
     """
 
     chip: ChipSpec
@@ -87,6 +274,26 @@ class Program:
     #: the Graph the program runs when compile rewrote it (splitter neurons on a single-target
     #: chip, :mod:`neurocore.mapping.splitters`); None otherwise. Not saved with the program.
     graph: object = None
+    #: the converter's codec (:class:`neurocore.convert.Codec`): input encoding, output decoding
+    codec: Any = None
+    #: how the network was placed (None for a Program assembled by hand)
+    mapping: MappingInfo | None = None
+
+    def __post_init__(self) -> None:
+        entries = dict(self.meta)
+        # entries of the dict era (old files, hand-made meta) become the typed fields
+        codec, mapping = entries.pop("codec", None), entries.pop("mapping", None)
+        entries.pop("est_hops", None)
+        if self.codec is None:
+            self.codec = codec
+        if self.mapping is None and mapping is not None:
+            self.mapping = _typed("mapping", mapping)
+        self.meta = ProgramMeta(self, entries)
+
+    @property
+    def layers(self) -> tuple[LayerStats, ...]:
+        """Per projection, its compiled statistics (typed; ``layer_stats`` is the dict form)."""
+        return tuple(LayerStats.from_dict(p) for p in self.projections)
 
     # ---- sizes ---------------------------------------------------------------
     @property
@@ -137,7 +344,7 @@ class Program:
         c, use = self.chip, self.core_usage()
         lim = {"neurons": c.neurons_per_core, "axons_in": c.axons_in_per_core,
                "axons_out": c.axons_out_per_core, "synapse_bits": c.syn_mem_bits_per_core}
-        m = self.meta.get("mapping", {})
+        m = {} if self.mapping is None else self.mapping.to_dict()
         chips = f" on {m['n_chips_used']} of {c.n_chips} chips" if c.n_chips > 1 and "n_chips_used" in m else ""
         lines = [(f"Program on {c.name}: {self.n_cores_used} of {c.n_cores} cores{chips}, {self.n_neurons} neurons, "
                   f"{self.arrays['target'].shape[0]} synapses, {self.arrays['pk_core'].shape[0]} routes")]
@@ -165,8 +372,6 @@ class Program:
             if c.n_chips > 1:
                 lines.append(f"  estimated inter-chip hops per step: {m['est_hops_chip']:,.0f} "
                              f"(in-order {m['est_hops_chip_in_order']:,.0f})")
-        elif "est_hops" in self.meta:
-            lines.append(f"  estimated hops per all-fire step: {self.meta['est_hops']}")
         lines.append(self._table_line())
         return "\n".join(lines)
 

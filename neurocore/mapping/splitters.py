@@ -32,7 +32,7 @@ several axon types is cut into one projection per type (same source, target, del
 the same function), so its rows are the physical axons the partitioner counts.
 
 Which core a destination neuron lands on depends on the partition of the transformed
-graph, so :func:`~neurocore.mapping.compile.compile`
+graph, so :func:`neurocore.mapping.compile`
 iterates: partition, insert relays for that partition, partition again, until every
 neuron has one target (``SingleTargetError`` otherwise). The relay populations come
 last in graph order and :func:`align_relays` cuts them into cores at source boundaries,

@@ -94,7 +94,7 @@ def build_routes(arrays: dict[str, np.ndarray], neuron_core: np.ndarray, core_id
     """
     n_neurons = neuron_core.shape[0]
     pk_src, pk_core = packet_sources(arrays), arrays["pk_core"].astype(np.int64)
-    tile_of_slot = core_ids.astype(np.int64) // chip.cores_per_tile
+    tile_of_slot = chip.tile_of(core_ids)
     dst_tile = tile_of_slot[pk_core]
     src_slot = np.full(pk_src.shape, -1, np.int64)
     from_neuron = pk_src < n_neurons
@@ -103,12 +103,8 @@ def build_routes(arrays: dict[str, np.ndarray], neuron_core: np.ndarray, core_id
         src_slot[~from_neuron] = np.asarray(chan_core, np.int64)[pk_src[~from_neuron] - n_neurons]
     from_neuron = src_slot >= 0  # every packet sent from a core (neurons, inputs placed on cores)
     src_tile = np.where(from_neuron, tile_of_slot[np.maximum(src_slot, 0)], -1) if pk_src.size else src_slot
-    mx = chip.mesh_x
-    sx, sy, dx, dy = src_tile % mx, src_tile // mx, dst_tile % mx, dst_tile // mx
-    hops_ew = np.where(from_neuron, np.abs(sx - dx), 0)
-    hops_ns = np.where(from_neuron, np.abs(sy - dy), 0)
-    hops_chip = np.where(from_neuron, np.abs(sx // chip.tiles_x - dx // chip.tiles_x)
-                         + np.abs(sy // chip.tiles_y - dy // chip.tiles_y), 0)
+    ew, ns, chip_hops = chip.tile_hops(src_tile, dst_tile)
+    hops_ew, hops_ns, hops_chip = (np.where(from_neuron, h, 0) for h in (ew, ns, chip_hops))
     i32 = np.int32
     return {"pk_src_tile": src_tile.astype(i32), "pk_dst_tile": dst_tile.astype(i32),
             "pk_hops_ew": hops_ew.astype(i32), "pk_hops_ns": hops_ns.astype(i32),

@@ -273,7 +273,7 @@ def _check_routes(c: _Checker, a: dict, chip: ChipSpec, core_ids, N: int, pk_src
     A packet from a neuron, or from an input channel placed on a core (``chan_core >= 0``),
     leaves its core's tile; one the host injects has source tile -1 and no hops."""
     cid = np.asarray(core_ids)
-    tile_of_slot = cid.astype(np.int64) // chip.cores_per_tile
+    tile_of_slot = chip.tile_of(cid)
     dst = tile_of_slot[a["pk_core"]]
     slot = np.full(pk_src.shape, -1, np.int64)
     is_neuron = pk_src < N
@@ -282,12 +282,11 @@ def _check_routes(c: _Checker, a: dict, chip: ChipSpec, core_ids, N: int, pk_src
         slot[~is_neuron] = chan_core.astype(np.int64)[pk_src[~is_neuron] - N]
     from_neuron = slot >= 0
     src = np.where(from_neuron, tile_of_slot[np.maximum(slot, 0)], -1)
-    mx, tx, ty = chip.mesh_x, chip.tiles_x, chip.tiles_y
-    sx, sy, dx, dy = src % mx, src // mx, dst % mx, dst // mx
+    ew, ns, chip_hops = chip.tile_hops(src, dst)
     expect = {"pk_src_tile": src, "pk_dst_tile": dst,
-              "pk_hops_ew": np.where(from_neuron, np.abs(sx - dx), 0),
-              "pk_hops_ns": np.where(from_neuron, np.abs(sy - dy), 0),
-              "pk_hops_chip": np.where(from_neuron, np.abs(sx // tx - dx // tx) + np.abs(sy // ty - dy // ty), 0)}
+              "pk_hops_ew": np.where(from_neuron, ew, 0),
+              "pk_hops_ns": np.where(from_neuron, ns, 0),
+              "pk_hops_chip": np.where(from_neuron, chip_hops, 0)}
     for name, e in expect.items():
         if not np.array_equal(a[name].astype(np.int64), e):
             i = int(np.flatnonzero(a[name] != e)[0])
@@ -349,8 +348,8 @@ def _check_projections(c: _Checker, program) -> None:
 
 
 def _check_codec(c: _Checker, program, C: int) -> None:
-    """A converter's codec (``meta["codec"]``) must match the Program it decodes."""
-    codec = program.meta.get("codec") if isinstance(program.meta, dict) else None
+    """A converter's codec (``program.codec``) must match the Program it decodes."""
+    codec = getattr(program, "codec", None)
     if codec is None:
         return
     f = "meta.codec"

@@ -12,7 +12,8 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper
 
 import neurocore as nc
-from neurocore.convert import accuracy_vs_timesteps, convert, read_model
+from neurocore.convert import convert, read_model
+from neurocore.evaluate import accuracy_vs_timesteps
 from neurocore.convert.fold import build_layers, forward
 
 

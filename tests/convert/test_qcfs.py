@@ -17,7 +17,8 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 import neurocore as nc
-from neurocore.convert import accuracy_vs_timesteps, convert, read_model
+from neurocore.convert import convert, read_model
+from neurocore.evaluate import accuracy_vs_timesteps
 from neurocore.convert.fold import build_layers, forward
 from neurocore.convert.qcfs import QCFS, init_thresholds, replace_relu
 
@@ -79,9 +80,11 @@ def test_package_imports_without_torch():
             "from neurocore.convert import convert; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr
-    from neurocore.convert import QCFS as lazy  # the lazy accessor
-
+    with pytest.warns(DeprecationWarning, match="neurocore.convert.qcfs"):
+        from neurocore.convert import QCFS as lazy  # the old lazy accessor, kept as a deprecated name
     assert lazy is QCFS
+    with pytest.warns(DeprecationWarning, match="neurocore.convert.qcfs"):
+        assert nc.convert.QCFS is QCFS  # the attribute path the old docstring promised
 
 
 def test_qcfs_cnn_converts_at_few_timesteps(relu_cnn, qcfs_cnn, images):

@@ -15,10 +15,9 @@ from neurocore.convert import (
     Codec,
     ConversionReport,
     DirectCodec,
-    accuracy_vs_timesteps,
     convert,
-    float_accuracy_vs_timesteps,
 )
+from neurocore.evaluate import accuracy_vs_timesteps, float_accuracy_vs_timesteps
 
 from .checks import assert_chip_run_is_reference
 

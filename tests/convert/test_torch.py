@@ -8,7 +8,8 @@ torch = pytest.importorskip("torch")
 nn = torch.nn
 
 import neurocore as nc
-from neurocore.convert import accuracy_vs_timesteps, convert, read_model
+from neurocore.convert import convert, read_model
+from neurocore.evaluate import accuracy_vs_timesteps
 from neurocore.convert.fold import build_layers, forward
 
 from .torch_util import ann_accuracy, make_cnn, train

@@ -121,7 +121,7 @@ def test_chips_counted_from_the_placement():
     chips = np.unique((tiles // chip.mesh_x) * chip.chips_x + tiles % chip.mesh_x)
     r = nc.Simulator(p).run(np.ones((1, 5, 64), np.int32), 5)
     rep = estimate(r, "loihi", None)
-    assert rep.n_chips_used == chips.size == p.meta["mapping"]["n_chips_used"]
+    assert rep.n_chips_used == chips.size == p.mapping.n_chips_used
     assert rep.static_energy_J == pytest.approx(0.104 * chips.size * rep.latency_s, rel=REL)
 
 

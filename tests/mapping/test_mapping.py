@@ -84,8 +84,8 @@ def test_lenet_like_all_layers_on_a_board(rng):
     g.dense(f1, rng.integers(-10, 11, (5, 12)), IF, name="out")
     for storage in ("expanded", "shared"):
         program, _r = check(g, tiny(), spikes_in(rng, g, T=15), conv_storage=storage, placement="anneal", seed=3)
-        assert program.meta["mapping"]["n_chips_used"] > 1
-        assert program.meta["mapping"]["est_hops_chip"] > 0
+        assert program.mapping.n_chips_used > 1
+        assert program.mapping.est_hops_chip > 0
         assert "inter-chip" in program.summary()
 
 
@@ -147,9 +147,9 @@ def test_balanced_packing_saves_cores_same_results(rng, storage):
     pb, rb = check(g, chip, x, conv_storage=storage, packing="balanced")
     pa = nc.compile(g, chip, conv_storage=storage)
     assert pa.n_cores_used == min(ps.n_cores_used, pb.n_cores_used)
-    assert ps.meta["mapping"]["packing"] == "stream" and pb.meta["mapping"]["packing"] == "balanced"
+    assert ps.mapping.packing == "stream" and pb.mapping.packing == "balanced"
     if storage == "expanded":
-        assert pb.n_cores_used < ps.n_cores_used and pa.meta["mapping"]["packing"] == "balanced"
+        assert pb.n_cores_used < ps.n_cores_used and pa.mapping.packing == "balanced"
         # a core holds runs of several layers, each a contiguous range of its packing order
         slots = [s for pm in pb.populations.values() for s, _, _ in pm.pieces]
         assert len(slots) > pb.n_cores_used
@@ -287,7 +287,7 @@ def test_placement_deterministic_and_not_worse(rng, method):
     a = nc.compile(g, chip, placement=method, seed=7)
     b = nc.compile(g, chip, placement=method, seed=7)
     assert_array_equal(a.core_ids, b.core_ids)
-    m = a.meta["mapping"]
+    m = a.mapping
     assert m["est_hops"] <= m["est_hops_in_order"]
     assert "estimated hops" in a.summary()
     # the all-fire estimate is the sum of every neuron packet's hops (placement cost vs routes)
@@ -312,7 +312,7 @@ def test_measured_rates_steer_placement(rng):
     x = (rng.random((2, 20, g.n_inputs)) < 0.5).astype(np.int32)
     r = nc.Simulator(nc.compile(g, chip)).run(x, 20)
     p = nc.compile(g, chip, traffic=r, placement="greedy")
-    assert p.meta["mapping"]["traffic"] == "rates"
+    assert p.mapping.traffic == "rates"
     # the placement objective is the measured traffic: est_hops = sum of packet hops x the source's rate
     rate = np.concatenate([r.spike_counts[q.name].sum(0) / (20 * 2) for q in g.populations])
     assert rate.min() < rate.max()  # non-uniform, so a placement that ignored the rates would disagree
@@ -320,9 +320,9 @@ def test_measured_rates_steer_placement(rng):
     src = np.repeat(np.arange(arr["src_pk_ptr"].shape[0] - 1), np.diff(arr["src_pk_ptr"]))
     keep = src < p.n_neurons
     hops = (arr["pk_hops_ew"].astype(float) + arr["pk_hops_ns"])[keep]
-    assert p.meta["mapping"]["est_hops"] == pytest.approx(float(hops @ rate[src[keep]]))
+    assert p.mapping.est_hops == pytest.approx(float(hops @ rate[src[keep]]))
     allfire = nc.compile(g, chip, placement="greedy")
-    assert allfire.meta["mapping"]["est_hops"] == pytest.approx(float(
+    assert allfire.mapping.est_hops == pytest.approx(float(
         (allfire.arrays["pk_hops_ew"].astype(float) + allfire.arrays["pk_hops_ns"])[keep].sum()))
     # the rates steer the placement itself: it differs from the all-fire one, and (in this seeded case) it
     # routes fewer hops than the all-fire placement on the very inputs the rates were measured on
@@ -333,7 +333,7 @@ def test_measured_rates_steer_placement(rng):
         return int((c["hops_ew"] + c["hops_ns"]).sum())
 
     assert measured_hops(p) < measured_hops(allfire)
-    assert nc.compile(g, chip, traffic="synapses").meta["mapping"]["traffic"] == "synapses"
+    assert nc.compile(g, chip, traffic="synapses").mapping.traffic == "synapses"
 
 
 # ---- save / load ----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_default_compile_close_to_oracle_and_bound(family, seed):
     assert lb <= ours <= 1.25 * best, (ours, best, lb)
     if best <= 1.25 * lb:
         assert ours <= 1.25 * lb, (ours, best, lb)
-    assert program.meta["mapping"]["core_bound"] == lb
+    assert program.mapping.core_bound == lb
     assert f"lower bound {lb}" in program.summary()
 
 
@@ -130,10 +130,10 @@ def test_chip_link_cost_trades_crossings_for_hops(rng):
     base = dataclasses.replace(tiny(neurons_per_core=8), chips_x=2, chips_y=1)
     free = nc.compile(g, dataclasses.replace(base, chip_link_cost=0.0), placement="anneal", seed=1)
     dear = nc.compile(g, dataclasses.replace(base, chip_link_cost=50.0), placement="anneal", seed=1)
-    assert free.meta["mapping"]["interchip_cost"] == 0.0 and dear.meta["mapping"]["interchip_cost"] == 50.0
-    assert dear.meta["mapping"]["est_hops_chip"] < free.meta["mapping"]["est_hops_chip"]
+    assert free.mapping.interchip_cost == 0.0 and dear.mapping.interchip_cost == 50.0
+    assert dear.mapping.est_hops_chip < free.mapping.est_hops_chip
     # an explicit interchip_cost overrides the chip's field
-    assert nc.compile(g, base, interchip_cost=7.0).meta["mapping"]["interchip_cost"] == 7.0
+    assert nc.compile(g, base, interchip_cost=7.0).mapping.interchip_cost == 7.0
     with pytest.raises(nc.errors.BitWidthError, match="chip_link_cost"):
         dataclasses.replace(base, chip_link_cost=-1.0)
 

@@ -11,7 +11,7 @@ import neurocore as nc
 from neurocore.errors import AxonTypeError, BitWidthError, SingleTargetError
 from neurocore.kernels import reference as ref
 from neurocore.mapping.axontypes import assign_axon_types
-from neurocore.mapping.compile import _multi_target
+from neurocore.mapping._compile import _multi_target
 from neurocore.mapping.splitters import SPLITTER_SUFFIX
 
 TN = nc.chip.truenorth()

@@ -20,7 +20,8 @@ from collections.abc import Callable
 
 from neurocore.energy.baselines.accelerator import memory_hierarchy
 from neurocore.energy.baselines.gpu import gpu_kernels, roofline
-from neurocore.energy.baselines.measured import measured, network_signature
+from neurocore.energy.baselines.measured import measured as _measured
+from neurocore.energy.baselines.measured import network_signature
 from neurocore.energy.baselines.workload import (REGIMES, BaselineResult, DenseWorkload, LayerWork,
                                                  dense_workload)
 from neurocore.energy.profiles import Profile, load_profile
@@ -34,7 +35,7 @@ MODELS: dict[str, Callable[[Profile, DenseWorkload, int, str], BaselineResult]] 
     "memory_hierarchy": memory_hierarchy,
     "roofline": roofline,
     "gpu": gpu_kernels,
-    "measured": measured,
+    "measured": _measured,
 }
 
 

@@ -41,7 +41,7 @@ def _positive(prof: Profile, key: str, why: str) -> float:
 
 
 def _lower_bound(prof: Profile, work: DenseWorkload):
-    from neurocore.energy.estimate import Term
+    from neurocore.energy._estimate import Term
 
     prec = work.precision
     per_op = _positive(prof, "power", "the per-op lower bound") / _positive(prof, f"peak_ops_{prec}",
@@ -54,7 +54,7 @@ def _lower_bound(prof: Profile, work: DenseWorkload):
 
 def roofline(prof: Profile, work: DenseWorkload, batch: int, regime: str) -> BaselineResult:
     """Pure roofline at board power (see the module docstring)."""
-    from neurocore.energy.estimate import Term
+    from neurocore.energy._estimate import Term
 
     prec = work.precision
     power = prof.entry("power", "the roofline")
@@ -111,7 +111,7 @@ def _kernel_times(prof: Profile, work: DenseWorkload, batch: int, flags: list[st
 
 def gpu_kernels(prof: Profile, work: DenseWorkload, batch: int, regime: str) -> BaselineResult:
     """Kernel-by-kernel GPU model with launch overhead and idle/active board power (module docstring)."""
-    from neurocore.energy.estimate import Term
+    from neurocore.energy._estimate import Term
 
     flags: list[str] = []
     times, hbm = _kernel_times(prof, work, batch, flags)

@@ -51,7 +51,7 @@ def _check_network(prof: Profile, work: DenseWorkload) -> None:
 
 def measured(prof: Profile, work: DenseWorkload, batch: int, regime: str) -> BaselineResult:
     """Energy and time per inference from a measured profile (see the module docstring)."""
-    from neurocore.energy.estimate import Term
+    from neurocore.energy._estimate import Term
 
     if work.precision != prof.precision:
         raise ProfileError(f"measured profile '{prof.name}' was timed at {prof.precision}; precision="

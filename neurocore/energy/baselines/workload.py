@@ -135,7 +135,7 @@ class BaselineResult:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> BaselineResult:
         """Inverse of :meth:`to_dict`."""
-        from neurocore.energy.estimate import Term
+        from neurocore.energy._estimate import Term
 
         kw = dict(d)
         kw["terms"] = tuple(Term(**t) for t in d["terms"])
@@ -185,7 +185,7 @@ def dense_workload(layer_stats: list[dict], timesteps: float, precision: str) ->
 def priced_term(prof: Profile, counter: str, key: str, kind: str, count: float, flags: list[str],
                 needed_for: str = "") -> Any:
     """``count x entry`` as a Term; an unpublished entry is priced 0 and flagged when counted."""
-    from neurocore.energy.estimate import Term
+    from neurocore.energy._estimate import Term
 
     e = prof.entry(key, needed_for or f"counter '{counter}'")
     if e.unpublished:

@@ -620,7 +620,7 @@ def _static_term(prof: Profile, program: Any, model: str, time_s: float, n_chips
                  flags: list[str]) -> tuple[Term, dict[str, Any]]:
     """Static power x chip time per inference x the share ``model`` charges; its low/high corners."""
     e = prof.entry("static_power", "static energy")
-    per_chip = int(program.chip.tiles_x) * int(program.chip.tiles_y) * int(program.chip.cores_per_tile)
+    per_chip = int(program.chip.cores_per_chip)
     share, what = {"chips_used": (float(n_chips), f"{n_chips} chip(s) used"),
                    "core_fraction": (int(program.n_cores_used) / per_chip,
                                      f"{int(program.n_cores_used)}/{per_chip} of a chip's cores"),
@@ -655,11 +655,11 @@ def _one_replica(result: Any, samples: int) -> Any:
 def _program_options(program: Any) -> dict[str, Any]:
     """The mapping choices that change the energy figures, from the Program's meta."""
     meta = getattr(program, "meta", None) or {}
-    mapping = meta.get("mapping", {}) or {}
+    mapping = getattr(program, "mapping", None)
     reps = meta.get("replicas") or {}
     units = sorted({lay.get("synapse_unit", "dense") for lay in program.layer_stats}) if hasattr(
         program, "layer_stats") else []
-    return {"inputs_on": mapping.get("inputs_on", "host"), "replicas": reps.get("k", 1), "synapse_units": units}
+    return {"inputs_on": "host" if mapping is None else mapping.inputs_on, "replicas": reps.get("k", 1), "synapse_units": units}
 
 
 def _term(prof: Profile, counter: str, key: str, kind: str, count: float, flags: list[str]) -> Term:
@@ -679,7 +679,7 @@ def _latency(prof: Profile, key: str, flags: list[str]) -> float:
 def _tiles_of(program: Any) -> np.ndarray | None:
     """Physical tile of every used core slot, from the placement (None when the program has none)."""
     ids = getattr(program, "core_ids", None)
-    return None if ids is None else np.asarray(ids, np.int64) // int(program.chip.cores_per_tile)
+    return None if ids is None else program.chip.tile_of(np.asarray(ids, np.int64))
 
 
 def _chips_used(program: Any) -> int:
@@ -687,12 +687,10 @@ def _chips_used(program: Any) -> int:
     chip = program.chip
     if int(chip.n_chips) <= 1:
         return 1
-    tiles = _tiles_of(program)
-    if tiles is None:
-        per_chip = int(chip.tiles_x) * int(chip.tiles_y) * int(chip.cores_per_tile)
-        return max(1, min(int(chip.n_chips), math.ceil(int(program.n_cores_used) / per_chip)))
-    tx, ty = tiles % int(chip.mesh_x), tiles // int(chip.mesh_x)
-    return int(np.unique((ty // int(chip.tiles_y)) * int(chip.chips_x) + tx // int(chip.tiles_x)).size)
+    ids = getattr(program, "core_ids", None)
+    if ids is None:
+        return max(1, min(int(chip.n_chips), math.ceil(int(program.n_cores_used) / int(chip.cores_per_chip))))
+    return chip.chips_used(ids)
 
 
 def _n_tiles(program: Any) -> int:

@@ -1,12 +1,13 @@
 """compile(graph, chip) -> Program: check ranges, partition, place, build tables and routes."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import scipy.sparse as sp
 
 from neurocore.chip.presets import loihi
 from neurocore.chip.spec import ChipSpec, check_range, signed_range, unsigned_range
-import dataclasses
 
 from neurocore.errors import BitWidthError, GraphError, MappingError, SingleTargetError
 from neurocore.graph.graph import Graph
@@ -16,7 +17,7 @@ from neurocore.mapping.partition import is_shared, kernel_channel_bits, partitio
 from neurocore.mapping.inputs import place_inputs
 from neurocore.mapping.place import place
 from neurocore.mapping.replicate import compile_replicas
-from neurocore.mapping.program import InputMap, PopulationMap, Program
+from neurocore.mapping.program import InputMap, MappingInfo, PopulationMap, Program
 from neurocore.mapping.tables import build_routes, build_tables_csr, packet_sources
 from neurocore.progress import stage_bar
 from neurocore.resources import check_compile
@@ -112,14 +113,30 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     if not isinstance(graph, Graph):
         raise GraphError(f"compile() takes a neurocore Graph, got {type(graph).__name__}; convert models "
                          "with nc.convert() first")
+    opts = dict(conv_storage=conv_storage, placement=placement, seed=seed, traffic=traffic,
+                interchip_cost=interchip_cost, packing=packing, inputs_on=inputs_on)
     if replicas != 1:
-        return compile_replicas(compile, graph, chip, replicas, conv_storage=conv_storage, placement=placement,
-                                seed=seed, traffic=traffic, interchip_cost=interchip_cost, packing=packing,
-                                inputs_on=inputs_on)
+        return compile_replicas(compile, graph, chip, replicas, **opts)
     if chip.single_target:
-        return _compile_single_target(graph, chip, dict(conv_storage=conv_storage, placement=placement, seed=seed,
-                                                        traffic=traffic, interchip_cost=interchip_cost,
-                                                        packing=packing, inputs_on=inputs_on))
+        return _compile_single_target(graph, chip, opts)
+    return _compile_one(graph, chip, memory_limit=memory_limit, progress=progress, **opts)
+
+
+@dataclasses.dataclass
+class _Sources:
+    """Global numbering: neurons population by population, then input channels."""
+
+    pop_offset: dict[str, int]
+    src_offset: dict[str, int]
+    inputs: dict[str, InputMap]
+    n_neurons: int
+    n_sources: int
+
+
+def _compile_one(graph: Graph, chip: ChipSpec, *, conv_storage: str, placement: str, seed: int, traffic,
+                 interchip_cost: float | None, packing: str, inputs_on: str, memory_limit: float | None,
+                 progress: bool | None) -> Program:
+    """compile() of one copy of ``graph`` on a multi-target chip: the pipeline steps in order."""
     pops = graph.populations
     if not pops:
         raise GraphError("the graph has no population to map; add one with g.population(n, neuron)")
@@ -127,8 +144,42 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
     check_compile(graph, chip, memory_limit)  # refuse at once what would not fit in memory
     bar = stage_bar(["ranges", "partition", "tables", "placement", "routes"], "compiling",
                     n_syn >= PROGRESS_MIN_SYNAPSES if progress is None else progress)
+    try:
+        arr, pop_offset = _lower_neurons(pops, chip)
+        src = _number_sources(graph, chip, pop_offset)
+        bound = core_bound(graph, chip, conv_storage)  # a network that cannot fit is refused before costly steps
+        if bound.cores > chip.n_cores:
+            _bound_too_big(graph, bound, chip, conv_storage)
+        table_in, stats = _projections(graph, chip, conv_storage, src)
+        bar.next()
+        parts, pop_pieces = _partition(graph, chip, conv_storage, packing, bound)
+        bar.next()
+        _tables(arr, table_in, parts, graph, chip, conv_storage, src)
+        bar.next()
+        core_ids, info = _place(arr, graph, chip, parts, pop_pieces, src, placement, seed, traffic, interchip_cost,
+                                inputs_on)
+        bar.next()
+        arr.update(build_routes(arr, arr["neuron_core"], core_ids, chip, arr["chan_core"]))
+    finally:
+        bar.close()
+    info.update(conv_storage=conv_storage, packing=parts.packing, inputs_on=inputs_on, traffic=_traffic_name(traffic),
+                n_chips_used=chip.chips_used(core_ids), core_bound=bound.cores, bound_binding=bound.binding)
+    meta = dict(graph.meta)
+    codec = meta.pop("codec", None)
+    program = Program(
+        chip=chip,
+        populations={p.name: PopulationMap(p.name, pop_offset[p.name], p.n, type(p.neuron).__name__,
+                                           tuple(pop_pieces[p.name]), order=parts.orders[p.name])
+                     for p in pops},
+        inputs=src.inputs, projections=stats, arrays=arr, core_ids=core_ids, meta=meta,
+        codec=codec, mapping=MappingInfo.from_dict(info),
+    )
+    _check_limits(program)
+    return program
 
-    # ---- neurons ------------------------------------------------------------------
+
+def _lower_neurons(pops, chip: ChipSpec) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Per-neuron kernel parameters of every population, range-checked; and each population's offset."""
     ranges = _neuron_ranges(chip)
     params = {k: [] for k in _NEURON_KEYS}
     pop_offset, off = {}, 0
@@ -145,10 +196,14 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
             params[k].append(low[k])
         pop_offset[pop.name] = off
         off += pop.n
-    n_neurons = off
     arr = {k: np.concatenate(v) for k, v in params.items()}
     arr.update(_adaptive_thresholds(pops, chip))
+    return arr, pop_offset
 
+
+def _number_sources(graph: Graph, chip: ChipSpec, pop_offset: dict[str, int]) -> _Sources:
+    """Input channels numbered after the neurons; graded inputs refused on a spikes-only chip."""
+    n_neurons = sum(p.n for p in graph.populations)
     src_offset, inputs, coff = {}, {}, 0
     for node in graph.inputs:
         if node.graded and chip.graded_bits == 0:
@@ -158,105 +213,104 @@ def compile(graph: Graph, chip: ChipSpec | None = None, *, conv_storage: str = "
         src_offset[node.name] = n_neurons + coff
         coff += node.n
     src_offset.update(pop_offset)
-    n_sources = n_neurons + coff
+    return _Sources(pop_offset, src_offset, inputs, n_neurons, n_neurons + coff)
 
-    # ---- the lower bound: a network that cannot fit is refused before any costly step ----
-    bound = core_bound(graph, chip, conv_storage)
-    if bound.cores > chip.n_cores:
-        bar.close()
-        _bound_too_big(graph, bound, chip, conv_storage)
 
-    # ---- projections --------------------------------------------------------------
+def _check_projection(proj, chip: ChipSpec) -> int:
+    """Refuse a projection the chip cannot hold; returns its row shift (act_shift + weight_exp)."""
+    where = f"projection '{proj.name}'"
     wlo, whi = chip.weight_range
+    if proj.learning is not None and not chip.learning_engine:
+        raise MappingError(f"{where} learns (rule {proj.learning.name}: dw='{proj.learning.dw}'), but chip "
+                           f"'{chip.name}' has no learning engine; use a chip with learning_engine=True "
+                           "(nc.chip.loihi()) or drop learning=")
+    plastic_lo, plastic_hi = (-256, 255) if proj.learning is not None else (wlo, whi)
+    check_range("weight", proj.weights.data, plastic_lo, plastic_hi, where=where,
+                hint=f"{chip.weight_bits}-bit signed mantissa on chip '{chip.name}'; divide the weights "
+                     "and raise weight_exp, or use more weight_bits")
+    if not chip.weight_exp_min <= proj.weight_exp <= chip.weight_exp_max:
+        raise BitWidthError(f"{where}: weight_exp = {proj.weight_exp} is outside its range "
+                            f"[{chip.weight_exp_min}, {chip.weight_exp_max}] on chip '{chip.name}'")
+    shift = chip.act_shift + proj.weight_exp
+    if shift < 0:
+        raise BitWidthError(f"{where}: weight_exp = {proj.weight_exp} would shift weights right past the "
+                            f"chip's act_shift ({chip.act_shift}); use weight_exp >= {-chip.act_shift}")
+    if proj.weights.nnz and int(np.abs(proj.weights.data).max()) << shift >= 1 << 31:
+        raise BitWidthError(f"{where}: weights << {shift} exceed 32 bits; lower weight_exp")
+    if not 0 <= proj.delay <= chip.max_delay:
+        raise BitWidthError(f"{where}: delay = {proj.delay} is outside [0, {chip.max_delay}] "
+                            f"(chip '{chip.name}' max_delay)")
+    return shift
+
+
+#: conv2d geometry a projection's meta may carry, copied into its layer statistics.
+_CONV_KEYS = ("kernel_shape", "in_shape", "out_shape", "stride", "padding", "dilation", "groups")
+
+
+def _layer_stats(proj, chip: ChipSpec, shared: bool, recurrent: bool) -> dict:
+    """The dict form of :class:`~neurocore.mapping.program.LayerStats` for one projection."""
+    n_src, n_dst = proj.weights.shape[1], proj.weights.shape[0]
+    st = {"name": proj.name, "src": proj.src, "dst": proj.dst, "kind": proj.kind, "n_src": n_src,
+          "n_dst": n_dst, "synapses": proj.n_synapses,
+          "dense_macs": int(proj.meta.get("dense_macs", n_src * n_dst if proj.kind == "dense" else proj.n_synapses)),
+          "weight_bits": chip.weight_bits, "weight_exp": proj.weight_exp, "delay": proj.delay,
+          "recurrent": recurrent}
+    if proj.learning is not None:
+        st["learning"] = proj.learning.to_dict()
+    if proj.kind == "conv2d" and "kernel_shape" in proj.meta:
+        st["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
+        st.update({k: proj.meta[k] for k in _CONV_KEYS if k in proj.meta})
+        st["storage"] = "shared" if shared else "expanded"
+    st["synapse_unit"] = synapse_unit_of(proj, st)
+    return st
+
+
+def _projections(graph: Graph, chip: ChipSpec, conv_storage: str, src: _Sources) -> tuple[list, list[dict]]:
+    """Each projection checked: the table builder's input and the layer statistics."""
     recurrent = graph.recurrent_projections()
     table_in, stats = [], []
     for proj in graph.projections.values():
-        where = f"projection '{proj.name}'"
-        if proj.learning is not None and not chip.learning_engine:
-            raise MappingError(f"{where} learns (rule {proj.learning.name}: dw='{proj.learning.dw}'), but chip "
-                               f"'{chip.name}' has no learning engine; use a chip with learning_engine=True "
-                               "(nc.chip.loihi()) or drop learning=")
-        plastic_lo, plastic_hi = (-256, 255) if proj.learning is not None else (wlo, whi)
-        check_range("weight", proj.weights.data, plastic_lo, plastic_hi, where=where,
-                    hint=f"{chip.weight_bits}-bit signed mantissa on chip '{chip.name}'; divide the weights "
-                         "and raise weight_exp, or use more weight_bits")
-        if not chip.weight_exp_min <= proj.weight_exp <= chip.weight_exp_max:
-            raise BitWidthError(f"{where}: weight_exp = {proj.weight_exp} is outside its range "
-                                f"[{chip.weight_exp_min}, {chip.weight_exp_max}] on chip '{chip.name}'")
-        shift = chip.act_shift + proj.weight_exp
-        if shift < 0:
-            raise BitWidthError(f"{where}: weight_exp = {proj.weight_exp} would shift weights right past the "
-                                f"chip's act_shift ({chip.act_shift}); use weight_exp >= {-chip.act_shift}")
-        if proj.weights.nnz and int(np.abs(proj.weights.data).max()) << shift >= 1 << 31:
-            raise BitWidthError(f"{where}: weights << {shift} exceed 32 bits; lower weight_exp")
-        if not 0 <= proj.delay <= chip.max_delay:
-            raise BitWidthError(f"{where}: delay = {proj.delay} is outside [0, {chip.max_delay}] "
-                                f"(chip '{chip.name}' max_delay)")
+        shift = _check_projection(proj, chip)
         shared = is_shared(proj, conv_storage)
-        table_in.append((proj.weights, src_offset[proj.src], pop_offset[proj.dst], shift, proj.delay, shared))
-        n_src, n_dst = proj.weights.shape[1], proj.weights.shape[0]
-        stats.append({"name": proj.name, "src": proj.src, "dst": proj.dst, "kind": proj.kind, "n_src": n_src,
-                      "n_dst": n_dst, "synapses": proj.n_synapses,
-                      "dense_macs": int(proj.meta.get("dense_macs", n_src * n_dst if proj.kind == "dense"
-                                                      else proj.n_synapses)),
-                      "weight_bits": chip.weight_bits, "weight_exp": proj.weight_exp, "delay": proj.delay,
-                      "recurrent": proj.name in recurrent})
-        if proj.learning is not None:
-            stats[-1]["learning"] = proj.learning.to_dict()
-        if proj.kind == "conv2d" and "kernel_shape" in proj.meta:
-            stats[-1]["n_weights"] = int(np.prod(proj.meta["kernel_shape"]))
-            stats[-1].update({k: proj.meta[k] for k in ("kernel_shape", "in_shape", "out_shape", "stride", "padding",
-                                                        "dilation", "groups") if k in proj.meta})
-            stats[-1]["storage"] = "shared" if shared else "expanded"
-        stats[-1]["synapse_unit"] = synapse_unit_of(proj, stats[-1])
+        table_in.append((proj.weights, src.src_offset[proj.src], src.pop_offset[proj.dst], shift, proj.delay, shared))
+        stats.append(_layer_stats(proj, chip, shared, proj.name in recurrent))
+    return table_in, stats
 
-    # ---- partition, tables, place, routes ----------------------------------------------
-    bar.next()
+
+def _partition(graph: Graph, chip: ChipSpec, conv_storage: str, packing: str, bound: CoreBound):
+    """Cut populations into core slots; refuse a cut that needs more cores than the chip has."""
     parts = partition(graph, chip, conv_storage, packing, bound=bound.cores)
     if graph.meta.get("splitters", {}).get("relays"):
         from neurocore.mapping.splitters import align_relays
 
         parts = align_relays(parts, graph, chip, conv_storage, packing, bound.cores)
-    neuron_core = parts.neuron_core().astype(np.int32)
-    pop_pieces = {p.name: parts.pieces(p.name) for p in pops}
-    names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in pops]
-    n_slots = parts.n_cores
-    if n_slots > chip.n_cores:
-        bar.close()
-        _too_many_cores(graph, pop_pieces, n_slots, bound, chip, conv_storage,
+    pop_pieces = {p.name: parts.pieces(p.name) for p in graph.populations}
+    if parts.n_cores > chip.n_cores:
+        _too_many_cores(graph, pop_pieces, parts.n_cores, bound, chip, conv_storage,
                         piece_binding(graph, chip, parts, conv_storage))
+    return parts, pop_pieces
 
-    bar.next()
-    arr.update(build_tables_csr(table_in, neuron_core, n_sources, chip))
+
+def _tables(arr: dict, table_in: list, parts, graph: Graph, chip: ChipSpec, conv_storage: str,
+            src: _Sources) -> None:
+    """Synapse rows and packets (and axon types) into ``arr``, with per-core synapse memory."""
+    neuron_core = parts.neuron_core().astype(np.int32)
+    arr.update(build_tables_csr(table_in, neuron_core, src.n_sources, chip))
     if chip.axon_types:
-        _type_axons(arr, graph, chip, pop_offset, src_offset, n_neurons, n_slots)
+        _type_axons(arr, graph, chip, src.pop_offset, src.src_offset, src.n_neurons, parts.n_cores)
     arr["neuron_core"] = neuron_core
-    arr["core_syn_bits"] = _core_syn_bits(arr, graph, chip, n_slots, conv_storage, pop_offset)
+    arr["core_syn_bits"] = _core_syn_bits(arr, graph, chip, parts.n_cores, conv_storage, src.pop_offset)
 
-    bar.next()
-    W = traffic_matrix(arr, n_neurons, n_slots, _rates(traffic, graph, pop_offset, n_neurons))
+
+def _place(arr: dict, graph: Graph, chip: ChipSpec, parts, pop_pieces: dict, src: _Sources, placement: str,
+           seed: int, traffic, interchip_cost: float | None, inputs_on: str) -> tuple[np.ndarray, dict]:
+    """Physical core of every slot (and input channels' cores, ``arr["chan_core"]``) and the placement report."""
+    W = traffic_matrix(arr, src.n_neurons, parts.n_cores, _rates(traffic, graph, src.pop_offset, src.n_neurons))
     link_cost = chip.chip_link_cost if interchip_cost is None else float(interchip_cost)
+    names = [f"{p.name}: {len(pop_pieces[p.name])}" for p in graph.populations]
     core_ids, info = place(W, chip, placement, seed=seed, interchip_cost=link_cost, names=names)
-    core_ids, arr["chan_core"] = place_inputs(inputs, chip, core_ids, inputs_on)
-    bar.next()
-    arr.update(build_routes(arr, neuron_core, core_ids, chip, arr["chan_core"]))
-    bar.close()
-
-    info.update(conv_storage=conv_storage, packing=parts.packing, inputs_on=inputs_on, traffic=_traffic_name(traffic),
-                n_chips_used=int(np.unique(_chip_of(core_ids, chip)).size), core_bound=bound.cores,
-                bound_binding=bound.binding)
-    meta = dict(graph.meta)
-    meta["mapping"] = info
-    meta["est_hops"] = info["est_hops"]
-    program = Program(
-        chip=chip,
-        populations={p.name: PopulationMap(p.name, pop_offset[p.name], p.n, type(p.neuron).__name__,
-                                           tuple(pop_pieces[p.name]), order=parts.orders[p.name])
-                     for p in pops},
-        inputs=inputs, projections=stats, arrays=arr, core_ids=core_ids, meta=meta,
-    )
-    _check_limits(program)
-    return program
+    core_ids, arr["chan_core"] = place_inputs(src.inputs, chip, core_ids, inputs_on)
+    return core_ids, info
 
 
 def _adaptive_thresholds(pops, chip: ChipSpec) -> dict[str, np.ndarray]:
@@ -272,12 +326,6 @@ def _adaptive_thresholds(pops, chip: ChipSpec) -> dict[str, np.ndarray]:
             check_range(f"AdaptiveLIF.{k}", v, 0, hi, where=f"population '{p.name}'", hint=f"on chip '{chip.name}'")
         out[k] = np.concatenate(vals).astype(np.int64)
     return out
-
-
-def _chip_of(core_ids: np.ndarray, chip: ChipSpec) -> np.ndarray:
-    tile = core_ids.astype(np.int64) // chip.cores_per_tile
-    tx, ty = tile % chip.mesh_x, tile // chip.mesh_x
-    return (ty // chip.tiles_y) * chip.chips_x + tx // chip.tiles_x
 
 
 def _traffic_name(traffic) -> str:
@@ -464,5 +512,5 @@ def _compile_single_target(graph: Graph, chip: ChipSpec, kw: dict, rounds: int =
     relay_pops = [program.populations[r + SPLITTER_SUFFIX] for r in spl["relays"]]
     cores = {s for pm in relay_pops for s, _, _ in pm.pieces}
     program.meta["splitters"] = dict(spl, splitter_cores=len(cores), rounds=done)
-    program.meta["mapping"]["splitters"] = spl["n_splitters"]
+    program.mapping.splitters = spl["n_splitters"]
     return program
