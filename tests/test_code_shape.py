@@ -27,21 +27,12 @@ EXEMPT: dict[str, str] = {}
 #: Keyed like EXEMPT, so the modules' renames (``compile.py`` -> ``_compile.py``) still match.
 #: THE LEAD EMPTIES THIS DICT WHEN PARTS A AND B ARE MERGED; it is not a second exemption list.
 PENDING_OTHER_HELPERS: dict[str, str] = {
-    "convert.convert": "part B: convert() as named steps",
-    "fold.build_layers": "part B: handler table",
-    "onnx.read_onnx": "part B: handler table",
-    "quantize.quantize_layer": "part B: one quantizer",
-    "torch.read_torch": "part B: handler table",
-    "nir._from_float": "part B: nir.py split",
-    "nir._op": "part B: nir.py split",
-    "nir.to_nir": "part B: nir.py split",
     "learning._product": "part B: graph/",
     "validate.validate_graph": "part B: graph/validate.py",
     "validate.check_csr_arrays": "part B: graph/validate.py",
     "demo.run_demo": "part A: cli/demo",
     "estimate.estimate": "part A: energy/_estimate.py function shape",
     "profiles._parse_entry": "part A: energy/profiles.py function shape",
-    "compile.compile": "part A: mapping/_compile.py",
     "partition._balanced": "part A: mapping/*",
     "validate._check_maps": "part A: mapping/validate.py",
     "nir_sources.flatten": "interop owns nir_sources.py (listed in the brief with parts A/B's violators)",
