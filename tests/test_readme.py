@@ -98,7 +98,7 @@ def _check_dense_baselines(ns, out):
 def _check_partition_search(ns, out):
     prog = ns["program"]
     assert prog.n_cores_used <= prog.chip.n_cores
-    assert f"lower bound {prog.meta['mapping']['core_bound']}" in out
+    assert f"lower bound {prog.mapping.core_bound}" in out
 
 
 def _check_backends(ns, out):
@@ -169,7 +169,7 @@ def test_partition_search_block_runs(capsys):
     exec(compile(_block("8,000 LIF, p = 0.01"), "README", "exec"), ns)
     prog = ns["program"]
     assert prog.n_cores_used <= prog.chip.n_cores
-    assert f"lower bound {prog.meta['mapping']['core_bound']}" in capsys.readouterr().out
+    assert f"lower bound {prog.mapping.core_bound}" in capsys.readouterr().out
 
 
 def test_dense_baselines_block_runs():
