@@ -103,6 +103,25 @@ def test_backend_errors(tiny_chip, rng):
     with pytest.raises(SimulationError, match="float twin"):
         nc.Simulator(program, backend="float")   # hand-built: no float twin
     assert set(BACKENDS) == {"kernel", "reference", "float"}
+    g = nc.Graph()
+    x = g.input(3)
+    g.connect(x, g.population(2, nc.CubaLIF(du=4095, dv=0, vth=10)), weights=np.ones((2, 3), int),
+              learning=nc.learning.stdp(name="stdp1"))
+    with pytest.raises(SimulationError, match="backend='reference' runs Programs without plastic projections"):
+        nc.Simulator(nc.compile(g), backend="reference")
+
+
+def test_float_backend_refuses_learning_arguments():
+    rng = np.random.default_rng(4)
+    X = rng.random((20, 6))
+    program = nc.compile(nc.convert([{"type": "dense", "weight": rng.normal(0, 0.5, (3, 6)), "bias": np.zeros(3)}],
+                                    calibration=X))
+    sim = nc.Simulator(program, backend="float")
+    with pytest.raises(SimulationError, match="learning= and initial_state="):
+        sim.run(X[:2], n_steps=4, learning=False)
+    with pytest.raises(SimulationError, match="n_steps must be a positive int"):
+        sim.run(X[:2], n_steps=0)
+    assert sim.run(X[:2], n_steps=8).predictions.shape == (2,)
 
 
 def test_result_with_negative_probed_state_saves_and_loads(tmp_path, tiny_chip, rng):
