@@ -500,7 +500,7 @@ class RunResult:
             arrays["predictions"] = np.asarray(self.predictions)
         meta = {k: v for k, v in self.meta.items() if isinstance(v, (int, float, str, bool, type(None)))}
         return write_npz(path, "result", 1, {"n_steps": self.n_steps, "meta": meta, "program": prog_head,
-                                             "probe_names": probe_names}, arrays)
+                                             "probe_names": probe_names, "backend": self.backend}, arrays)
 
     @staticmethod
     def load(path) -> RunResult:
@@ -521,12 +521,16 @@ class RunResult:
             from neurocore.learning_sim import learned_from_state
 
             weights, tags = learned_from_state(program, final)
+            backend = head.get("backend", "kernel")   # files from before backends: the kernel's
+            if backend not in ("kernel", "reference"):
+                raise FileFormatError(f"'{path}': result header says backend {backend!r}; results with chip "
+                                      "counters come from 'kernel' or 'reference'")
             result = RunResult(program=program, n_steps=n_steps,
                                counters=counters, spike_counts=groups.get("spike_counts", {}), probes=probes,
                                core_steps=core_steps, busiest_link=arrays["busiest_link"],
                                link_packets=arrays["link_packets"], final_state=final,
                                meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"),
-                               weights=weights, tags=tags)
+                               weights=weights, tags=tags, backend=backend)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, FileFormatError):
                 raise
