@@ -139,10 +139,11 @@ def _check_rules(result, where: str, cnt: dict[str, np.ndarray], T: int) -> None
 
 #: kind in a file's header -> loader (each validates what it reads).
 def _loaders() -> dict:
-    import neurocore as nc
+    from neurocore.graph.graph import Graph
+    from neurocore.mapping.program import Program
+    from neurocore.sim import RunResult
 
-    return {"neurocore.graph": nc.Graph.load, "neurocore.program": nc.Program.load,
-            "neurocore.result": nc.RunResult.load}
+    return {"neurocore.graph": Graph.load, "neurocore.program": Program.load, "neurocore.result": RunResult.load}
 
 
 def file_kind(path) -> str:

@@ -52,12 +52,6 @@ ALLOWED = {
     ("neurocore.resources", "neurocore.sim"):
         "resources estimates memory for both compile and run; the run estimate reads sim.CORE_STEP_KEYS "
         "(a constant), lazily",
-    ("neurocore.validate", "neurocore"):
-        "`neurocore check` maps file kinds to nc.Graph.load / nc.Program.load / nc.RunResult.load; could "
-        "import them from their modules (validate.py belongs to part C of issue 11)",
-    # TO BE REMOVED by part B of issue 11 (arch-convert), which moves accuracy_vs_timesteps out of convert/:
-    ("neurocore.convert.evaluate", "neurocore.mapping"): "convert/evaluate.py compiles and runs (issue 11 part B)",
-    ("neurocore.convert.evaluate", "neurocore.sim"): "convert/evaluate.py compiles and runs (issue 11 part B)",
 }
 
 #: Arrows forbidden although the stages are equal: the demo is a library function the CLI calls.
