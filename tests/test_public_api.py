@@ -34,11 +34,10 @@ OPTIONAL = {"torch", "nir", "sklearn", "onnx", "matplotlib", "dask", "pymoo", "b
 DOCUMENTED_FUNCTIONS = {"neurocore.convert", "neurocore.mapping.compile", "neurocore.energy.estimate",
                         "neurocore.dse.search"}
 
-#: Modules that ``import neurocore.a.b as m`` cannot reach today because ``neurocore.convert``
-#: (the package) is shadowed by ``nc.convert`` (the function). Part B of issue 11 (arch-convert)
-#: renames ``convert/convert.py`` and fixes this; the test below fails when an entry starts to
-#: import, so the list has to be emptied then, and cannot go stale.
-KNOWN_SHADOWED = ("neurocore.convert.",)
+#: Modules that ``import neurocore.a.b as m`` cannot reach because a package attribute of the
+#: same name shadows them. Empty since ``convert/convert.py`` became ``convert/_convert.py``; the
+#: test below fails when an entry starts to import, so the list cannot go stale.
+KNOWN_SHADOWED: tuple[str, ...] = ()
 
 
 def _imports(block: str) -> list[tuple[str, str | None]]:
