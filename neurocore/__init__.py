@@ -24,6 +24,7 @@ from neurocore.errors import (
                               ProfileError,
                               ResourceError,
                               SimulationError,
+                              StopRuleError,
 )
 from neurocore.graph import IF, AdaptiveLIF, CubaLIF, Graph, one_to_one
 from neurocore.mapping import Program, compile
@@ -32,6 +33,8 @@ from neurocore.sim import RunResult, Simulator
 from neurocore.evaluate import accuracy_vs_timesteps
 from neurocore.learning_sim import learned_graph
 from neurocore.pruning import PruneReport, prune
+from neurocore.anytime import StopRule
+from neurocore.anytime_energy import accuracy_vs_energy
 
 from neurocore._version import __version__
 
@@ -44,5 +47,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'neurocore' has no attribute {name!r}")
 
 __all__ = ["chip", "energy", "convert", "accuracy_vs_timesteps", "ConversionReport", "Graph", "AdaptiveLIF", "CubaLIF", "IF", "one_to_one", "compile", "Program", "Simulator", "RunResult",
-           "estimate", "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "prune", "PruneReport", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
+           "estimate", "learning", "LearningRule", "STDP", "RSTDP", "learned_graph", "prune", "PruneReport", "StopRule", "accuracy_vs_energy", "StopRuleError", "LearningRuleError", "NeurocoreError", "GraphError", "ConversionError", "MappingError", "BitWidthError", "FileFormatError",
            "ProfileError", "SimulationError", "ResourceError", "BuildError", "StudyError", "StoreMismatchError", "dse", "OutputError"]

@@ -137,8 +137,13 @@ def cmd_run(args) -> int:
     t0 = time.perf_counter()
     from neurocore.batching import run_batched
 
-    result = run_batched(sim, x, args.steps, n_threads=args.threads, seed=args.seed)
+    stop = (None if args.stop_margin is None else
+            nc.StopRule(margin=args.stop_margin, min_steps=args.stop_min_steps, population=args.stop_population))
+    result = run_batched(sim, x, args.steps, n_threads=args.threads, seed=args.seed, stop=stop)
     wall = time.perf_counter() - t0
+    if stop is not None:
+        print(f"early stop ({stop.margin}-spike margin from step {stop.min_steps}): mean "
+              f"{result.steps.mean():.2f} of {args.steps} steps")
     if y is not None:
         result.meta["accuracy"] = result.accuracy(y)
     print(result.summary())
@@ -297,6 +302,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--steps", type=int, default=32)
     r.add_argument("--threads", type=int, default=None)
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--stop-margin", type=int, default=None, metavar="K",
+                   help="anytime inference: stop a sample once its leading read-out neuron leads by K spikes")
+    r.add_argument("--stop-min-steps", type=int, default=1, metavar="M", help="check the stop rule from step M on")
+    r.add_argument("--stop-population", default=None, metavar="NAME",
+                   help="read-out population of the stop rule (default: a converted network's output)")
     r.add_argument("-o", "--output", required=True, metavar="RESULT.npz")
     r.set_defaults(func=cmd_run)
 

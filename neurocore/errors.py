@@ -23,6 +23,7 @@ __all__ = [
     "StudyError",
     "StoreMismatchError",
     "OutputError",
+    "StopRuleError",
 ]
 
 
@@ -89,3 +90,8 @@ class StoreMismatchError(StudyError):
 class OutputError(NeurocoreError, OSError):
     """An output file cannot be written: its directory is missing, a directory is in the way,
     or the disk is full. The previous file at that path, if any, is left as it was."""
+
+
+class StopRuleError(SimulationError):
+    """An early-stop rule is malformed or does not fit the Program: bad margin or min_steps,
+    unknown rule or read-out population."""

@@ -217,6 +217,22 @@ def _l2_bytes() -> int:
     return n if n > 0 else 1 << 20
 
 
+def _stop_args(program: Program, stop, n_samples) -> tuple[int, int, int, int]:
+    """The kernel's stop parameters ``(margin, min_steps, first neuron, n)``; margin -1: no rule."""
+    from neurocore.anytime import StopRule
+
+    if stop is None:
+        return (-1, 0, 0, 1)
+    if not isinstance(stop, StopRule):
+        raise SimulationError(f"stop must be a neurocore.StopRule (e.g. nc.StopRule(margin=3)), got "
+                              f"{type(stop).__name__}")
+    if n_samples is not None or (program.meta.get("replicas") or {}).get("k", 1) > 1:
+        raise SimulationError("stop= (early stopping) needs one sample per chip run; this Program holds "
+                              f"{program.meta['replicas']['k']} replicas: compile it without replicas=")
+    _, off, n = stop.readout(program)
+    return (stop.margin, stop.min_steps, off, n)
+
+
 def concat_results(parts: list[RunResult]) -> RunResult:
     """One RunResult from runs of consecutive chunks of a batch (same Program and n_steps)."""
     if len(parts) == 1:
@@ -457,6 +473,13 @@ class RunResult:
                                   "(the converter's float twin models no chip): run nc.Simulator(program) "
                                   "(backend='kernel') or backend='reference' for counters")
 
+    @property
+    def steps(self) -> NDArray[np.int64]:
+        """Steps each sample ran, (batch,) int64: ``n_steps`` unless an early-stop rule stopped it sooner."""
+        if "timesteps" not in self.counters:  # the float backend keeps no counters and never stops early
+            return np.full(self.batch_size, self.n_steps, np.int64)
+        return np.asarray(self.counters["timesteps"], np.int64)
+
     def accuracy(self, labels) -> float:
         """Fraction of samples whose decoded prediction equals ``labels`` (needs a converted Program)."""
         if self.predictions is None:
@@ -626,6 +649,9 @@ class Simulator:
         (bit-identical RunResult, for checking and debugging); ``"float"`` runs the float
         twin ``nc.convert`` keeps, so ``RunResult.backend == "float"`` results carry
         predictions and spike counts but no chip counters (:meth:`RunResult.require_counters`).
+        ``run`` takes the same arguments on every backend: ``reference`` ignores ``n_threads``,
+        ``block`` and ``memory_limit``; ``float`` also takes no ``probes``, ``learning`` or
+        ``initial_state``; only ``kernel`` takes ``stop``.
     """
 
     def __init__(self, program: Program, backend: str = "kernel") -> None:
@@ -734,7 +760,7 @@ class Simulator:
 
     def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
             n_threads: int | None = None, seed: int = 0, learning=True, initial_state=None,
-            block: int | None = None, memory_limit: float | None = None) -> RunResult:
+            block: int | None = None, memory_limit: float | None = None, stop=None) -> RunResult:
         """Simulate every sample of ``inputs`` for ``n_steps`` steps.
 
         Parameters
@@ -771,20 +797,25 @@ class Simulator:
             Samples the kernel advances in lockstep, 1 to 64 (default :func:`block_size`:
             from the L2 cache size). A block reads each synapse row once per step for all
             its samples. Results do not depend on it.
+        stop : neurocore.StopRule, optional
+            Early stop per sample (anytime inference, see :mod:`neurocore.anytime`): after
+            each step the kernel checks the rule on the read-out's spike counts; a stopped
+            sample costs no further work, its counters, final state and prediction are
+            those of a run of exactly ``result.steps[i]`` steps, and its probes are zero
+            after that step.
 
         If the Program carries a codec (``program.codec``, set by ``nc.convert``),
         ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
         encodes them into per-step channel values and ``RunResult.predictions`` holds the
-        decoded outputs.
-
-        The ``reference`` backend ignores ``n_threads``, ``block`` and ``memory_limit``; the
-        ``float`` backend also takes no ``probes``, ``learning`` or ``initial_state``.
+        decoded outputs. Backends: see the class docstring.
 
         Returns
         -------
         RunResult
         """
         T = _check_steps(n_steps)
+        if stop is not None and self.backend != "kernel":
+            raise SimulationError(f"stop= (early stopping) runs on backend='kernel', not {self.backend!r}")
         if self.backend == "float":
             return self._run_float(inputs, T, probes, seed, learning, initial_state)
         from neurocore.learning_sim import has_plasticity, run_learning
@@ -797,12 +828,15 @@ class Simulator:
         self._check_memory(inputs, T, pidx, n_threads, memory_limit)
         x, n_samples = self._encode(inputs, T, seed)
         if plastic:  # plastic projections run on the learning kernel, one sample at a time
+            if stop is not None:
+                raise SimulationError("stop= (early stopping) is not available for Programs with plastic projections")
             return run_learning(self, x, T, probes, learning=learning, initial_state=initial_state)
         if initial_state is not None or learning is not True:
             raise SimulationError("learning= and initial_state= apply to Programs with plastic projections; "
                                   "this Program has none")
-        result = _RUNNERS[self.backend](self, x, T, pidx, n_threads, block)
-        return self._decode(result, inputs, n_samples)
+        stop_args = _stop_args(p, stop, n_samples)
+        result = _RUNNERS[self.backend](self, x, T, pidx, n_threads, block, stop_args)
+        return self._decode(result, inputs, n_samples, stop, stop_args)
 
     def _encode(self, inputs, T: int, seed: int) -> tuple[NDArray[np.int32], int | None]:
         """Codec-encode float samples, pack replicas and check the channel values: the kernel's (B, T, C) int32
@@ -822,15 +856,28 @@ class Simulator:
             return x, n_samples
         return self._check_inputs(inputs, T), n_samples
 
-    def _decode(self, result: RunResult, raw_inputs, n_samples: int | None) -> RunResult:
-        """Add what the Program's codec reads from the run (predictions, saturated inputs) and replica facts."""
+    def _decode(self, result: RunResult, raw_inputs, n_samples: int | None, stop, stop_args) -> RunResult:
+        """Add replica facts, the early-stop counters and what the Program's codec reads from the run
+        (predictions, saturated inputs)."""
         p = self.program
         codec = p.codec
         if n_samples is not None:
             result.meta.update(samples=n_samples, replicas=p.meta["replicas"]["k"])
+        if stop is not None:  # the check runs after every step from min_steps on, reading the read-out's counters
+            checks = np.maximum(result.steps - stop.min_steps + 1, 0)
+            result.counters["stop_checks"] = checks
+            result.counters["stop_counter_reads"] = checks * stop_args[3]
+            result.meta.update(stop=repr(stop), stop_checker=stop.checker)
         if codec is None:
             return result
-        if n_samples is None:
+        if stop is not None:
+            from neurocore.anytime import check_stopped_after_latency, decode_at_steps
+
+            check_stopped_after_latency(codec, result.steps, stop)
+            pm = p.populations[codec.output]
+            result.predictions = decode_at_steps(codec, result.spike_counts[codec.output],
+                                                 result.final_state["v"][:, pm.offset: pm.offset + pm.n], result.steps)
+        elif n_samples is None:
             result.predictions = codec.decode(result)
             result.counters["inputs_saturated"] = codec.saturated(raw_inputs)
         else:  # replicas: counters have one row per chip run, not per sample
@@ -844,8 +891,8 @@ class Simulator:
             raise SimulationError(f"block must be an int from 1 to {self._kernel.MAX_BLOCK} (samples advanced in "
                                   f"lockstep), got {block!r}")
 
-    def _kernel_outputs(self, B: int, T: int, pidx: dict, n_threads: int) -> dict:
-        """The arrays the kernel fills, zeroed (probe index arrays included)."""
+    def _kernel_outputs(self, B: int, T: int, pidx: dict, n_threads: int, stop_args: tuple) -> dict:
+        """The arrays the kernel fills, zeroed (probe index arrays included), and the stop rule's parameters."""
         p, kernel = self.program, self._kernel
         N = p.n_neurons
         pu, pv, ps = (_probe_columns(pidx, v) for v in ("u", "v", "spikes"))
@@ -861,15 +908,17 @@ class Simulator:
             "probe_u": np.zeros((B, T, max(pu.size, 1)), np.int64),
             "probe_v": np.zeros((B, T, max(pv.size, 1)), np.int64),
             "probe_s": np.zeros((B, T, max(ps.size, 1)), np.uint8),
+            "steps": np.zeros(B, np.int64), "stop": stop_args,
         }
 
-    def _run_kernel(self, x: NDArray[np.int32], T: int, pidx: dict, n_threads: int, block) -> RunResult:
+    def _run_kernel(self, x: NDArray[np.int32], T: int, pidx: dict, n_threads: int, block,
+                    stop_args: tuple) -> RunResult:
         """One kernel call over the batch; the outputs wrapped in a RunResult."""
         self._check_block(block)
         p, kernel = self.program, self._kernel
         B = x.shape[0]
         n_threads = int(min(n_threads, B))
-        out = self._kernel_outputs(B, T, pidx, n_threads)
+        out = self._kernel_outputs(B, T, pidx, n_threads, stop_args)
         xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]
         # the largest |value| per channel in this batch decides whether 32-bit words are exact
         in_max = (np.maximum(x.max(axis=(0, 1)).astype(np.int64), -x.min(axis=(0, 1)).astype(np.int64))
@@ -891,8 +940,10 @@ class Simulator:
             final_state={"u": out["u"], "v": out["v"]},
         )
 
-    def _run_reference(self, x: NDArray[np.int32], T: int, pidx: dict, n_threads: int, block) -> RunResult:
-        """The NumPy twin on the Program's tables, in the kernel's RunResult layout and dtypes."""
+    def _run_reference(self, x: NDArray[np.int32], T: int, pidx: dict, n_threads: int, block,
+                       stop_args: tuple) -> RunResult:
+        """The NumPy twin on the Program's tables, in the kernel's RunResult layout and dtypes (no early stop:
+        ``run`` refuses ``stop=`` here)."""
         from neurocore.kernels.reference_tables import simulate_program
 
         p = self.program

@@ -34,10 +34,11 @@ STAGE_OF = {
     # run: Program -> RunResult
     "neurocore.sim": "run", "neurocore.kernels": "run", "neurocore.learning_sim": "run",
     "neurocore.batching": "run",
+    "neurocore.anytime": "run",  # the early-stop rule the kernel evaluates, and its calibration by simulation
     # RunResult's field checks (validate_result, run by RunResult.load), as mapping/validate.py is compile's
     "neurocore.validate": "run",
     # report: RunResult -> numbers, tables, plots
-    "neurocore.energy": "report", "neurocore.report": "report",
+    "neurocore.energy": "report", "neurocore.report": "report", "neurocore.anytime_energy": "report",
     # applications: everything above the pipeline
     "neurocore": "apps", "neurocore.__main__": "apps", "neurocore.cli": "apps", "neurocore.demo": "apps",
     "neurocore.dse": "apps", "neurocore.pruning": "apps",

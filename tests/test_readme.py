@@ -24,7 +24,8 @@ NEEDS = {"import torch": "torch", "sklearn": "sklearn", "neurocore.demo": "sklea
 def _block_id(block: str) -> str:
     for marker, name in (("W_rec =", "hand-built"), ("nc.convert(net", "pytorch"), ("weight_bits=bits", "sweep"),
                          ("save_nir", "nir"), ("nc.energy.baselines.evaluate", "dense-baselines"),
-                         ("8,000 LIF, p = 0.01", "partition-search"), ('backend="reference"', "backends")):
+                         ("8,000 LIF, p = 0.01", "partition-search"), ('backend="reference"', "backends"),
+                         ("nc.StopRule.calibrate(program", "anytime")):
         if marker in block:
             return name
     return block.strip().splitlines()[0][:40]
@@ -110,7 +111,15 @@ def _check_backends(ns, out):
     np.testing.assert_array_equal(fast.final_state["v"], slow.final_state["v"])
 
 
-CHECKS = {"backends": _check_backends, "partition-search": _check_partition_search, "hand-built": _check_hand_built, "pytorch": _check_pytorch, "sweep": _check_sweep, "nir": _check_nir,
+def _check_anytime(ns, out):
+    stopped = ns["stopped"]
+    assert stopped.steps.mean() < 32 and stopped.steps.max() <= 32
+    assert ns["e"].energy_per_inference_J < ns["fixed_e"]
+    assert {r.kind for r in ns["curve"].rows} == {"fixed", "stop"}
+    assert any(t.kind == "stop_check" and t.status == "unpublished" for t in ns["e"].terms)
+
+
+CHECKS = {"anytime": _check_anytime, "backends": _check_backends, "partition-search": _check_partition_search, "hand-built": _check_hand_built, "pytorch": _check_pytorch, "sweep": _check_sweep, "nir": _check_nir,
           "dense-baselines": _check_dense_baselines}
 
 
@@ -193,3 +202,4 @@ def test_pruning_block_runs():
     rep = ns["report"]
     assert rep.removed_fraction > 0 and rep.accuracy_before - rep.accuracy_after <= 0.005 + 1e-12
     assert ns["half"].projections["hidden_1.weight"].n_synapses < ns["snn"].projections["hidden_1.weight"].n_synapses
+

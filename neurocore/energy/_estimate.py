@@ -447,6 +447,10 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
         t_lrn = (np.asarray(result.counters["learning_updates"], np.float64) / learning_cores(result.program)
                  * _latency(prof, "synop_learning_update_latency", flags))
         time_b, lat_parts["learning"] = time_b + t_lrn, float(np.mean(t_lrn))
+    stop_terms = _stop_check_terms(result, prof, per_run, flags, notes)
+    if stop_terms:  # the early-stop check's decision latency, per check, where published
+        time_b = time_b + stop_terms[1]
+        lat_parts["stop_check"] = float(np.mean(stop_terms[1]))
     chip_time = float(np.mean(time_b))     # one run: the latency of each of its per_run inferences
     n_chips = _chips_used(result.program)
 
@@ -455,6 +459,8 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
     if learning:
         terms.append(_term(prof, "learning_updates", "synop_learning_update", "learning",
                            float(np.mean(result.counters["learning_updates"])) / per_run, flags))
+    if stop_terms:
+        terms.append(stop_terms[0])
     breakdown: dict[str, float] = {}
     for t in terms:
         breakdown[t.kind] = breakdown.get(t.kind, 0.0) + t.energy_J
@@ -544,6 +550,42 @@ def _compare(bases: list[Profile], result: Any, timesteps: float, batch: int, pr
 
 
 # ---- helpers ----------------------------------------------------------------------------------
+#: Who runs an early-stop check (``StopRule.checker``) -> (energy entry per read-out counter read,
+#: latency entry per check). A profile without the entry has no published figure: declared unpublished.
+STOP_CHECK_ENTRIES = {"embedded": ("stop_counter_read_embedded", "stop_check_embedded_latency"),
+                      "host": ("stop_counter_read_host", "stop_check_host_latency")}
+
+
+def _stop_check_terms(result: Any, prof: Profile, per_run: float, flags: list[str],
+                      notes: list[str]) -> tuple[Term, np.ndarray] | None:
+    """The early-stop check of a run with ``stop=`` (``neurocore.anytime``): its energy term (read-out
+    counters read per inference x the profile's price) and its decision latency per sample (checks x
+    the price), each priced where the profile publishes it, else declared unpublished (0, flagged)."""
+    reads = result.counters.get("stop_counter_reads") if hasattr(result, "counters") else None
+    if reads is None:
+        return None
+    checker = (getattr(result, "meta", None) or {}).get("stop_checker", "embedded")
+    e_key, t_key = STOP_CHECK_ENTRIES.get(checker, STOP_CHECK_ENTRIES["embedded"])
+    checks = np.asarray(result.counters["stop_checks"], np.float64)
+    count = float(np.mean(np.asarray(reads, np.float64))) / per_run
+    if e_key in prof.entries:
+        term = _term(prof, "stop_counter_reads", e_key, "stop_check", count, flags)
+    else:
+        term = Term(kind="stop_check", counter="stop_counter_reads", count_per_inference=count, entry=e_key,
+                    value=None, unit="pJ", energy_J=0.0, status="unpublished")
+        flags.append(f"'{prof.name}': the early-stop check ({checker} core reads {count:.6g} read-out counters per "
+                     f"inference) has no published energy ({e_key}): priced 0 J")
+    if t_key in prof.entries and not prof.entries[t_key].unpublished:
+        lat = checks * prof.entries[t_key].si
+    else:
+        lat = np.zeros_like(checks)
+        flags.append(f"'{prof.name}': the early-stop check's decision latency ({t_key}, one decision per step, "
+                     f"{float(np.mean(checks)):.3g} per inference) is unpublished: chip time leaves it out")
+    notes.append(f"early stop: samples ran {float(np.mean(result.counters['timesteps'])):.4g} steps on average; "
+                 f"only those steps are priced, plus the {checker} core's check after each step from min_steps on")
+    return term, lat
+
+
 def _chip_terms(prof: Profile, program: Any, mean: dict[str, float], static: str, time_s: float, n_chips: int,
                 flags: list[str], notes: list[str]) -> tuple[list[Term], dict[str, Any]]:
     """Every chip term per inference and the static attribution (``time_s``: chip time per inference)."""

@@ -13,7 +13,10 @@ block and step t:
    routed once: one packet per destination core (XY routing on the tile mesh, links
    counted per sample), and each destination row is read once and added into every
    sample of the block that carries the source (a bitmask of samples per source), so
-   the weights stream once per step per block, not once per sample.
+   the weights stream once per step per block, not once per sample;
+4. with an early-stop rule (``neurocore.anytime.StopRule``), each live sample whose read-out
+   spike counts lead by the margin leaves the block's live mask (``check_stop``): from then
+   on it takes no input, updates no neuron and counts nothing.
 
 Integer additions commute and every bound is proven, so a sample's results do not
 depend on its block, its position, the batch size or the thread count.
@@ -179,6 +182,12 @@ cdef struct Out:
     int64_t* pu
     int64_t* pv
     uint8_t* ps
+    # early stop (``neurocore.anytime.StopRule``, rule "count_margin"); stop_margin < 0: no rule
+    int64_t* steps           # B: steps each sample ran
+    int64_t stop_margin      # leading minus second spike count of the read-out that stops a sample
+    int64_t stop_min         # first step (1-based) after which the rule is checked
+    int64_t stop_off         # read-out population: first neuron
+    int64_t stop_n           # and its size (>= 1; a single neuron's second count is 0)
 
 
 cdef struct Scratch:
@@ -580,6 +589,34 @@ cdef void record(const Net* net, int64_t t, Scratch* s, Out* o, word_t* u, word_
                     o.ps[gb * o.n_ps + q] = 1
 
 
+cdef inline void check_stop(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nogil:
+    """After step t (0-based): stop each live sample whose read-out spike counts so far lead by
+    ``stop_margin`` (leading count minus the second, integers only, as an embedded core would).
+
+    A stopped sample leaves ``s.live``: it receives no inputs, updates no neuron, sends
+    nothing and counts nothing from then on, so its results are those of a run of t + 1 steps."""
+    cdef int64_t b, k, c, top, second
+    cdef const int32_t* sc
+    if o.stop_margin < 0 or t + 1 < o.stop_min:
+        return
+    for b in range(s.nb):
+        if not (s.live >> b) & 1:
+            continue
+        sc = o.spike_counts + (s.b0 + b) * net.N + o.stop_off
+        top = 0
+        second = 0
+        for k in range(o.stop_n):
+            c = sc[k]
+            if c > top:
+                second = top
+                top = c
+            elif c > second:
+                second = c
+        if top - second >= o.stop_margin:
+            s.live &= ~((<uint64_t>1) << b)
+            o.steps[s.b0 + b] = t + 1
+
+
 cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, word_t* acc, word_t* u,
                     word_t* v, const wt_t* w, const ix_t* tg) noexcept nogil:
     """Simulate the samples b0 .. b0 + nb - 1 of the batch for net.T steps, in lockstep."""
@@ -596,8 +633,12 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
     memset(s.link_step, 0, s.nb * net.n_links * sizeof(int32_t))
     memset(s.in_count, 0, s.nb * net.C * sizeof(int32_t))
     memset(s.in_one, 0, s.nb * net.C * sizeof(int32_t))
+    for b in range(s.nb):
+        o.steps[s.b0 + b] = net.T
     slot = net.D - 1
     for t in range(net.T):
+        if s.live == 0:  # every sample of the block has stopped
+            break
         slot += 1
         if slot == net.D:
             slot = 0
@@ -627,11 +668,12 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
                     best = ls[tch[i]]
                 ls[tch[i]] = 0
             o.busiest[(s.b0 + b) * net.T + t] = <int32_t>best
+        check_stop(net, t, s, o)
     count_totals(net, s, o)
     for b in range(s.nb):
         gb = s.b0 + b
-        o.cnt[gb * N_COUNTERS + C_TIMESTEPS] = net.T
-        o.cnt[gb * N_COUNTERS + C_IDLE] = net.T * N - o.cnt[gb * N_COUNTERS + C_ACTIVE]
+        o.cnt[gb * N_COUNTERS + C_TIMESTEPS] = o.steps[gb]
+        o.cnt[gb * N_COUNTERS + C_IDLE] = o.steps[gb] * N - o.cnt[gb * N_COUNTERS + C_ACTIVE]
         for n in range(N):
             o.u[gb * N + n] = u[b * N + n]
             o.v[gb * N + n] = v[b * N + n]
@@ -767,6 +809,10 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     o.n_pu, o.n_pv, o.n_ps = out["n_probe_u"], out["n_probe_v"], out["n_probe_s"]
     o.pu_idx, o.pv_idx, o.ps_idx = &pu_idx[0], &pv_idx[0], &ps_idx[0]
     o.pu, o.pv, o.ps = &pu[0, 0, 0], &pv[0, 0, 0], &ps[0, 0, 0]
+    steps_arr = out["steps"] if "steps" in out else np.zeros(net.B, np.int64)
+    cdef int64_t[::1] steps = steps_arr
+    o.steps = &steps[0]
+    o.stop_margin, o.stop_min, o.stop_off, o.stop_n = out.get("stop", (-1, 0, 0, 1))
     # one Scratch per thread; inside the parallel loop only its block fields change
     scratch = np.zeros((n_threads, sizeof(Scratch)), np.uint8)
     cdef Scratch* scr = <Scratch*><size_t>scratch.ctypes.data

@@ -68,23 +68,40 @@ def neuron_step(u, v, refr, a, p: dict, chip: ChipSpec):
     return u_new, v_new, refr_new, spikes, active, ovf_u, ovf_v
 
 
-def simulate(graph: Graph, chip: ChipSpec, inputs: NDArray, n_steps: int) -> dict[str, NDArray]:
+def _stop_evidence(counts: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Leading minus second cumulative spike count per sample (a single neuron's second is 0)."""
+    if counts.shape[1] == 1:
+        return counts[:, 0]
+    top2 = np.sort(counts, axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0]
+
+
+def _offsets(nodes) -> tuple[dict[str, int], int]:
+    """First index of each node's neurons (or channels), numbered node after node, and the total."""
+    offs, off = {}, 0
+    for node in nodes:
+        offs[node.name] = off
+        off += node.n
+    return offs, off
+
+
+def simulate(graph: Graph, chip: ChipSpec, inputs: NDArray, n_steps: int, stop=None) -> dict[str, NDArray]:
     """Run ``graph`` on ``chip``'s arithmetic without partitioning.
 
     Returns a dict with ``u``, ``v`` (batch, n_steps, N) int64 at the end of each step,
-    ``spikes`` (batch, n_steps, N) bool, ``active`` (batch, n_steps, N) bool and
-    ``overflow_u``, ``overflow_v`` (batch,). Neurons are numbered population by population.
+    ``spikes`` (batch, n_steps, N) bool, ``active`` (batch, n_steps, N) bool,
+    ``overflow_u``, ``overflow_v`` (batch,), ``steps`` (batch,) and the final ``u_final``,
+    ``v_final`` (batch, N). Neurons are numbered population by population.
+
+    ``stop``: ``(margin, min_steps, population)``, the early-stop rule "count_margin" of
+    ``neurocore.anytime.StopRule``: after step t (from 1) >= min_steps, a running sample whose
+    population's leading cumulative spike count exceeds the second by >= margin stops; from
+    then on it takes no input and its state, spikes and activity stay frozen (u, v, spikes
+    after its stop step are reported as 0, as the kernel's probes are).
     """
     pops = graph.populations
-    offs, off = {}, 0
-    for pop in pops:
-        offs[pop.name] = off
-        off += pop.n
-    N = off
-    chan, coff = {}, 0
-    for node in graph.inputs:
-        chan[node.name] = coff
-        coff += node.n
+    offs, N = _offsets(pops)
+    chan, _ = _offsets(graph.inputs)
     x = np.asarray(inputs, np.int64)
     B = x.shape[0]
     lowered = [pop.neuron.lowered(pop.n, chip.decay_bits) for pop in pops]
@@ -99,10 +116,17 @@ def simulate(graph: Graph, chip: ChipSpec, inputs: NDArray, n_steps: int) -> dic
     out["spikes"] = np.zeros((B, n_steps, N), bool)
     out["active"] = np.zeros((B, n_steps, N), bool)
     ovf_u, ovf_v = np.zeros(B, np.int64), np.zeros(B, np.int64)
+    live = np.ones(B, bool)
+    steps = np.full(B, n_steps, np.int64)
+    if stop is not None:
+        margin, min_steps, stop_pop = stop
+        s_lo = offs[stop_pop]
+        s_hi = s_lo + next(pop.n for pop in pops if pop.name == stop_pop)
+        counts = np.zeros((B, s_hi - s_lo), np.int64)
 
     def project(pr, values, t):
         w = pr.weights.T.astype(np.int64) * (1 << (chip.act_shift + pr.weight_exp))
-        contrib = sp.csr_matrix(values.astype(np.int64)) @ w
+        contrib = sp.csr_matrix(values.astype(np.int64) * live[:, None]) @ w  # a stopped sample takes nothing
         d0 = offs[pr.dst]
         acc[(t + pr.delay) % D][:, d0: d0 + pr.weights.shape[0]] += np.asarray(contrib.todense(), np.int64)
 
@@ -114,15 +138,26 @@ def simulate(graph: Graph, chip: ChipSpec, inputs: NDArray, n_steps: int) -> dic
         slot = t % D
         a = acc[slot].copy()
         acc[slot] = 0
-        u, v, refr, s, act, ou, ov = neuron_step(u, v, refr, a, p, chip)
-        ovf_u += ou.sum(1)
-        ovf_v += ov.sum(1)
-        out["u"][:, t], out["v"][:, t], out["spikes"][:, t], out["active"][:, t] = u, v, s, act
+        un, vn, rn, s, act, ou, ov = neuron_step(u, v, refr, a, p, chip)
+        keep = live[:, None]
+        u, v, refr = np.where(keep, un, u), np.where(keep, vn, v), np.where(keep, rn, refr)
+        s, act = s & keep, act & keep
+        ovf_u += (ou & keep).sum(1)
+        ovf_v += (ov & keep).sum(1)
+        out["u"][:, t], out["v"][:, t] = u * keep, v * keep
+        out["spikes"][:, t], out["active"][:, t] = s, act
         for pr in projs:
             if not isinstance(graph.nodes[pr.src], Input):
                 s0 = offs[pr.src]
                 project(pr, s[:, s0: s0 + pr.weights.shape[1]], t)
+        if stop is not None:
+            counts += s[:, s_lo: s_hi]
+            if t + 1 >= min_steps:
+                done = live & (_stop_evidence(counts) >= margin)
+                steps[done] = t + 1
+                live &= ~done
     out["overflow_u"], out["overflow_v"] = ovf_u, ovf_v
+    out["steps"], out["u_final"], out["v_final"] = steps, u, v
     return out
 
 
@@ -192,9 +227,10 @@ def _link_matrix(a: dict, pk_src: NDArray, moving: NDArray, S: int, mesh_x: int,
     return sp.csr_matrix((np.ones(len(rows_l), np.int64), (rows_l, cols_l)), shape=(S, n_links))
 
 
-def _totals(program, src: dict, x: NDArray, s: NDArray, active: NDArray) -> dict[str, NDArray]:
-    """The per-sample counters from spike counts per neuron and non-zero values per input channel."""
-    N, C, T = program.n_neurons, program.n_inputs, s.shape[1]
+def _totals(program, src: dict, x: NDArray, s: NDArray, active: NDArray, ran: NDArray) -> dict[str, NDArray]:
+    """The per-sample counters from spike counts per neuron and non-zero values per input channel;
+    ``ran`` (batch,) is the steps each sample ran."""
+    N, C = program.n_neurons, program.n_inputs
     graded = np.zeros(C, bool)
     for im in program.inputs.values():
         graded[im.offset: im.offset + im.n] = im.graded
@@ -207,7 +243,7 @@ def _totals(program, src: dict, x: NDArray, s: NDArray, active: NDArray) -> dict
 
     syn_c = src["syn"][N:]
     cnt = {
-        "timesteps": np.full(s.shape[0], T, np.int64),
+        "timesteps": ran.copy(),
         "synops_binary": neuron_counts @ src["syn"][:N] + (in_counts - in_graded) @ syn_c,
         "synops_graded": in_graded @ syn_c,
         "syn_mem_words_read": fired("words"),
@@ -219,14 +255,17 @@ def _totals(program, src: dict, x: NDArray, s: NDArray, active: NDArray) -> dict
         "input_packets": in_counts @ src["pk"][N:],
     }
     cnt["synops"] = cnt["synops_binary"] + cnt["synops_graded"]
-    cnt["neuron_updates_idle"] = T * N - cnt["neuron_updates_active"]
+    cnt["neuron_updates_idle"] = ran * N - cnt["neuron_updates_active"]
     return cnt
 
 
-def count(program, inputs: NDArray, spikes: NDArray, active: NDArray) -> dict[str, NDArray]:
+def count(program, inputs: NDArray, spikes: NDArray, active: NDArray,
+          steps: NDArray | None = None) -> dict[str, NDArray]:
     """Every counter the kernel keeps, from the spike trains and the Program's tables.
 
-    ``spikes`` and ``active`` are (batch, n_steps, N) from :func:`simulate`.
+    ``spikes`` and ``active`` are (batch, n_steps, N) from :func:`simulate`; ``steps``
+    (batch,) the steps each sample ran (early stop; default all): inputs after a sample's
+    last step are not delivered.
     Returns the ``counters`` dict (per sample), ``core_steps`` (every per-core per-step
     array of :class:`~neurocore.sim.RunResult`), ``busiest_link`` and ``link_packets``.
     Input channels placed on a core (``arrays["chan_core"] >= 0``) route like spikes:
@@ -237,8 +276,10 @@ def count(program, inputs: NDArray, spikes: NDArray, active: NDArray) -> dict[st
     n_links = program.chip.mesh_x * program.chip.mesh_y * 4
     src = _per_source(program)
     x = np.asarray(inputs, np.int64)
+    ran = np.full(B, T, np.int64) if steps is None else np.asarray(steps, np.int64)
+    x = x * (np.arange(T)[None, :, None] < ran[:, None, None])  # a stopped sample takes no more input
     s = spikes.astype(np.int64)
-    cnt = _totals(program, src, x, s, active)
+    cnt = _totals(program, src, x, s, active, ran)
     # per step: core loads and busiest link
     allsrc = sp.csr_matrix(np.concatenate([s, (x != 0).astype(np.int64)], axis=2).reshape(B * T, -1))
 
@@ -250,10 +291,10 @@ def count(program, inputs: NDArray, spikes: NDArray, active: NDArray) -> dict[st
     for k in range(K):
         core_active[:, :, k] = active[:, :, a["neuron_core"] == k].sum(2)
         core_spikes[:, :, k] = s[:, :, a["neuron_core"] == k].sum(2)
-    steps = {"synops": per_step(src["core_syn"]), "updates_active": core_active, "spikes": core_spikes,
-             "packets_out": per_step(src["pk_out"]), "packets_in": per_step(src["pk_in"]),
-             "synops_sparse": per_step(src["unit_syn"][1]), "synops_conv": per_step(src["unit_syn"][2])}
+    per_core = {"synops": per_step(src["core_syn"]), "updates_active": core_active, "spikes": core_spikes,
+                "packets_out": per_step(src["pk_out"]), "packets_in": per_step(src["pk_in"]),
+                "synops_sparse": per_step(src["unit_syn"][1]), "synops_conv": per_step(src["unit_syn"][2])}
     link_load = per_step(src["link"], n_links)
-    return {"counters": cnt, "core_steps": steps,
+    return {"counters": cnt, "core_steps": per_core,
             "busiest_link": link_load.max(2) if n_links else np.zeros((B, T), np.int64),
             "link_packets": link_load.sum((0, 1))}
