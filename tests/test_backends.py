@@ -177,3 +177,10 @@ def test_reference_backend_on_replicas_splitters_and_a_loaded_program(tmp_path):
     kern = nc.Simulator(loaded).run(xin, 10, probes={"b": ["v", "spikes"]})
     assert kern.counters["spikes"].min() > 0
     assert_results_equal(kern, nc.Simulator(loaded, backend="reference").run(xin, 10, probes={"b": ["v", "spikes"]}))
+
+
+def test_early_stop_runs_on_the_kernel_only(tiny_chip, rng):
+    program = nc.compile(_network(rng), dataclasses.replace(tiny_chip, syn_mem_bits_per_core=1 << 20))
+    x = np.concatenate([rng.integers(0, 2, (2, 10, 20)), rng.integers(-300, 300, (2, 10, 3))], axis=2)
+    with pytest.raises(SimulationError, match="stop= \\(early stopping\\) runs on backend='kernel', not 'reference'"):
+        nc.Simulator(program, backend="reference").run(x, n_steps=10, stop=nc.StopRule(margin=2))
