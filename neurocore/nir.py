@@ -121,42 +121,6 @@ def _jdump(d: dict) -> str:
 
 
 # ============================================================================ export
-def _recover_kernel(p) -> np.ndarray | None:
-    """The (C_out, C_in/groups, kh, kw) kernel of a g.conv2d projection, read back from its matrix."""
-    from neurocore.graph.layers import _pair, conv2d_matrix
-
-    meta = p.meta
-    try:
-        o, cg, kh, kw = (int(i) for i in meta["kernel_shape"])
-        c, h, w = (int(i) for i in meta["in_shape"])
-        _, ho, wo = (int(i) for i in meta["out_shape"])
-        (sh, sw), (ph, pw), (dh, dw) = (_pair(meta["stride"], "", ""), _pair(meta["padding"], "", ""),
-                                        _pair(meta["dilation"], "", ""))
-        groups = int(meta["groups"])
-    except (KeyError, TypeError, ValueError, GraphError):
-        return None
-    og = o // groups
-    dense = p.weights.todok()
-    kernel = np.zeros((o, cg, kh, kw), np.int64)
-    for oc in range(o):
-        for ic in range(cg):
-            cin = (oc // og) * cg + ic
-            for ky in range(kh):
-                for kx in range(kw):
-                    # any output pixel whose tap (ky, kx) lands inside the input
-                    oys = [oy for oy in range(ho) if 0 <= oy * sh - ph + ky * dh < h]
-                    oxs = [ox for ox in range(wo) if 0 <= ox * sw - pw + kx * dw < w]
-                    if not oys or not oxs:
-                        continue
-                    oy, ox = oys[0], oxs[0]
-                    iy, ix = oy * sh - ph + ky * dh, ox * sw - pw + kx * dw
-                    kernel[oc, ic, ky, kx] = int(dense[(oc * ho + oy) * wo + ox, (cin * h + iy) * w + ix])
-    m, _ = conv2d_matrix(kernel, (c, h, w), meta["stride"], meta["padding"], meta["dilation"], groups)
-    if m.shape != p.weights.shape or (m != p.weights).nnz:
-        return None
-    return kernel
-
-
 def _param(v, shape):
     """A neuron parameter as a float array of the population's shape."""
     arr = np.asarray(v, dtype=np.float64)
@@ -276,8 +240,7 @@ def _export_node(ex: _Export, node) -> None:
 def _export_pool(ex: _Export, p, rec, nm, prev, kernel, scale, dst_shape) -> str:
     """A uniform-kernel depthwise conv (g.sumpool2d) as SumPool2d -> Scale; returns the last node."""
     rec["pool_weight"] = int(kernel.flat[0])
-    stride = np.array([int(i) for i in np.broadcast_to(p.meta["stride"], (2,))])
-    padding = np.array([int(i) for i in np.broadcast_to(p.meta["padding"], (2,))])
+    stride, padding = np.array(p.conv.stride), np.array(p.conv.padding)
     ex.nodes[nm] = ex.nir.SumPool2d(kernel_size=np.array(kernel.shape[2:]), stride=stride, padding=padding,
                                     metadata={_KEY: _jdump(rec)})
     sc = ex.uniq(p.name + ".scale")
@@ -287,8 +250,10 @@ def _export_pool(ex: _Export, p, rec, nm, prev, kernel, scale, dst_shape) -> str
 
 
 def _export_conv(ex: _Export, p, rec, nm, prev, kernel, scale, src_shape) -> str:
-    ex.nodes[nm] = ex.nir.Conv2d(input_shape=tuple(src_shape[1:]), weight=kernel * scale, stride=p.meta["stride"],
-                                 padding=p.meta["padding"], dilation=p.meta["dilation"], groups=int(p.meta["groups"]),
+    # stride/padding/dilation as the layer's maker gave them (an int or a pair), so files stay as they were
+    ex.nodes[nm] = ex.nir.Conv2d(input_shape=tuple(src_shape[1:]), weight=kernel * scale,
+                                 stride=p.meta.get("stride", p.conv.stride), padding=p.meta.get("padding", p.conv.padding),
+                                 dilation=p.meta.get("dilation", p.conv.dilation), groups=p.conv.groups,
                                  bias=np.zeros(kernel.shape[0]), metadata={_KEY: _jdump(rec)})
     ex.edges.append((prev, nm))
     return nm
@@ -315,6 +280,8 @@ def _export_matrix(ex: _Export, graph, p, rec, nm, prev, scale, src_shape, dst_s
 
 def _export_projection(ex: _Export, graph, p, with_bias: bool) -> None:
     """One projection as [Delay ->] its NIR node(s) -> the destination's entry node."""
+    from neurocore.graph.layers import conv2d_kernel
+
     src_shape, dst_shape = _shape_of(graph.nodes[p.src]), _shape_of(graph.nodes[p.dst])
     scale = 2.0 ** (ex.chip.act_shift + p.weight_exp)
     rec = {"name": p.name, "src": p.src, "dst": p.dst, "weight_exp": p.weight_exp, "delay": p.delay,
@@ -325,9 +292,10 @@ def _export_projection(ex: _Export, graph, p, with_bias: bool) -> None:
         ex.nodes[d] = ex.nir.Delay(delay=np.full(src_shape, (p.delay - 1) * ex.dt), metadata=_part_of(p.name))
         ex.edges.append((prev, d))
         prev = d
-    kernel = _recover_kernel(p) if p.kind == "conv2d" and len(src_shape) == 3 and len(dst_shape) == 3 else None
-    pool = (bool(p.meta.get("pool")) and kernel is not None and np.all(kernel == kernel.flat[0])
-            and kernel.shape[1] == 1 and int(p.meta.get("groups", 0)) == kernel.shape[0])
+    conv = p.conv if p.kind == "conv2d" and len(src_shape) == 3 and len(dst_shape) == 3 else None
+    kernel = conv2d_kernel(p.weights, conv)
+    pool = (kernel is not None and conv.pool and np.all(kernel == kernel.flat[0])
+            and kernel.shape[1] == 1 and conv.groups == kernel.shape[0])
     nm = ex.uniq(p.name)
     if pool:
         last = _export_pool(ex, p, rec, nm, prev, kernel, scale, dst_shape)

@@ -266,7 +266,8 @@ def _rebuild(graph: Graph, keep: dict[str, NDArray[np.bool_]]) -> Graph:
             kind = "sparse"
             for k in _CONV_KEYS:
                 meta.pop(k, None)
-        g.projections[name] = dataclasses.replace(proj, weights=nw, kind=kind, meta=meta)
+        g.projections[name] = dataclasses.replace(proj, weights=nw, kind=kind, meta=meta,
+                                                  conv=proj.conv if kind == "conv2d" else None)
     return g
 
 

@@ -40,12 +40,13 @@ def _is_layer_list(model) -> bool:
     return isinstance(model, (list, tuple)) and all(isinstance(d, dict) for d in model)
 
 
-#: (matches(model), read(model, input_shape, sample)) in the order tried.
+#: (matches(model), read(model, input_shape, sample)) in the order tried; every reader has that
+#: one signature (``sample``, calibration inputs, is used by the torch reader to trace shapes).
 READERS = [
-    (is_sklearn_mlp, lambda m, shape, x: read_sklearn(m, shape)),
-    (_is_layer_list, lambda m, shape, x: read_layers(m, shape)),
-    (is_torch_module, lambda m, shape, x: read_torch(m, shape, x)),
-    (is_onnx, lambda m, shape, x: read_onnx(m, shape)),
+    (is_sklearn_mlp, read_sklearn),
+    (_is_layer_list, read_layers),
+    (is_torch_module, read_torch),
+    (is_onnx, read_onnx),
 ]
 
 

@@ -74,8 +74,12 @@ def _read(layers, prev: str, ops: list[Op], prefix: str) -> str:
     return prev
 
 
-def read_layers(layers, input_shape=None) -> tuple[list[Op], dict]:
-    """Ops of a NumPy layer list (see the module docstring)."""
+def read_layers(layers, input_shape=None, sample=None) -> tuple[list[Op], dict]:
+    """Ops of a NumPy layer list (see the module docstring).
+
+    ``sample`` is not needed here (every reader takes ``(model, input_shape, sample)``,
+    see :data:`neurocore.convert.READERS`).
+    """
     if input_shape is None:
         raise ConversionError("a layer list needs the input shape: pass calibration data")
     ops = [Op("input", "input", [], {"shape": tuple(int(i) for i in input_shape)}, "input")]

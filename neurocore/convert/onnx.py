@@ -189,8 +189,12 @@ def _fold_matmul_bias(ops: list[Op]) -> list[Op]:
     return merged
 
 
-def read_onnx(model, input_shape=None) -> tuple[list[Op], dict]:
-    """Ops of an ONNX graph (opset >= 9)."""
+def read_onnx(model, input_shape=None, sample=None) -> tuple[list[Op], dict]:
+    """Ops of an ONNX graph (opset >= 9).
+
+    ``sample`` is not needed here (every reader takes ``(model, input_shape, sample)``,
+    see :data:`neurocore.convert.READERS`).
+    """
     import onnx
     from onnx import numpy_helper
 

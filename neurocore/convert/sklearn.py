@@ -20,8 +20,12 @@ def is_sklearn_mlp(model) -> bool:
     return type(model).__module__.startswith("sklearn") and type(model).__name__ in ("MLPClassifier", "MLPRegressor")
 
 
-def read_sklearn(model, input_shape=None) -> tuple[list[Op], dict]:
-    """Ops of a fitted MLP; raises ConversionError for a non-ReLU activation or an unfitted model."""
+def read_sklearn(model, input_shape=None, sample=None) -> tuple[list[Op], dict]:
+    """Ops of a fitted MLP; raises ConversionError for a non-ReLU activation or an unfitted model.
+
+    ``sample`` is not needed here (every reader takes ``(model, input_shape, sample)``,
+    see :data:`neurocore.convert.READERS`).
+    """
     name = type(model).__name__
     if not hasattr(model, "coefs_"):
         raise ConversionError(f"{name} is not fitted (no coefs_); call .fit() before converting")

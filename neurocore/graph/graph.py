@@ -1,11 +1,13 @@
 """Graph: the SNN as inputs, populations and projections between them."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from neurocore.errors import GraphError
 from neurocore.graph.neurons import NeuronModel
-from neurocore.graph.nodes import Input, Node, Population, Projection, as_weight_matrix
+from neurocore.graph.nodes import ConvSpec, Input, Node, Population, Projection, as_weight_matrix
 
 __all__ = ["Graph"]
 
@@ -56,7 +58,7 @@ class Graph:
 
     def connect(self, src: Node | str, dst: Population | str, weights, weight_exp: int = 0, delay: int = 1,
                 name: str | None = None, kind: str = "sparse", meta: dict | None = None, learning=None,
-                reward: bool = False) -> Projection:
+                reward: bool = False, conv: ConvSpec | None = None) -> Projection:
         """Connect ``src`` to ``dst`` with integer weight mantissas.
 
         Parameters
@@ -74,6 +76,10 @@ class Graph:
         reward : bool
             The projection carries a third factor (reward) to ``dst`` instead of input current:
             what it delivers becomes the post trace ``y2`` of three-factor rules on ``dst``.
+        conv : ConvSpec, optional
+            The convolution a ``kind="conv2d"`` projection expands; default: read from ``meta``
+            (``kernel_shape``, ``out_shape``, ``in_shape``, ``stride``...), as files saved before
+            ConvSpec existed hold it.
         """
         s, d = self[src], self[dst]
         pname = self._name(name, f"{s.name}->{d.name}#")
@@ -94,8 +100,11 @@ class Graph:
             w, kind = plastic_weights(weights, learning, reward, s, d, delay, where, kind)
         else:
             w = as_weight_matrix(weights, d.n, s.n, where)
-        proj = Projection(pname, s.name, d.name, w, int(weight_exp), int(delay), kind, dict(meta or {}),
-                          learning=learning)
+        meta = dict(meta or {})
+        if conv is None and kind == "conv2d":
+            conv = ConvSpec.from_meta(meta)
+        proj = Projection(pname, s.name, d.name, w, int(weight_exp), int(delay), kind, meta, learning=learning,
+                          conv=conv)
         self.projections[pname] = proj
         return proj
 
@@ -146,7 +155,9 @@ class Graph:
         kernel = sumpool2d_kernel(in_shape[0], kernel_size) * int(weight)
         pop = self.conv2d(s, kernel, neuron, stride=kernel_size if stride is None else stride, groups=in_shape[0],
                           weight_exp=weight_exp, delay=delay, name=name)
-        self.projections[f"{pop.name}.weight"].meta["pool"] = True
+        proj = self.projections[f"{pop.name}.weight"]
+        proj.meta["pool"] = True
+        self.projections[proj.name] = dataclasses.replace(proj, conv=dataclasses.replace(proj.conv, pool=True))
         return pop
 
     # ---- queries -----------------------------------------------------------

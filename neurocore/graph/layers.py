@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 from neurocore.errors import GraphError
 
-__all__ = ["conv2d_matrix", "conv2d_output_shape", "sumpool2d_kernel"]
+__all__ = ["conv2d_kernel", "conv2d_matrix", "conv2d_output_shape", "sumpool2d_kernel"]
 
 
 def _pair(v, what: str, where: str) -> tuple[int, int]:
@@ -76,3 +76,36 @@ def sumpool2d_kernel(channels: int, kernel_size) -> np.ndarray:
     """Depthwise all-ones kernel (C, 1, kh, kw): sum pooling as a grouped convolution."""
     kh, kw = _pair(kernel_size, "kernel_size", "sumpool2d")
     return np.ones((channels, 1, kh, kw), np.int64)
+
+
+def conv2d_kernel(weights: sp.spmatrix, conv) -> np.ndarray | None:
+    """The (C_out, C_in/groups, kh, kw) kernel whose expansion under ``conv`` (a
+    :class:`~neurocore.graph.nodes.ConvSpec`) is ``weights``, or None if there is none.
+
+    Each tap is read at the first output pixel where it lands inside the input (one
+    vectorized gather), and the kernel is accepted only if re-expanding it gives
+    ``weights`` exactly (an edited or pruned matrix is no longer a convolution)."""
+    if conv is None or conv.in_shape is None:
+        return None
+    o, cg, kh, kw = conv.kernel_shape
+    c, h, w = conv.in_shape
+    _, ho, wo = conv.out_shape
+    (sh, sw), (ph, pw), (dh, dw) = conv.stride, conv.padding, conv.dilation
+    if o % conv.groups or weights.shape != (o * ho * wo, c * h * w):
+        return None
+    ky, kx = np.arange(kh), np.arange(kw)
+    oy = np.maximum(0, -((ky * dh - ph) // sh))          # ceil((ph - ky*dh) / sh), at least 0
+    ox = np.maximum(0, -((kx * dw - pw) // sw))
+    iy, ix = oy * sh - ph + ky * dh, ox * sw - pw + kx * dw
+    okr, okc = (oy < ho) & (iy < h), (ox < wo) & (ix < w)  # a tap that never lands inside stays 0
+    oc, ic, ty, tx = np.meshgrid(np.arange(o), np.arange(cg), ky, kx, indexing="ij")
+    cin = (oc // (o // conv.groups)) * cg + ic
+    ok = okr[ty] & okc[tx]
+    rows = ((oc * ho + oy[ty]) * wo + ox[tx])[ok]
+    cols = ((cin * h + iy[ty]) * w + ix[tx])[ok]
+    kernel = np.zeros((o, cg, kh, kw), np.int64)
+    kernel[ok] = np.asarray(sp.csr_matrix(weights)[rows, cols]).ravel()
+    m, _ = conv2d_matrix(kernel, (c, h, w), conv.stride, conv.padding, conv.dilation, conv.groups)
+    if m.shape != weights.shape or (m != weights).nnz:
+        return None
+    return kernel

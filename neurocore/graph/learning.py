@@ -191,50 +191,78 @@ def _group(toks: list[str], where: str, term: str) -> list[list[str]]:
     return groups
 
 
-def _product(target: str, sign: int, toks: list[str], where: str) -> Product:
-    term = "".join(toks)
-    mant, exp, dep, dec, factors = sign, 0, None, -1, []
-    for grp in _group(toks, where, term):
-        tok = grp[0]
-        if tok == "-":
-            raise LearningRuleError(f"{where}: term '{term}': a '-' inside a product; write the sign in front")
-        if _is_lit(tok) and len(grp) == 1:
-            m, e = _literal(tok)
-            mant, exp = mant * m, exp + e
-        elif tok in ("x0", "y0") and len(grp) == 1 and dep is None:
-            dep = tok
-        elif tok.startswith("u") and len(grp) == 1:
-            if dep is not None:
-                raise LearningRuleError(f"{where}: term '{term}': '{tok}' after the dependency '{dep}'; a product "
-                                        "has one dependency (x0, y0 or u<k>)")
-            if len(tok) != 2:
-                raise LearningRuleError(f"{where}: term '{term}': '{tok}': the decimation exponent k of u<k> is one "
-                                        "digit (0..9); Lava reads only its first digit")
-            dep, dec = "u", int(tok[1])
-        elif tok in VARIABLES and len(grp) == 1:
-            factors.append(Factor(tok))
-        elif tok == "sgn(":
-            inner = grp[1:-1]
-            if not inner or inner[0] not in ("w", "d", "t") or (len(inner) not in (1, 3)) \
-                    or (len(inner) == 3 and (inner[1] not in "+-" or not inner[2].isdigit())):
-                raise LearningRuleError(f"{where}: term '{term}': sgn() takes w, d or t plus/minus an integer, "
-                                        f"got 'sgn({''.join(inner)})'")
-            c = 0 if len(inner) == 1 else (int(inner[2]) if inner[1] == "+" else -int(inner[2]))
-            factors.append(Factor(inner[0], c, sgn=True))
-        elif tok == "(":
-            kind, a, b = _bracket(grp[1:-1], where, term)
-            if kind == "lit":
-                mant, exp = mant * a, exp + b
-            else:
-                factors.append(a)
-                mant *= b
-        else:
-            raise LearningRuleError(f"{where}: term '{term}': unexpected '{''.join(grp)}'")
-    if dep is None:
-        raise LearningRuleError(f"{where}: term '{term}' has no dependency; every product needs x0, y0 or u<k>")
-    if len(factors) > MAX_FACTORS:
-        raise LearningRuleError(f"{where}: term '{term}' has {len(factors)} factors besides its dependency; at "
-                                f"most {MAX_FACTORS} are allowed")
+@dataclass
+class _Acc:
+    """A product being parsed: its scale ``mant * 2**exp``, dependency, decimation and factors."""
+
+    mant: int
+    exp: int = 0
+    dep: str | None = None
+    dec: int = -1
+    factors: list = field(default_factory=list)
+
+
+def _grp_literal(acc: _Acc, grp: list[str], where: str, term: str) -> None:
+    m, e = _literal(grp[0])
+    acc.mant, acc.exp = acc.mant * m, acc.exp + e
+
+
+def _grp_dependency(acc: _Acc, grp: list[str], where: str, term: str) -> None:
+    acc.dep = grp[0]
+
+
+def _grp_u(acc: _Acc, grp: list[str], where: str, term: str) -> None:
+    tok = grp[0]
+    if acc.dep is not None:
+        raise LearningRuleError(f"{where}: term '{term}': '{tok}' after the dependency '{acc.dep}'; a product "
+                                "has one dependency (x0, y0 or u<k>)")
+    if len(tok) != 2:
+        raise LearningRuleError(f"{where}: term '{term}': '{tok}': the decimation exponent k of u<k> is one "
+                                "digit (0..9); Lava reads only its first digit")
+    acc.dep, acc.dec = "u", int(tok[1])
+
+
+def _grp_variable(acc: _Acc, grp: list[str], where: str, term: str) -> None:
+    acc.factors.append(Factor(grp[0]))
+
+
+def _grp_sgn(acc: _Acc, grp: list[str], where: str, term: str) -> None:
+    inner = grp[1:-1]
+    if not inner or inner[0] not in ("w", "d", "t") or (len(inner) not in (1, 3)) \
+            or (len(inner) == 3 and (inner[1] not in "+-" or not inner[2].isdigit())):
+        raise LearningRuleError(f"{where}: term '{term}': sgn() takes w, d or t plus/minus an integer, "
+                                f"got 'sgn({''.join(inner)})'")
+    c = 0 if len(inner) == 1 else (int(inner[2]) if inner[1] == "+" else -int(inner[2]))
+    acc.factors.append(Factor(inner[0], c, sgn=True))
+
+
+def _grp_bracket(acc: _Acc, grp: list[str], where: str, term: str) -> None:
+    kind, a, b = _bracket(grp[1:-1], where, term)
+    if kind == "lit":
+        acc.mant, acc.exp = acc.mant * a, acc.exp + b
+    else:
+        acc.factors.append(a)
+        acc.mant *= b
+
+
+def _grp_minus(acc: _Acc, grp: list[str], where: str, term: str) -> None:
+    raise LearningRuleError(f"{where}: term '{term}': a '-' inside a product; write the sign in front")
+
+
+#: (matches(group, dependency so far), handler) in the order tried; a group none matches is an error.
+_GROUPS = (
+    (lambda g, dep: g[0] == "-", _grp_minus),
+    (lambda g, dep: _is_lit(g[0]) and len(g) == 1, _grp_literal),
+    (lambda g, dep: g[0] in ("x0", "y0") and len(g) == 1 and dep is None, _grp_dependency),
+    (lambda g, dep: g[0].startswith("u") and len(g) == 1, _grp_u),
+    (lambda g, dep: g[0] in VARIABLES and len(g) == 1, _grp_variable),
+    (lambda g, dep: g[0] == "sgn(", _grp_sgn),
+    (lambda g, dep: g[0] == "(", _grp_bracket),
+)
+
+
+def _scale(mant: int, exp: int, where: str, term: str) -> tuple[int, int]:
+    """The product's scale as a 4-bit signed mantissa and an exponent in [-7, 8] (even mantissas halved)."""
     if mant == 0:
         raise LearningRuleError(f"{where}: term '{term}' has a zero scale")
     while abs(mant) > 7 and mant % 2 == 0 and exp < 8:
@@ -242,7 +270,24 @@ def _product(target: str, sign: int, toks: list[str], where: str) -> Product:
     if not -8 <= mant <= 7 or not -7 <= exp <= 8:
         raise LearningRuleError(f"{where}: term '{term}': scale {mant} * 2^{exp} does not fit the 4-bit signed "
                                 "mantissa [-8, 7] and the exponent range [-7, 8]")
-    return Product(target, dep, int(mant), int(exp), tuple(factors), dec)
+    return mant, exp
+
+
+def _product(target: str, sign: int, toks: list[str], where: str) -> Product:
+    term = "".join(toks)
+    acc = _Acc(sign)
+    for grp in _group(toks, where, term):
+        handler = next((h for matches, h in _GROUPS if matches(grp, acc.dep)), None)
+        if handler is None:
+            raise LearningRuleError(f"{where}: term '{term}': unexpected '{''.join(grp)}'")
+        handler(acc, grp, where, term)
+    if acc.dep is None:
+        raise LearningRuleError(f"{where}: term '{term}' has no dependency; every product needs x0, y0 or u<k>")
+    if len(acc.factors) > MAX_FACTORS:
+        raise LearningRuleError(f"{where}: term '{term}' has {len(acc.factors)} factors besides its dependency; at "
+                                f"most {MAX_FACTORS} are allowed")
+    mant, exp = _scale(acc.mant, acc.exp, where, term)
+    return Product(target, acc.dep, int(mant), int(exp), tuple(acc.factors), acc.dec)
 
 
 def parse_rule(rule: str, target: str = "dw", name: str = "rule") -> tuple[Product, ...]:

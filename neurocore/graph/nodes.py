@@ -10,7 +10,7 @@ from neurocore._ints import _numeric, to_int64
 from neurocore.errors import GraphError
 from neurocore.graph.neurons import NeuronModel
 
-__all__ = ["Node", "Input", "Population", "Projection", "as_weight_matrix", "one_to_one"]
+__all__ = ["ConvSpec", "Node", "Input", "Population", "Projection", "as_weight_matrix", "one_to_one"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +55,69 @@ class Population(Node):
                                  f"{val.shape}; per-neuron values must have shape ({self.n},)")
 
 
+def _pair_or_none(v) -> tuple[int, int] | None:
+    """An int or a pair of ints as a pair; None if ``v`` is neither."""
+    t = (v, v) if isinstance(v, (int, np.integer)) and not isinstance(v, bool) else tuple(np.ravel(v)) \
+        if isinstance(v, (tuple, list, np.ndarray)) else ()
+    if len(t) != 2 or not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in t):
+        return None
+    return int(t[0]), int(t[1])
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """The geometry of a 2-D convolution that a ``conv2d`` projection's matrix expands.
+
+    Channels-first, row-major order (``torch.flatten``'s): source neuron ``(c, y, x)`` is
+    ``(c * H + y) * W + x``. Carried by :attr:`Projection.conv`, so the compiler (shared-kernel
+    storage) and NIR export read the convolution from typed fields.
+
+    Attributes
+    ----------
+    kernel_shape : (C_out, C_in/groups, kh, kw)
+    out_shape : (C_out, H_out, W_out)
+    in_shape : (C_in, H, W), or None if the projection's maker did not say
+    stride, padding, dilation : (int, int)
+        Steps, zero padding and tap spacing in pixels, (rows, columns).
+    groups : int
+    pool : bool
+        Built by :meth:`Graph.sumpool2d` (a depthwise all-one kernel times one weight).
+    """
+
+    kernel_shape: tuple[int, int, int, int]
+    out_shape: tuple[int, int, int]
+    in_shape: tuple[int, int, int] | None = None
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    dilation: tuple[int, int] = (1, 1)
+    groups: int = 1
+    pool: bool = False
+
+    @classmethod
+    def from_meta(cls, meta: dict) -> ConvSpec | None:
+        """The spec a projection's layer ``meta`` describes (the keys :meth:`Graph.conv2d` and the
+        converter write, and files saved before ConvSpec existed hold), or None where it describes none."""
+        try:
+            ks = tuple(int(i) for i in meta["kernel_shape"])
+            out = tuple(int(i) for i in meta["out_shape"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if len(ks) != 4 or len(out) != 3:
+            return None
+        ins = meta.get("in_shape")
+        try:
+            ins = tuple(int(i) for i in ins) if ins is not None else None
+        except (TypeError, ValueError):
+            ins = None
+        stride, padding, dilation = (_pair_or_none(meta.get(k, d)) for k, d in
+                                     (("stride", 1), ("padding", 0), ("dilation", 1)))
+        groups = meta.get("groups", 1)
+        if None in (stride, padding, dilation) or not isinstance(groups, (int, np.integer)):
+            return cls(ks, out, None)   # geometry beyond the shapes unreadable: memory accounting only
+        return cls(ks, out, ins if ins is not None and len(ins) == 3 else None, stride, padding, dilation,
+                   int(groups), bool(meta.get("pool", False)))
+
+
 @dataclass(frozen=True, eq=False)
 class Projection:
     """Synapses from ``src`` to ``dst``.
@@ -71,6 +134,9 @@ class Projection:
         What built it ("sparse", "dense", "conv2d", ...); compile may store it differently.
     meta : dict
         Layer details (kernel shape, stride...) used for memory accounting.
+    learning : LearningRule or None
+    conv : ConvSpec or None
+        The convolution a ``kind="conv2d"`` projection expands (None for every other kind).
     """
 
     name: str
@@ -84,6 +150,12 @@ class Projection:
     #: A :class:`~neurocore.graph.learning.LearningRule` makes the projection plastic
     #: (every (dst, src) pair is a synapse, zeros included); None = fixed weights.
     learning: object = None
+    conv: ConvSpec | None = None
+
+    def __post_init__(self) -> None:
+        if self.conv is not None and self.kind != "conv2d":
+            raise GraphError(f"projection '{self.name}': a ConvSpec describes a kind='conv2d' projection, "
+                             f"this one is kind={self.kind!r} (pass conv=None)")
 
     @property
     def n_synapses(self) -> int:

@@ -87,13 +87,12 @@ def shared_row_words(nnz: np.ndarray, chip: ChipSpec) -> np.ndarray:
 
 def is_shared(proj, conv_storage: str) -> bool:
     """Whether ``proj`` is stored as a shared kernel under ``conv_storage``."""
-    return (conv_storage == "shared" and proj.kind == "conv2d" and "kernel_shape" in proj.meta
-            and "out_shape" in proj.meta)
+    return conv_storage == "shared" and proj.kind == "conv2d" and getattr(proj, "conv", None) is not None
 
 
 def kernel_channel_bits(proj, chip: ChipSpec) -> int:
     """Bits of one output channel's kernel slice: (C_in/groups) * kh * kw weights."""
-    return int(np.prod(proj.meta["kernel_shape"][1:])) * chip.weight_bits
+    return int(np.prod(proj.conv.kernel_shape[1:])) * chip.weight_bits
 
 
 @dataclass

@@ -8,7 +8,7 @@ pytest.importorskip("nir")
 import neurocore as nc
 from neurocore.nir import save_nir
 
-from .conftest import VENVS, run_peer
+from .conftest import need_venv, run_peer
 
 B, T = 4, 40
 
@@ -51,8 +51,7 @@ def _compare(tool, g, tmp_path, dt, names):
 
 
 def test_export_if_into_sinabs(tmp_path):
-    if not (VENVS / "sinabs" / "bin" / "python").exists():
-        pytest.skip("no sinabs venv")
+    need_venv("sinabs")
     g = _two_layer(nc.IF(vth=201, reset="subtract"), nc.IF(vth=101, reset="subtract"), np.random.default_rng(3))
     mh, mo = _compare("sinabs", g, tmp_path, 1.0, ("h", "o"))     # IF r = 1/dt = 1: sinabs' IAF
     assert mh == 1.0 and mo == 1.0
@@ -61,8 +60,7 @@ def test_export_if_into_sinabs(tmp_path):
 def test_export_lif_into_snntorch(tmp_path):
     """CubaLIF with du = 4095 (u holds one step) is written as nir.CubaLIF with tau_syn = dt, which
     snnTorch reads as Synaptic(alpha = 0); at snnTorch's fixed dt = 1e-4 beta = 1 - dv/4096."""
-    if not (VENVS / "snntorch" / "bin" / "python").exists():
-        pytest.skip("no snntorch venv")
+    need_venv("snntorch")
     lif = dict(du=4095, dv=256, reset="zero")
     g = _two_layer(nc.CubaLIF(vth=201, **lif), nc.CubaLIF(vth=101, **lif), np.random.default_rng(3))
     mh, mo = _compare("snntorch", g, tmp_path, 1e-4, ("h", "o"))
