@@ -34,6 +34,7 @@ import scipy.sparse as sp
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import neurocore as nc
 from neurocore.mapping.bound import core_bound
+from tests.mapping.netgen import cuba_recurrent as recurrent  # shared with the tests
 
 
 def _kernel(rng, o, i, k=3):
@@ -76,16 +77,6 @@ def lower_bound(g: nc.Graph, chip, storage: str) -> tuple[int, str]:
     """The compiler's proven lower bound on cores and the resource that sets it (neurocore.mapping.bound)."""
     b = core_bound(g, chip, storage)
     return b.cores, b.binding
-
-
-def recurrent(n: int, p: float, seed: int = 0) -> nc.Graph:
-    """One recurrent population of ``n`` CubaLIF neurons, Bernoulli(``p``) connectivity, weights 1..49."""
-    rng = np.random.default_rng(seed)
-    g = nc.Graph()
-    a = g.population(n, nc.CubaLIF(du=82, dv=20, vth=10000, bias_mant=3520), name="rec")
-    w = sp.random(n, n, density=p, random_state=seed, data_rvs=lambda k: rng.integers(1, 50, k), format="csr")
-    g.connect(a, a, weights=w.astype(np.int64))
-    return g
 
 
 def dense_chain(rng, sizes=(784, 2048, 2048, 10)) -> nc.Graph:

@@ -7,30 +7,20 @@ peak next to :func:`neurocore.resources.check_compile`'s estimate (bytes per syn
 their ratio). The estimate is meant as an upper bound, close enough not to refuse what fits.
 """
 import dataclasses
+import sys
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
-import neurocore as nc
-from neurocore.resources import check_compile, format_bytes
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import neurocore as nc  # noqa: E402
+from neurocore.resources import check_compile, format_bytes  # noqa: E402
+from tests.mapping.netgen import two_layer  # noqa: E402 - the graph tests/test_inputs.py checks too
 
 #: (inputs, neurons of layer a, neurons of layer b, fan-in per neuron)
 CASES = ((1000, 5000, 5000, 100), (10000, 2000, 2000, 300), (300, 3000, 300, 300), (20000, 1000, 20000, 40))
-
-
-def graph(n_in: int, n_a: int, n_b: int, fan: int, rng) -> nc.Graph:
-    def rnd(nd, ns):
-        rows, cols = np.repeat(np.arange(nd), fan), rng.integers(0, ns, nd * fan)
-        return sp.csr_matrix((rng.integers(-2, 3, nd * fan) | 1, (rows, cols)), shape=(nd, ns))
-
-    g = nc.Graph()
-    x = g.input(n_in, name="x")
-    a = g.population(n_a, nc.IF(vth=100), name="a")
-    g.connect(x, a, rnd(n_a, n_in))
-    g.connect(a, g.population(n_b, nc.IF(vth=100), name="b"), rnd(n_b, n_a))
-    return g
 
 
 def main() -> None:
@@ -39,7 +29,7 @@ def main() -> None:
     print(f"{'synapses':>10} {'rows':>9} {'cores':>5} {'estimate':>10} {'peak':>10} {'est/syn':>8} "
           f"{'peak/syn':>8} {'ratio':>6} {'compile':>8}")
     for case in CASES:
-        g = graph(*case, rng)
+        g = two_layer(*case, rng)
         est = check_compile(g, chip, float("inf")).total
         tracemalloc.start()
         t0 = time.perf_counter()

@@ -131,6 +131,27 @@ def _is(node, t: str) -> bool:
     return type(node).__name__ == t
 
 
+def _inline(k: str, sub, nodes: dict, edges: list, entry: dict, exit_: dict) -> None:
+    """Inline the flattened subgraph ``sub`` of node ``k``: its inner nodes and edges go to
+    ``nodes``/``edges``; ``entry``/``exit_`` learn where edges into and out of ``k`` go."""
+    ins = [i for i, m in sub.nodes.items() if _is(m, "Input")]
+    outs = [o for o, m in sub.nodes.items() if _is(m, "Output")]
+    if not ins or not outs:
+        raise ConversionError(f"from_nir: nested graph '{k}' has no Input or no Output node")
+    nodes.update({f"{k}.{i}": m for i, m in sub.nodes.items() if i not in ins and i not in outs})
+    for a, b in sub.edges:
+        if a in ins and b in outs:
+            raise ConversionError(f"from_nir: nested graph '{k}' wires its input straight to its output")
+        if a not in ins and b not in outs:
+            edges.append((f"{k}.{a}", f"{k}.{b}"))
+    for i in ins:
+        entry[f"{k}.{i}"] = [f"{k}.{b}" for a, b in sub.edges if a == i]
+    for o in outs:
+        exit_[f"{k}.{o}"] = [f"{k}.{a}" for a, b in sub.edges if b == o]
+    entry[k] = [t for i in ins for t in entry[f"{k}.{i}"]]
+    exit_[k] = [t for o in outs for t in exit_[f"{k}.{o}"]]
+
+
 def flatten(g, nir):
     """``g`` with every nested ``NIRGraph`` node inlined (names ``outer.inner``), recursively.
 
@@ -144,31 +165,10 @@ def flatten(g, nir):
     entry: dict[str, list[str]] = {}   # name an outer edge may point to -> inner targets
     exit_: dict[str, list[str]] = {}
     for k, n in g.nodes.items():
-        if not isinstance(n, nir.NIRGraph):
+        if isinstance(n, nir.NIRGraph):
+            _inline(k, flatten(n, nir), nodes, edges, entry, exit_)
+        else:
             nodes[k] = n
-            continue
-        sub = flatten(n, nir)
-        ins = [i for i, m in sub.nodes.items() if _is(m, "Input")]
-        outs = [o for o, m in sub.nodes.items() if _is(m, "Output")]
-        if not ins or not outs:
-            raise ConversionError(f"from_nir: nested graph '{k}' has no Input or no Output node")
-        for i, m in sub.nodes.items():
-            if i not in ins and i not in outs:
-                nodes[f"{k}.{i}"] = m
-        for a, b in sub.edges:
-            if a in ins and b in outs:
-                raise ConversionError(f"from_nir: nested graph '{k}' wires its input straight to its output")
-            if a not in ins and b not in outs:
-                edges.append((f"{k}.{a}", f"{k}.{b}"))
-        for i in ins:
-            entry[f"{k}.{i}"] = [f"{k}.{b}" for a, b in sub.edges if a == i]
-        for o in outs:
-            exit_[f"{k}.{o}"] = [f"{k}.{a}" for a, b in sub.edges if b == o]
-        entry[k] = [t for i in ins for t in entry[f"{k}.{i}"]]
-        exit_[k] = [t for o in outs for t in exit_[f"{k}.{o}"]]
-    for a, b in g.edges:
-        for s in exit_.get(a, [a]):
-            for d in entry.get(b, [b]):
-                edges.append((s, d))
+    edges += [(s, d) for a, b in g.edges for s in exit_.get(a, [a]) for d in entry.get(b, [b])]
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=dict(getattr(g, "metadata", None) or {}),
                         type_check=False)

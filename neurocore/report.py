@@ -203,16 +203,23 @@ def plot_energy_breakdown(report: Any, path: str | os.PathLike | None = None):
     chip_e = float(_get(report, "energy_per_inference_J"))
     breakdown = dict(_get(report, "breakdown_J") or {})
     kinds = sorted(breakdown, key=lambda k: (_KIND_ORDER.index(k) if k in _KIND_ORDER else len(_KIND_ORDER), k))
-    base_name, prec = _get(report, "baseline_profile"), _get(report, "baseline_precision")
-    base_e, lower = _get(report, "baseline_energy_per_inference_J"), _get(report, "baseline_energy_lower_bound_J")
-    base_parts = {k: float(v) for k, v in (_get(report, "baseline_breakdown_J") or {}).items()
-                  if k not in _BASELINE_NON_ADDITIVE}
-    chip_name, scope = _get(report, "chip_profile"), _get(report, "chip_scope")
     cmap = mpl.colormaps["tab10"]
     colors = {k: cmap(i % 10) for i, k in enumerate(kinds)}
-    base_cmap = mpl.colormaps["Pastel1"]
+    totals = _energy_totals(report, chip_e)
+    fig = _figure((9.0, 2.2 + 0.42 * (len(totals) + len(kinds))))
+    ax_t, ax_b = fig.subplots(2, 1, height_ratios=[len(totals) + 0.6, len(kinds) + 0.6])
+    _totals_panel(ax_t, report, totals, breakdown, kinds, colors, mpl.colormaps["Pastel1"])
+    _breakdown_panel(ax_b, report, chip_e, breakdown, kinds, colors)
+    fig.suptitle(_energy_title(report, chip_e), fontsize=11)
+    _save(fig, path)
+    return fig
 
-    totals = [(f"chip: {chip_name}", chip_e)]
+
+def _energy_totals(report: Any, chip_e: float) -> list[tuple[str, float]]:
+    """The top panel's bars: (label, J per inference) for the chip, its dynamic part, the baseline, its bound."""
+    base_name, prec = _get(report, "baseline_profile"), _get(report, "baseline_precision")
+    base_e, lower = _get(report, "baseline_energy_per_inference_J"), _get(report, "baseline_energy_lower_bound_J")
+    totals = [(f"chip: {_get(report, 'chip_profile')}", chip_e)]
     dyn, static = _get(report, "dynamic_energy_J"), _get(report, "static_energy_J")
     if dyn is not None and static:  # the dynamic part on its own bar: the static attribution is an option
         totals.append((f"dynamic only (static '{_get(report, 'static_model')}' left out)", float(dyn)))
@@ -220,71 +227,79 @@ def plot_energy_breakdown(report: Any, path: str | os.PathLike | None = None):
         totals.append((f"baseline: {base_name} ({prec})", float(base_e)))
     if base_name is not None and lower is not None:
         totals.append(("baseline lower bound\n(ops x power / peak)", float(lower)))
+    return totals
+
+
+def _totals_panel(ax, report: Any, totals, breakdown: dict, kinds: list, colors: dict, base_cmap) -> None:
+    """Top panel: the totals, stacked by kind on a linear axis; log scale when they differ by more than 100x."""
+    base_name = _get(report, "baseline_profile")
+    base_parts = {k: float(v) for k, v in (_get(report, "baseline_breakdown_J") or {}).items()
+                  if k not in _BASELINE_NON_ADDITIVE}
+    chip_e = totals[0][1]
     positive = [v for _, v in totals if v > 0]
     log = len(positive) > 1 and max(positive) / min(positive) > 100
-
-    fig = _figure((9.0, 2.2 + 0.42 * (len(totals) + len(kinds))))
-    ax_t, ax_b = fig.subplots(2, 1, height_ratios=[len(totals) + 0.6, len(kinds) + 0.6])
     ys = np.arange(len(totals))[::-1]
-
-    # ---- totals ------------------------------------------------------------------------
     vmax = max(positive) if positive else 1.0
     for (label, value), y in zip(totals, ys):
         if label.startswith("chip") and not log and chip_e > 0:
             left = 0.0
             for k in kinds:
-                ax_t.barh(y, breakdown[k], left=left, color=colors[k], height=0.6)
+                ax.barh(y, breakdown[k], left=left, color=colors[k], height=0.6)
                 left += breakdown[k]
         elif label.startswith("baseline:") and not log and base_parts:
             left = 0.0
             for i, (k, v) in enumerate(base_parts.items()):
-                ax_t.barh(y, v, left=left, color=base_cmap(i % 9), height=0.6, edgecolor="0.5", label=k.replace("_", " "))
+                ax.barh(y, v, left=left, color=base_cmap(i % 9), height=0.6, edgecolor="0.5", label=k.replace("_", " "))
                 left += v
         else:
             color = "tab:blue" if label.startswith("chip") else ("0.55" if label.startswith("baseline:") else "0.8")
-            ax_t.barh(y, value, color=color, height=0.6, edgecolor="0.4")
-        ax_t.text(value * 1.15 if log else value + 0.01 * vmax, y, format_si(value, "J"), va="center", fontsize=9)
-    ax_t.set_yticks(ys, [lab for lab, _ in totals])
+            ax.barh(y, value, color=color, height=0.6, edgecolor="0.4")
+        ax.text(value * 1.15 if log else value + 0.01 * vmax, y, format_si(value, "J"), va="center", fontsize=9)
+    ax.set_yticks(ys, [lab for lab, _ in totals])
     if log:
-        ax_t.set_xscale("log")
-        ax_t.set_xlim(min(positive) / 3, max(positive) * 12)
-        ax_t.set_xlabel("energy per inference (J, log scale)")
+        ax.set_xscale("log")
+        ax.set_xlim(min(positive) / 3, max(positive) * 12)
+        ax.set_xlabel("energy per inference (J, log scale)")
     else:
-        ax_t.set_xlim(0, vmax * 1.25)
-        ax_t.set_xlabel("energy per inference (J)")
+        ax.set_xlim(0, vmax * 1.25)
+        ax.set_xlabel("energy per inference (J)")
     if not log and base_parts:
-        ax_t.legend(title=f"{base_name} by kind", fontsize=8, title_fontsize=8, loc="upper left",
-                    bbox_to_anchor=(1.01, 1.0), frameon=False)
-    _eng_axis(ax_t.xaxis, "J")
-    ax_t.grid(axis="x", alpha=0.3)
+        ax.legend(title=f"{base_name} by kind", fontsize=8, title_fontsize=8, loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0), frameon=False)
+    _eng_axis(ax.xaxis, "J")
+    ax.grid(axis="x", alpha=0.3)
 
-    # ---- chip breakdown ------------------------------------------------------------------
+
+def _breakdown_panel(ax, report: Any, chip_e: float, breakdown: dict, kinds: list, colors: dict) -> None:
+    """Bottom panel: the chip's energy by kind with its share; a kind priced 0 J says why."""
     notes = _kind_notes(report)
     yb = np.arange(len(kinds))[::-1]
     bmax = max([breakdown[k] for k in kinds] + [0.0]) or 1.0
     for k, y in zip(kinds, yb):
         v = breakdown[k]
-        ax_b.barh(y, v, color=colors[k], height=0.6)
+        ax.barh(y, v, color=colors[k], height=0.6)
         share = f"{100 * v / chip_e:.1f} %" if chip_e else ""
         text = f"{format_si(v, 'J')}  {share}"
         if v == 0 and k in notes:
             text = f"0 J  ({notes[k]})"
-        ax_b.text(v + 0.01 * bmax, y, text, va="center", fontsize=8.5)
-    ax_b.set_yticks(yb, [k.replace("_", " ") for k in kinds])
-    ax_b.set_xlim(0, bmax * 1.6)
-    ax_b.set_xlabel(f"chip energy per inference by kind (J); total {format_si(chip_e, 'J')}")
-    _eng_axis(ax_b.xaxis, "J")
-    ax_b.grid(axis="x", alpha=0.3)
+        ax.text(v + 0.01 * bmax, y, text, va="center", fontsize=8.5)
+    ax.set_yticks(yb, [k.replace("_", " ") for k in kinds])
+    ax.set_xlim(0, bmax * 1.6)
+    ax.set_xlabel(f"chip energy per inference by kind (J); total {format_si(chip_e, 'J')}")
+    _eng_axis(ax.xaxis, "J")
+    ax.grid(axis="x", alpha=0.3)
 
+
+def _energy_title(report: Any, chip_e: float) -> str:
+    base_name, prec = _get(report, "baseline_profile"), _get(report, "baseline_precision")
+    base_e, lower = _get(report, "baseline_energy_per_inference_J"), _get(report, "baseline_energy_lower_bound_J")
     base_txt = f" vs baseline '{base_name}' ({prec})" if base_name is not None else ""
     ratios = [f"chip / {what} = {_ratio(chip_e, other)}" for what, other in (("baseline", base_e),
                                                                                ("lower bound", lower))
               if other]
-    fig.suptitle(f"Energy per inference: chip '{chip_name}' ({scope}){base_txt}\n"
-                 f"batch {_get(report, 'batch_size')}, {_get(report, 'n_steps')} steps, "
-                 f"{_get(report, 'n_chips_used')} chip(s)" + "".join(f"; {r}" for r in ratios), fontsize=11)
-    _save(fig, path)
-    return fig
+    return (f"Energy per inference: chip '{_get(report, 'chip_profile')}' ({_get(report, 'chip_scope')}){base_txt}\n"
+            f"batch {_get(report, 'batch_size')}, {_get(report, 'n_steps')} steps, "
+            f"{_get(report, 'n_chips_used')} chip(s)" + "".join(f"; {r}" for r in ratios))
 
 
 def _ratio(a: float, b: float) -> str:
@@ -438,20 +453,32 @@ def plot_core_heatmap(result_or_program: Any, metric: str = "synops", path: str 
     values = core_metric(result_or_program, metric, relative)
     chip = prog.chip
     grid = core_grid(prog, values)
-    sx, sy = _subgrid(chip.cores_per_tile)
     mx, my = chip.mesh_x, chip.mesh_y
-    from matplotlib.ticker import EngFormatter, MaxNLocator, PercentFormatter
-
     cmap = mpl.colormaps["viridis"].with_extremes(bad="#e8e8e8")
-    aspect_w = min(12.0, max(6.5, 0.7 * mx * sx / max(sx, 1) + 3.5))
+    aspect_w = min(12.0, max(6.5, 0.7 * mx + 3.5))
     aspect_h = min(10.0, max(3.0, aspect_w * my / mx * 0.85 + 1.2))
     fig = _figure((aspect_w, aspect_h))
     ax = fig.subplots()
     vmax, scale_note = _heatmap_scale(prog, result_or_program, metric, relative, values)
     im = ax.imshow(grid, origin="lower", cmap=cmap, vmin=0, vmax=vmax, interpolation="nearest",
                    extent=(-0.5, mx - 0.5, -0.5, my - 0.5), aspect="equal")
+    _grid_lines(ax, chip)
+    if annotate is None:
+        annotate = prog.n_cores_used <= 64 and grid.size <= 1024
+    if annotate:
+        _annotate_cores(ax, prog, values, relative, im.norm)
+    _heatmap_axes(ax, mx, my)
+    label = _heatmap_label(metric, relative)
+    _heatmap_colorbar(fig, ax, im, f"{label}\n{scale_note}", relative, vmax, my / mx)
+    ax.set_title(_heatmap_title(prog, values, metric, relative, label), fontsize=10)
+    _save(fig, path)
+    return fig
 
-    # tile and core boundaries (skipped where they would be denser than the pixels)
+
+def _grid_lines(ax, chip) -> None:
+    """Core (thin) and tile (thick) boundaries in white, skipped where denser than the pixels; chips in black."""
+    sx, sy = _subgrid(chip.cores_per_tile)
+    mx, my = chip.mesh_x, chip.mesh_y
     if mx * sx <= 96 and my * sy <= 96:
         if sx > 1 or sy > 1:
             for i in range(mx * sx + 1):
@@ -469,19 +496,24 @@ def plot_core_heatmap(result_or_program: Any, metric: str = "synops", path: str 
         for j in range(chip.chips_y + 1):
             ax.axhline(j * chip.tiles_y - 0.5, color="black", lw=2.2)
 
-    if annotate is None:
-        annotate = prog.n_cores_used <= 64 and grid.size <= 1024
-    if annotate:
-        norm = im.norm
-        for slot, core in enumerate(np.asarray(prog.core_ids)):
-            tx, ty = chip.core_xy(int(core))
-            local = int(core) % chip.cores_per_tile
-            cx = tx - 0.5 + (local % sx + 0.5) / sx
-            cy = ty - 0.5 + (local // sx + 0.5) / sy
-            v = values[slot]
-            txt = _percent(v) if relative else _compact(v)
-            ax.text(cx, cy, txt, ha="center", va="center", fontsize=6.5 if sx > 1 else 8,
-                    color="black" if norm(v) > 0.6 else "white")
+
+def _annotate_cores(ax, prog: Any, values: NDArray, relative: bool, norm) -> None:
+    """Each used core's value printed in its cell (dark text on bright cells)."""
+    chip = prog.chip
+    sx, sy = _subgrid(chip.cores_per_tile)
+    for slot, core in enumerate(np.asarray(prog.core_ids)):
+        tx, ty = chip.core_xy(int(core))
+        local = int(core) % chip.cores_per_tile
+        cx = tx - 0.5 + (local % sx + 0.5) / sx
+        cy = ty - 0.5 + (local // sx + 0.5) / sy
+        v = values[slot]
+        txt = _percent(v) if relative else _compact(v)
+        ax.text(cx, cy, txt, ha="center", va="center", fontsize=6.5 if sx > 1 else 8,
+                color="black" if norm(v) > 0.6 else "white")
+
+
+def _heatmap_axes(ax, mx: int, my: int) -> None:
+    from matplotlib.ticker import MaxNLocator
 
     ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(mx, 16)))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(my, 16)))
@@ -491,29 +523,37 @@ def plot_core_heatmap(result_or_program: Any, metric: str = "synops", path: str 
     for s in ax.spines.values():
         s.set_visible(False)
 
+
+def _heatmap_label(metric: str, relative: bool) -> str:
     if metric in RUN_METRICS:
-        label = RUN_METRICS[metric]
-    else:
-        label = PROGRAM_METRICS[metric][0]
-        if relative:
-            label = label.split(" (")[0] + " (% of the core limit)"
-    cbar = fig.colorbar(im, ax=ax, shrink=min(0.9, max(0.45, my / mx * 1.2)), pad=0.02)
-    cbar.set_label(f"{label}\n{scale_note}", fontsize=8)
+        return RUN_METRICS[metric]
+    label = PROGRAM_METRICS[metric][0]
+    return label.split(" (")[0] + " (% of the core limit)" if relative else label
+
+
+def _heatmap_colorbar(fig, ax, im, label: str, relative: bool, vmax: float, ratio: float) -> None:
+    from matplotlib.ticker import EngFormatter, PercentFormatter
+
+    cbar = fig.colorbar(im, ax=ax, shrink=min(0.9, max(0.45, ratio * 1.2)), pad=0.02)
+    cbar.set_label(label, fontsize=8)
     if relative:
         cbar.ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
     elif vmax >= 1e4:
         cbar.ax.yaxis.set_major_formatter(EngFormatter())
-    layout = f"{mx} x {my} tiles" + (f" of {sx} x {sy} cores" if chip.cores_per_tile > 1 else "")
+
+
+def _heatmap_title(prog: Any, values: NDArray, metric: str, relative: bool, label: str) -> str:
+    chip = prog.chip
+    sx, sy = _subgrid(chip.cores_per_tile)
+    layout = f"{chip.mesh_x} x {chip.mesh_y} tiles" + (f" of {sx} x {sy} cores" if chip.cores_per_tile > 1 else "")
     if chip.n_chips > 1:
         layout += f", {chip.chips_x} x {chip.chips_y} chips"
     extra = ""
     if metric in PROGRAM_METRICS and not relative:
         limit = getattr(chip, PROGRAM_METRICS[metric][1])
         extra = f"; max {int(values.max()) if values.size else 0:,} of {limit:,} per core"
-    ax.set_title(f"Per-core {label} on '{chip.name}'\n{prog.n_cores_used} of {chip.n_cores} cores used "
-                 f"({layout}; grey: unused){extra}", fontsize=10)
-    _save(fig, path)
-    return fig
+    return (f"Per-core {label} on '{chip.name}'\n{prog.n_cores_used} of {chip.n_cores} cores used "
+            f"({layout}; grey: unused){extra}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -637,66 +677,81 @@ def plot_vs_timesteps(rows: Sequence[Mapping[str, Any]], path: str | os.PathLike
         if missing:
             raise ReportError(f"row {i} lacks {missing}; each row needs 'n_steps', 'accuracy' and "
                               "'energy_per_inference_J'")
-    from matplotlib.ticker import EngFormatter, MaxNLocator, PercentFormatter
-
     groups: dict[Any, list[Mapping[str, Any]]] = {}
     for r in rows:
         groups.setdefault(r.get("label"), []).append(r)
     fig = _figure((7.5, 6.0))
     ax_a, ax_e = fig.subplots(2, 1, sharex=True)
-    accs = [float(r["accuracy"]) for r in rows if r["accuracy"] is not None]
-    anns = sorted({float(r["ann_accuracy"]) for r in rows if r.get("ann_accuracy") is not None})
-    fraction = all(0 <= a <= 1 for a in accs + anns)
     energies = []
     for i, (label, rs) in enumerate(groups.items()):
-        rs = sorted(rs, key=lambda r: r["n_steps"])
-        color = f"C{i % 10}"
-        name = None if label is None else str(label)
-        pts = [(r["n_steps"], float(r["accuracy"])) for r in rs if r["accuracy"] is not None]
-        if pts:
-            ax_a.plot(*zip(*pts), marker="o", color=color, label=name)
-        pts = [(r["n_steps"], float(r["energy_per_inference_J"])) for r in rs
-               if r["energy_per_inference_J"] is not None]
-        if pts:
-            ax_e.plot(*zip(*pts), marker="o", color=color, label=(name or "chip"))
-            energies += [e for _, e in pts]
-        base = [(r["n_steps"], float(r["baseline_energy_per_inference_J"])) for r in rs
-                if r.get("baseline_energy_per_inference_J") is not None]
-        if base:
-            ax_e.plot(*zip(*base), linestyle="--", color=color, alpha=0.7,
-                      label="dense baseline" + (f" ({name})" if name else ""))
-            energies += [e for _, e in base]
-    for j, a in enumerate(anns):
-        ax_a.axhline(a, color="0.3", linestyle=":", label="ANN accuracy" if j == 0 else None)
-    ax_a.set_ylabel("accuracy")
-    if not accs and not anns:
-        ax_a.text(0.5, 0.5, "no accuracy in these rows (run without labels?)", transform=ax_a.transAxes,
-                  ha="center", va="center", color="0.4")
-        ax_a.set_yticks([])
-    if fraction and (accs or anns):
-        ax_a.yaxis.set_major_formatter(PercentFormatter(xmax=1))
-    ax_a.grid(alpha=0.3)
-    if ax_a.get_legend_handles_labels()[0]:
-        ax_a.legend(fontsize=8)
-    pos = [e for e in energies if e > 0]
-    if len(pos) > 1 and max(pos) / min(pos) > 100:
-        ax_e.set_yscale("log")
-        ax_e.yaxis.set_major_formatter(EngFormatter(unit="J", places=0))
-    else:
-        ax_e.yaxis.set_major_formatter(EngFormatter(unit="J"))
-    ax_e.set_ylabel("energy per inference")
-    ax_e.set_xlabel("timesteps per inference")
-    steps = sorted({int(r["n_steps"]) for r in rows})
-    if len(steps) <= 12:
-        ax_e.set_xticks(steps)
-    else:
-        ax_e.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax_e.grid(alpha=0.3)
-    if ax_e.get_legend_handles_labels()[0]:
-        ax_e.legend(fontsize=8)
+        energies += _sweep_lines(ax_a, ax_e, sorted(rs, key=lambda r: r["n_steps"]), f"C{i % 10}",
+                                 None if label is None else str(label))
+    _accuracy_panel(ax_a, rows)
+    _energy_panel(ax_e, rows, energies)
     fig.suptitle("Accuracy and energy per inference vs timesteps", fontsize=11)
     _save(fig, path)
     return fig
+
+
+def _sweep_lines(ax_a, ax_e, rs: list, color: str, name: str | None) -> list[float]:
+    """One group's accuracy, energy and (dashed) baseline lines; returns the energies drawn."""
+    pts = [(r["n_steps"], float(r["accuracy"])) for r in rs if r["accuracy"] is not None]
+    if pts:
+        ax_a.plot(*zip(*pts), marker="o", color=color, label=name)
+    energies = []
+    pts = [(r["n_steps"], float(r["energy_per_inference_J"])) for r in rs if r["energy_per_inference_J"] is not None]
+    if pts:
+        ax_e.plot(*zip(*pts), marker="o", color=color, label=(name or "chip"))
+        energies += [e for _, e in pts]
+    base = [(r["n_steps"], float(r["baseline_energy_per_inference_J"])) for r in rs
+            if r.get("baseline_energy_per_inference_J") is not None]
+    if base:
+        ax_e.plot(*zip(*base), linestyle="--", color=color, alpha=0.7,
+                  label="dense baseline" + (f" ({name})" if name else ""))
+        energies += [e for _, e in base]
+    return energies
+
+
+def _accuracy_panel(ax, rows) -> None:
+    """ANN accuracy lines, labels, percent axis when every accuracy is a fraction, a note when there is none."""
+    from matplotlib.ticker import PercentFormatter
+
+    accs = [float(r["accuracy"]) for r in rows if r["accuracy"] is not None]
+    anns = sorted({float(r["ann_accuracy"]) for r in rows if r.get("ann_accuracy") is not None})
+    for j, a in enumerate(anns):
+        ax.axhline(a, color="0.3", linestyle=":", label="ANN accuracy" if j == 0 else None)
+    ax.set_ylabel("accuracy")
+    if not accs and not anns:
+        ax.text(0.5, 0.5, "no accuracy in these rows (run without labels?)", transform=ax.transAxes,
+                ha="center", va="center", color="0.4")
+        ax.set_yticks([])
+    if all(0 <= a <= 1 for a in accs + anns) and (accs or anns):
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1))
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+
+
+def _energy_panel(ax, rows, energies: list[float]) -> None:
+    """Log energy axis when the energies differ by more than 100x; the step counts as ticks when few."""
+    from matplotlib.ticker import EngFormatter, MaxNLocator
+
+    pos = [e for e in energies if e > 0]
+    if len(pos) > 1 and max(pos) / min(pos) > 100:
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(EngFormatter(unit="J", places=0))
+    else:
+        ax.yaxis.set_major_formatter(EngFormatter(unit="J"))
+    ax.set_ylabel("energy per inference")
+    ax.set_xlabel("timesteps per inference")
+    steps = sorted({int(r["n_steps"]) for r in rows})
+    if len(steps) <= 12:
+        ax.set_xticks(steps)
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ batch to one kernel call (``neurocore.kernels._sim``): no Python per timestep.
 from __future__ import annotations
 
 import os
+from typing import NamedTuple
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +19,8 @@ from neurocore.mapping.program import Program
 from neurocore.mapping.replicate import pack_inputs, sample_view
 from neurocore.mapping.units import SYNAPSE_UNITS, default_synapse_unit
 
-__all__ = ["Simulator", "RunResult", "PROBE_VARIABLES", "CORE_STEP_KEYS", "RECORD_OPTIONS", "check_labels", "kernel_tables", "load_kernel"]
+__all__ = ["Simulator", "RunResult", "BACKENDS", "PROBE_VARIABLES", "CORE_STEP_KEYS", "RECORD_OPTIONS", "check_labels",
+           "kernel_tables", "load_kernel"]
 
 #: ``RunResult.core_steps`` keys, each (batch, n_steps, n_cores_used) int32: the kernel's
 #: per-core counter table (``CORE_COUNTER_NAMES``), one named column each.
@@ -241,6 +243,13 @@ def _record_options(record) -> bool:
     return "core_steps" in names
 
 
+class _Kept(NamedTuple):
+    """What a run keeps beyond the default: the full per-step per-core table, and the chip-time models."""
+
+    core_steps: bool
+    timings: tuple
+
+
 def _timings(chip_time) -> tuple:
     """The chip-time models of a run: ``chip_time`` (one or several CoreTiming) or the registered defaults."""
     from neurocore.steptime import CoreTiming, default_timings
@@ -278,7 +287,8 @@ def concat_results(parts: list[RunResult]) -> RunResult:
     first = parts[0]
 
     def cat(arrays):
-        return np.concatenate(list(arrays), axis=0)
+        arrays = list(arrays)
+        return None if arrays[0] is None else np.concatenate(arrays, axis=0)
 
     return RunResult(
         program=first.program, n_steps=first.n_steps,
@@ -288,10 +298,12 @@ def concat_results(parts: list[RunResult]) -> RunResult:
         core_steps={k: cat(r.core_steps[k] for r in parts) for k in first.core_steps},
         core_totals={k: cat(r.core_totals[k] for r in parts) for k in first.core_totals},
         chip_time={k: cat(r.chip_time[k] for r in parts) for k in first.chip_time},
-        busiest_link=cat(r.busiest_link for r in parts), link_packets=sum(r.link_packets for r in parts),
+        busiest_link=cat(r.busiest_link for r in parts),
+        link_packets=None if first.link_packets is None else sum(r.link_packets for r in parts),
         final_state={k: cat(r.final_state[k] for r in parts) for k in first.final_state},
         meta=dict(first.meta, **({"samples": sum(r.meta["samples"] for r in parts)} if "samples" in first.meta else {})),
         predictions=None if first.predictions is None else cat(r.predictions for r in parts),
+        backend=first.backend,
     )
 
 
@@ -494,6 +506,10 @@ class RunResult:
     tags: dict[str, dict[str, NDArray[np.int64]]] = field(default_factory=dict)
     core_totals: dict[str, NDArray[np.int64]] = field(default_factory=dict)
     chip_time: dict[str, NDArray[np.float64]] = field(default_factory=dict)
+    #: The model of execution that produced it (:data:`BACKENDS`). A ``"float"`` result has
+    #: ``predictions`` and ``spike_counts`` only: ``counters``, ``core_steps``, ``probes``
+    #: and ``final_state`` are empty, ``busiest_link`` and ``link_packets`` are None.
+    backend: str = "kernel"
 
     def __post_init__(self) -> None:
         if not self.core_totals and self.core_steps:  # results built from a full table (learning, reference)
@@ -501,11 +517,30 @@ class RunResult:
 
     @property
     def batch_size(self) -> int:
-        return int(self.busiest_link.shape[0])
+        if self.busiest_link is not None:
+            return int(self.busiest_link.shape[0])
+        for arr in (self.predictions, *self.spike_counts.values()):
+            if arr is not None:
+                return int(np.shape(arr)[0])
+        return 0
+
+    @property
+    def has_counters(self) -> bool:
+        """True when the result holds the chip's counters (every backend except ``"float"``)."""
+        return self.backend != "float"
+
+    def require_counters(self, what: str) -> None:
+        """Raise a :class:`SimulationError` naming ``what`` when this result has no chip counters."""
+        if not self.has_counters:
+            raise SimulationError(f"{what} needs the chip's counters; this RunResult comes from backend='float' "
+                                  "(the converter's float twin models no chip): run nc.Simulator(program) "
+                                  "(backend='kernel') or backend='reference' for counters")
 
     @property
     def steps(self) -> NDArray[np.int64]:
         """Steps each sample ran, (batch,) int64: ``n_steps`` unless an early-stop rule stopped it sooner."""
+        if "timesteps" not in self.counters:  # the float backend keeps no counters and never stops early
+            return np.full(self.batch_size, self.n_steps, np.int64)
         return np.asarray(self.counters["timesteps"], np.int64)
 
     def accuracy(self, labels) -> float:
@@ -523,6 +558,7 @@ class RunResult:
         """
         from neurocore.validate import validate_result
 
+        self.require_counters("RunResult.validate")
         validate_result(self, where)
         return self
 
@@ -535,6 +571,7 @@ class RunResult:
         from neurocore._io import write_npz
         from neurocore.mapping.io import program_parts
 
+        self.require_counters("RunResult.save")
         prog_head, prog_arrays = program_parts(self.program)
         arrays = {f"program/{k}": v for k, v in prog_arrays.items()}
         arrays.update({f"counters/{k}": v for k, v in self.counters.items()})
@@ -552,7 +589,8 @@ class RunResult:
             arrays["predictions"] = np.asarray(self.predictions)
         meta = {k: v for k, v in self.meta.items() if isinstance(v, (int, float, str, bool, type(None)))}
         return write_npz(path, "result", 1, {"n_steps": self.n_steps, "meta": meta, "program": prog_head,
-                                             "probe_names": probe_names, "chip_time_keys": chip_keys}, arrays)
+                                             "probe_names": probe_names, "chip_time_keys": chip_keys,
+                                             "backend": self.backend}, arrays)
 
     @staticmethod
     def load(path) -> RunResult:
@@ -576,13 +614,17 @@ class RunResult:
             from neurocore.learning_sim import learned_from_state
 
             weights, tags = learned_from_state(program, final)
+            backend = head.get("backend", "kernel")   # files from before backends: the kernel's
+            if backend not in ("kernel", "reference"):
+                raise FileFormatError(f"'{path}': result header says backend {backend!r}; results with chip "
+                                      "counters come from 'kernel' or 'reference'")
             result = RunResult(program=program, n_steps=n_steps,
                                counters=counters, spike_counts=groups.get("spike_counts", {}), probes=probes,
                                core_steps=core_steps, busiest_link=arrays["busiest_link"],
                                link_packets=arrays["link_packets"], final_state=final,
                                meta=dict(head.get("meta", {})), predictions=arrays.get("predictions"),
                                weights=weights, tags=tags, core_totals=groups.get("core_totals", {}),
-                               chip_time=chip_time)
+                               chip_time=chip_time, backend=backend)
         except (KeyError, TypeError, ValueError) as exc:
             if isinstance(exc, FileFormatError):
                 raise
@@ -603,20 +645,125 @@ class RunResult:
         return self.summary().splitlines()[0]
 
 
-class Simulator:
-    """Runs a compiled :class:`~neurocore.mapping.Program` on batches of inputs."""
+def _check_steps(n_steps) -> int:
+    if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
+        raise SimulationError(f"n_steps must be a positive int, got {n_steps!r}")
+    return int(n_steps)
 
-    def __init__(self, program: Program) -> None:
+
+def _thread_count(n_threads) -> int:
+    """``n_threads``, else ``NEUROCORE_NUM_THREADS``, else the CPU count; a positive int or a SimulationError."""
+    if n_threads is None:
+        env = os.environ.get("NEUROCORE_NUM_THREADS", "")
+        if env and not env.strip().isdigit():
+            raise SimulationError(f"NEUROCORE_NUM_THREADS={env!r} is not a positive integer; set it to a thread "
+                                  "count or unset it")
+        n_threads = int(env) if env else (os.cpu_count() or 1)
+    if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
+        raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
+    return int(n_threads)
+
+
+def _counter_order(counters: dict) -> list[str]:
+    """The counter names in the kernel's order (``COUNTER_NAMES``) when it is built, else as given."""
+    try:
+        names = load_kernel().COUNTER_NAMES
+    except BuildError:  # pragma: no cover - the reference backend runs without the compiled kernel
+        return list(counters)
+    return [k for k in names if k in counters] + [k for k in counters if k not in names]
+
+
+def _float_twin(program: Program):
+    """The converter's float SNN carried by ``program`` (``program.float_snn`` or ``meta["float_snn"]``), or None."""
+    twin = getattr(program, "float_snn", None)
+    return twin if twin is not None else program.meta.get("float_snn")
+
+
+def _probe_columns(pidx: dict, var: str) -> NDArray[np.int32]:
+    """Neuron indices a probe of ``var`` records, population after population."""
+    parts = [np.arange(off, off + n, dtype=np.int32) for _, off, n in pidx[var]]
+    return np.concatenate(parts) if parts else np.zeros(0, np.int32)
+
+
+def _split_probes(pidx: dict, columns: dict[str, NDArray]) -> dict[str, dict[str, NDArray]]:
+    """``{population: {variable: (B, T, n)}}`` from per-variable (B, T, probed neurons) arrays."""
+    out: dict[str, dict[str, NDArray]] = {}
+    for var, arr in columns.items():
+        col = 0
+        for pop, _, n in pidx[var]:
+            out.setdefault(pop, {})[var] = arr[:, :, col: col + n]
+            col += n
+    return out
+
+
+#: Models of execution a :class:`Simulator` can run a Program on (``Simulator(program, backend=...)``).
+#: Each gives a :class:`RunResult`; ``kernel`` and ``reference`` give equal ones, field for field.
+BACKENDS = {
+    "kernel": "the compiled Cython kernel (default): fast, exact, every counter",
+    "reference": "the NumPy twin of the kernel running the Program's tables "
+                 "(neurocore.kernels.reference_tables): exact and slow; same RunResult as the kernel",
+    "float": "the converter's unquantized float SNN (nc.convert Programs only): spike counts and predictions; "
+             "no chip counters, core steps, links, probes or state",
+}
+
+
+class Simulator:
+    """Runs a compiled :class:`~neurocore.mapping.Program` on batches of inputs.
+
+    Parameters
+    ----------
+    program : Program
+        From :func:`neurocore.compile` (or :meth:`Program.load`).
+    backend : {"kernel", "reference", "float"}
+        The model of execution (see :data:`BACKENDS`): one Program, several models, one
+        :class:`RunResult` type. ``"reference"`` runs the same integer arithmetic in NumPy
+        (bit-identical RunResult, for checking and debugging); ``"float"`` runs the float
+        twin ``nc.convert`` keeps, so ``RunResult.backend == "float"`` results carry
+        predictions and spike counts but no chip counters (:meth:`RunResult.require_counters`).
+        ``run`` takes the same arguments on every backend: ``reference`` ignores ``n_threads``,
+        ``block`` and ``memory_limit``; ``float`` also takes no ``probes``, ``learning`` or
+        ``initial_state``; only ``kernel`` takes ``stop``.
+
+    If the Program carries a codec (``program.codec``, set by ``nc.convert``), ``run`` takes
+    the ANN's float samples, shape (batch, features...): the codec encodes them into per-step
+    channel values and ``RunResult.predictions`` holds the decoded outputs. A Program compiled
+    with ``replicas=k`` takes one replica's channels per sample: sample i runs on replica
+    i % k in chip run i // k, so the result has ceil(B / k) rows of counters and
+    ``meta["samples"] = B`` (see :mod:`neurocore.mapping.replicate`).
+    """
+
+    def __init__(self, program: Program, backend: str = "kernel") -> None:
         if not isinstance(program, Program):
             raise SimulationError(f"Simulator needs a Program from nc.compile(graph, chip), got "
                                   f"{type(program).__name__}")
+        if not isinstance(backend, str) or backend not in BACKENDS:
+            raise SimulationError(f"backend={backend!r} is not a model of execution; choose one of "
+                                  f"{sorted(BACKENDS)}")
         # the kernel does no bounds checks: check the tables once, then run on private copies
         program.validate()
         self.program = program
+        self.backend = backend
+        _SETUP[backend](self)
+
+    def _setup_kernel(self) -> None:
         self._kernel = load_kernel()
-        self._tables = kernel_tables(program)
+        self._tables = kernel_tables(self.program)
         self._ktables = self._kernel.Tables(self._tables)
-        self._bound_parts = bound_parts(program)
+        self._bound_parts = bound_parts(self.program)
+
+    def _setup_reference(self) -> None:
+        from neurocore.learning_sim import has_plasticity
+
+        if has_plasticity(self.program):
+            raise SimulationError("backend='reference' runs Programs without plastic projections; this one learns: "
+                                  "use backend='kernel' (neurocore.kernels.learning_reference is its NumPy twin)")
+
+    def _setup_float(self) -> None:
+        self._float = _float_twin(self.program)
+        if self._float is None:
+            raise SimulationError("backend='float' runs the float twin nc.convert() keeps with the graph; this "
+                                  "Program has none (a hand-built graph, or a Program read from a file): use "
+                                  "backend='kernel' or 'reference'")
 
     def _check_inputs(self, inputs, n_steps) -> NDArray[np.int32]:
         p = self.program
@@ -685,14 +832,18 @@ class Simulator:
         batch = int(shape[0]) if len(shape) and not single else 1
         itemsize = np.asarray(inputs).dtype.itemsize if hasattr(inputs, "dtype") else 8
         threads = min(n_threads, max(batch, 1))
+        tables = getattr(self, "_tables", None)  # the kernel's; the reference backend has none
+        if isinstance(block, (int, np.integer)) and 1 <= block <= 64:
+            blk = int(block)
+        else:
+            blk = block_size(tables, True, max(batch, 1), threads) if tables is not None else 1
         est = run_estimate(batch, n_steps, p.n_inputs, p.n_neurons, p.n_cores_used,
                            {v: sum(n for _, _, n in idx) for v, idx in pidx.items()}, p.n_delay_slots,
                            threads, n_features=codec.n_channels if codec is not None else None,
                            encoding=codec.encoding if codec is not None else None, input_itemsize=itemsize,
                            record_core_steps=_record_options(record), n_timings=len(_timings(chip_time)),
-                           block=block if isinstance(block, (int, np.integer)) and 1 <= block <= 64
-                           else block_size(self._tables, True, max(batch, 1), threads),
-                           n_links=self._tables["n_links"])
+                           block=blk, n_links=tables["n_links"] if tables is not None
+                           else p.chip.mesh_x * p.chip.mesh_y * 4)
         check_memory(est, memory_limit, RUN_ADVICE)
 
     def run(self, inputs, n_steps: int, probes: dict[str, list[str]] | None = None,
@@ -719,18 +870,12 @@ class Simulator:
         seed : int
             Seed of a stochastic input encoding (Poisson), when the Program has a codec.
         memory_limit : float, optional
-            Bytes this run may allocate (default: :func:`neurocore.resources.available_memory`,
-            the cgroup limit or MemAvailable). A larger request raises :class:`ResourceError`
-            before any work, naming the size and what to reduce (steps, batch, probes).
-        learning : bool or dict, optional
-            Programs with plastic projections only: False (or ``{projection: False}``) freezes
-            weights for this run. See :mod:`neurocore.learning_sim`.
-        initial_state : RunResult, optional
-            Continue from the end of an earlier learning run (weights, traces, u, v, time).
+            Bytes this run may allocate (default: :func:`neurocore.resources.available_memory`).
+            A larger request raises :class:`ResourceError` before any work, naming the size.
+        learning, initial_state : bool or dict, RunResult, optional
+            Plastic Programs only (:mod:`neurocore.learning_sim`): False (or ``{projection: False}``)
+            freezes weights; continue from the end of an earlier learning run.
 
-        A Program compiled with ``replicas=k`` takes one replica's channels per sample:
-        sample i runs on replica i % k in chip run i // k, so the result has ceil(B / k)
-        rows of counters and ``meta["samples"] = B`` (see :mod:`neurocore.mapping.replicate`).
         block : int, optional
             Samples the kernel advances in lockstep, 1 to 64 (default :func:`block_size`:
             from the L2 cache size). A block reads each synapse row once per step for all
@@ -741,7 +886,6 @@ class Simulator:
             sample costs no further work, its counters, final state and prediction are
             those of a run of exactly ``result.steps[i]`` steps, and its probes are zero
             after that step.
-
         record : str or tuple of str, optional
             Extra per-step data to keep (:data:`RECORD_OPTIONS`): ``"core_steps"`` keeps every
             core's counters every step (``RunResult.core_steps``, batch x n_steps x cores x 7
@@ -752,75 +896,95 @@ class Simulator:
             ``nc.energy.core_timing(profile)``) whose per-step slowest-core work the kernel
             sums per sample (``RunResult.chip_time``). Default: every shipped chip profile's.
 
-        If the Program carries a codec (``program.codec``, set by ``nc.convert``),
-        ``inputs`` are the ANN's float samples, shape (batch, features...): the codec
-        encodes them into per-step channel values and ``RunResult.predictions`` holds the
-        decoded outputs.
+        Converted Programs take float samples and replicated ones pack samples: see the class
+        docstring.
 
-        Returns
-        -------
-        RunResult
+        Returns a :class:`RunResult`.
         """
-        p = self.program
-        codec = p.codec
-        if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
-            raise SimulationError(f"n_steps must be a positive int, got {n_steps!r}")
+        T = _check_steps(n_steps)
+        if stop is not None and self.backend != "kernel":
+            raise SimulationError(f"stop= (early stopping) runs on backend='kernel', not {self.backend!r}")
+        if self.backend == "float":
+            return self._run_float(inputs, T, probes, seed, learning, initial_state)
         from neurocore.learning_sim import has_plasticity
 
+        p = self.program
+        plastic = has_plasticity(p)
         # plastic programs probe projections too; run_learning checks their probes
-        pidx = {v: [] for v in PROBE_VARIABLES} if has_plasticity(p) else self._probe_index(probes)
-        if n_threads is None:
-            env = os.environ.get("NEUROCORE_NUM_THREADS", "")
-            if env and not env.strip().isdigit():
-                raise SimulationError(f"NEUROCORE_NUM_THREADS={env!r} is not a positive integer; set it to a thread "
-                                      "count or unset it")
-            n_threads = int(env) if env else (os.cpu_count() or 1)
-        if not isinstance(n_threads, (int, np.integer)) or n_threads < 1:
-            raise SimulationError(f"n_threads must be a positive int, got {n_threads!r}")
-        self._check_memory(inputs, int(n_steps), pidx, int(n_threads), memory_limit, record, chip_time, block)
-        raw_inputs = inputs
+        pidx = {v: [] for v in PROBE_VARIABLES} if plastic else self._probe_index(probes)
+        n_threads = _thread_count(n_threads)
+        self._check_memory(inputs, T, pidx, n_threads, memory_limit, record, chip_time, block)
+        x, n_samples = self._encode(inputs, T, seed)
+        if plastic:  # plastic projections run on the learning kernel, one sample at a time
+            return _run_plastic(self, x, T, probes, stop, learning, initial_state)
+        if initial_state is not None or learning is not True:
+            raise SimulationError("learning= and initial_state= apply to Programs with plastic projections; "
+                                  "this Program has none")
+        stop_args = _stop_args(p, stop, n_samples)
+        kept = _Kept(_record_options(record), _timings(chip_time))
+        result = _RUNNERS[self.backend](self, x, T, pidx, n_threads, block, stop_args, kept)
+        return self._decode(result, inputs, n_samples, stop, stop_args)
+
+    def _encode(self, inputs, T: int, seed: int) -> tuple[NDArray[np.int32], int | None]:
+        """Codec-encode float samples, pack replicas and check the channel values: the kernel's (B, T, C) int32
+        and, for a replicated Program, the number of samples (else None)."""
+        p = self.program
+        codec = p.codec
         if codec is not None:
-            inputs = codec.encode(inputs, n_steps, seed=seed)
+            inputs = codec.encode(inputs, T, seed=seed)
         reps = p.meta.get("replicas") or {}
         n_samples = None
         if reps.get("k", 1) > 1:  # sample i on replica i % k of chip run i // k
             n_samples = int(np.asarray(inputs).shape[0]) if np.asarray(inputs).ndim == 3 else None
             inputs = pack_inputs(inputs, reps)
         if p.n_inputs == 0 and np.asarray(inputs).size == 0 and np.asarray(inputs).ndim == 3:
-            x = np.zeros((np.asarray(inputs).shape[0], n_steps, 0), np.int32)
-            self._check_inputs(x, n_steps)
-        else:
-            x = self._check_inputs(inputs, n_steps)
-        from neurocore.learning_sim import has_plasticity, run_learning
+            x = np.zeros((np.asarray(inputs).shape[0], T, 0), np.int32)
+            self._check_inputs(x, T)
+            return x, n_samples
+        return self._check_inputs(inputs, T), n_samples
 
-        if has_plasticity(p):  # plastic projections run on the learning kernel, one sample at a time
-            if stop is not None:
-                raise SimulationError("stop= (early stopping) is not available for Programs with plastic "
-                                      "projections: run them for a fixed n_steps")
-            return run_learning(self, x, n_steps, probes, learning=learning, initial_state=initial_state)
-        if initial_state is not None or learning is not True:
-            raise SimulationError("learning= and initial_state= apply to Programs with plastic projections; "
-                                  "this Program has none")
-        stop_args = _stop_args(p, stop, n_samples)
-        pidx = self._probe_index(probes)
-        keep_steps = _record_options(record)
-        timings = _timings(chip_time)
-        B, T, N = x.shape[0], int(n_steps), p.n_neurons
-        n_threads = int(min(n_threads, B))
+    def _decode(self, result: RunResult, raw_inputs, n_samples: int | None, stop, stop_args) -> RunResult:
+        """Add replica facts, the early-stop counters and what the Program's codec reads from the run
+        (predictions, saturated inputs)."""
+        p = self.program
+        codec = p.codec
+        if n_samples is not None:
+            result.meta.update(samples=n_samples, replicas=p.meta["replicas"]["k"])
+        if stop is not None:  # the check runs after every step from min_steps on, reading the read-out's counters
+            checks = np.maximum(result.steps - stop.min_steps + 1, 0)
+            result.counters["stop_checks"] = checks
+            result.counters["stop_counter_reads"] = checks * stop_args[3]
+            result.meta.update(stop=repr(stop), stop_checker=stop.checker)
+        if codec is None:
+            return result
+        if stop is not None:
+            from neurocore.anytime import check_stopped_after_latency, decode_at_steps
+
+            check_stopped_after_latency(codec, result.steps, stop)
+            pm = p.populations[codec.output]
+            result.predictions = decode_at_steps(codec, result.spike_counts[codec.output],
+                                                 result.final_state["v"][:, pm.offset: pm.offset + pm.n], result.steps)
+        elif n_samples is None:
+            result.predictions = codec.decode(result)
+            result.counters["inputs_saturated"] = codec.saturated(raw_inputs)
+        else:  # replicas: counters have one row per chip run, not per sample
+            result.predictions = codec.decode_arrays(*sample_view(result, codec.output), result.n_steps)
+            result.meta["inputs_saturated"] = int(codec.saturated(raw_inputs).sum())
+        return result
+
+    def _check_block(self, block) -> None:
         if block is not None and (not isinstance(block, (int, np.integer)) or isinstance(block, bool)
                                   or not 1 <= block <= self._kernel.MAX_BLOCK):
             raise SimulationError(f"block must be an int from 1 to {self._kernel.MAX_BLOCK} (samples advanced in "
                                   f"lockstep), got {block!r}")
-        kernel = self._kernel
-        n_links = self._tables["n_links"]
-        K, n_core_keys = p.n_cores_used, len(kernel.CORE_COUNTER_NAMES)
 
-        def idx(var):
-            parts = [np.arange(off, off + n, dtype=np.int32) for _, off, n in pidx[var]]
-            return np.concatenate(parts) if parts else np.zeros(0, np.int32)
-
-        pu, pv, ps = idx("u"), idx("v"), idx("spikes")
-        out = {
+    def _kernel_outputs(self, B: int, T: int, pidx: dict, n_threads: int, stop_args: tuple, kept: _Kept) -> dict:
+        """The arrays the kernel fills, zeroed (probe index arrays included), and the stop rule's parameters."""
+        p, kernel = self.program, self._kernel
+        N, K, n_core_keys = p.n_neurons, p.n_cores_used, len(kernel.CORE_COUNTER_NAMES)
+        keep_steps, timings = kept
+        pu, pv, ps = (_probe_columns(pidx, v) for v in ("u", "v", "spikes"))
+        return {
             "counters": np.zeros((B, len(kernel.COUNTER_NAMES)), np.int64),
             "spike_counts": np.zeros((B, max(N, 1)), np.int32),
             "core": np.zeros((B, T, max(K, 1), n_core_keys), np.int32) if keep_steps else None,
@@ -830,7 +994,7 @@ class Simulator:
             "core_neurons": _pad(np.asarray(p.neurons_per_core_used, np.float64)),
             "chip_time": np.zeros((B, max(len(timings), 1), 2), np.float64),
             "busiest_link": np.zeros((B, T), np.int32),
-            "link_total": np.zeros((n_threads, n_links), np.int64),
+            "link_total": np.zeros((n_threads, self._tables["n_links"]), np.int64),
             "u": np.zeros((B, N), np.int64), "v": np.zeros((B, N), np.int64),
             "probe_u_idx": _pad(pu), "probe_v_idx": _pad(pv), "probe_s_idx": _pad(ps),
             "n_probe_u": pu.size, "n_probe_v": pv.size, "n_probe_s": ps.size,
@@ -839,6 +1003,16 @@ class Simulator:
             "probe_s": np.zeros((B, T, max(ps.size, 1)), np.uint8),
             "steps": np.zeros(B, np.int64), "stop": stop_args,
         }
+
+    def _run_kernel(self, x: NDArray[np.int32], T: int, pidx: dict, n_threads: int, block,
+                    stop_args: tuple, kept: _Kept) -> RunResult:
+        """One kernel call over the batch; the outputs wrapped in a RunResult."""
+        self._check_block(block)
+        p, kernel = self.program, self._kernel
+        B = x.shape[0]
+        n_threads = int(min(n_threads, B))
+        out = self._kernel_outputs(B, T, pidx, n_threads, stop_args, kept)
+        K = p.n_cores_used
         xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]
         # the largest |value| per channel in this batch decides whether 32-bit words are exact
         in_max = (np.maximum(x.max(axis=(0, 1)).astype(np.int64), -x.min(axis=(0, 1)).astype(np.int64))
@@ -849,45 +1023,78 @@ class Simulator:
         n_threads = int(min(n_threads, -(-B // block)))
         out["link_total"] = out["link_total"][:n_threads]
         kernel.run(self._ktables, xin, T, out, n_threads, int(block), not narrow)
-
-        counters = {name: out["counters"][:, i].copy() for i, name in enumerate(kernel.COUNTER_NAMES)}
-        spike_counts = {name: out["spike_counts"][:, pm.offset: pm.offset + pm.n]
-                        for name, pm in p.populations.items()}
-        probes_out: dict[str, dict[str, NDArray]] = {}
-        for var, key in (("u", "probe_u"), ("v", "probe_v"), ("spikes", "probe_s")):
-            col = 0
-            for pop, _, n in pidx[var]:
-                probes_out.setdefault(pop, {})[var] = out[key][:, :, col: col + n]
-                col += n
-        result = RunResult(
-            program=p, n_steps=T, counters=counters, spike_counts=spike_counts, probes=probes_out,
+        return RunResult(
+            program=p, n_steps=T,
+            counters={name: out["counters"][:, i].copy() for i, name in enumerate(kernel.COUNTER_NAMES)},
+            spike_counts={name: out["spike_counts"][:, pm.offset: pm.offset + pm.n]
+                          for name, pm in p.populations.items()},
+            probes=_split_probes(pidx, {"u": out["probe_u"], "v": out["probe_v"], "spikes": out["probe_s"]}),
             core_steps=({name: out["core"][:, :, :K, i] for i, name in enumerate(kernel.CORE_COUNTER_NAMES)}
-                        if keep_steps else {}),
+                        if kept.core_steps else {}),
             busiest_link=out["busiest_link"], link_packets=out["link_total"].sum(axis=0),
             final_state={"u": out["u"], "v": out["v"]},
             core_totals={name: out["core_totals"][:, :K, i] for i, name in enumerate(kernel.CORE_COUNTER_NAMES)},
-            chip_time={t.key: out["chip_time"][:, i] for i, t in enumerate(timings)},
+            chip_time={t.key: out["chip_time"][:, i] for i, t in enumerate(kept.timings)},
         )
-        if n_samples is not None:
-            result.meta.update(samples=n_samples, replicas=reps["k"])
-        if stop is not None:  # the check runs after every step from min_steps on, reading the read-out's counters
-            checks = np.maximum(result.steps - stop.min_steps + 1, 0)
-            result.counters["stop_checks"] = checks
-            result.counters["stop_counter_reads"] = checks * stop_args[3]
-            result.meta.update(stop=repr(stop), stop_checker=stop.checker)
-        if codec is not None and stop is not None:
-            from neurocore.anytime import check_stopped_after_latency, decode_at_steps
 
-            check_stopped_after_latency(codec, result.steps, stop)
-            pm = p.populations[codec.output]
-            result.predictions = decode_at_steps(codec, result.spike_counts[codec.output],
-                                                 result.final_state["v"][:, pm.offset: pm.offset + pm.n], result.steps)
-        elif codec is not None:
-            result.predictions = (codec.decode_arrays(*sample_view(result, codec.output), T) if n_samples is not None
-                                  else codec.decode(result))
-            if n_samples is None:
-                result.counters["inputs_saturated"] = codec.saturated(raw_inputs)
-            else:  # replicas: counters have one row per chip run, not per sample
-                result.meta["inputs_saturated"] = int(codec.saturated(raw_inputs).sum())
-        return result
+    def _run_reference(self, x: NDArray[np.int32], T: int, pidx: dict, n_threads: int, block,
+                       stop_args: tuple, kept: _Kept) -> RunResult:
+        """The NumPy twin on the Program's tables, in the kernel's RunResult layout and dtypes (no early stop:
+        ``run`` refuses ``stop=`` here)."""
+        from neurocore.kernels.reference_tables import simulate_program
 
+        p = self.program
+        probed = {v: _probe_columns(pidx, v) for v in PROBE_VARIABLES}
+        ref = simulate_program(p, x, T, record=bool(probed["u"].size or probed["v"].size))
+        spikes = ref["spikes"]
+        columns = {"u": ref["u_steps"][:, :, probed["u"]] if probed["u"].size else None,
+                   "v": ref["v_steps"][:, :, probed["v"]] if probed["v"].size else None,
+                   "spikes": spikes[:, :, probed["spikes"]].astype(np.uint8)}
+        counts = spikes.sum(axis=1, dtype=np.int32)
+        core_steps = {k: np.asarray(v, np.int32) for k, v in ref["core_steps"].items()}
+        chip_time = _chip_time_of(core_steps, p, kept.timings, np.asarray(ref["counters"]["timesteps"]))
+        return RunResult(
+            program=p, n_steps=T,
+            counters={k: np.asarray(ref["counters"][k], np.int64) for k in _counter_order(ref["counters"])},
+            spike_counts={name: counts[:, pm.offset: pm.offset + pm.n] for name, pm in p.populations.items()},
+            probes=_split_probes(pidx, {k: v for k, v in columns.items() if v is not None}),
+            core_steps=core_steps if kept.core_steps else {},
+            core_totals={k: v.sum(axis=1, dtype=np.int64) for k, v in core_steps.items()}, chip_time=chip_time,
+            busiest_link=np.asarray(ref["busiest_link"], np.int32),
+            link_packets=np.asarray(ref["link_packets"], np.int64),
+            final_state={"u": ref["u"], "v": ref["v"]}, backend="reference",
+        )
+
+    def _run_float(self, inputs, T: int, probes, seed: int, learning, initial_state) -> RunResult:
+        """The float twin's run as a RunResult: spike counts and predictions; no chip counters."""
+        if probes:
+            raise SimulationError("backend='float' records no probes (its state is float, per layer); probe the "
+                                  "integer run with backend='kernel' or 'reference'")
+        if initial_state is not None or learning is not True:
+            raise SimulationError("learning= and initial_state= apply to plastic Programs on backend='kernel'")
+        fr = self._float.run(inputs, T, seed=seed)
+        return RunResult(program=self.program, n_steps=T, counters={}, spike_counts=dict(fr.spike_counts),
+                         probes={}, core_steps={}, busiest_link=None, link_packets=None, final_state={},
+                         predictions=fr.predictions, backend="float")
+
+
+def _run_plastic(sim: Simulator, x, T: int, probes, stop, learning, initial_state) -> RunResult:
+    """A Program with plastic projections: the learning kernel, one sample at a time (no early stop)."""
+    from neurocore.learning_sim import run_learning
+
+    if stop is not None:
+        raise SimulationError("stop= (early stopping) is not available for Programs with plastic projections")
+    return run_learning(sim, x, T, probes, learning=learning, initial_state=initial_state)
+
+
+def _chip_time_of(core_steps: dict, program: Program, timings: tuple, timesteps: NDArray) -> dict:
+    """The kernel's chip-time sums computed in NumPy from the full per-step table (:func:`steptime.evaluate`)."""
+    from neurocore.steptime import evaluate
+
+    neurons = np.asarray(program.neurons_per_core_used, np.float64)
+    return {t.key: evaluate(core_steps, neurons, t, timesteps) for t in timings}
+
+
+_SETUP = {"kernel": Simulator._setup_kernel, "reference": Simulator._setup_reference,
+          "float": Simulator._setup_float}
+_RUNNERS = {"kernel": Simulator._run_kernel, "reference": Simulator._run_reference}

@@ -20,7 +20,8 @@ from neurocore.errors import FileFormatError
 __all__ = ["validate_result", "check_file", "file_kind"]
 
 
-def _arr(where: str, name: str, a, shape: tuple, kinds: str = "iu") -> np.ndarray:
+def _arr(where: str, name: str, a, shape: tuple, kinds: str = "iu", signed: bool = False) -> np.ndarray:
+    """``a`` as an array of dtype kind in ``kinds`` and ``shape``, >= 0 unless ``signed`` (state, not counts)."""
     if not isinstance(a, np.ndarray):
         raise FileFormatError(f"{where}: result field '{name}' must be a NumPy array, got {type(a).__name__}")
     if a.dtype.kind not in kinds:
@@ -28,15 +29,16 @@ def _arr(where: str, name: str, a, shape: tuple, kinds: str = "iu") -> np.ndarra
                               f"{'an integer' if kinds == 'iu' else 'a numeric'} array is expected")
     if a.shape != shape:
         raise FileFormatError(f"{where}: result field '{name}' has shape {a.shape}; {shape} is expected")
-    if a.dtype.kind in "iu" and a.size and int(a.min()) < 0 and name.split("/")[0] != "final_state":
+    if not signed and a.dtype.kind in "iu" and a.size and int(a.min()) < 0:
         raise FileFormatError(f"{where}: result field '{name}' holds {int(a.min())}; counts are >= 0")
     return a
 
 
 def validate_result(result, where: str = "result") -> None:
     """Check ``result`` (see the module docstring); raises FileFormatError naming the field."""
-    from neurocore.sim import CORE_STEP_KEYS, PROBE_VARIABLES, load_kernel
-
+    need = getattr(result, "require_counters", None)
+    if need is not None:  # a float-twin result has no chip counters to check
+        need(f"validating {where}")
     p = result.program
     p.validate(where)
     T = result.n_steps
@@ -45,21 +47,49 @@ def validate_result(result, where: str = "result") -> None:
     B = int(np.shape(result.busiest_link)[0]) if np.ndim(result.busiest_link) else 0
     if B < 1:
         raise FileFormatError(f"{where}: result field 'busiest_link' must be (batch, n_steps) with batch >= 1")
-    N, K = p.n_neurons, p.n_cores_used
+    cnt = _check_counters(result, where, B)
+    _check_arrays(result, where, B, T)
+    _check_spikes(result, where, B, T)
+    _check_rules(result, where, cnt, T)
+    if result.predictions is not None:
+        pr = np.asarray(result.predictions)
+        if pr.ndim < 1 or pr.shape[0] != B or pr.dtype.kind not in "biuf":
+            raise FileFormatError(f"{where}: result field 'predictions' has shape {pr.shape} dtype {pr.dtype}; "
+                                  f"one number per sample ({B}) expected")
+
+
+def _counter_names(result) -> tuple[str, ...]:
+    """The counters ``result`` must hold: the kernel's, plus learning and codec counters where they apply."""
+    from neurocore.sim import load_kernel
+
+    p = result.program
     names = tuple(load_kernel().COUNTER_NAMES)
     if "learning_updates" in result.counters:
         from neurocore.learning_sim import LEARNING_COUNTERS, has_plasticity
 
         if has_plasticity(p):
             names += LEARNING_COUNTERS
-    if "inputs_saturated" in result.counters and result.program.codec is not None:
+    if "inputs_saturated" in result.counters and p.codec is not None:
         names += ("inputs_saturated",)           # a converted program's codec counts saturated inputs
     if "stop_checks" in result.counters:         # a run with an early-stop rule (neurocore.anytime)
         names += ("stop_checks", "stop_counter_reads")
+    return names
+
+
+def _check_counters(result, where: str, B: int) -> dict[str, np.ndarray]:
+    names = _counter_names(result)
     if set(result.counters) != set(names):
         missing, extra = sorted(set(names) - set(result.counters)), sorted(set(result.counters) - set(names))
         raise FileFormatError(f"{where}: result field 'counters' lacks {missing} / has unknown {extra}")
-    cnt = {k: _arr(where, f"counters/{k}", v, (B,)).astype(np.int64) for k, v in result.counters.items()}
+    return {k: _arr(where, f"counters/{k}", v, (B,)).astype(np.int64) for k, v in result.counters.items()}
+
+
+def _check_arrays(result, where: str, B: int, T: int) -> None:
+    """busiest_link, link_packets, core_steps and final_state: shapes, dtypes, signs."""
+    from neurocore.sim import CORE_STEP_KEYS
+
+    p = result.program
+    K = p.n_cores_used
     _arr(where, "busiest_link", result.busiest_link, (B, T))
     _arr(where, "link_packets", result.link_packets, (p.chip.mesh_x * p.chip.mesh_y * 4,))
     if result.core_steps and set(result.core_steps) != set(CORE_STEP_KEYS):
@@ -78,7 +108,14 @@ def validate_result(result, where: str = "result") -> None:
             raise FileFormatError(f"{where}: result field 'chip_time' entry {k[:40]!r} must be (batch, 2) finite "
                                   f"non-negative seconds, got {a.dtype} {a.shape}")
     for k in ("u", "v"):
-        _arr(where, f"final_state/{k}", result.final_state.get(k), (B, N))
+        _arr(where, f"final_state/{k}", result.final_state.get(k), (B, p.n_neurons), signed=True)
+
+
+def _check_spikes(result, where: str, B: int, T: int) -> None:
+    """spike_counts (at most one spike per step) and probes (u, v signed state; spikes 0/1)."""
+    from neurocore.sim import PROBE_VARIABLES
+
+    p = result.program
     for pop, sc in result.spike_counts.items():
         if pop not in p.populations:
             raise FileFormatError(f"{where}: result field 'spike_counts' names unknown population {pop!r}")
@@ -91,10 +128,15 @@ def validate_result(result, where: str = "result") -> None:
             raise FileFormatError(f"{where}: result field 'probes' has an entry {pop!r} -> {list(d)!r}; "
                                   f"populations and {PROBE_VARIABLES} expected")
         for var, a in d.items():
-            _arr(where, f"probes/{pop}/{var}", a, (B, T, p.populations[pop].n),
-                 "iu" if var == "spikes" else "iu")
+            _arr(where, f"probes/{pop}/{var}", a, (B, T, p.populations[pop].n), signed=var != "spikes")
             if var == "spikes" and a.size and int(a.max()) > 1:
                 raise FileFormatError(f"{where}: result field 'probes/{pop}/spikes' holds {int(a.max())}; 0/1")
+
+
+def _check_rules(result, where: str, cnt: dict[str, np.ndarray], T: int) -> None:
+    """Counters that must agree with each other and with the spike counts."""
+    p = result.program
+    N = p.n_neurons
     # an early-stopped sample (neurocore.anytime) ran fewer steps than n_steps
     rules = [("timesteps", lambda c: (c["timesteps"] >= 1) & (c["timesteps"] <= T), f"in 1 .. n_steps ({T})"),
              ("synops", lambda c: c["synops"] == c["synops_binary"] + c["synops_graded"],
@@ -107,19 +149,15 @@ def validate_result(result, where: str = "result") -> None:
     for name, ok, what in rules:
         if not np.all(ok(cnt)):
             raise FileFormatError(f"{where}: result field 'counters/{name}' must be {what}")
-    if result.predictions is not None:
-        pr = np.asarray(result.predictions)
-        if pr.ndim < 1 or pr.shape[0] != B or pr.dtype.kind not in "biuf":
-            raise FileFormatError(f"{where}: result field 'predictions' has shape {pr.shape} dtype {pr.dtype}; "
-                                  f"one number per sample ({B}) expected")
 
 
 #: kind in a file's header -> loader (each validates what it reads).
 def _loaders() -> dict:
-    import neurocore as nc
+    from neurocore.graph.graph import Graph
+    from neurocore.mapping.program import Program
+    from neurocore.sim import RunResult
 
-    return {"neurocore.graph": nc.Graph.load, "neurocore.program": nc.Program.load,
-            "neurocore.result": nc.RunResult.load}
+    return {"neurocore.graph": Graph.load, "neurocore.program": Program.load, "neurocore.result": RunResult.load}
 
 
 def file_kind(path) -> str:

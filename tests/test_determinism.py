@@ -1,5 +1,6 @@
 """A sample's result never depends on its batch, its position there, or the thread count."""
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 from numpy.testing import assert_array_equal
@@ -40,13 +41,44 @@ def test_batch_position_and_threads_do_not_matter(rng, tiny_chip):
     assert full1.totals()["spikes"] > 0 and full1.totals()["hops_ew"] + full1.totals()["hops_ns"] > 0
 
 
-def test_same_seed_same_result(tiny_chip):
-    r1 = nc.Simulator(build(np.random.default_rng(5), tiny_chip)).run(
-        (np.random.default_rng(9).random((2, 30, 30)) < 0.3).astype(np.int32), 30)
-    r2 = nc.Simulator(build(np.random.default_rng(5), tiny_chip)).run(
-        (np.random.default_rng(9).random((2, 30, 30)) < 0.3).astype(np.int32), 30)
-    for name in r1.counters:
-        assert_array_equal(r1.counters[name], r2.counters[name])
+def test_same_seed_same_result_in_another_process(tiny_chip, tmp_path):
+    """Same seeds, same result in a fresh interpreter (other hash seed, other thread count, other heap):
+    nothing may depend on memory contents, addresses or set order. The child saves its result; every
+    field must equal this process's run."""
+    import os
+    import subprocess
+    import sys
+
+    def make():
+        program = build(np.random.default_rng(5), tiny_chip)
+        x = (np.random.default_rng(9).random((3, 30, 30)) < 0.3).astype(np.int32)
+        return program, x
+
+    program, x = make()
+    here = nc.Simulator(program).run(x, 30, probes={"a": ["u", "v"], "b": ["spikes"]}, n_threads=2)
+    script = (f"import numpy as np, neurocore as nc\n"
+              f"from tests.test_determinism import build\n"
+              f"chip = nc.chip.ChipSpec(**{dataclasses.asdict(tiny_chip)!r})\n"
+              f"program = build(np.random.default_rng(5), chip)\n"
+              f"x = (np.random.default_rng(9).random((3, 30, 30)) < 0.3).astype(np.int32)\n"
+              f"nc.Simulator(program).run(x, 30, probes={{'a': ['u', 'v'], 'b': ['spikes']}}, n_threads=1)"
+              f".save({str(tmp_path / 'child.npz')!r})\n")
+    env = dict(os.environ, PYTHONHASHSEED="12345", NEUROCORE_NUM_THREADS="1")
+    root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([root] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, cwd=root, timeout=300)
+    there = nc.RunResult.load(tmp_path / "child.npz")
+    assert here.counters["spikes"].sum() > 0
+    for name in here.counters:
+        assert_array_equal(there.counters[name], here.counters[name], err_msg=name)
+    for name in here.core_steps:
+        assert_array_equal(there.core_steps[name], here.core_steps[name], err_msg=name)
+    for pop, d in here.probes.items():
+        for var, a in d.items():
+            assert_array_equal(there.probes[pop][var], a, err_msg=f"{pop}/{var}")
+    assert_array_equal(there.busiest_link, here.busiest_link)
+    assert_array_equal(there.link_packets, here.link_packets)
+    assert_array_equal(there.final_state["v"], here.final_state["v"])
 
 
 def test_chunked_run_equals_one_call(rng, tiny_chip):

@@ -58,9 +58,6 @@ ALLOWED = {
     ("neurocore.resources", "neurocore.sim"):
         "resources estimates memory for both compile and run; the run estimate reads sim.CORE_STEP_KEYS "
         "(a constant), lazily",
-    ("neurocore.validate", "neurocore"):
-        "`neurocore check` maps file kinds to nc.Graph.load / nc.Program.load / nc.RunResult.load; could "
-        "import them from their modules (validate.py belongs to part C of issue 11)",
 }
 
 #: Arrows forbidden although the stages are equal: the demo is a library function the CLI calls.

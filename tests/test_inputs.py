@@ -194,18 +194,9 @@ def test_compile_estimate_bounds_the_measured_peak(sizes):
 
     from neurocore.resources import check_compile
 
-    n_in, n_a, n_b, fan = sizes
-    rng = np.random.default_rng(0)
+    from tests.mapping.netgen import two_layer   # the graph bench/memory_estimates.py measures
 
-    def rnd(nd, ns):
-        rows, cols = np.repeat(np.arange(nd), fan), rng.integers(0, ns, nd * fan)
-        return sp.csr_matrix((rng.integers(-2, 3, nd * fan) | 1, (rows, cols)), shape=(nd, ns))
-
-    g = nc.Graph()
-    x = g.input(n_in, name="x")
-    a = g.population(n_a, nc.IF(vth=100), name="a")
-    g.connect(x, a, rnd(n_a, n_in))
-    g.connect(a, g.population(n_b, nc.IF(vth=100), name="b"), rnd(n_b, n_a))
+    g = two_layer(*sizes, np.random.default_rng(0))
     chip = dataclasses.replace(nc.chip.loihi(), chips_x=2)
     est = check_compile(g, chip, float("inf")).total
     tracemalloc.start()

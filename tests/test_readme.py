@@ -24,7 +24,8 @@ NEEDS = {"import torch": "torch", "sklearn": "sklearn", "neurocore.demo": "sklea
 def _block_id(block: str) -> str:
     for marker, name in (("W_rec =", "hand-built"), ("nc.convert(net", "pytorch"), ("weight_bits=bits", "sweep"),
                          ("save_nir", "nir"), ("nc.energy.baselines.evaluate", "dense-baselines"),
-                         ("8,000 LIF, p = 0.01", "partition-search"), ("nc.StopRule.calibrate(program", "anytime")):
+                         ("8,000 LIF, p = 0.01", "partition-search"), ('backend="reference"', "backends"),
+                         ("nc.StopRule.calibrate(program", "anytime")):
         if marker in block:
             return name
     return block.strip().splitlines()[0][:40]
@@ -101,6 +102,19 @@ def _check_partition_search(ns, out):
     assert f"lower bound {prog.mapping.core_bound}" in out
 
 
+def _check_backends(ns, out):
+    fast, slow = ns["fast"], ns["slow"]
+    assert out.strip() == "reference True"
+    assert fast.counters["spikes"].sum() > 0
+    assert set(fast.core_totals) == set(slow.core_totals) and fast.core_totals
+    for k in fast.core_totals:
+        np.testing.assert_array_equal(fast.core_totals[k], slow.core_totals[k])
+    assert set(fast.chip_time) == set(slow.chip_time)
+    for k in fast.chip_time:
+        np.testing.assert_array_equal(fast.chip_time[k], slow.chip_time[k])
+    np.testing.assert_array_equal(fast.final_state["v"], slow.final_state["v"])
+
+
 def _check_anytime(ns, out):
     stopped = ns["stopped"]
     assert stopped.steps.mean() < 32 and stopped.steps.max() <= 32
@@ -109,7 +123,7 @@ def _check_anytime(ns, out):
     assert any(t.kind == "stop_check" and t.status == "unpublished" for t in ns["e"].terms)
 
 
-CHECKS = {"anytime": _check_anytime, "partition-search": _check_partition_search, "hand-built": _check_hand_built, "pytorch": _check_pytorch, "sweep": _check_sweep, "nir": _check_nir,
+CHECKS = {"anytime": _check_anytime, "backends": _check_backends, "partition-search": _check_partition_search, "hand-built": _check_hand_built, "pytorch": _check_pytorch, "sweep": _check_sweep, "nir": _check_nir,
           "dense-baselines": _check_dense_baselines}
 
 

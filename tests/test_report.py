@@ -130,18 +130,6 @@ def test_energy_breakdown_without_baseline(mpl, run, tmp_path):
 
 
 # ---- 2. core heat map ----------------------------------------------------------------------------
-def _expected_grid(prog, values):
-    """Inverse of core_grid, cell -> core (not core -> cell), for Loihi's 8 x 4 tiles of 2 x 2 cores."""
-    slot_of = {int(c): i for i, c in enumerate(prog.core_ids)}
-    grid = np.full((4 * 2, 8 * 2), np.nan)
-    for row in range(grid.shape[0]):
-        for col in range(grid.shape[1]):
-            core = ((row // 2) * 8 + col // 2) * 4 + (row % 2) * 2 + col % 2
-            if core in slot_of:
-                grid[row, col] = values[slot_of[core]]
-    return grid
-
-
 def test_core_grid_worked_examples():
     """Hand-placed cells: core 0 -> (0, 0), core 3 -> (1, 1), core 5 -> (0, 3), core 37 -> (2, 3)."""
     from types import SimpleNamespace
@@ -150,6 +138,25 @@ def test_core_grid_worked_examples():
     grid = report.core_grid(prog, [1.0, 2.0, 3.0, 4.0])
     assert grid.count() == 4
     assert (grid[0, 0], grid[1, 1], grid[0, 3], grid[2, 3]) == (1.0, 2.0, 3.0, 4.0)
+
+
+@pytest.mark.parametrize("layout,cores,cells,shape", [
+    # 3 x 2 tiles of 2 cores (each tile a 2 x 1 block): core 5 is tile 2 = (2, 0), second core -> row 0, col 5;
+    # core 7 is tile 3 = (0, 1), second core -> row 1, col 1
+    ({"tiles_x": 3, "tiles_y": 2, "cores_per_tile": 2}, [0, 5, 7], [(0, 0), (0, 5), (1, 1)], (2, 6)),
+    # 2 x 1 tiles of 3 cores (2 x 2 blocks, one cell unused): core 2 -> row 1, col 0; core 4 -> tile 1, row 0, col 3
+    ({"tiles_x": 2, "tiles_y": 1, "cores_per_tile": 3}, [2, 4], [(1, 0), (0, 3)], (2, 4)),
+    # a 2 x 1 board of 2 x 2-tile chips, one core per tile: a 4 x 2 mesh; core 6 is tile (2, 1), core 3 (3, 0)
+    ({"tiles_x": 2, "tiles_y": 2, "cores_per_tile": 1, "chips_x": 2}, [6, 3, 0], [(1, 2), (0, 3), (0, 0)], (2, 4)),
+])
+def test_core_grid_worked_examples_other_layouts(layout, cores, cells, shape):
+    from types import SimpleNamespace
+
+    chip = nc.chip.ChipSpec(name="grid", **layout)
+    prog = SimpleNamespace(chip=chip, core_ids=np.array(cores), n_cores_used=len(cores))
+    grid = report.core_grid(prog, np.arange(1.0, len(cores) + 1))
+    assert grid.shape == shape and grid.count() == len(cores)
+    assert [grid[c] for c in cells] == list(np.arange(1.0, len(cores) + 1))
 
 
 @pytest.mark.parametrize("metric", ["synops", "updates_active", "neurons", "synapse_bits", "axons_in"])
@@ -165,9 +172,9 @@ def test_heatmap_data_is_the_per_core_counts(mpl, run, tmp_path, metric):
         per_core = prog.core_usage()[metric]
     img = fig.axes[0].images[0].get_array()
     assert img.shape == (prog.chip.mesh_y * 2, prog.chip.mesh_x * 2)
-    expected = _expected_grid(prog, per_core)
-    np.testing.assert_array_equal(np.ma.getmaskarray(img), np.isnan(expected))  # unused cores blank
-    np.testing.assert_allclose(img.compressed(), expected[~np.isnan(expected)])
+    expected = report.core_grid(prog, per_core)  # itself checked against hand-worked cells above
+    np.testing.assert_array_equal(np.ma.getmaskarray(img), np.ma.getmaskarray(expected))  # unused cores blank
+    np.testing.assert_allclose(img.compressed(), expected.compressed())
     assert img.count() == prog.n_cores_used
     assert img.sum() == pytest.approx(per_core.sum())
     assert fig.axes[1].get_ylabel()  # the colorbar says what it shows

@@ -76,6 +76,15 @@ def _stop_evidence(counts: NDArray[np.int64]) -> NDArray[np.int64]:
     return top2[:, 1] - top2[:, 0]
 
 
+def _offsets(nodes) -> tuple[dict[str, int], int]:
+    """First index of each node's neurons (or channels), numbered node after node, and the total."""
+    offs, off = {}, 0
+    for node in nodes:
+        offs[node.name] = off
+        off += node.n
+    return offs, off
+
+
 def simulate(graph: Graph, chip: ChipSpec, inputs: NDArray, n_steps: int, stop=None) -> dict[str, NDArray]:
     """Run ``graph`` on ``chip``'s arithmetic without partitioning.
 
@@ -91,15 +100,8 @@ def simulate(graph: Graph, chip: ChipSpec, inputs: NDArray, n_steps: int, stop=N
     after its stop step are reported as 0, as the kernel's probes are).
     """
     pops = graph.populations
-    offs, off = {}, 0
-    for pop in pops:
-        offs[pop.name] = off
-        off += pop.n
-    N = off
-    chan, coff = {}, 0
-    for node in graph.inputs:
-        chan[node.name] = coff
-        coff += node.n
+    offs, N = _offsets(pops)
+    chan, _ = _offsets(graph.inputs)
     x = np.asarray(inputs, np.int64)
     B = x.shape[0]
     lowered = [pop.neuron.lowered(pop.n, chip.decay_bits) for pop in pops]
@@ -174,7 +176,91 @@ def _links_of(src_tile: int, dst_tile: int, mesh_x: int) -> list[int]:
     return links
 
 
-def count(program, inputs: NDArray, spikes: NDArray, active: NDArray, steps: NDArray | None = None) -> dict[str, NDArray]:
+def _per_source(program) -> dict:
+    """What one firing of each source (neuron, then input channel) costs, from the Program's tables.
+
+    Per source: synapses ``syn``, memory words ``words``, packets ``pk``, intra-tile packets
+    ``intra``, hops ``hew``/``hns``/``hch``; and (sources, cores) or (sources, links)
+    sparse matrices: synapses per core ``core_syn`` (and per synapse unit ``unit_syn``),
+    packets sent from / received by each core ``pk_out``/``pk_in``, packets per link ``link``.
+    """
+    a, chip = program.arrays, program.chip
+    S, K = program.n_neurons + program.n_inputs, program.n_cores_used
+    nnz = np.diff(a["row_ptr"])
+    row_pk = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
+    pk_src = np.repeat(np.arange(S), np.diff(a["src_pk_ptr"]))
+    row_src = pk_src[row_pk] if row_pk.size else np.zeros(0, np.int64)
+
+    def per_source(owner, weights=None):
+        return np.bincount(owner, weights=weights, minlength=S).astype(np.int64)
+
+    def per_core(values, cores, owner=row_src):
+        return sp.csr_matrix((values, (owner, cores)), shape=(S, K)).astype(np.int64)
+
+    units = [SYNAPSE_UNITS.index(st.get("synapse_unit", default_synapse_unit(st))) for st in program.projections]
+    row_unit = np.asarray(units, np.int64)[a["row_proj"]] if a["row_proj"].size else np.zeros(0, np.int64)
+    chan_core = np.asarray(a.get("chan_core", np.full(program.n_inputs, -1)), np.int64)
+    src_core = np.concatenate([a["neuron_core"].astype(np.int64), chan_core])
+    sent = pk_src[src_core[pk_src] >= 0]
+    intra = a["pk_src_tile"] == a["pk_dst_tile"]
+    moving = ~intra & (a["pk_src_tile"] >= 0)
+    return {
+        "syn": per_source(row_src, nnz), "words": per_source(row_src, a["row_words"]),
+        "core_syn": per_core(nnz, a["row_core"]),
+        "unit_syn": {u: per_core(nnz * (row_unit == u), a["row_core"]) for u in (1, 2)},
+        "pk_out": per_core(np.ones(sent.size, np.int64), src_core[sent], sent),
+        "pk_in": per_core(np.ones(pk_src.size, np.int64), a["pk_core"], pk_src),
+        "pk": np.bincount(pk_src, minlength=S), "intra": per_source(pk_src, intra & (a["pk_src_tile"] >= 0)),
+        "hew": per_source(pk_src, a["pk_hops_ew"] * moving), "hns": per_source(pk_src, a["pk_hops_ns"] * moving),
+        "hch": per_source(pk_src, a["pk_hops_chip"] * moving),
+        "link": _link_matrix(a, pk_src, moving, S, chip.mesh_x, chip.mesh_x * chip.mesh_y * 4),
+    }
+
+
+def _link_matrix(a: dict, pk_src: NDArray, moving: NDArray, S: int, mesh_x: int, n_links: int) -> sp.csr_matrix:
+    """(sources, links): how many of a source's packets cross each directed link (XY routes)."""
+    rows_l, cols_l = [], []
+    for k in np.flatnonzero(moving):
+        for link in _links_of(int(a["pk_src_tile"][k]), int(a["pk_dst_tile"][k]), mesh_x):
+            rows_l.append(pk_src[k])
+            cols_l.append(link)
+    return sp.csr_matrix((np.ones(len(rows_l), np.int64), (rows_l, cols_l)), shape=(S, n_links))
+
+
+def _totals(program, src: dict, x: NDArray, s: NDArray, active: NDArray, ran: NDArray) -> dict[str, NDArray]:
+    """The per-sample counters from spike counts per neuron and non-zero values per input channel;
+    ``ran`` (batch,) is the steps each sample ran."""
+    N, C = program.n_neurons, program.n_inputs
+    graded = np.zeros(C, bool)
+    for im in program.inputs.values():
+        graded[im.offset: im.offset + im.n] = im.graded
+    nz_in = x != 0  # (B, T, C)
+    in_graded = (nz_in & (graded[None, None, :] | (x != 1))).sum(1).astype(np.int64)  # a 1 on an undeclared
+    neuron_counts, in_counts = s.sum(1), nz_in.sum(1).astype(np.int64)                # channel is a spike
+
+    def fired(key):  # neurons' and inputs' share of a per-source cost
+        return neuron_counts @ src[key][:N] + in_counts @ src[key][N:]
+
+    syn_c = src["syn"][N:]
+    cnt = {
+        "timesteps": ran.copy(),
+        "synops_binary": neuron_counts @ src["syn"][:N] + (in_counts - in_graded) @ syn_c,
+        "synops_graded": in_graded @ syn_c,
+        "syn_mem_words_read": fired("words"),
+        "neuron_updates_active": active.sum((1, 2)).astype(np.int64),
+        "spikes": s.sum((1, 2)),
+        "packets": neuron_counts @ src["pk"][:N],
+        "intra_tile_packets": fired("intra"), "hops_ew": fired("hew"), "hops_ns": fired("hns"),
+        "hops_interchip": fired("hch"),
+        "input_packets": in_counts @ src["pk"][N:],
+    }
+    cnt["synops"] = cnt["synops_binary"] + cnt["synops_graded"]
+    cnt["neuron_updates_idle"] = ran * N - cnt["neuron_updates_active"]
+    return cnt
+
+
+def count(program, inputs: NDArray, spikes: NDArray, active: NDArray,
+          steps: NDArray | None = None) -> dict[str, NDArray]:
     """Every counter the kernel keeps, from the spike trains and the Program's tables.
 
     ``spikes`` and ``active`` are (batch, n_steps, N) from :func:`simulate`; ``steps``
@@ -185,84 +271,30 @@ def count(program, inputs: NDArray, spikes: NDArray, active: NDArray, steps: NDA
     Input channels placed on a core (``arrays["chan_core"] >= 0``) route like spikes:
     their packets make hops and load links; host-injected ones (-1) make none.
     """
-    a, chip = program.arrays, program.chip
-    N, B, T = program.n_neurons, spikes.shape[0], spikes.shape[1]
-    C = program.n_inputs
-    S, K = N + C, program.n_cores_used
-    n_links = chip.mesh_x * chip.mesh_y * 4
-    # per source: synapses, words, per-core synapses, packets, hops, links
-    nnz = np.diff(a["row_ptr"])
-    row_pk = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
-    pk_src = np.repeat(np.arange(S), np.diff(a["src_pk_ptr"]))
-    row_src = pk_src[row_pk] if row_pk.size else np.zeros(0, np.int64)
-    syn_of = np.bincount(row_src, weights=nnz, minlength=S).astype(np.int64)
-    words_of = np.bincount(row_src, weights=a["row_words"], minlength=S).astype(np.int64)
-    core_syn_of = sp.csr_matrix((nnz, (row_src, a["row_core"])), shape=(S, K)).astype(np.int64)
-    units = [SYNAPSE_UNITS.index(st.get("synapse_unit", default_synapse_unit(st))) for st in program.projections]
-    row_unit = np.asarray(units, np.int64)[a["row_proj"]] if a["row_proj"].size else np.zeros(0, np.int64)
-    unit_syn_of = {u: sp.csr_matrix((nnz * (row_unit == u), (row_src, a["row_core"])), shape=(S, K)).astype(np.int64)
-                   for u in (1, 2)}
-    chan_core = np.asarray(a.get("chan_core", np.full(C, -1)), np.int64)
-    src_core = np.concatenate([a["neuron_core"].astype(np.int64), chan_core])
-    sent = src_core >= 0
-    pk_out_of = sp.csr_matrix((np.ones(int(sent[pk_src].sum()), np.int64), (pk_src[sent[pk_src]],
-                               src_core[pk_src[sent[pk_src]]])), shape=(S, K))
-    pk_in_of = sp.csr_matrix((np.ones(pk_src.size, np.int64), (pk_src, a["pk_core"])), shape=(S, K))
-    pk_of = np.bincount(pk_src, minlength=S)
-    intra = a["pk_src_tile"] == a["pk_dst_tile"]
-    moving = ~intra & (a["pk_src_tile"] >= 0)
-    intra_of = np.bincount(pk_src, weights=intra & (a["pk_src_tile"] >= 0), minlength=S).astype(np.int64)
-    hew_of = np.bincount(pk_src, weights=a["pk_hops_ew"] * moving, minlength=S).astype(np.int64)
-    hns_of = np.bincount(pk_src, weights=a["pk_hops_ns"] * moving, minlength=S).astype(np.int64)
-    hch_of = np.bincount(pk_src, weights=a["pk_hops_chip"] * moving, minlength=S).astype(np.int64)
-    rows_l, cols_l = [], []
-    for k in np.flatnonzero(moving):
-        for link in _links_of(int(a["pk_src_tile"][k]), int(a["pk_dst_tile"][k]), chip.mesh_x):
-            rows_l.append(pk_src[k])
-            cols_l.append(link)
-    link_of = sp.csr_matrix((np.ones(len(rows_l), np.int64), (rows_l, cols_l)), shape=(S, n_links))
-
-    graded = np.zeros(C, bool)
-    for im in program.inputs.values():
-        graded[im.offset: im.offset + im.n] = im.graded
+    a = program.arrays
+    B, T, K = spikes.shape[0], spikes.shape[1], program.n_cores_used
+    n_links = program.chip.mesh_x * program.chip.mesh_y * 4
+    src = _per_source(program)
     x = np.asarray(inputs, np.int64)
     ran = np.full(B, T, np.int64) if steps is None else np.asarray(steps, np.int64)
     x = x * (np.arange(T)[None, :, None] < ran[:, None, None])  # a stopped sample takes no more input
-    nz_in = (x != 0)  # (B, T, C)
-    graded_val = nz_in & (graded[None, None, :] | (x != 1))  # a 1 on an undeclared channel is a spike
     s = spikes.astype(np.int64)
-    neuron_counts = s.sum(1)  # (B, N)
-    in_counts = nz_in.sum(1).astype(np.int64)  # (B, C)
-    in_graded = graded_val.sum(1).astype(np.int64)
-    syn_n, syn_c = syn_of[:N], syn_of[N:]
-    cnt = {
-        "timesteps": ran.copy(),
-        "synops_binary": neuron_counts @ syn_n + (in_counts - in_graded) @ syn_c,
-        "synops_graded": in_graded @ syn_c,
-        "syn_mem_words_read": neuron_counts @ words_of[:N] + in_counts @ words_of[N:],
-        "neuron_updates_active": active.sum((1, 2)).astype(np.int64),
-        "spikes": s.sum((1, 2)),
-        "packets": neuron_counts @ pk_of[:N],
-        "intra_tile_packets": neuron_counts @ intra_of[:N] + in_counts @ intra_of[N:],
-        "hops_ew": neuron_counts @ hew_of[:N] + in_counts @ hew_of[N:],
-        "hops_ns": neuron_counts @ hns_of[:N] + in_counts @ hns_of[N:],
-        "hops_interchip": neuron_counts @ hch_of[:N] + in_counts @ hch_of[N:],
-        "input_packets": in_counts @ pk_of[N:],
-    }
-    cnt["synops"] = cnt["synops_binary"] + cnt["synops_graded"]
-    cnt["neuron_updates_idle"] = ran * N - cnt["neuron_updates_active"]
+    cnt = _totals(program, src, x, s, active, ran)
     # per step: core loads and busiest link
-    allsrc = np.concatenate([s, nz_in.astype(np.int64)], axis=2).reshape(B * T, S)
-    per_step = (lambda m: np.asarray((sp.csr_matrix(allsrc) @ m).todense()).reshape(B, T, K))
+    allsrc = sp.csr_matrix(np.concatenate([s, (x != 0).astype(np.int64)], axis=2).reshape(B * T, -1))
+
+    def per_step(m, width=K):
+        return np.asarray((allsrc @ m).todense()).reshape(B, T, width)
+
     core_active = np.zeros((B, T, K), np.int64)
     core_spikes = np.zeros((B, T, K), np.int64)
     for k in range(K):
         core_active[:, :, k] = active[:, :, a["neuron_core"] == k].sum(2)
         core_spikes[:, :, k] = s[:, :, a["neuron_core"] == k].sum(2)
-    steps = {"synops": per_step(core_syn_of), "updates_active": core_active, "spikes": core_spikes,
-             "packets_out": per_step(pk_out_of), "packets_in": per_step(pk_in_of),
-             "synops_sparse": per_step(unit_syn_of[1]), "synops_conv": per_step(unit_syn_of[2])}
-    link_load = np.asarray((sp.csr_matrix(allsrc) @ link_of).todense()).reshape(B, T, n_links)
-    return {"counters": cnt, "core_steps": steps,
+    per_core = {"synops": per_step(src["core_syn"]), "updates_active": core_active, "spikes": core_spikes,
+                "packets_out": per_step(src["pk_out"]), "packets_in": per_step(src["pk_in"]),
+                "synops_sparse": per_step(src["unit_syn"][1]), "synops_conv": per_step(src["unit_syn"][2])}
+    link_load = per_step(src["link"], n_links)
+    return {"counters": cnt, "core_steps": per_core,
             "busiest_link": link_load.max(2) if n_links else np.zeros((B, T), np.int64),
             "link_packets": link_load.sum((0, 1))}

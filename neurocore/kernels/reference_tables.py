@@ -36,20 +36,22 @@ def _delay_matrices(program) -> dict[int, sp.csr_matrix]:
             for k in np.unique(d)}
 
 
-def simulate_program(program, inputs: NDArray, n_steps: int) -> dict[str, NDArray]:
+def simulate_program(program, inputs: NDArray, n_steps: int, record: bool = False) -> dict[str, NDArray]:
     """Run a valid ``program`` on integer ``inputs`` (batch, n_steps, channels).
 
     Returns ``spikes``, ``active`` (batch, n_steps, N) bool, ``u``, ``v`` (batch, N) int64
     after the last step, ``counters`` (as ``RunResult.counters``, overflow counts included)
     and the ``core_steps``, ``busiest_link`` and ``link_packets`` of
-    :func:`~neurocore.kernels.reference.count`.
+    :func:`~neurocore.kernels.reference.count`. With ``record``, also ``u_steps`` and
+    ``v_steps`` (batch, n_steps, N) int64: the state at the end of every step (what probes
+    record). This is the ``Simulator(program, backend="reference")`` model of execution.
     """
     a, chip = program.arrays, program.chip
     N, T = program.n_neurons, int(n_steps)
     x = np.asarray(inputs, np.int64)
     B = x.shape[0]
     p = {k: a[k].astype(np.int64) for k in ("du", "dv", "vth", "bias_mant", "bias_exp", "refractory", "reset")}
-    mats = {d: m.toarray().astype(np.int64) for d, m in _delay_matrices(program).items()}  # small programs
+    mats = {d: m.astype(np.int64) for d, m in _delay_matrices(program).items()}  # sparse (sources, N)
     D = max(mats, default=0) + 1
     acc = np.zeros((D, B, N), np.int64)
     u = np.broadcast_to(a["u0"].astype(np.int64), (B, N)).copy()
@@ -58,9 +60,12 @@ def simulate_program(program, inputs: NDArray, n_steps: int) -> dict[str, NDArra
     spikes = np.zeros((B, T, N), bool)
     active = np.zeros((B, T, N), bool)
     ovf_u, ovf_v = np.zeros(B, np.int64), np.zeros(B, np.int64)
+    steps = {k: np.zeros((B, T, N), np.int64) for k in (("u", "v") if record else ())}
+    from_inputs = {d: m[N:] for d, m in mats.items()}
+    from_neurons = {d: m[:N] for d, m in mats.items() if d >= 1}
     for t in range(T):
-        for d, m in mats.items():
-            acc[(t + d) % D] += x[:, t] @ m[N:]
+        for d, m in from_inputs.items():
+            acc[(t + d) % D] += np.asarray(x[:, t] @ m, np.int64)
         slot = t % D
         a_t = acc[slot].copy()
         acc[slot] = 0
@@ -68,10 +73,12 @@ def simulate_program(program, inputs: NDArray, n_steps: int) -> dict[str, NDArra
         ovf_u += ou.sum(1)
         ovf_v += ov.sum(1)
         spikes[:, t], active[:, t] = s, act
-        for d, m in mats.items():
-            if d >= 1:
-                acc[(t + d) % D] += s.astype(np.int64) @ m[:N]
+        if record:
+            steps["u"][:, t], steps["v"][:, t] = u, v
+        for d, m in from_neurons.items():
+            acc[(t + d) % D] += np.asarray(s.astype(np.int64) @ m, np.int64)
     out = count(program, x, spikes, active)
     out["counters"].update(overflow_u=ovf_u, overflow_v=ovf_v)
     out.update(spikes=spikes, active=active, u=u, v=v)
+    out.update({f"{k}_steps": a for k, a in steps.items()})
     return out

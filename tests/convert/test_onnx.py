@@ -29,7 +29,7 @@ def _export(net, x):
 
 def test_onnx_cnn_matches_torch_conversion(digits):
     torch = pytest.importorskip("torch")
-    from tests.convert.test_torch import ann_accuracy, make_cnn, train
+    from tests.convert.torch_util import ann_accuracy, make_cnn, train
 
     Xtr, Xte, ytr, yte = (a.reshape(-1, 1, 8, 8) if a.ndim == 2 else a for a in digits)
     net = train(make_cnn(torch.nn.MaxPool2d), Xtr, ytr, epochs=6)

@@ -110,6 +110,11 @@ def test_spike_encodings(mlp, digits, encoding):
     a = sim.run(Xte[:100], n_steps=48, seed=3)
     b = sim.run(Xte[:100], n_steps=48, seed=3)
     np.testing.assert_array_equal(a.predictions, b.predictions)  # seeded: same seed, same result
+    x3, x4 = (g.meta["codec"].encode(Xte[:20], 48, seed=s) for s in (3, 4))
+    if encoding == "rate":    # deterministic: the seed is not used
+        np.testing.assert_array_equal(x3, x4)
+    else:                     # Poisson: another seed draws other spikes
+        assert not np.array_equal(x3, x4)
     assert np.mean(a.predictions == yte[:100]) > 0.85
     x = g.meta["codec"].encode(Xte[:3], 48, seed=1)
     assert x.dtype == np.int32 and set(np.unique(x)) <= {0, 1}
@@ -134,13 +139,20 @@ def test_per_channel_and_percentile(mlp, digits):
     Xtr, Xte, _, yte = digits
     g = convert(mlp, calibration=Xtr[:500], per_channel=True, percentile=99.0)
     assert accuracy_vs_timesteps(g, None, Xte, yte, steps=(32,))[32] > 0.9
+    # per channel changes the network (one scale per hidden neuron), not just a label in the report
+    flat = convert(mlp, calibration=Xtr[:500], per_channel=False, percentile=99.0)
+    assert g.meta["conversion_report"].per_channel and not flat.meta["conversion_report"].per_channel
+    differ = [name for name, p in g.projections.items()
+              if (p.weights != flat.projections[name].weights).nnz or p.weight_exp != flat.projections[name].weight_exp]
+    assert differ, "per_channel=True converted to the same weights as per_channel=False"
 
 
 def test_fewer_weight_bits(mlp, digits):
     chip = dataclasses.replace(nc.chip.loihi(), weight_bits=4)
     g = convert(mlp, calibration=digits[0][:300], chip=chip)
+    lo, hi = chip.weight_range   # 4 bits: [-8, 7]
     for p in g.projections.values():
-        assert np.abs(p.weights.data).max() <= 8
+        assert lo <= p.weights.data.min() and p.weights.data.max() <= hi
     assert accuracy_vs_timesteps(g, chip, digits[1], digits[3], steps=(32,))[32] > 0.6
 
 

@@ -12,14 +12,7 @@ from neurocore.convert import convert, read_model
 from neurocore.evaluate import accuracy_vs_timesteps
 from neurocore.convert.fold import build_layers, forward
 
-from .torch_util import ann_accuracy, train
-
-
-def make_cnn(pool=nn.AvgPool2d, seed=0):
-    torch.manual_seed(seed)  # initial weights must not depend on which tests ran before
-    return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), pool(2),
-                         nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), pool(2),
-                         nn.Flatten(), nn.Dropout(0.1), nn.Linear(16 * 2 * 2, 10))
+from .torch_util import ann_accuracy, make_cnn, train
 
 
 @pytest.fixture(scope="module")

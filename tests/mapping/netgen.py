@@ -1,4 +1,10 @@
-"""Seeded generators of the partition-search test family, and the oracle they are checked against."""
+"""Seeded generators of networks shared by the tests and the benches, and the partition-search oracle.
+
+The partition-search families (:data:`FAMILIES`) and the oracle they are checked against, plus
+the two generators that ``bench/bench_compile.py`` (:func:`cuba_recurrent`) and
+``bench/memory_estimates.py`` (:func:`two_layer`) share with the tests: one copy each, so a
+bench and the test that checks the same case cannot drift apart.
+"""
 from __future__ import annotations
 
 import itertools
@@ -93,6 +99,30 @@ def residual(rng) -> nc.Graph:
     b = g.dense(a, rng.integers(-9, 10, (int(rng.integers(20, 50)), a.n)), IF, name="b")
     c = g.dense(b, rng.integers(-9, 10, (a.n, b.n)), IF, name="c")
     g.connect(a, c, weights=sp.identity(a.n, dtype=np.int64, format="csr") * 7, name="skip")
+    return g
+
+
+def cuba_recurrent(n: int, p: float, seed: int = 0) -> nc.Graph:
+    """One recurrent population of ``n`` CubaLIF neurons, Bernoulli(``p``) connectivity, weights 1..49."""
+    rng = np.random.default_rng(seed)
+    g = nc.Graph()
+    a = g.population(n, nc.CubaLIF(du=82, dv=20, vth=10000, bias_mant=3520), name="rec")
+    w = sp.random(n, n, density=p, random_state=seed, data_rvs=lambda k: rng.integers(1, 50, k), format="csr")
+    g.connect(a, a, weights=w.astype(np.int64))
+    return g
+
+
+def two_layer(n_in: int, n_a: int, n_b: int, fan: int, rng) -> nc.Graph:
+    """inputs -> ``a`` -> ``b`` (IF, vth 100), each neuron with ``fan`` random sources, odd weights in [-3, 3]."""
+    def rnd(nd, ns):
+        rows, cols = np.repeat(np.arange(nd), fan), rng.integers(0, ns, nd * fan)
+        return sp.csr_matrix((rng.integers(-2, 3, nd * fan) | 1, (rows, cols)), shape=(nd, ns))
+
+    g = nc.Graph()
+    x = g.input(n_in, name="x")
+    a = g.population(n_a, nc.IF(vth=100), name="a")
+    g.connect(x, a, rnd(n_a, n_in))
+    g.connect(a, g.population(n_b, nc.IF(vth=100), name="b"), rnd(n_b, n_a))
     return g
 
 

@@ -10,7 +10,7 @@ import scipy.sparse as sp
 import neurocore as nc
 from neurocore.errors import MappingError
 from neurocore.mapping.bound import core_bound
-from tests.mapping.netgen import FAMILIES, IF, oracle, small_chip
+from tests.mapping.netgen import FAMILIES, IF, cuba_recurrent, oracle, small_chip
 from tests.mapping.test_mapping import check, spikes_in
 
 
@@ -33,21 +33,12 @@ def test_default_compile_close_to_oracle_and_bound(family, seed):
     assert f"lower bound {lb}" in program.summary()
 
 
-def _recurrent(n, p, seed=0):
-    rng = np.random.default_rng(seed)
-    g = nc.Graph()
-    a = g.population(n, nc.CubaLIF(du=82, dv=20, vth=10000, bias_mant=3520), name="rec")
-    w = sp.random(n, n, density=p, random_state=seed, data_rvs=lambda k: rng.integers(1, 50, k), format="csr")
-    g.connect(a, a, weights=w.astype(np.int64))
-    return g
-
-
 @pytest.mark.parametrize("n, p", [(4000, 0.02)])
 def test_issue_recurrent_networks_fit_loihi(n, p):
     """The issue's CUBA-sized recurrent network compiles on the unmodified preset (the 8000-neuron one is
     the README's block, run by tests/test_readme.py::test_partition_search_block_runs)."""
     chip = nc.chip.loihi()
-    prog = nc.compile(_recurrent(n, p), chip, placement="in_order")
+    prog = nc.compile(cuba_recurrent(n, p), chip, placement="in_order")
     use = prog.core_usage()
     assert prog.n_cores_used <= chip.n_cores
     assert use["axons_out"].max() <= chip.axons_out_per_core and use["axons_in"].max() <= chip.axons_in_per_core
