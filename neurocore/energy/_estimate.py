@@ -386,7 +386,7 @@ def estimate(result: Any, chip: str | dict | Profile = "loihi",
         (``synops``, ``updates_active``: (batch, n_steps, n_cores_used) int32),
         ``busiest_link`` ((batch, n_steps) packets), ``n_steps``, ``batch_size`` and
         ``program`` (``chip``, ``n_cores_used``, ``neurons_per_core_used``,
-        ``layer_stats``).
+        ``layers``: typed :class:`~neurocore.mapping.program.LayerStats`).
     chip : str, dict, path or Profile
         A chip profile (``kind = "chip"``), see :func:`load_profile`.
     baseline : str, dict, path, Profile, list of them, or None
@@ -512,7 +512,7 @@ def _baseline_fields(base: Profile | None, comparisons: list, one: Any, timestep
                 "baseline_latency_s": None, "baseline_breakdown_J": {}, "baseline_terms": ()}
     thr = comparisons[1].baseline
     return {"baseline_profile": base.name, "baseline_precision": thr.precision,
-            "baseline_macs_per_inference": dense_workload(one.program.layer_stats, timesteps, thr.precision).macs,
+            "baseline_macs_per_inference": dense_workload(one.program.layers, timesteps, thr.precision).macs,
             "baseline_energy_per_inference_J": thr.energy_per_inference_J,
             "baseline_energy_lower_bound_J": thr.lower_bound_J, "baseline_latency_s": thr.latency_s,
             "baseline_breakdown_J": dict(thr.breakdown_J), "baseline_terms": tuple(thr.terms)}
@@ -573,7 +573,7 @@ def _compare(bases: list[Profile], result: Any, timesteps: float, batch: int, pr
         prec = precision or base.precision
         if prec not in PRECISION_BITS:
             raise ProfileError(f"precision {prec!r} is not one of {list(PRECISION_BITS)}")
-        regimes = evaluate_baseline(base, result.program.layer_stats, timesteps, batch, prec)
+        regimes = evaluate_baseline(base, result.program.layers, timesteps, batch, prec)
         for regime in REGIMES:
             r = regimes[regime]
             out.append(BaselineComparison(profile=base.name, regime=regime, baseline=r, chip_energy_J=energy,
@@ -725,11 +725,11 @@ def _one_replica(result: Any, samples: int) -> Any:
     reps = (getattr(result.program, "meta", None) or {}).get("replicas")
     if not reps and samples == int(result.batch_size):
         return result
-    layers = result.program.layer_stats
+    layers = result.program.layers
     if reps:
         keep = set(reps["projections"][0])
         layers = [lay for lay in layers if lay["name"] in keep]
-    program = SimpleNamespace(layer_stats=layers)
+    program = SimpleNamespace(layers=layers)
     return SimpleNamespace(program=program, batch_size=samples)
 
 
@@ -738,8 +738,8 @@ def _program_options(program: Any) -> dict[str, Any]:
     meta = getattr(program, "meta", None) or {}
     mapping = getattr(program, "mapping", None)
     reps = meta.get("replicas") or {}
-    units = sorted({lay.get("synapse_unit", "dense") for lay in program.layer_stats}) if hasattr(
-        program, "layer_stats") else []
+    units = sorted({lay.get("synapse_unit", "dense") for lay in program.layers}) if hasattr(
+        program, "layers") else []
     return {"inputs_on": "host" if mapping is None else mapping.inputs_on, "replicas": reps.get("k", 1), "synapse_units": units}
 
 

@@ -53,7 +53,7 @@ def neurobench_metrics(result: Any, accuracy: float | None = None, chip: Any = N
     Parameters
     ----------
     result : RunResult-like
-        Needs ``counters``, ``program.layer_stats``, ``program.neurons_per_core_used``
+        Needs ``counters``, ``program.layers``, ``program.neurons_per_core_used``
         and ``program.chip`` (``u_bits``, ``v_bits``); see :func:`neurocore.energy.estimate`.
     accuracy : float, optional
         Classification accuracy in [0, 1]; defaults to ``result.accuracy_value``.
@@ -68,7 +68,7 @@ def neurobench_metrics(result: Any, accuracy: float | None = None, chip: Any = N
     """
     c = result.counters
     prog = result.program
-    layers = prog.layer_stats
+    layers = prog.layers
     n_neurons = int(np.sum(prog.neurons_per_core_used))
     weight_bits = sum(int(lay["synapses"]) * int(lay["weight_bits"]) for lay in layers)
     weight_bytes = math.ceil(weight_bits / 8)

@@ -41,7 +41,7 @@ def fake_result(counters=None, chip=None, n_cores_used=2, neurons=None, layers=N
     batch = len(counters["timesteps"])
     neurons = np.asarray(NEURONS if neurons is None else neurons, dtype=np.int64)
     program = SimpleNamespace(chip=chip or ChipSpec(name="loihi"), n_cores_used=n_cores_used,
-                              neurons_per_core_used=neurons, layer_stats=copy.deepcopy(layers or LAYERS))
+                              neurons_per_core_used=neurons, layers=copy.deepcopy(layers or LAYERS))
     r = SimpleNamespace(counters=counters, program=program, batch_size=batch, n_steps=3,
                         core_steps={"synops": np.asarray(CORE_SYNOPS, dtype=np.int32),
                                     "updates_active": np.asarray(CORE_ACTIVE, dtype=np.int32),

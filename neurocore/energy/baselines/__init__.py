@@ -39,7 +39,7 @@ MODELS: dict[str, Callable[[Profile, DenseWorkload, int, str], BaselineResult]] 
 }
 
 
-def evaluate(profile, layer_stats: list[dict], timesteps: float, batch: int,
+def evaluate(profile, layer_stats, timesteps: float, batch: int,
              precision: str | None = None) -> dict[str, BaselineResult]:
     """A baseline profile in both regimes.
 
@@ -47,8 +47,8 @@ def evaluate(profile, layer_stats: list[dict], timesteps: float, batch: int,
     ----------
     profile : str, path, dict or Profile
         A dense profile (``kind = "dense"``).
-    layer_stats : list of dict
-        ``Program.layer_stats`` of the network.
+    layer_stats : sequence of LayerStats or dict
+        ``Program.layers`` of the network (or their dict form, ``Program.layer_stats``).
     timesteps : float
         Mean timesteps per inference (recurrent layers run once per step).
     batch : int

@@ -143,13 +143,13 @@ class BaselineResult:
         return cls(**kw)
 
 
-def dense_workload(layer_stats: list[dict], timesteps: float, precision: str) -> DenseWorkload:
+def dense_workload(layer_stats, timesteps: float, precision: str) -> DenseWorkload:
     """The dense forward pass of a program's projections at ``precision``.
 
     Parameters
     ----------
-    layer_stats : list of dict
-        ``Program.layer_stats``: per projection ``name``, ``n_src``, ``n_dst``,
+    layer_stats : sequence of LayerStats or dict
+        ``Program.layers`` (or the dict form ``Program.layer_stats``): per projection ``name``, ``n_src``, ``n_dst``,
         ``dense_macs``, ``recurrent``, optional ``kind`` and ``n_weights``.
     timesteps : float
         Mean timesteps per inference; a recurrent projection is evaluated this
