@@ -181,6 +181,12 @@ def test_float_import_conv_pool_scale_flatten_delay():
     ref = m.toarray() * s * DT * (1 / DT)
     assert np.abs(deq - ref).max() <= 0.5 * 2.0 ** (6 + p1.weight_exp)
     assert p2.weights.shape == (5, 3 * 6 * 6)                                   # pool, scale, flatten composed
+    # a path that is one Conv2d becomes a conv2d projection with its geometry; a composed one stays sparse
+    assert p1.kind == "conv2d" and p1.conv is not None
+    assert (p1.conv.kernel_shape, p1.conv.in_shape, p1.conv.out_shape) == ((3, 1, 3, 3), (1, 6, 6), (3, 6, 6))
+    assert (p1.conv.stride, p1.conv.padding, p1.conv.groups, p1.conv.pool) == ((1, 1), (1, 1), 1, False)
+    assert p2.kind == "sparse" and p2.conv is None
+    assert "Conv2d" in {type(n).__name__ for n in to_nir(g).nodes.values()}   # and exports as a Conv2d again
     r = _run(g, (rng.random((2, 40, 36)) < 0.3).astype(np.int32), {"lif": ["v"]})
     assert r.counters["spikes"].sum() > 0
 

@@ -75,6 +75,7 @@ class LinearOp(NamedTuple):
     bias: np.ndarray           # (n_out,) float
     out_shape: tuple           # per-sample output shape
     delay_s: float             # extra delay, seconds (Delay nodes only)
+    conv_meta: dict | None = None  # Conv2d / pooling: the layer meta of a ``conv2d`` projection (ConvSpec keys)
 
 
 def _affine(name, node, shape, t) -> LinearOp:
@@ -94,7 +95,11 @@ def _conv_op(name, t, k, shape, stride, padding, dilation, groups, bias) -> Line
     except GraphError as exc:
         raise ConversionError(str(exc)) from None
     b = np.repeat(np.broadcast_to(bias, (out_shape[0],)), out_shape[1] * out_shape[2])
-    return LinearOp(sp.csr_matrix(m, dtype=np.float64), b, out_shape, 0.0)
+    meta = {"dense_macs": int(np.prod(out_shape)) * int(np.prod(k.shape[1:])),
+            "kernel_shape": tuple(int(i) for i in k.shape), "in_shape": tuple(int(i) for i in shape),
+            "out_shape": tuple(int(i) for i in out_shape), "stride": tuple(stride), "padding": tuple(padding),
+            "dilation": tuple(dilation), "groups": int(groups), "pool": t in ("SumPool2d", "AvgPool2d")}
+    return LinearOp(sp.csr_matrix(m, dtype=np.float64), b, out_shape, 0.0, meta)
 
 
 def _conv2d(name, node, shape, t) -> LinearOp:
@@ -186,6 +191,8 @@ class _Path:
     bias: np.ndarray
     delay_s: float
     ops: list[str]
+    #: the one convolution this path is (no other linear node but Delay on it), else None
+    conv_meta: dict | None = None
 
 
 def _topology(g) -> _Topology:
@@ -230,9 +237,9 @@ def _walk(g, topo: _Topology, s: str, shapes: dict, paths: list[_Path]) -> bool:
     """Follow every linear chain out of source ``s`` (depth first); returns whether a population's shape was learnt."""
     changed = False
     n = int(np.prod(shapes[s]))
-    stack = [(k, sp.identity(n, format="csr"), np.zeros(n), shapes[s], 0.0, [], (s,)) for k in topo.succ[s]]
+    stack = [(k, sp.identity(n, format="csr"), np.zeros(n), shapes[s], 0.0, [], (s,), []) for k in topo.succ[s]]
     while stack:
-        k, m, b, shape, d, ops, seen = stack.pop()
+        k, m, b, shape, d, ops, seen, metas = stack.pop()
         t = topo.tname[k]
         if k in seen and t in LINEAR_TYPES:
             raise ConversionError(f"from_nir: node '{k}' lies on a loop of linear nodes with no neuron")
@@ -246,14 +253,15 @@ def _walk(g, topo: _Topology, s: str, shapes: dict, paths: list[_Path]) -> bool:
             elif int(np.prod(shapes[p])) != n_p:
                 raise ConversionError(f"from_nir: '{k}' receives {n_p} values from '{s}' but has "
                                       f"{int(np.prod(shapes[p]))} neurons")
-            paths.append(_Path(s, p, m, b, d, ops))
+            paths.append(_Path(s, p, m, b, d, ops, metas[0] if len(metas) == 1 else None))
             continue
         if t in ("Input", "LI") or t in NEURON_TYPES:
             raise ConversionError(f"from_nir: edge into '{k}' ({t}) cannot be imported")
         op = linear_op(k, g.nodes[k], shape)
         nm, nb = op.matrix @ m, op.matrix @ b + op.bias
         for nxt in topo.succ[k]:
-            stack.append((nxt, nm, nb, op.out_shape, d + op.delay_s, ops + [k], seen + (k,)))
+            stack.append((nxt, nm, nb, op.out_shape, d + op.delay_s, ops + [k], seen + (k,),
+                          metas if t == "Delay" else metas + [op.conv_meta]))
     return changed
 
 
@@ -420,6 +428,8 @@ def _connect(out, path: _Path, pl: _Plan, topo: _Topology, chip, dt, conv, grade
     core = [o for o in path.ops if topo.tname[o] not in ("Delay",)]
     if len(core) == 1 and topo.tname[core[0]] in ("Linear", "Affine"):
         kind, meta = "dense", {"dense_macs": int(path.matrix.shape[0] * path.matrix.shape[1])}
+    elif path.conv_meta is not None:  # one Conv2d / pooling node: a conv2d projection with its ConvSpec
+        kind, meta = "conv2d", dict(path.conv_meta)
     name = _unique_proj_name(out, "->".join([path.src, *path.ops, path.pop])) if n_paths > 1 else None
     out.connect(path.src, path.pop, q.astype(np.int64), weight_exp=int(e), delay=steps, name=name, kind=kind,
                 meta=meta)

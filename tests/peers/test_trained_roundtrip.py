@@ -94,10 +94,11 @@ def test_roundtrip_snntorch_recurrent(tmp_path):
     assert 0.6 <= mh < 0.9 and 0.6 <= mo < 0.9
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="sinabs 3.1.3's from_nir cannot run neurocore's file of "
-                   "an imported CNN: the imported convolution is a sparse matrix (no kernel), which to_nir writes "
-                   "as a flat Affine into a (6, 8, 8)-shaped IF; sinabs broadcasts the IF's (6, 8, 8) threshold "
-                   "against the flat 384 input and fails ('The size of tensor a (384) must match the size of "
-                   "tensor b (8)')")
 def test_roundtrip_sinabs_cnn(tmp_path):
-    _roundtrip("sinabs_conv", tmp_path, lambda g, p: (save_nir(g, p, dt=1.0, compat="nir-1.0.4"), 1.0)[1])
+    """The imported Conv2d and SumPool2d come back as conv2d projections with their ConvSpec, so
+    to_nir writes Conv2d / SumPool2d nodes sinabs can read (it could not read the flat Affine it got
+    before). MultiSpike's v clamp as in test_roundtrip_sinabs: measured 99.996 % / 99.589 %, accuracy
+    equal (95.28 %)."""
+    mh, mo, at, an = _roundtrip("sinabs_conv", tmp_path,
+                                lambda g, p: (save_nir(g, p, dt=1.0, compat="nir-1.0.4"), 1.0)[1])
+    assert mh >= 0.999 and mo >= 0.99 and abs(at - an) <= 0.005
