@@ -820,8 +820,8 @@ class Simulator:
                 out[var].append((pop, pm.offset, pm.n))
         return out
 
-    def _check_memory(self, inputs, n_steps: int, pidx: dict, n_threads: int, memory_limit, record=(),
-                      chip_time=None, block=None) -> None:
+    def _check_memory(self, inputs, n_steps: int, pidx: dict, n_threads: int, memory_limit,
+                      kept: _Kept, block) -> None:
         """Refuse, before any input is scanned, a run whose arrays would exceed ``memory_limit``."""
         from neurocore.resources import RUN_ADVICE, check_memory, run_estimate
 
@@ -833,7 +833,7 @@ class Simulator:
         itemsize = np.asarray(inputs).dtype.itemsize if hasattr(inputs, "dtype") else 8
         threads = min(n_threads, max(batch, 1))
         tables = getattr(self, "_tables", None)  # the kernel's; the reference backend has none
-        if isinstance(block, (int, np.integer)) and 1 <= block <= 64:
+        if isinstance(block, (int, np.integer)) and 1 <= block <= load_kernel().MAX_BLOCK:
             blk = int(block)
         else:
             blk = block_size(tables, True, max(batch, 1), threads) if tables is not None else 1
@@ -841,7 +841,7 @@ class Simulator:
                            {v: sum(n for _, _, n in idx) for v, idx in pidx.items()}, p.n_delay_slots,
                            threads, n_features=codec.n_channels if codec is not None else None,
                            encoding=codec.encoding if codec is not None else None, input_itemsize=itemsize,
-                           record_core_steps=_record_options(record), n_timings=len(_timings(chip_time)),
+                           record_core_steps=kept.core_steps, n_timings=len(kept.timings),
                            block=blk, n_links=tables["n_links"] if tables is not None
                            else p.chip.mesh_x * p.chip.mesh_y * 4)
         check_memory(est, memory_limit, RUN_ADVICE)
@@ -913,7 +913,8 @@ class Simulator:
         # plastic programs probe projections too; run_learning checks their probes
         pidx = {v: [] for v in PROBE_VARIABLES} if plastic else self._probe_index(probes)
         n_threads = _thread_count(n_threads)
-        self._check_memory(inputs, T, pidx, n_threads, memory_limit, record, chip_time, block)
+        kept = _Kept(_record_options(record), _timings(chip_time))
+        self._check_memory(inputs, T, pidx, n_threads, memory_limit, kept, block)
         x, n_samples = self._encode(inputs, T, seed)
         if plastic:  # plastic projections run on the learning kernel, one sample at a time
             return _run_plastic(self, x, T, probes, stop, learning, initial_state)
@@ -921,7 +922,6 @@ class Simulator:
             raise SimulationError("learning= and initial_state= apply to Programs with plastic projections; "
                                   "this Program has none")
         stop_args = _stop_args(p, stop, n_samples)
-        kept = _Kept(_record_options(record), _timings(chip_time))
         result = _RUNNERS[self.backend](self, x, T, pidx, n_threads, block, stop_args, kept)
         return self._decode(result, inputs, n_samples, stop, stop_args)
 

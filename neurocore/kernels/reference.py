@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from neurocore.anytime import STOP_RULES
 from neurocore.chip.spec import ChipSpec
 from neurocore.graph.graph import Graph
 from neurocore.graph.nodes import Input
@@ -66,14 +67,6 @@ def neuron_step(u, v, refr, a, p: dict, chip: ChipSpec):
     v_new = np.where(held, v, np.where(spikes, v_reset, v_lim))
     refr_new = np.where(held, refr - 1, np.where(spikes, p["refractory"], 0))
     return u_new, v_new, refr_new, spikes, active, ovf_u, ovf_v
-
-
-def _stop_evidence(counts: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Leading minus second cumulative spike count per sample (a single neuron's second is 0)."""
-    if counts.shape[1] == 1:
-        return counts[:, 0]
-    top2 = np.sort(counts, axis=1)[:, -2:]
-    return top2[:, 1] - top2[:, 0]
 
 
 def _offsets(nodes) -> tuple[dict[str, int], int]:
@@ -153,7 +146,7 @@ def simulate(graph: Graph, chip: ChipSpec, inputs: NDArray, n_steps: int, stop=N
         if stop is not None:
             counts += s[:, s_lo: s_hi]
             if t + 1 >= min_steps:
-                done = live & (_stop_evidence(counts) >= margin)
+                done = live & (STOP_RULES["count_margin"](counts) >= margin)
                 steps[done] = t + 1
                 live &= ~done
     out["overflow_u"], out["overflow_v"] = ovf_u, ovf_v
