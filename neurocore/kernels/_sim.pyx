@@ -142,17 +142,22 @@ cdef struct Net:
     const int32_t* g_delay
     const int32_t* g_shift
     const int64_t* g_off     # G + 1: first list slot of each group (rows of the group, prefix sum)
-    # packets: per source (N + C) a list of packets, per packet a list of rows
+    # per source (N + C): its rows (one per delay and shift, over every core it reaches) and its
+    # packets (one per destination core), each a range of a prefix-sum table
+    const int32_t* src_row_ptr
     const int32_t* src_pk_ptr
-    const int32_t* pk_row_ptr
-    const int32_t* pk_rows
-    const int32_t* pk_src_tile   # -1 for input packets (injected, no hops)
-    const int32_t* pk_dst_tile
-    const int32_t* pk_core       # destination core slot (all rows of a packet are on it)
-    const int32_t* pk_nnz        # synapses in the packet's rows
+    const int32_t* src_core      # core slot that sends the source's packets (-1: an input injected by the host)
+    const int32_t* src_tile      # tile they leave (-1: injected, no hops)
+    const int32_t* core_tile     # n_cores: tile of each core slot
+    # per packet: compact (pk_wide 0) or wide tables, see neurocore.sim.packet_tables
+    bint pk_wide
+    const uint16_t* pk_core16    # destination core slot
+    const uint16_t* pk_nnz16     # synapses it delivers
+    const uint8_t* pk_unit       # 1: all in the sparse synapse unit, 2: all in the conv unit, 0: neither
+    const int32_t* pk_core
+    const int32_t* pk_nnz
     const int32_t* pk_nnz_sparse # of which in rows of the sparse synapse unit
     const int32_t* pk_nnz_conv   # of which in rows of the conv synapse unit
-    const int32_t* pk_src_core   # core slot that sends the packet (-1: an input injected by the host)
     # per source (N + C), each time it fires: synapses, words, packets; neurons also intra-tile packets, hops
     const int32_t* src_syn
     const int32_t* src_words
@@ -447,15 +452,20 @@ cdef void flush_groups(const Net* net, int64_t slot, Scratch* s, word_t* acc, in
     s.n_g_touched = 0
 
 
-cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, Scratch* s, Out* o) noexcept nogil:
-    """Per-step work of one packet in every sample of mask ``m``: the per-core counters and, for a
-    packet that leaves its tile, the links of its route. (The per-sample totals are counted
-    once per block from the spike counts, see ``count_totals``.)"""
-    cdef int64_t st = s.cs_stride
-    cdef int32_t* dst = s.core_step + net.pk_core[p] * N_CORE_COUNTERS * st
-    cdef int64_t src = net.pk_src_core[p]
-    cdef int32_t sparse = net.pk_nnz_sparse[p], conv = net.pk_nnz_conv[p]
-    nc_lanes_add(dst + K_SYNOPS * st, m, net.pk_nnz[p], st)
+cdef inline void count_packet(const Net* net, int64_t p, int64_t k, uint64_t m, Scratch* s) noexcept nogil:
+    """Per-step work of packet p of source k in every sample of mask ``m``: the per-core counters
+    and, for a packet that leaves its tile, the links of its route. (The per-sample totals are
+    counted once per block from the spike counts, see ``count_totals``.)"""
+    cdef int64_t st = s.cs_stride, core, src = net.src_core[k]
+    cdef int32_t nnz, sparse, conv
+    if net.pk_wide:
+        core, nnz, sparse, conv = net.pk_core[p], net.pk_nnz[p], net.pk_nnz_sparse[p], net.pk_nnz_conv[p]
+    else:
+        core, nnz = net.pk_core16[p], net.pk_nnz16[p]
+        sparse = nnz if net.pk_unit[p] == 1 else 0
+        conv = nnz if net.pk_unit[p] == 2 else 0
+    cdef int32_t* dst = s.core_step + core * N_CORE_COUNTERS * st
+    nc_lanes_add(dst + K_SYNOPS * st, m, nnz, st)
     nc_lanes_add(dst + K_PIN * st, m, 1, st)
     if src >= 0:
         nc_lanes_add(s.core_step + (src * N_CORE_COUNTERS + K_POUT) * st, m, 1, st)
@@ -463,8 +473,8 @@ cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, 
         nc_lanes_add(dst + K_SPARSE * st, m, sparse, st)
     if conv:
         nc_lanes_add(dst + K_CONV * st, m, conv, st)
-    if net.pk_src_tile[p] >= 0 and net.pk_src_tile[p] != net.pk_dst_tile[p]:
-        walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], m, s)
+    if net.src_tile[k] >= 0 and net.src_tile[k] != net.core_tile[core]:
+        walk_links(net, net.src_tile[k], net.core_tile[core], m, s)
 
 
 cdef void count_totals(const Net* net, Scratch* s, Out* o) noexcept nogil:
@@ -508,12 +518,11 @@ cdef void count_totals(const Net* net, Scratch* s, Out* o) noexcept nogil:
             cnt[C_HOPS_CHIP] += n * net.src_hops_chip[k]
 
 
-cdef inline void spike_rows(const Net* net, int64_t p, uint64_t m, int64_t slot, Scratch* s, word_t* acc,
+cdef inline void spike_rows(const Net* net, int64_t k, uint64_t m, int64_t slot, Scratch* s, word_t* acc,
                             int64_t acc_stride, const wt_t* w, const ix_t* tg) noexcept nogil:
-    """The rows of packet p, as spikes in the samples of mask ``m``: window rows listed, others scattered."""
-    cdef int64_t q, r
-    for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-        r = net.pk_rows[q]
+    """The rows of source k, as spikes in the samples of mask ``m``: window rows listed, others scattered."""
+    cdef int64_t r
+    for r in range(net.src_row_ptr[k], net.src_row_ptr[k + 1]):
         if net.row_group[r] >= 0:
             list_row(net, r, m, s)
         else:
@@ -526,7 +535,7 @@ cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64
 
     Per channel two sample masks: any non-zero value, and value exactly 1 (added as a
     spike). A 1 counts as graded only on a channel declared graded."""
-    cdef int64_t c, b, p, q, n_src = 0, j, C = net.C
+    cdef int64_t c, b, p, r, k, n_src = 0, j, C = net.C
     cdef uint64_t m, m1, mg
     cdef uint64_t* any_mask = s.src_mask + net.N
     cdef uint64_t* one_mask = s.one_mask
@@ -556,13 +565,14 @@ cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64
         one_mask[c] = 0
         mg = m & ~m1
         xin = inputs + (s.b0 * net.T + t) * C + c
-        for p in range(net.src_pk_ptr[net.N + c], net.src_pk_ptr[net.N + c + 1]):
-            count_packet(net, p, m, t, s, o)
-            if m1:
-                spike_rows(net, p, m1, slot, s, acc, acc_stride, w, tg)
-            if mg:
-                for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-                    add_row_graded(net, net.pk_rows[q], mg, xin, net.T * C, slot, acc, acc_stride, w, tg)
+        k = net.N + c
+        for p in range(net.src_pk_ptr[k], net.src_pk_ptr[k + 1]):
+            count_packet(net, p, k, m, s)
+        if m1:
+            spike_rows(net, k, m1, slot, s, acc, acc_stride, w, tg)
+        if mg:
+            for r in range(net.src_row_ptr[k], net.src_row_ptr[k + 1]):
+                add_row_graded(net, r, mg, xin, net.T * C, slot, acc, acc_stride, w, tg)
     flush_groups(net, slot, s, acc, acc_stride, w)
 
 
@@ -585,8 +595,8 @@ cdef void deliver_spikes(const Net* net, int64_t t, int64_t slot, Scratch* s, Ou
         m = s.src_mask[k]
         s.src_mask[k] = 0
         for p in range(net.src_pk_ptr[k], net.src_pk_ptr[k + 1]):
-            count_packet(net, p, m, t, s, o)
-            spike_rows(net, p, m, slot, s, acc, acc_stride, w, tg)
+            count_packet(net, p, k, m, s)
+        spike_rows(net, k, m, slot, s, acc, acc_stride, w, tg)
     flush_groups(net, slot, s, acc, acc_stride, w)
 
 
@@ -752,12 +762,11 @@ TABLE_DTYPES = {
     "row_ptr": np.int32, "row_shift": np.int8, "row_delay": np.int16,
     "row_start": np.int32, "row_wptr": np.int32, "row_span": np.int32, "row_group": np.int32,
     "g_start": np.int32, "g_span": np.int32, "g_delay": np.int32, "g_shift": np.int32, "g_off": np.int64,
-    "pk_core": np.int32, "pk_nnz": np.int32, "pk_nnz_sparse": np.int32,
-    "pk_nnz_conv": np.int32, "pk_src_core": np.int32, "src_syn": np.int32, "src_words": np.int32,
-    "src_pk": np.int32, "src_intra": np.int32, "src_hops_ew": np.int32, "src_hops_ns": np.int32,
-    "src_hops_chip": np.int32,
-    "src_pk_ptr": np.int32, "pk_row_ptr": np.int32, "pk_rows": np.int32, "pk_src_tile": np.int32,
-    "pk_dst_tile": np.int32,
+    "src_row_ptr": np.int32, "src_pk_ptr": np.int32, "src_core": np.int32, "src_tile": np.int32,
+    "core_tile": np.int32, "pk_core16": np.uint16, "pk_nnz16": np.uint16, "pk_unit": np.uint8,
+    "pk_core": np.int32, "pk_nnz": np.int32, "pk_nnz_sparse": np.int32, "pk_nnz_conv": np.int32,
+    "src_syn": np.int32, "src_words": np.int32, "src_pk": np.int32, "src_intra": np.int32,
+    "src_hops_ew": np.int32, "src_hops_ns": np.int32, "src_hops_chip": np.int32,
     "chan_graded": np.uint8,
 }
 
@@ -811,11 +820,18 @@ cdef class Tables:
         n.g_delay = <const int32_t*>_addr(tb, "g_delay")
         n.g_shift = <const int32_t*>_addr(tb, "g_shift")
         n.g_off = <const int64_t*>_addr(tb, "g_off")
+        n.src_row_ptr = <const int32_t*>_addr(tb, "src_row_ptr")
+        n.src_core = <const int32_t*>_addr(tb, "src_core")
+        n.src_tile = <const int32_t*>_addr(tb, "src_tile")
+        n.core_tile = <const int32_t*>_addr(tb, "core_tile")
+        n.pk_wide = tb["pk_wide"]
+        n.pk_core16 = <const uint16_t*>_addr(tb, "pk_core16")
+        n.pk_nnz16 = <const uint16_t*>_addr(tb, "pk_nnz16")
+        n.pk_unit = <const uint8_t*>_addr(tb, "pk_unit")
         n.pk_core = <const int32_t*>_addr(tb, "pk_core")
         n.pk_nnz = <const int32_t*>_addr(tb, "pk_nnz")
         n.pk_nnz_sparse = <const int32_t*>_addr(tb, "pk_nnz_sparse")
         n.pk_nnz_conv = <const int32_t*>_addr(tb, "pk_nnz_conv")
-        n.pk_src_core = <const int32_t*>_addr(tb, "pk_src_core")
         n.src_syn = <const int32_t*>_addr(tb, "src_syn")
         n.src_words = <const int32_t*>_addr(tb, "src_words")
         n.src_pk = <const int32_t*>_addr(tb, "src_pk")
@@ -824,10 +840,6 @@ cdef class Tables:
         n.src_hops_ns = <const int32_t*>_addr(tb, "src_hops_ns")
         n.src_hops_chip = <const int32_t*>_addr(tb, "src_hops_chip")
         n.src_pk_ptr = <const int32_t*>_addr(tb, "src_pk_ptr")
-        n.pk_row_ptr = <const int32_t*>_addr(tb, "pk_row_ptr")
-        n.pk_rows = <const int32_t*>_addr(tb, "pk_rows")
-        n.pk_src_tile = <const int32_t*>_addr(tb, "pk_src_tile")
-        n.pk_dst_tile = <const int32_t*>_addr(tb, "pk_dst_tile")
         n.chan_graded = <const uint8_t*>_addr(tb, "chan_graded")
 
 
