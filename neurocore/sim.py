@@ -105,7 +105,6 @@ def kernel_tables(program: Program) -> dict:
     for k in ("row_ptr", "src_row_ptr"):
         tb[k] = _narrow(k, rows[k], i32)
     tb["src_pk_ptr"] = _narrow("src_pk_ptr", a["src_pk_ptr"], i32)
-    tb["row_wptr"] = _narrow("row_wptr", tb["row_wptr"], i32)
     # targets of scatter rows only (window rows need none); a scatter row's row_span is their offset
     n_rows = rows["row_ptr"].shape[0] - 1
     scatter = tb["row_start"][:n_rows] < 0
@@ -115,6 +114,7 @@ def kernel_tables(program: Program) -> dict:
     if n_rows:
         tb["row_span"][:n_rows][scatter] = (np.cumsum(nnz * scatter) - nnz * scatter)[scatter]
     tb.update(window_groups(tb["row_start"][:n_rows], rows["row_delay"], rows["row_shift"], tb["row_span"][:n_rows]))
+    tb.update(stored_weights(tb, rows["row_ptr"], scatter))
     tb["row_shift"] = _narrow("row_shift", rows["row_shift"], np.int8)
     tb["row_delay"] = _narrow("row_delay", rows["row_delay"], np.int16)
     chan_core = np.asarray(a.get("chan_core", np.full(n_chan, -1)), np.int64)
@@ -122,6 +122,31 @@ def kernel_tables(program: Program) -> dict:
     tb.update(packet_tables(program, a, n_src))
     tb.update({k: _narrow(k, v, i32) for k, v in source_totals(a, n_src).items()})
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
+
+
+def stored_weights(tb: dict, row_ptr: NDArray, scatter: NDArray) -> dict:
+    """The weights the kernel stores, row after row: a window row its window, a scatter row its
+    mantissas, a scatter row whose mantissas are all equal only one (``row_group`` -2).
+
+    Returns ``weight``, ``row_wptr`` (each row's first stored weight) and ``row_group``.
+    """
+    n_rows = row_ptr.shape[0] - 1
+    nnz = np.diff(row_ptr).astype(np.int64)
+    w, wptr = tb["weight"], tb["row_wptr"][:n_rows].astype(np.int64)
+    group = tb["row_group"].copy()
+    const = scatter & (nnz > 0)
+    if n_rows and const.any():
+        syn_row = np.repeat(np.arange(n_rows), nnz)
+        first = w[wptr[syn_row]] if syn_row.size else w[:0]
+        differs = np.zeros(n_rows, bool)
+        np.logical_or.at(differs, syn_row, w[wptr[syn_row] + np.arange(syn_row.size) - row_ptr[syn_row]] != first)
+        const &= ~differs
+    group[:n_rows][const] = -2
+    length = np.where(const, 1, np.where(scatter, nnz, tb["row_span"][:n_rows].astype(np.int64)))
+    new_ptr = np.concatenate([[0], np.cumsum(length)])
+    src = np.repeat(wptr - new_ptr[:-1], length) + np.arange(int(new_ptr[-1]))
+    return {"weight": _pad(w[src]), "row_wptr": _pad(_narrow("row_wptr", new_ptr[:-1], np.int32)),
+            "row_group": group}
 
 
 def _row_sources(a: dict, n_sources: int) -> NDArray:

@@ -338,15 +338,26 @@ cdef inline void add_row(const Net* net, int64_t r, uint64_t m, int64_t slot, wo
 
     ``slot`` is t mod D; t + delay lands in slot + delay, taken mod D by one subtraction
     since delay < D. ``w << shift`` is computed on the unsigned word (no shift of a
-    negative number); the table bounds prove the result fits."""
-    cdef int64_t lo = net.row_ptr[r], n = net.row_ptr[r + 1] - lo, k, b
+    negative number); the table bounds prove the result fits. A constant-weight row
+    (``row_group`` -2) stores its one mantissa."""
+    cdef int64_t n = net.row_ptr[r + 1] - net.row_ptr[r], k, b
     cdef int64_t sd = slot + net.row_delay[r]
     if sd >= net.D:
         sd -= net.D
     cdef int sh = net.row_shift[r]
     cdef word_t* a
-    cdef const wt_t* wr = w + lo
+    cdef word_t c
+    cdef const wt_t* wr = w + net.row_wptr[r]
     cdef const ix_t* t = tg + net.row_span[r]
+    if net.row_group[r] == -2:
+        c = <word_t>(<uint64_t><int64_t>wr[0] << sh)
+        while m:
+            b = nc_ctz64(m)
+            m &= m - 1
+            a = acc + b * acc_stride + sd * net.N
+            for k in range(n):
+                a[t[k]] += c
+        return
     while m:
         b = nc_ctz64(m)
         m &= m - 1
@@ -365,15 +376,15 @@ cdef inline void add_row_graded(const Net* net, int64_t r, uint64_t m, const int
     """Add row r times each sample's graded value ``xin[b * x_stride]`` (samples in mask ``m``).
 
     A window row adds its whole window (zeros in its gaps add nothing)."""
-    cdef int64_t lo = net.row_ptr[r], n = net.row_ptr[r + 1] - lo, k, b, xm, st = net.row_start[r]
+    cdef int64_t n = net.row_ptr[r + 1] - net.row_ptr[r], k, b, xm, st = net.row_start[r]
+    cdef int64_t wstep = 0 if net.row_group[r] == -2 else 1  # a constant-weight row stores one mantissa
     cdef int64_t sd = slot + net.row_delay[r]
     if sd >= net.D:
         sd -= net.D
     cdef word_t* a
-    cdef const wt_t* wr = w + lo
+    cdef const wt_t* wr = w + net.row_wptr[r]
     cdef const ix_t* t = tg + net.row_span[r]
     if st >= 0:
-        wr = w + net.row_wptr[r]
         n = net.row_span[r]
     while m:
         b = nc_ctz64(m)
@@ -385,7 +396,7 @@ cdef inline void add_row_graded(const Net* net, int64_t r, uint64_t m, const int
                 a[st + k] += <word_t>(<int64_t>wr[k] * xm)
         else:
             for k in range(n):
-                a[t[k]] += <word_t>(<int64_t>wr[k] * xm)
+                a[t[k]] += <word_t>(<int64_t>wr[k * wstep] * xm)
 
 
 cdef inline void list_row(const Net* net, int64_t r, uint64_t m, Scratch* s) noexcept nogil:
