@@ -75,6 +75,53 @@ static inline void nc_lanes_add(int32_t *lanes, uint64_t m, int32_t val, int64_t
     }
 }
 
+/* The per-step counters of n packets (one source's, compact tables) in every sample of mask m:
+ * for packet p, cs[(core[p] * ncc + k_syn) * stride + b] += nnz[p], the k_pin counter += 1 and,
+ * when unit[p] is 1 (2), the k_sparse (k_conv) counter += nnz[p], for each sample b in m. The
+ * mask is split into 16-lane masks once for all the packets. */
+static inline void nc_count_packets(int32_t *cs, int64_t stride, uint64_t m, const uint16_t *core,
+                                    const uint16_t *nnz, const uint8_t *unit, int64_t n, int ncc, int k_syn,
+                                    int k_pin, int k_sparse, int k_conv) {
+#if defined(__AVX512F__)
+    if (stride >= 16) {
+        int G = (int)(stride / 16);
+        __mmask16 km[4];
+        for (int j = 0; j < 4; j++) km[j] = (__mmask16)(j < G ? m >> (16 * j) : 0);
+        const __m512i one = _mm512_set1_epi32(1);
+        for (int64_t p = 0; p < n; p++) {
+            int32_t *d = cs + (int64_t)core[p] * ncc * stride;
+            __m512i v = _mm512_set1_epi32((int32_t)nnz[p]);
+            int32_t *u = unit[p] == 1 ? d + k_sparse * stride : (unit[p] == 2 ? d + k_conv * stride : 0);
+            for (int j = 0; j < G; j++) {
+                if (!km[j]) continue;
+                int32_t *a = d + k_syn * stride + 16 * j;
+                __m512i x = _mm512_loadu_si512((const void *)a);
+                _mm512_storeu_si512((void *)a, _mm512_mask_add_epi32(x, km[j], x, v));
+                a = d + k_pin * stride + 16 * j;
+                x = _mm512_loadu_si512((const void *)a);
+                _mm512_storeu_si512((void *)a, _mm512_mask_add_epi32(x, km[j], x, one));
+                if (u) {
+                    a = u + 16 * j;
+                    x = _mm512_loadu_si512((const void *)a);
+                    _mm512_storeu_si512((void *)a, _mm512_mask_add_epi32(x, km[j], x, v));
+                }
+            }
+        }
+        return;
+    }
+#endif
+    for (int64_t p = 0; p < n; p++) {
+        int32_t *d = cs + (int64_t)core[p] * ncc * stride;
+        int k_u = unit[p] == 1 ? k_sparse : (unit[p] == 2 ? k_conv : -1);
+        for (uint64_t q = m; q; q &= q - 1) {
+            int b = nc_ctz64(q);
+            d[k_syn * stride + b] += nnz[p];
+            d[k_pin * stride + b] += 1;
+            if (k_u >= 0) d[k_u * stride + b] += nnz[p];
+        }
+    }
+}
+
 #define NC_W int32_t
 #define NC_UW uint32_t
 #define NC(name) name##32
