@@ -122,6 +122,7 @@ def kernel_tables(program: Program, wide_packets: bool = False) -> dict:
     chan_core = np.asarray(a.get("chan_core", np.full(n_chan, -1)), np.int64)
     tb["src_core"] = _pad(np.concatenate([a["neuron_core"].astype(np.int64), chan_core]).astype(i32))
     tb.update(packet_tables(program, a, n_src, wide=wide_packets))
+    tb.update(packet_classes(tb, n_src))
     tb.update({k: _narrow(k, v, i32) for k, v in source_totals(a, n_src).items()})
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
 
@@ -149,6 +150,38 @@ def stored_weights(tb: dict, row_ptr: NDArray, scatter: NDArray) -> dict:
     src = np.repeat(wptr - new_ptr[:-1], length) + np.arange(int(new_ptr[-1]))
     return {"weight": _pad(w[src]), "row_wptr": _pad(_narrow("row_wptr", new_ptr[:-1], np.int32)),
             "row_group": group}
+
+
+def packet_classes(tb: dict, n_sources: int, max_share: float = 0.25) -> dict:
+    """Classes of sources whose packets are alike: the same destination cores, synapses and units
+    in the same order, from the same core and tile (a dense layer's sources, most of a conv
+    layer's). The kernel counts how many sources of a class fire per step and sample, then
+    adds the class's packets times those counts, instead of every source's packets. Used only
+    when there are at most ``max_share`` as many classes as sources with packets (else every
+    source counts alone: ``src_class`` -1). Returns ``src_class``, ``cls_src`` (each class's
+    first source) and ``n_classes``.
+    """
+    ptr = tb["src_pk_ptr"].astype(np.int64)
+    npk = np.diff(ptr)[:n_sources]
+    wide = bool(tb["pk_wide"])
+    cols = ([tb["pk_core"], tb["pk_nnz"], tb["pk_nnz_sparse"], tb["pk_nnz_conv"]] if wide
+            else [tb["pk_core16"], tb["pk_nnz16"], tb["pk_unit"]])
+    n_pk = int(ptr[n_sources]) if n_sources else 0
+    per_pk = np.stack([c[:n_pk].astype(np.int64) for c in cols], 1) if n_pk else np.zeros((0, len(cols)), np.int64)
+    has = np.flatnonzero(npk > 0)
+    keys = {}
+    src_class = np.full(max(n_sources, 1), -1, np.int32)
+    for k in has:
+        sig = (int(tb["src_core"][k]), int(tb["src_tile"][k]), per_pk[ptr[k]: ptr[k + 1]].tobytes())
+        src_class[k] = keys.setdefault(sig, len(keys))
+    if len(keys) > max_share * has.size:
+        src_class[:] = -1
+        keys = {}
+    cls_src = np.zeros(max(len(keys), 1), np.int32)
+    if keys:
+        first = np.unique(src_class[: n_sources][src_class[: n_sources] >= 0], return_index=True)[1]
+        cls_src[:] = np.flatnonzero(src_class[: n_sources] >= 0)[first]
+    return {"src_class": src_class, "cls_src": cls_src, "n_classes": len(keys)}
 
 
 def _row_sources(a: dict, n_sources: int) -> NDArray:
@@ -314,7 +347,7 @@ def _fits32(arr: NDArray) -> bool:
 #: Kernel arrays that hold synapses and routes (counted by :func:`table_bytes`).
 SYNAPSE_TABLES = ("weight", "target", "row_ptr", "row_shift", "row_delay", "row_start", "row_wptr", "row_span",
                   "row_group", "g_start", "g_span", "g_delay", "g_shift", "g_off", "src_row_ptr", "src_pk_ptr",
-                  "src_core", "src_tile", "core_tile", "pk_core16", "pk_nnz16", "pk_unit", "pk_core", "pk_nnz",
+                  "src_core", "src_tile", "core_tile", "src_class", "cls_src", "pk_core16", "pk_nnz16", "pk_unit", "pk_core", "pk_nnz",
                   "pk_nnz_sparse", "pk_nnz_conv", "src_syn", "src_words", "src_pk", "src_intra", "src_hops_ew",
                   "src_hops_ns", "src_hops_chip")
 

@@ -129,3 +129,32 @@ def test_gather_sums_of_many_extreme_rows_are_exact(extreme):
     program, r, want, counted = run_both(chip, g, xin, 4)
     assert_array_equal(r.final_state["v"], want["v"][:, -1])
     assert_array_equal(r.final_state["u"], want["u"][:, -1])
+
+
+@settings(max_examples=25, deadline=None)
+@given(networks())
+def test_packet_classes_count_exactly_what_each_source_counts(net, ):
+    """Counting a class's packets times its fired sources equals counting every source: forced on
+    (every source in a class, max_share=1) and off (max_share=0), both equal the reference."""
+    import functools
+
+    import neurocore.sim as sim
+
+    chip, g, x, T = net
+    program = nc.compile(g, chip)
+    want = run_both(chip, g, x, T)[3]
+    real = sim.packet_classes
+    for share in (0.0, 1.0):
+        sim.packet_classes = functools.partial(real, max_share=share)
+        try:
+            s = nc.Simulator(program)
+            assert (s._tables["n_classes"] > 0) == (share == 1.0 and s._tables["src_pk_ptr"][-1] > 0)
+            r = s.run(x, T, n_threads=2, record="core_steps")
+        finally:
+            sim.packet_classes = real
+        for k, v in want["counters"].items():
+            assert_array_equal(r.counters[k], v, err_msg=k)
+        for k, v in want["core_steps"].items():
+            assert_array_equal(r.core_steps[k], v, err_msg=k)
+        assert_array_equal(r.busiest_link, want["busiest_link"])
+        assert_array_equal(r.link_packets, want["link_packets"])
