@@ -139,3 +139,53 @@ def run_ff_batch(w, n_steps: int | None = None) -> dict[str, np.ndarray]:
             v[i] -= s[i] * th[i]
             counts[i] += s[i] > 0
     return dict(zip(names, counts))
+
+
+def run_graph_batch(graph, chip, inputs: np.ndarray, n_steps: int) -> dict[str, np.ndarray]:
+    """A feed-forward graph of IF populations over the whole batch, dense float32 BLAS, the chip's integers.
+
+    The NumPy twin of ``torch_steps.TorchGraph`` (same integers, same step order, same
+    restrictions), every projection as its dense (n_src, n_dst) matrix (a convolution too:
+    NumPy has no convolution), ``v += s_prev @ W + bias``, threshold, reset. Returns
+    per-population spike counts (B, n) int64."""
+    from torch_steps import EXACT, _if_params
+
+    x = np.asarray(inputs, np.float32)
+    B = x.shape[0]
+    chan, off = {}, 0
+    for node in graph.inputs:
+        chan[node.name] = (off, off + node.n)
+        off += node.n
+    order = [p.name for p in graph.populations]
+    into = {pr.dst: pr for pr in graph.projections.values()}
+    layers = []
+    for pop in graph.populations:
+        pr = into[pop.name]
+        W = pr.weights.T.toarray().astype(np.int64) << (chip.act_shift + pr.weight_exp)
+        if np.abs(W).max() >= EXACT:
+            raise ValueError(f"{pr.name}: weights are not exact in float32")
+        p = _if_params(pop, chip)
+        layers.append({"W": W.astype(np.float32), "vth": p["vth"].astype(np.float32), "bias": p["bias"].astype(np.float32),
+                       "v": np.broadcast_to(p["v0"].astype(np.float32), (B, pop.n)).copy(), "sub": p["subtract"],
+                       "s": np.zeros((B, pop.n), np.float32), "tmp": np.empty((B, pop.n), np.float32),
+                       "counts": np.zeros((B, pop.n), np.int64), "chan": chan.get(pr.src), "delay": pr.delay,
+                       "src": None if pr.src in chan else order.index(pr.src)})
+    for t in range(n_steps):
+        for L in reversed(layers):
+            if L["src"] is not None:
+                src = layers[L["src"]]["s"]
+            else:
+                a, b = L["chan"]
+                tt = t - L["delay"]
+                src = x[:, tt, a:b] if tt >= 0 else np.zeros((B, b - a), np.float32)
+            np.matmul(src, L["W"], out=L["tmp"])
+            v = L["v"]
+            v += L["tmp"]
+            v += L["bias"]
+            np.greater(v, L["vth"], out=L["s"], casting="unsafe")
+            if L["sub"]:
+                v -= L["s"] * L["vth"]
+            else:
+                v[L["s"] > 0] = 0.0
+            L["counts"] += L["s"] > 0
+    return {name: L["counts"] for name, L in zip(order, layers)}
