@@ -12,10 +12,11 @@ Networks (``--batch-net ff|cnn|all``):
 Per batch size (1, 32, 256) every implementation runs ``repeats`` times after one warm-up,
 interleaved round by round (:func:`alternating`), so that load from other processes hits all
 of them alike; ratios are taken per repeat (its time over neurocore's in the same round),
-reported as median [min-max]. Every peer's spike counts are checked against neurocore's
-before timing: equal (a SystemExit otherwise) for dense PyTorch, NumPy and sinabs (exact
-integer models); for snnTorch, whose reset differs (see ``peer_runner``), the agreement is
-reported. Also: neurocore on 1 thread vs ``threads`` at batch 32, dense PyTorch on CUDA when
+reported as median [min-max]. Every peer's spike counts are checked before timing (a
+SystemExit otherwise): equal to neurocore's for dense PyTorch, NumPy and sinabs (exact integer
+models); snnTorch's reset rule differs (see ``peer_runner``), so its counts are checked equal
+to the NumPy twin of its rule (``numpy_steps.run_ff_batch(snntorch_reset=True)``) and their
+agreement with neurocore's is reported. Also: neurocore on 1 thread vs ``threads`` at batch 32, dense PyTorch on CUDA when
 a CUDA device is present (else the table says "no CUDA device"), and the machine limits
 (``machine_limits``: in-cache vector limit, DRAM limit for 8-bit weights with the memory
 bandwidth measured in the same run).
@@ -129,19 +130,25 @@ def _agreement(case: Case, got: dict) -> dict:
 def _start_peers(case: Case, tools, threads: int, venvs) -> tuple[dict, dict]:
     """Runner processes of the peer tools (FF only); returns (callables, per-tool facts)."""
     fns, facts = {}, {}
+    if case.net != "ff":
+        return fns, facts
     for tool in tools:
-        if case.net != "ff":
-            facts[tool] = {"skipped": "the peer runner holds the FF network only"}
-            continue
         try:
             run = peer_rows.PeerRun(tool, case.wl, threads, venvs)
         except RuntimeError as e:
-            facts[tool] = {"skipped": str(e).splitlines()[0]}
+            why = str(e).strip().splitlines() or ["failed to start"]
+            facts[tool] = {"skipped": why[0] + (f" … {why[-1]}" if len(why) > 1 else "")}
             continue
-        agree = _agreement(case, run.counts())
-        if tool == "sinabs" and not agree["counts_equal"]:
+        got = run.counts()
+        agree = _agreement(case, got)
+        # sinabs is neurocore's integer model; snnTorch's reset differs, so its counts must equal the
+        # NumPy twin of its own rule (numpy_steps.run_ff_batch(snntorch_reset=True)) instead
+        twin = (case.ref.spike_counts if tool == "sinabs" else
+                numpy_steps.run_ff_batch(case.wl, case.n_steps, snntorch_reset=True))
+        if not all(np.array_equal(got[k], twin[k]) for k in got):
             run.close()
-            raise SystemExit(f"ff batch {case.x.shape[0]}: sinabs spike counts differ from neurocore's")
+            raise SystemExit(f"ff batch {case.x.shape[0]}: {tool}'s spike counts differ from "
+                             + ("neurocore's" if tool == "sinabs" else "the NumPy twin of its reset rule"))
         facts[tool] = {"version": run.info.get("version"), "torch": run.info.get("torch"), **agree, "_run": run}
         fns[tool] = run
     return fns, facts
@@ -279,17 +286,19 @@ def peer_table(rows) -> str:
         if "torch_cuda_s" in r:
             lines.append(f"| {r['net']} | {r['batch']} | dense PyTorch f32 on {r['cuda']} | {spread(r['torch_cuda_s'])} "
                          f"| {spread(r['vs_torch_cuda'])}× | equal |")
-        else:
-            lines.append(f"| {r['net']} | {r['batch']} | dense PyTorch f32 on a GPU | no CUDA device | — | — |")
         for tool, f in (r.get("peers") or {}).items():
             if "skipped" in f:
                 lines.append(f"| {r['net']} | {r['batch']} | {tool} | skipped: {f['skipped']} | — | — |")
                 continue
             check = ("equal" if f["counts_equal"] else
-                     f"{f['equal_fraction']:.2%} of counts equal; {f['spikes']:,} spikes vs neurocore's "
-                     f"{f['neurocore_spikes']:,} (its reset differs, see peer_runner)")
+                     f"its reset rule differs (see peer_runner): counts equal its rule's NumPy twin; "
+                     f"{f['equal_fraction']:.2%} of them equal neurocore's, {f['spikes']:,} spikes vs "
+                     f"{f['neurocore_spikes']:,}")
             lines.append(f"| {r['net']} | {r['batch']} | {tool} {f['version']} (torch {f['torch']}) | "
                          f"{spread(f['s'])} | **{spread(f['vs'])}×** | {check} |")
+    if not any("torch_cuda_s" in r for r in rows):
+        lines.append("| — | — | dense PyTorch f32 on a GPU | no CUDA device (torch.cuda.is_available() is False) "
+                     "| — | — |")
     return "\n".join(lines)
 
 
@@ -338,6 +347,6 @@ def batch_tables(rows) -> str:
             head += (f"\n\nANN test accuracy {rs[0]['ann_accuracy']:.1%}; chip accuracy on the batch: "
                      + ", ".join(f"batch {r['batch']} {r['accuracy']:.1%}" for r in rs))
         parts.append(head + "\n\n" + batch_table(rs))
-    parts.append("### Dense PyTorch on a GPU, snnTorch and sinabs (their own layers, same weights and inputs)\n\n"
+    parts.append("### Dense PyTorch on a GPU; snnTorch and sinabs (their own layers, FF weights and inputs)\n\n"
                  + peer_table(rows))
     return "\n\n".join(parts)

@@ -113,12 +113,17 @@ def run(w, variant: str = "event", n_steps: int | None = None) -> dict[str, np.n
     return _RUNNERS[w.name](w, variant, n_steps)
 
 
-def run_ff_batch(w, n_steps: int | None = None) -> dict[str, np.ndarray]:
+def run_ff_batch(w, n_steps: int | None = None, snntorch_reset: bool = False) -> dict[str, np.ndarray]:
     """FF over the whole batch at once, dense float32 BLAS: ``v += s_prev @ W`` per layer per step.
 
     ``w.inputs`` is (B, T, 784); the same step order as :func:`run_ff` (layers visited last to
     first so each reads its source's spikes of the previous step). Returns per-population
-    spike counts (B, n) int64."""
+    spike counts (B, n) int64.
+
+    ``snntorch_reset``: decide each spike as snnTorch's ``Leaky(reset_mechanism="subtract",
+    reset_delay=False)`` does, on ``v + a - vth * [v > vth]`` (``v`` the previous step's
+    membrane after its reset), the membrane still ending at ``v + a - vth * spike``; the twin
+    that shows snnTorch's counts differ from neurocore's by that rule alone (see ``peer_runner``)."""
     T = w.n_steps if n_steps is None else n_steps
     x = w.inputs[:, :T].astype(np.float32)
     B = x.shape[0]
@@ -134,8 +139,9 @@ def run_ff_batch(w, n_steps: int | None = None) -> dict[str, np.ndarray]:
         for i in range(len(Ws) - 1, -1, -1):
             src = (x[:, t - 1] if t > 0 else zero) if i == 0 else s[i - 1]
             np.matmul(src, Ws[i], out=tmp[i])
+            pre = (v[i] > th[i]) * th[i] if snntorch_reset else None  # snnTorch's reset of the previous membrane
             v[i] += tmp[i]
-            np.greater(v[i], th[i], out=s[i], casting="unsafe")
+            np.greater(v[i] if pre is None else v[i] - pre, th[i], out=s[i], casting="unsafe")
             v[i] -= s[i] * th[i]
             counts[i] += s[i] > 0
     return dict(zip(names, counts))

@@ -27,8 +27,9 @@ The models, IF neurons with reset by subtraction, float32 sums of integers < 2**
   the subtraction where no spike came ("avoid double reset" in ``snntorch/_neurons/leaky.py``).
   The membrane ends as neurocore's (``v + a - spike * vth``), but a neuron left above threshold
   after a reset (an input above two thresholds) decides its next spike on ``v + a - vth``:
-  spike counts then differ slightly, so the caller reports how closely they agree rather
-  than equality.
+  spike counts then differ slightly, so the caller checks them equal to the NumPy twin of
+  this rule (``numpy_steps.run_ff_batch(snntorch_reset=True)``) and reports how closely they
+  agree with neurocore's.
 * **sinabs**: ``nn.Linear(bias=False)`` + ``IAFSqueeze(spike_fn=SingleSpike,
   reset_fn=MembraneSubtract(subtract_value=vth), spike_threshold=vth + 1)`` per layer, the whole
   (B*T, C) sequence through each layer in turn (sinabs' way: one matrix product per layer over all
