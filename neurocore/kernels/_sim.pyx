@@ -32,7 +32,7 @@ from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
+from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_lanes_add, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
                                           nc_gather64_8, nc_gather64_16, nc_saturate32, nc_saturate64,
                                           nc_trunc_shift, nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
 
@@ -142,17 +142,22 @@ cdef struct Net:
     const int32_t* g_delay
     const int32_t* g_shift
     const int64_t* g_off     # G + 1: first list slot of each group (rows of the group, prefix sum)
-    # packets: per source (N + C) a list of packets, per packet a list of rows
+    # per source (N + C): its rows (one per delay and shift, over every core it reaches) and its
+    # packets (one per destination core), each a range of a prefix-sum table
+    const int32_t* src_row_ptr
     const int32_t* src_pk_ptr
-    const int32_t* pk_row_ptr
-    const int32_t* pk_rows
-    const int32_t* pk_src_tile   # -1 for input packets (injected, no hops)
-    const int32_t* pk_dst_tile
-    const int32_t* pk_core       # destination core slot (all rows of a packet are on it)
-    const int32_t* pk_nnz        # synapses in the packet's rows
+    const int32_t* src_core      # core slot that sends the source's packets (-1: an input injected by the host)
+    const int32_t* src_tile      # tile they leave (-1: injected, no hops)
+    const int32_t* core_tile     # n_cores: tile of each core slot
+    # per packet: compact (pk_wide 0) or wide tables, see neurocore.sim.packet_tables
+    bint pk_wide
+    const uint16_t* pk_core16    # destination core slot
+    const uint16_t* pk_nnz16     # synapses it delivers
+    const uint8_t* pk_unit       # 1: all in the sparse synapse unit, 2: all in the conv unit, 0: neither
+    const int32_t* pk_core
+    const int32_t* pk_nnz
     const int32_t* pk_nnz_sparse # of which in rows of the sparse synapse unit
     const int32_t* pk_nnz_conv   # of which in rows of the conv synapse unit
-    const int32_t* pk_src_core   # core slot that sends the packet (-1: an input injected by the host)
     # per source (N + C), each time it fires: synapses, words, packets; neurons also intra-tile packets, hops
     const int32_t* src_syn
     const int32_t* src_words
@@ -205,9 +210,11 @@ cdef struct Scratch:
     int32_t* refr        # nb x N
     int32_t* spk         # nb x N spike lists
     int64_t* nspk        # nb
-    int32_t* link_step   # nb x n_links
-    int32_t* touched     # nb x n_links
-    int64_t* n_touched   # nb
+    int32_t* link_step   # n_links x cs_stride: this step's packets on each link, one lane per sample
+    int32_t* touched     # n_links: the links with a packet this step (any sample)
+    uint8_t* link_mark   # n_links: 1 while listed in ``touched``
+    int32_t* link_best   # nb: busiest link of each sample this step (scratch of busiest_links)
+    int64_t n_touched
     uint64_t* src_mask   # N + C: samples of the block in which the source fired this step (zero between steps)
     uint64_t* one_mask   # C: samples in which the input channel carries exactly 1 (zero between steps)
     int32_t* src_list    # N + C: the sources with a non-zero mask
@@ -218,14 +225,16 @@ cdef struct Scratch:
     int32_t* in_one      # nb x C: steps it carried exactly 1
     int64_t n_g_touched
     int64_t* link_total  # n_links, this thread's
-    int32_t* core_step   # nb x n_cores x N_CORE_COUNTERS: this step's per-core counters (zero between steps)
+    int32_t* core_step   # n_cores x N_CORE_COUNTERS x cs_stride: this step's per-core counters, one lane per
+                         # sample (zero between steps)
+    int64_t cs_stride    # lanes per counter: 1 for a one-sample block, else nb rounded up to 16 (nc_lanes_add)
 
 
-cdef inline int64_t walk_links(const Net* net, int64_t src, int64_t dst, int32_t* link_step,
-                               int32_t* touched, int64_t n_touched, int64_t* link_total) noexcept nogil:
-    """Count one packet on every link of its XY route; returns the new number of touched links."""
+cdef inline void walk_links(const Net* net, int64_t src, int64_t dst, uint64_t m, Scratch* s) noexcept nogil:
+    """Count one packet, sent in every sample of mask ``m``, on every link of its XY route."""
     cdef int64_t x = src % net.mesh_x, y = src // net.mesh_x
     cdef int64_t x1 = dst % net.mesh_x, y1 = dst // net.mesh_x, l
+    cdef int32_t n = nc_popcount64(m)
     while x != x1 or y != y1:
         if x < x1:
             l = (y * net.mesh_x + x) * 4 + 0
@@ -239,17 +248,37 @@ cdef inline int64_t walk_links(const Net* net, int64_t src, int64_t dst, int32_t
         else:
             l = (y * net.mesh_x + x) * 4 + 3
             y -= 1
-        if link_step[l] == 0:
-            touched[n_touched] = <int32_t>l
-            n_touched += 1
-        link_step[l] += 1
-        link_total[l] += 1
-    return n_touched
+        if s.link_mark[l] == 0:
+            s.link_mark[l] = 1
+            s.touched[s.n_touched] = <int32_t>l
+            s.n_touched += 1
+        nc_lanes_add(s.link_step + l * s.cs_stride, m, 1, s.cs_stride)
+        s.link_total[l] += n
+
+
+cdef void busiest_links(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nogil:
+    """Per sample of the block, the most packets any one link carried this step; then clear the links."""
+    cdef int64_t b, i, l, nb = s.nb
+    cdef int32_t* ls
+    cdef int32_t* best = s.link_best
+    for b in range(nb):
+        best[b] = 0
+    for i in range(s.n_touched):
+        l = s.touched[i]
+        ls = s.link_step + l * s.cs_stride
+        for b in range(nb):
+            if ls[b] > best[b]:
+                best[b] = ls[b]
+        memset(ls, 0, s.cs_stride * sizeof(int32_t))
+        s.link_mark[l] = 0
+    s.n_touched = 0
+    for b in range(nb):
+        o.busiest[(s.b0 + b) * net.T + t] = best[b]
 
 
 cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_t* v, int32_t* refr,
                                    uint8_t* flag, int32_t* spk, int32_t* spike_counts, int32_t* core_step,
-                                   int64_t* cnt) noexcept nogil:
+                                   int64_t cs_stride, int64_t* cnt) noexcept nogil:
     """One step of every neuron of one sample; takes and clears this step's input slot.
 
     Per neuron (Lava's PyLifModelBitAcc, plus refractory hold and reset by subtraction):
@@ -279,8 +308,8 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
         for n in range(net.run_start[r], net.run_start[r + 1]):
             cnt_run += flag[n] & 1
             spk_run += (flag[n] >> 1) & 1
-        core_step[net.run_core[r] * N_CORE_COUNTERS + K_UPDATES] += cnt_run
-        core_step[net.run_core[r] * N_CORE_COUNTERS + K_SPIKES] += spk_run
+        core_step[(net.run_core[r] * N_CORE_COUNTERS + K_UPDATES) * cs_stride] += cnt_run
+        core_step[(net.run_core[r] * N_CORE_COUNTERS + K_SPIKES) * cs_stride] += spk_run
         n_active += cnt_run
     # the spike list: skip 8 neurons at a time when none of them spiked
     n = 0
@@ -309,15 +338,26 @@ cdef inline void add_row(const Net* net, int64_t r, uint64_t m, int64_t slot, wo
 
     ``slot`` is t mod D; t + delay lands in slot + delay, taken mod D by one subtraction
     since delay < D. ``w << shift`` is computed on the unsigned word (no shift of a
-    negative number); the table bounds prove the result fits."""
-    cdef int64_t lo = net.row_ptr[r], n = net.row_ptr[r + 1] - lo, k, b
+    negative number); the table bounds prove the result fits. A constant-weight row
+    (``row_group`` -2) stores its one mantissa."""
+    cdef int64_t n = net.row_ptr[r + 1] - net.row_ptr[r], k, b
     cdef int64_t sd = slot + net.row_delay[r]
     if sd >= net.D:
         sd -= net.D
     cdef int sh = net.row_shift[r]
     cdef word_t* a
-    cdef const wt_t* wr = w + lo
+    cdef word_t c
+    cdef const wt_t* wr = w + net.row_wptr[r]
     cdef const ix_t* t = tg + net.row_span[r]
+    if net.row_group[r] == -2:
+        c = <word_t>(<uint64_t><int64_t>wr[0] << sh)
+        while m:
+            b = nc_ctz64(m)
+            m &= m - 1
+            a = acc + b * acc_stride + sd * net.N
+            for k in range(n):
+                a[t[k]] += c
+        return
     while m:
         b = nc_ctz64(m)
         m &= m - 1
@@ -336,15 +376,15 @@ cdef inline void add_row_graded(const Net* net, int64_t r, uint64_t m, const int
     """Add row r times each sample's graded value ``xin[b * x_stride]`` (samples in mask ``m``).
 
     A window row adds its whole window (zeros in its gaps add nothing)."""
-    cdef int64_t lo = net.row_ptr[r], n = net.row_ptr[r + 1] - lo, k, b, xm, st = net.row_start[r]
+    cdef int64_t n = net.row_ptr[r + 1] - net.row_ptr[r], k, b, xm, st = net.row_start[r]
+    cdef int64_t wstep = 0 if net.row_group[r] == -2 else 1  # a constant-weight row stores one mantissa
     cdef int64_t sd = slot + net.row_delay[r]
     if sd >= net.D:
         sd -= net.D
     cdef word_t* a
-    cdef const wt_t* wr = w + lo
+    cdef const wt_t* wr = w + net.row_wptr[r]
     cdef const ix_t* t = tg + net.row_span[r]
     if st >= 0:
-        wr = w + net.row_wptr[r]
         n = net.row_span[r]
     while m:
         b = nc_ctz64(m)
@@ -356,7 +396,7 @@ cdef inline void add_row_graded(const Net* net, int64_t r, uint64_t m, const int
                 a[st + k] += <word_t>(<int64_t>wr[k] * xm)
         else:
             for k in range(n):
-                a[t[k]] += <word_t>(<int64_t>wr[k] * xm)
+                a[t[k]] += <word_t>(<int64_t>wr[k * wstep] * xm)
 
 
 cdef inline void list_row(const Net* net, int64_t r, uint64_t m, Scratch* s) noexcept nogil:
@@ -423,30 +463,29 @@ cdef void flush_groups(const Net* net, int64_t slot, Scratch* s, word_t* acc, in
     s.n_g_touched = 0
 
 
-cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, Scratch* s, Out* o) noexcept nogil:
-    """Per-step work of one packet in every sample of mask ``m``: the per-core counters and, for a
-    packet that leaves its tile, the links of its route. (The per-sample totals are counted
-    once per block from the spike counts, see ``count_totals``.)"""
-    cdef int64_t b, dst = net.pk_core[p] * N_CORE_COUNTERS, src = net.pk_src_core[p] * N_CORE_COUNTERS
-    cdef int32_t nnz = net.pk_nnz[p], sparse = net.pk_nnz_sparse[p], conv = net.pk_nnz_conv[p]
-    cdef int64_t step = net.n_cores * N_CORE_COUNTERS
-    cdef bint walk = net.pk_src_tile[p] >= 0 and net.pk_src_tile[p] != net.pk_dst_tile[p]
-    cdef int32_t* cp
-    while m:
-        b = nc_ctz64(m)
-        m &= m - 1
-        cp = s.core_step + b * step
-        cp[dst + K_SYNOPS] += nnz
-        cp[dst + K_PIN] += 1
-        if src >= 0:
-            cp[src + K_POUT] += 1
-        if sparse:
-            cp[dst + K_SPARSE] += sparse
-        if conv:
-            cp[dst + K_CONV] += conv
-        if walk:
-            s.n_touched[b] = walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], s.link_step + b * net.n_links,
-                                        s.touched + b * net.n_links, s.n_touched[b], s.link_total)
+cdef inline void count_packet(const Net* net, int64_t p, int64_t k, uint64_t m, Scratch* s) noexcept nogil:
+    """Per-step work of packet p of source k in every sample of mask ``m``: the per-core counters
+    and, for a packet that leaves its tile, the links of its route. (The per-sample totals are
+    counted once per block from the spike counts, see ``count_totals``.)"""
+    cdef int64_t st = s.cs_stride, core, src = net.src_core[k]
+    cdef int32_t nnz, sparse, conv
+    if net.pk_wide:
+        core, nnz, sparse, conv = net.pk_core[p], net.pk_nnz[p], net.pk_nnz_sparse[p], net.pk_nnz_conv[p]
+    else:
+        core, nnz = net.pk_core16[p], net.pk_nnz16[p]
+        sparse = nnz if net.pk_unit[p] == 1 else 0
+        conv = nnz if net.pk_unit[p] == 2 else 0
+    cdef int32_t* dst = s.core_step + core * N_CORE_COUNTERS * st
+    nc_lanes_add(dst + K_SYNOPS * st, m, nnz, st)
+    nc_lanes_add(dst + K_PIN * st, m, 1, st)
+    if src >= 0:
+        nc_lanes_add(s.core_step + (src * N_CORE_COUNTERS + K_POUT) * st, m, 1, st)
+    if sparse:
+        nc_lanes_add(dst + K_SPARSE * st, m, sparse, st)
+    if conv:
+        nc_lanes_add(dst + K_CONV * st, m, conv, st)
+    if net.src_tile[k] >= 0 and net.src_tile[k] != net.core_tile[core]:
+        walk_links(net, net.src_tile[k], net.core_tile[core], m, s)
 
 
 cdef void count_totals(const Net* net, Scratch* s, Out* o) noexcept nogil:
@@ -490,12 +529,11 @@ cdef void count_totals(const Net* net, Scratch* s, Out* o) noexcept nogil:
             cnt[C_HOPS_CHIP] += n * net.src_hops_chip[k]
 
 
-cdef inline void spike_rows(const Net* net, int64_t p, uint64_t m, int64_t slot, Scratch* s, word_t* acc,
+cdef inline void spike_rows(const Net* net, int64_t k, uint64_t m, int64_t slot, Scratch* s, word_t* acc,
                             int64_t acc_stride, const wt_t* w, const ix_t* tg) noexcept nogil:
-    """The rows of packet p, as spikes in the samples of mask ``m``: window rows listed, others scattered."""
-    cdef int64_t q, r
-    for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-        r = net.pk_rows[q]
+    """The rows of source k, as spikes in the samples of mask ``m``: window rows listed, others scattered."""
+    cdef int64_t r
+    for r in range(net.src_row_ptr[k], net.src_row_ptr[k + 1]):
         if net.row_group[r] >= 0:
             list_row(net, r, m, s)
         else:
@@ -508,7 +546,7 @@ cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64
 
     Per channel two sample masks: any non-zero value, and value exactly 1 (added as a
     spike). A 1 counts as graded only on a channel declared graded."""
-    cdef int64_t c, b, p, q, n_src = 0, j, C = net.C
+    cdef int64_t c, b, p, r, k, n_src = 0, j, C = net.C
     cdef uint64_t m, m1, mg
     cdef uint64_t* any_mask = s.src_mask + net.N
     cdef uint64_t* one_mask = s.one_mask
@@ -538,13 +576,14 @@ cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64
         one_mask[c] = 0
         mg = m & ~m1
         xin = inputs + (s.b0 * net.T + t) * C + c
-        for p in range(net.src_pk_ptr[net.N + c], net.src_pk_ptr[net.N + c + 1]):
-            count_packet(net, p, m, t, s, o)
-            if m1:
-                spike_rows(net, p, m1, slot, s, acc, acc_stride, w, tg)
-            if mg:
-                for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-                    add_row_graded(net, net.pk_rows[q], mg, xin, net.T * C, slot, acc, acc_stride, w, tg)
+        k = net.N + c
+        for p in range(net.src_pk_ptr[k], net.src_pk_ptr[k + 1]):
+            count_packet(net, p, k, m, s)
+        if m1:
+            spike_rows(net, k, m1, slot, s, acc, acc_stride, w, tg)
+        if mg:
+            for r in range(net.src_row_ptr[k], net.src_row_ptr[k + 1]):
+                add_row_graded(net, r, mg, xin, net.T * C, slot, acc, acc_stride, w, tg)
     flush_groups(net, slot, s, acc, acc_stride, w)
 
 
@@ -567,8 +606,8 @@ cdef void deliver_spikes(const Net* net, int64_t t, int64_t slot, Scratch* s, Ou
         m = s.src_mask[k]
         s.src_mask[k] = 0
         for p in range(net.src_pk_ptr[k], net.src_pk_ptr[k + 1]):
-            count_packet(net, p, m, t, s, o)
-            spike_rows(net, p, m, slot, s, acc, acc_stride, w, tg)
+            count_packet(net, p, k, m, s)
+        spike_rows(net, k, m, slot, s, acc, acc_stride, w, tg)
     flush_groups(net, slot, s, acc, acc_stride, w)
 
 
@@ -576,8 +615,10 @@ cdef void close_step(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nog
     """Fold this step's per-core counters of each live sample into its totals, its chip-time
     sums (``neurocore.steptime``: the same float64 operations in the same order as
     ``steptime.evaluate``) and, when recorded, the full per-step table; then clear them."""
-    cdef int64_t b, c, k, i, j, gb, K = net.n_cores, stride = net.n_cores * N_CORE_COUNTERS
-    cdef int32_t* cs
+    cdef int64_t b, c, k, i, j, gb, K = net.n_cores, stride = net.n_cores * N_CORE_COUNTERS, st = s.cs_stride
+    cdef int32_t* cs = s.core_step
+    cdef int32_t* row
+    cdef int64_t* tot
     cdef const double* w
     cdef double x[N_TERMS]
     cdef double acc, best[2]
@@ -585,18 +626,20 @@ cdef void close_step(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nog
         if not (s.live >> b) & 1:
             continue
         gb = s.b0 + b
-        cs = s.core_step + b * stride
-        if o.core != NULL:
-            memcpy(o.core + (gb * net.T + t) * stride, cs, stride * sizeof(int32_t))
+        tot = o.core_tot + gb * stride
         for k in range(stride):
-            o.core_tot[gb * stride + k] += cs[k]
+            tot[k] += cs[k * st + b]
+        if o.core != NULL:
+            row = o.core + (gb * net.T + t) * stride
+            for k in range(stride):
+                row[k] = cs[k * st + b]
         for i in range(o.n_timing):
             for j in range(2):
                 w = o.timing_w + (i * 2 + j) * N_TERMS
                 best[j] = 0.0
                 for c in range(K):
                     for k in range(N_CORE_COUNTERS):
-                        x[k] = <double>cs[c * N_CORE_COUNTERS + k]
+                        x[k] = <double>cs[(c * N_CORE_COUNTERS + k) * st + b]
                     x[N_CORE_COUNTERS] = o.neurons[c] - x[K_UPDATES]
                     x[N_CORE_COUNTERS + 1] = x[K_SYNOPS] - x[K_SPARSE] - x[K_CONV]
                     x[N_CORE_COUNTERS + 2] = o.neurons[c]
@@ -609,7 +652,7 @@ cdef void close_step(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nog
                 o.chip_time[(gb * o.n_timing + i) * 2] += best[0]
             else:
                 o.chip_time[(gb * o.n_timing + i) * 2 + 1] += best[1]
-        memset(cs, 0, stride * sizeof(int32_t))
+    memset(cs, 0, stride * st * sizeof(int32_t))
 
 
 cdef void record(const Net* net, int64_t t, Scratch* s, Out* o, word_t* u, word_t* v) noexcept nogil:
@@ -666,20 +709,21 @@ cdef inline void check_stop(const Net* net, int64_t t, Scratch* s, Out* o) noexc
 cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, word_t* acc, word_t* u,
                     word_t* v, const wt_t* w, const ix_t* tg) noexcept nogil:
     """Simulate the samples b0 .. b0 + nb - 1 of the batch for net.T steps, in lockstep."""
-    cdef int64_t N = net.N, t, n, b, i, slot, best, gb
+    cdef int64_t N = net.N, t, n, b, slot, gb
     cdef int64_t acc_stride = net.D * N
-    cdef int32_t* ls
-    cdef int32_t* tch
     for b in range(s.nb):
         for n in range(N):
             u[b * N + n] = <word_t>net.u0[n]
             v[b * N + n] = <word_t>net.v0[n]
     memset(acc, 0, s.nb * acc_stride * sizeof(word_t))
     memset(s.refr, 0, s.nb * N * sizeof(int32_t))
-    memset(s.link_step, 0, s.nb * net.n_links * sizeof(int32_t))
+    s.cs_stride = 1 if s.nb == 1 else (s.nb + 15) // 16 * 16
+    s.n_touched = 0
+    memset(s.link_step, 0, net.n_links * s.cs_stride * sizeof(int32_t))
+    memset(s.link_mark, 0, net.n_links * sizeof(uint8_t))
     memset(s.in_count, 0, s.nb * net.C * sizeof(int32_t))
     memset(s.in_one, 0, s.nb * net.C * sizeof(int32_t))
-    memset(s.core_step, 0, s.nb * net.n_cores * N_CORE_COUNTERS * sizeof(int32_t))
+    memset(s.core_step, 0, net.n_cores * N_CORE_COUNTERS * s.cs_stride * sizeof(int32_t))
     for b in range(s.nb):
         o.steps[s.b0 + b] = net.T
     slot = net.D - 1
@@ -689,8 +733,6 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
         slot += 1
         if slot == net.D:
             slot = 0
-        for b in range(s.nb):
-            s.n_touched[b] = 0
         # 1. external inputs of step t (an input placed on a core routes like a spike: links counted)
         deliver_inputs(net, inputs, t, slot, s, o, acc, acc_stride, w, tg)
         # 2. neuron updates, sample by sample
@@ -701,20 +743,12 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
                 s.nspk[b] = update_neurons(net, acc + b * acc_stride + slot * N, u + b * N, v + b * N,
                                            s.refr + b * N, s.flag + b * N, s.spk + b * N,
                                            o.spike_counts + gb * N,
-                                           s.core_step + b * net.n_cores * N_CORE_COUNTERS,
+                                           s.core_step + b, s.cs_stride,
                                            o.cnt + gb * N_COUNTERS)
         record(net, t, s, o, u, v)
         # 3. route and integrate this step's spikes
         deliver_spikes(net, t, slot, s, o, acc, acc_stride, w, tg)
-        for b in range(s.nb):
-            best = 0
-            ls = s.link_step + b * net.n_links
-            tch = s.touched + b * net.n_links
-            for i in range(s.n_touched[b]):
-                if ls[tch[i]] > best:
-                    best = ls[tch[i]]
-                ls[tch[i]] = 0
-            o.busiest[(s.b0 + b) * net.T + t] = <int32_t>best
+        busiest_links(net, t, s, o)
         close_step(net, t, s, o)  # this step's per-core work, before stopped samples leave the live mask
         check_stop(net, t, s, o)
     count_totals(net, s, o)
@@ -739,12 +773,11 @@ TABLE_DTYPES = {
     "row_ptr": np.int32, "row_shift": np.int8, "row_delay": np.int16,
     "row_start": np.int32, "row_wptr": np.int32, "row_span": np.int32, "row_group": np.int32,
     "g_start": np.int32, "g_span": np.int32, "g_delay": np.int32, "g_shift": np.int32, "g_off": np.int64,
-    "pk_core": np.int32, "pk_nnz": np.int32, "pk_nnz_sparse": np.int32,
-    "pk_nnz_conv": np.int32, "pk_src_core": np.int32, "src_syn": np.int32, "src_words": np.int32,
-    "src_pk": np.int32, "src_intra": np.int32, "src_hops_ew": np.int32, "src_hops_ns": np.int32,
-    "src_hops_chip": np.int32,
-    "src_pk_ptr": np.int32, "pk_row_ptr": np.int32, "pk_rows": np.int32, "pk_src_tile": np.int32,
-    "pk_dst_tile": np.int32,
+    "src_row_ptr": np.int32, "src_pk_ptr": np.int32, "src_core": np.int32, "src_tile": np.int32,
+    "core_tile": np.int32, "pk_core16": np.uint16, "pk_nnz16": np.uint16, "pk_unit": np.uint8,
+    "pk_core": np.int32, "pk_nnz": np.int32, "pk_nnz_sparse": np.int32, "pk_nnz_conv": np.int32,
+    "src_syn": np.int32, "src_words": np.int32, "src_pk": np.int32, "src_intra": np.int32,
+    "src_hops_ew": np.int32, "src_hops_ns": np.int32, "src_hops_chip": np.int32,
     "chan_graded": np.uint8,
 }
 
@@ -798,11 +831,18 @@ cdef class Tables:
         n.g_delay = <const int32_t*>_addr(tb, "g_delay")
         n.g_shift = <const int32_t*>_addr(tb, "g_shift")
         n.g_off = <const int64_t*>_addr(tb, "g_off")
+        n.src_row_ptr = <const int32_t*>_addr(tb, "src_row_ptr")
+        n.src_core = <const int32_t*>_addr(tb, "src_core")
+        n.src_tile = <const int32_t*>_addr(tb, "src_tile")
+        n.core_tile = <const int32_t*>_addr(tb, "core_tile")
+        n.pk_wide = tb["pk_wide"]
+        n.pk_core16 = <const uint16_t*>_addr(tb, "pk_core16")
+        n.pk_nnz16 = <const uint16_t*>_addr(tb, "pk_nnz16")
+        n.pk_unit = <const uint8_t*>_addr(tb, "pk_unit")
         n.pk_core = <const int32_t*>_addr(tb, "pk_core")
         n.pk_nnz = <const int32_t*>_addr(tb, "pk_nnz")
         n.pk_nnz_sparse = <const int32_t*>_addr(tb, "pk_nnz_sparse")
         n.pk_nnz_conv = <const int32_t*>_addr(tb, "pk_nnz_conv")
-        n.pk_src_core = <const int32_t*>_addr(tb, "pk_src_core")
         n.src_syn = <const int32_t*>_addr(tb, "src_syn")
         n.src_words = <const int32_t*>_addr(tb, "src_words")
         n.src_pk = <const int32_t*>_addr(tb, "src_pk")
@@ -811,10 +851,6 @@ cdef class Tables:
         n.src_hops_ns = <const int32_t*>_addr(tb, "src_hops_ns")
         n.src_hops_chip = <const int32_t*>_addr(tb, "src_hops_chip")
         n.src_pk_ptr = <const int32_t*>_addr(tb, "src_pk_ptr")
-        n.pk_row_ptr = <const int32_t*>_addr(tb, "pk_row_ptr")
-        n.pk_rows = <const int32_t*>_addr(tb, "pk_rows")
-        n.pk_src_tile = <const int32_t*>_addr(tb, "pk_src_tile")
-        n.pk_dst_tile = <const int32_t*>_addr(tb, "pk_dst_tile")
         n.chan_graded = <const uint8_t*>_addr(tb, "chan_graded")
 
 
@@ -831,9 +867,11 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     cdef int32_t[:, ::1] refr = np.zeros((n_threads, block * max(N, 1)), np.int32)
     cdef int32_t[:, ::1] spk = np.zeros((n_threads, block * max(N, 1)), np.int32)
     cdef int64_t[:, ::1] nspk = np.zeros((n_threads, block), np.int64)
-    cdef int32_t[:, ::1] link_step = np.zeros((n_threads, block * nL), np.int32)
-    cdef int32_t[:, ::1] touched = np.zeros((n_threads, block * nL), np.int32)
-    cdef int64_t[:, ::1] n_touched = np.zeros((n_threads, block), np.int64)
+    cdef int64_t lanes = 1 if block == 1 else (block + 15) // 16 * 16
+    cdef int32_t[:, ::1] link_step = np.zeros((n_threads, lanes * nL), np.int32)
+    cdef int32_t[:, ::1] touched = np.zeros((n_threads, nL), np.int32)
+    cdef uint8_t[:, ::1] link_mark = np.zeros((n_threads, nL), np.uint8)
+    cdef int32_t[:, ::1] link_best = np.zeros((n_threads, block), np.int32)
     cdef uint64_t[:, ::1] src_mask = np.zeros((n_threads, max(S, 1)), np.uint64)
     cdef int32_t[:, ::1] src_list = np.zeros((n_threads, max(S, 1)), np.int32)
     cdef uint64_t[:, ::1] one_mask = np.zeros((n_threads, max(net.C, 1)), np.uint64)
@@ -842,7 +880,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     cdef int32_t[:, ::1] g_touched = np.zeros((n_threads, max(net.n_groups, 1)), np.int32)
     cdef int32_t[:, ::1] in_count = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int32_t[:, ::1] in_one = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
-    cdef int32_t[:, ::1] core_step = np.zeros((n_threads, max(block * net.n_cores * N_CORE_COUNTERS, 1)), np.int32)
+    cdef int32_t[:, ::1] core_step = np.zeros((n_threads, max(lanes * net.n_cores * N_CORE_COUNTERS, 1)), np.int32)
     cdef int64_t[:, ::1] link_total = out["link_total"]
     cdef int64_t[:, ::1] cnt = out["counters"]
     cdef int32_t[:, ::1] spike_counts = out["spike_counts"]
@@ -880,7 +918,8 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     for tid in range(n_threads):
         sp = scr + tid
         sp.flag, sp.refr, sp.spk, sp.nspk = &flag[tid, 0], &refr[tid, 0], &spk[tid, 0], &nspk[tid, 0]
-        sp.link_step, sp.touched, sp.n_touched = &link_step[tid, 0], &touched[tid, 0], &n_touched[tid, 0]
+        sp.link_step, sp.touched, sp.link_mark, sp.link_best = (&link_step[tid, 0], &touched[tid, 0],
+                                                                &link_mark[tid, 0], &link_best[tid, 0])
         sp.src_mask, sp.src_list, sp.one_mask = &src_mask[tid, 0], &src_list[tid, 0], &one_mask[tid, 0]
         sp.link_total = &link_total[tid, 0]
         sp.g_cnt, sp.g_list, sp.g_touched, sp.n_g_touched = &g_cnt[tid, 0], &g_list[tid, 0], &g_touched[tid, 0], 0

@@ -11,6 +11,8 @@ ctypedef fused word_t:
 cdef extern from "neurons.h" nogil:
     int64_t nc_trunc_shift(int64_t p, int k)
     int nc_ctz64(uint64_t m)
+    int nc_popcount64(uint64_t m)
+    void nc_lanes_add(int32_t* lanes, uint64_t m, int32_t val, int64_t stride)
     int32_t nc_wrap32(int32_t x, int bits)
     int64_t nc_wrap64(int64_t x, int bits)
     int32_t nc_saturate32(int32_t x, int bits)

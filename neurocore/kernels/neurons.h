@@ -10,6 +10,9 @@
 #ifndef NEUROCORE_NEURONS_H
 #define NEUROCORE_NEURONS_H
 #include <stdint.h>
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 #if defined(__GNUC__)
 #define NC_INLINE static inline __attribute__((always_inline))
@@ -36,6 +39,40 @@ static inline int nc_ctz64(uint64_t m) {
     while (!(m & 1)) { m >>= 1; i++; }
     return i;
 #endif
+}
+
+/* Number of set bits of a sample mask. */
+static inline int nc_popcount64(uint64_t m) {
+#if defined(__GNUC__)
+    return __builtin_popcountll(m);
+#else
+    int n = 0;
+    while (m) { m &= m - 1; n++; }
+    return n;
+#endif
+}
+
+/* lanes[b] += val for every sample b of mask m: one per-step counter with a lane per sample
+ * of the block. stride (the lanes allocated) is 1 for a one-sample block, else a multiple of
+ * 16, so AVX-512 adds 16 lanes under a mask at a time. */
+static inline void nc_lanes_add(int32_t *lanes, uint64_t m, int32_t val, int64_t stride) {
+#if defined(__AVX512F__)
+    if (stride >= 16) {
+        __m512i v = _mm512_set1_epi32(val);
+        while (m) {
+            int j = __builtin_ctzll(m) >> 4;
+            __mmask16 k = (__mmask16)(m >> (16 * j));
+            __m512i x = _mm512_loadu_si512((const void *)(lanes + 16 * j));
+            _mm512_storeu_si512((void *)(lanes + 16 * j), _mm512_mask_add_epi32(x, k, x, v));
+            m &= ~((uint64_t)0xFFFF << (16 * j));
+        }
+        return;
+    }
+#endif
+    while (m) {
+        lanes[nc_ctz64(m)] += val;
+        m &= m - 1;
+    }
 }
 
 #define NC_W int32_t
