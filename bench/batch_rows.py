@@ -16,10 +16,10 @@ reported as median [min-max]. Every peer's spike counts are checked before timin
 SystemExit otherwise): equal to neurocore's for dense PyTorch, NumPy and sinabs (exact integer
 models); snnTorch's reset rule differs (see ``peer_runner``), so its counts are checked equal
 to the NumPy twin of its rule (``numpy_steps.run_ff_batch(snntorch_reset=True)``) and their
-agreement with neurocore's is reported. Also: neurocore on 1 thread vs ``threads`` at batch 32, dense PyTorch on CUDA when
-a CUDA device is present (else the table says "no CUDA device"), and the machine limits
-(``machine_limits``: in-cache vector limit, DRAM limit for 8-bit weights with the memory
-bandwidth measured in the same run).
+agreement with neurocore's is reported. Also: neurocore on 1 thread vs ``threads`` at batch
+32, dense PyTorch on CUDA when a CUDA device is present (else the table says "no CUDA
+device"), and the machine limits (``machine_limits``: in-cache vector limit, DRAM limit for
+8-bit weights with the memory bandwidth measured in the same run).
 """
 from __future__ import annotations
 
@@ -284,8 +284,8 @@ def peer_table(rows) -> str:
              "|---|---|---|---|---|---|"]
     for r in rows:
         if "torch_cuda_s" in r:
-            lines.append(f"| {r['net']} | {r['batch']} | dense PyTorch f32 on {r['cuda']} | {spread(r['torch_cuda_s'])} "
-                         f"| {spread(r['vs_torch_cuda'])}× | equal |")
+            lines.append(f"| {r['net']} | {r['batch']} | dense PyTorch f32 on {r['cuda']} | "
+                         f"{spread(r['torch_cuda_s'])} | {spread(r['vs_torch_cuda'])}× | equal |")
         for tool, f in (r.get("peers") or {}).items():
             if "skipped" in f:
                 lines.append(f"| {r['net']} | {r['batch']} | {tool} | skipped: {f['skipped']} | — | — |")

@@ -30,7 +30,7 @@ every counter kept) against the pinned dense PyTorch float32 step (``bench/torch
 per step, ``torch.set_num_threads(--threads)``, warm-up excluded) and, at batch 32, dense
 NumPy/BLAS, plus neurocore at batch 32 on 1 thread against ``--threads``; dense PyTorch on
 CUDA where a CUDA device is present (else the table says "no CUDA device"); snnTorch's and
-sinabs' own layers on FF at ``--peer-batches`` (default 32), run in their venvs
+sinabs' own layers on FF at ``--peer-batches`` (default 1, 32, 256), run in their venvs
 (``bench/peer_runner.py``, ``--peer-venvs`` or ``$NEUROCORE_PEER_VENVS`` or ``.venvs``; a
 missing tool's row says "skipped"); next to each events/s the fraction of the in-cache vector
 limit and of the DRAM limit for 8-bit weights, the memory bandwidth measured in the same run
@@ -44,7 +44,7 @@ Usage::
     python bench/compare.py [--workload ff|cuba|all] [--repeats 5] [--json out.json]
                             [--brian2-python PATH | --no-brian2]
     python bench/compare.py --batch [--threads 2] [--repeats 5] [--json out.json] [--batch-net ff|cnn|all]
-                            [--batches 1,32,256] [--peers snntorch,sinabs|none] [--peer-batches 32]
+                            [--batches 1,32,256] [--peers snntorch,sinabs|none] [--peer-batches 1,32,256]
                             [--peer-venvs DIR] [--no-limits]
 """
 from __future__ import annotations
@@ -310,7 +310,7 @@ def main(argv=None) -> None:
     ap.add_argument("--batches", default="1,32,256", help="--batch: batch sizes, comma-separated")
     ap.add_argument("--peers", default="snntorch,sinabs",
                     help="--batch: peer tools timed on FF in their venvs (comma-separated, or 'none')")
-    ap.add_argument("--peer-batches", default="32", help="--batch: batch sizes of the peer rows")
+    ap.add_argument("--peer-batches", default="1,32,256", help="--batch: batch sizes of the peer rows")
     ap.add_argument("--peer-venvs", default=None, help="--batch: folder of the peer venvs (<dir>/<tool>/bin/python; "
                     "default $NEUROCORE_PEER_VENVS, else .venvs in the repository root)")
     ap.add_argument("--no-limits", action="store_true",

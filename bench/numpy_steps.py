@@ -171,7 +171,8 @@ def run_graph_batch(graph, chip, inputs: np.ndarray, n_steps: int) -> dict[str, 
         if np.abs(W).max() >= EXACT:
             raise ValueError(f"{pr.name}: weights are not exact in float32")
         p = _if_params(pop, chip)
-        layers.append({"W": W.astype(np.float32), "vth": p["vth"].astype(np.float32), "bias": p["bias"].astype(np.float32),
+        layers.append({"W": W.astype(np.float32), "vth": p["vth"].astype(np.float32),
+                       "bias": p["bias"].astype(np.float32),
                        "v": np.broadcast_to(p["v0"].astype(np.float32), (B, pop.n)).copy(), "sub": p["subtract"],
                        "s": np.zeros((B, pop.n), np.float32), "tmp": np.empty((B, pop.n), np.float32),
                        "counts": np.zeros((B, pop.n), np.int64), "chan": chan.get(pr.src), "delay": pr.delay,
