@@ -345,7 +345,10 @@ def batch_tables(rows) -> str:
         head = f"### {NET_TITLES[net]}"
         if net == "cnn":
             head += (f"\n\nANN test accuracy {rs[0]['ann_accuracy']:.1%}; chip accuracy on the batch: "
-                     + ", ".join(f"batch {r['batch']} {r['accuracy']:.1%}" for r in rs))
+                     + ", ".join(f"batch {r['batch']} {r['accuracy']:.1%}" for r in rs)
+                     + ". Synaptic events include the graded input's (each non-zero input value through each "
+                     "synapse, neurocore's synops); neurocore's time includes encoding the float digits and "
+                     "decoding the predictions, the peers get the encoded values.")
         parts.append(head + "\n\n" + batch_table(rs))
     parts.append("### Dense PyTorch on a GPU; snnTorch and sinabs (their own layers, FF weights and inputs)\n\n"
                  + peer_table(rows))
