@@ -311,7 +311,8 @@ def limits_note(rows, bandwidth: float | None) -> str:
                    "their cores the whole time).")
     if bandwidth:
         out.append(f"DRAM limit: memory read bandwidth measured in this run {bandwidth / 1e9:.1f} GB/s (best of 3 "
-                   "sums over 1 GiB, threads as above); the kernel streams a source's 1-byte weight row once per "
+                   f"sums over 1 GiB, threads as above; the same sum in cache, one thread: "
+                   f"{machine_limits.in_cache_sum_rate() / 1e9:.1f} GB/s); the kernel streams a source's 1-byte weight row once per "
                    "step per block, which serves k events (k = samples of the block carrying the spike), so the "
                    "DRAM-bound rate is bandwidth × k, k = events / streamed synapses counted from this run's spike "
                    "trains:")
