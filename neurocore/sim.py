@@ -55,13 +55,15 @@ def _narrowest(values: NDArray, kinds) -> np.dtype:
     raise SimulationError(f"values in [{lo}, {hi}] fit none of {kinds}")  # pragma: no cover - compile bounds them
 
 
-def kernel_tables(program: Program) -> dict:
+def kernel_tables(program: Program, wide_packets: bool = False) -> dict:
     """The Program's arrays in the dtypes and layout the kernel reads.
 
     Weights are the chip's mantissas in the narrowest of int8 / int16 (``weight``, with
     dense-window copies of rows with gaps appended, see :func:`row_windows`); each row
     carries ``row_mul = 2**(act_shift + weight_exp)``, applied at accumulate. Targets are
-    uint16 when every neuron index fits, else int32.
+    uint16 when every neuron index fits, else int32. Rows are merged per (source, delay,
+    shift) (:func:`merged_rows`); packets are compact unless ``wide_packets`` (or they do
+    not fit, see :func:`packet_tables`): results are identical either way.
     """
     a, chip = program.arrays, program.chip
     unity = 1 << chip.decay_bits
@@ -119,7 +121,7 @@ def kernel_tables(program: Program) -> dict:
     tb["row_delay"] = _narrow("row_delay", rows["row_delay"], np.int16)
     chan_core = np.asarray(a.get("chan_core", np.full(n_chan, -1)), np.int64)
     tb["src_core"] = _pad(np.concatenate([a["neuron_core"].astype(np.int64), chan_core]).astype(i32))
-    tb.update(packet_tables(program, a, n_src))
+    tb.update(packet_tables(program, a, n_src, wide=wide_packets))
     tb.update({k: _narrow(k, v, i32) for k, v in source_totals(a, n_src).items()})
     return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
 
@@ -206,7 +208,7 @@ def _per_owner(owner: NDArray, value: NDArray, n: int, what: str) -> NDArray:
     return out
 
 
-def packet_tables(program: Program, a: dict, n_sources: int) -> dict:
+def packet_tables(program: Program, a: dict, n_sources: int, wide: bool = False) -> dict:
     """Per packet what the kernel counts: its destination core slot and its synapses, by unit.
 
     Compact (``pk_wide`` 0): ``pk_core16`` and ``pk_nnz16`` uint16, ``pk_unit`` uint8 (1: all its
@@ -232,7 +234,7 @@ def packet_tables(program: Program, a: dict, n_sources: int) -> dict:
            "core_tile": _pad(_per_owner(pk_core, a["pk_dst_tile"].astype(np.int64), program.n_cores_used,
                                         "core slot").astype(i32))}
     pure = all(np.all((x == 0) | (x == pk_nnz)) for x in by_unit) and not np.any((by_unit[0] > 0) & (by_unit[1] > 0))
-    compact = pure and (n_pk == 0 or (int(pk_core.max()) < 1 << 16 and int(pk_nnz.max()) < 1 << 16))
+    compact = not wide and pure and (n_pk == 0 or (int(pk_core.max()) < 1 << 16 and int(pk_nnz.max()) < 1 << 16))
     one = {t: np.zeros(1, t) for t in (np.uint16, np.uint8, i32)}
     if compact:
         pk_unit = np.where(by_unit[0] > 0, 1, np.where(by_unit[1] > 0, 2, 0)).astype(np.uint8)

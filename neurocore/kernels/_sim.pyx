@@ -32,7 +32,7 @@ from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_lanes_add, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
+from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_count_packets, nc_ctz64, nc_lanes_add, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
                                           nc_gather64_8, nc_gather64_16, nc_saturate32, nc_saturate64,
                                           nc_trunc_shift, nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
 
@@ -463,29 +463,36 @@ cdef void flush_groups(const Net* net, int64_t slot, Scratch* s, word_t* acc, in
     s.n_g_touched = 0
 
 
-cdef inline void count_packet(const Net* net, int64_t p, int64_t k, uint64_t m, Scratch* s) noexcept nogil:
-    """Per-step work of packet p of source k in every sample of mask ``m``: the per-core counters
-    and, for a packet that leaves its tile, the links of its route. (The per-sample totals are
-    counted once per block from the spike counts, see ``count_totals``.)"""
-    cdef int64_t st = s.cs_stride, core, src = net.src_core[k]
-    cdef int32_t nnz, sparse, conv
-    if net.pk_wide:
-        core, nnz, sparse, conv = net.pk_core[p], net.pk_nnz[p], net.pk_nnz_sparse[p], net.pk_nnz_conv[p]
-    else:
-        core, nnz = net.pk_core16[p], net.pk_nnz16[p]
-        sparse = nnz if net.pk_unit[p] == 1 else 0
-        conv = nnz if net.pk_unit[p] == 2 else 0
-    cdef int32_t* dst = s.core_step + core * N_CORE_COUNTERS * st
-    nc_lanes_add(dst + K_SYNOPS * st, m, nnz, st)
-    nc_lanes_add(dst + K_PIN * st, m, 1, st)
+cdef inline void count_source(const Net* net, int64_t k, uint64_t m, Scratch* s) noexcept nogil:
+    """Per-step work of source k's packets in every sample of mask ``m``: the per-core counters
+    (packets out of its core; per destination core packets in and synapses, by unit) and, for a
+    packet that leaves its tile, the links of its route. (The per-sample totals are counted
+    once per block from the spike counts, see ``count_totals``.)"""
+    cdef int64_t st = s.cs_stride, core, src = net.src_core[k], p
+    cdef int64_t p0 = net.src_pk_ptr[k], p1 = net.src_pk_ptr[k + 1]
+    cdef int32_t* dst
+    if p1 == p0:
+        return
     if src >= 0:
-        nc_lanes_add(s.core_step + (src * N_CORE_COUNTERS + K_POUT) * st, m, 1, st)
-    if sparse:
-        nc_lanes_add(dst + K_SPARSE * st, m, sparse, st)
-    if conv:
-        nc_lanes_add(dst + K_CONV * st, m, conv, st)
-    if net.src_tile[k] >= 0 and net.src_tile[k] != net.core_tile[core]:
-        walk_links(net, net.src_tile[k], net.core_tile[core], m, s)
+        nc_lanes_add(s.core_step + (src * N_CORE_COUNTERS + K_POUT) * st, m, <int32_t>(p1 - p0), st)
+    if not net.pk_wide:
+        nc_count_packets(s.core_step, st, m, net.pk_core16 + p0, net.pk_nnz16 + p0, net.pk_unit + p0, p1 - p0,
+                         N_CORE_COUNTERS, K_SYNOPS, K_PIN, K_SPARSE, K_CONV)
+    else:
+        for p in range(p0, p1):
+            dst = s.core_step + net.pk_core[p] * N_CORE_COUNTERS * st
+            nc_lanes_add(dst + K_SYNOPS * st, m, net.pk_nnz[p], st)
+            nc_lanes_add(dst + K_PIN * st, m, 1, st)
+            if net.pk_nnz_sparse[p]:
+                nc_lanes_add(dst + K_SPARSE * st, m, net.pk_nnz_sparse[p], st)
+            if net.pk_nnz_conv[p]:
+                nc_lanes_add(dst + K_CONV * st, m, net.pk_nnz_conv[p], st)
+    if net.src_tile[k] < 0:
+        return
+    for p in range(p0, p1):
+        core = net.pk_core[p] if net.pk_wide else net.pk_core16[p]
+        if net.src_tile[k] != net.core_tile[core]:
+            walk_links(net, net.src_tile[k], net.core_tile[core], m, s)
 
 
 cdef void count_totals(const Net* net, Scratch* s, Out* o) noexcept nogil:
@@ -577,8 +584,7 @@ cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64
         mg = m & ~m1
         xin = inputs + (s.b0 * net.T + t) * C + c
         k = net.N + c
-        for p in range(net.src_pk_ptr[k], net.src_pk_ptr[k + 1]):
-            count_packet(net, p, k, m, s)
+        count_source(net, k, m, s)
         if m1:
             spike_rows(net, k, m1, slot, s, acc, acc_stride, w, tg)
         if mg:
@@ -605,8 +611,7 @@ cdef void deliver_spikes(const Net* net, int64_t t, int64_t slot, Scratch* s, Ou
         k = s.src_list[j]
         m = s.src_mask[k]
         s.src_mask[k] = 0
-        for p in range(net.src_pk_ptr[k], net.src_pk_ptr[k + 1]):
-            count_packet(net, p, k, m, s)
+        count_source(net, k, m, s)
         spike_rows(net, k, m, slot, s, acc, acc_stride, w, tg)
     flush_groups(net, slot, s, acc, acc_stride, w)
 
