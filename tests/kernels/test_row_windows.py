@@ -2,7 +2,7 @@
 import numpy as np
 from hypothesis import given, strategies as st
 
-from neurocore.sim import row_windows
+from neurocore.sim import WINDOW_MAX_FILL, row_windows
 
 
 @given(st.lists(st.lists(st.integers(0, 60), max_size=20, unique=True), min_size=1, max_size=12),
@@ -20,7 +20,7 @@ def test_windows_reproduce_rows(rows, seed):
         if len(t) == 0 or st_ < 0:
             assert st_ == -1 or len(t) > 0
             if len(t):
-                assert t[-1] - t[0] + 1 > 2 * len(t)  # only sparse-spread rows fall back to scatter
+                assert t[-1] - t[0] + 1 > WINDOW_MAX_FILL * len(t)  # only sparse-spread rows fall back to scatter
             continue
         window = tb["wdense"][tb["row_wptr"][r]: tb["row_wptr"][r] + tb["row_span"][r]]
         dense = np.zeros(tb["row_span"][r], np.int32)
