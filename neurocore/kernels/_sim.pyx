@@ -32,7 +32,7 @@ from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_lanes_add, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
+from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_lanes_add, nc_list_spikes, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
                                           nc_gather64_8, nc_gather64_16, nc_saturate32, nc_saturate64,
                                           nc_trunc_shift, nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
 
@@ -201,7 +201,7 @@ cdef struct Scratch:
     int64_t nb           # samples in this block
     int64_t b0           # batch index of its first sample
     uint64_t live        # samples still running (bit b)
-    uint8_t* flag        # nb x N
+    int32_t* flag        # nb x N: nc_update's flags (active | spike << 1)
     int32_t* refr        # nb x N
     int32_t* spk         # nb x N spike lists
     int64_t* nspk        # nb
@@ -272,58 +272,52 @@ cdef void busiest_links(const Net* net, int64_t t, Scratch* s, Out* o) noexcept 
 
 
 cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_t* v, int32_t* refr,
-                                   uint8_t* flag, int32_t* spk, int32_t* spike_counts, int32_t* core_step,
+                                   int32_t* flag, int32_t* spk, int32_t* spike_counts, int32_t* core_step,
                                    int64_t cs_stride, int64_t* cnt) noexcept nogil:
     """One step of every neuron of one sample; takes and clears this step's input slot.
 
     Per neuron (Lava's PyLifModelBitAcc, plus refractory hold and reset by subtraction):
     u <- limit_u(trunc(u * decay_u >> decay_bits) + a); unless refractory:
     v <- limit_v(trunc(v * decay_v >> decay_bits) + u + bias); spike if v > vth, then
-    v <- 0 (or v - vth) and the refractory counter starts. Pass 1 (nc_update, C, vectorised)
-    computes the state and a flag per neuron; pass 2 lists spikes and counts activity.
-    Returns the spike count."""
-    cdef int64_t N = net.N, n, r, k, nspk = 0, n_active = 0, i, s0, ns
-    cdef int32_t cnt_run, spk_run  # at most N < 2**31
-    cdef uint64_t w
-    for i in range(net.n_segs):
-        s0 = net.seg_start[i]
-        ns = net.seg_start[i + 1] - s0
+    v <- 0 (or v - vth) and the refractory counter starts. One nc_update call (C,
+    vectorised) per piece of neurons that share a segment (population) and a core: it
+    returns the piece's active updates and spikes, so per-core counts need no second pass;
+    the spike list is read from the flags of pieces that spiked. Returns the spike count."""
+    cdef int64_t N = net.N, i = 0, r = 0, lo = 0, hi, nspk = 0, k, core, ovf_u = 0, ovf_v = 0, n_active = 0
+    cdef int32_t c[4]
+    while lo < N:
+        hi = min(net.seg_start[i + 1], net.run_start[r + 1])
+        c[0] = 0
+        c[1] = 0
+        c[2] = 0
+        c[3] = 0
         if word_t is int32_t:
-            nc_update32(ns, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
-                        net.vth32 + s0, net.bias32 + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
-                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], cnt + C_OVF_U)
+            nc_update32(hi - lo, acc + lo, u + lo, v + lo, refr + lo, flag + lo, net.decay_u + lo, net.decay_v + lo,
+                        net.vth32 + lo, net.bias32 + lo, net.reset + lo, net.refractory + lo, net.decay_bits,
+                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], c)
         else:
-            nc_update64(ns, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
-                        net.vth + s0, net.bias + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
-                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], cnt + C_OVF_U)
-    # active updates per core: a vectorised byte sum over each run of same-core neurons
-    for r in range(net.n_runs):
-        cnt_run = 0
-        spk_run = 0
-        for n in range(net.run_start[r], net.run_start[r + 1]):
-            cnt_run += flag[n] & 1
-            spk_run += (flag[n] >> 1) & 1
-        core_step[(net.run_core[r] * N_CORE_COUNTERS + K_UPDATES) * cs_stride] += cnt_run
-        core_step[(net.run_core[r] * N_CORE_COUNTERS + K_SPIKES) * cs_stride] += spk_run
-        n_active += cnt_run
-    # the spike list: skip 8 neurons at a time when none of them spiked
-    n = 0
-    while n + 8 <= N:
-        memcpy(&w, flag + n, 8)
-        if w & 0x0202020202020202ULL:
-            for k in range(n, n + 8):
-                if flag[k] & 2:
-                    spk[nspk] = <int32_t>k
-                    nspk += 1
-                    spike_counts[k] += 1
-        n += 8
-    for k in range(n, N):
-        if flag[k] & 2:
-            spk[nspk] = <int32_t>k
-            nspk += 1
-            spike_counts[k] += 1
+            nc_update64(hi - lo, acc + lo, u + lo, v + lo, refr + lo, flag + lo, net.decay_u + lo, net.decay_v + lo,
+                        net.vth + lo, net.bias + lo, net.reset + lo, net.refractory + lo, net.decay_bits,
+                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], c)
+        core = net.run_core[r]
+        core_step[(core * N_CORE_COUNTERS + K_UPDATES) * cs_stride] += c[0]
+        core_step[(core * N_CORE_COUNTERS + K_SPIKES) * cs_stride] += c[1]
+        n_active += c[0]
+        ovf_u += c[2]
+        ovf_v += c[3]
+        if c[1]:
+            for k in range(nspk, nspk + nc_list_spikes(flag, lo, hi, c[1], spk + nspk)):
+                spike_counts[spk[k]] += 1
+            nspk += c[1]
+        lo = hi
+        if lo == net.seg_start[i + 1]:
+            i += 1
+        if lo == net.run_start[r + 1]:
+            r += 1
     cnt[C_ACTIVE] += n_active
     cnt[C_SPIKES] += nspk
+    cnt[C_OVF_U] += ovf_u
+    cnt[C_OVF_V] += ovf_v
     return nspk
 
 
@@ -840,7 +834,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     net.B = inputs.shape[0]
     cdef int64_t N = net.N, S = net.N + net.C, nL = max(net.n_links, 1)
     cdef int64_t n_blocks = (net.B + block - 1) // block, blk, b
-    cdef uint8_t[:, ::1] flag = np.zeros((n_threads, block * max(N, 1)), np.uint8)
+    cdef int32_t[:, ::1] flag = np.zeros((n_threads, block * max(N, 1)), np.int32)
     cdef int32_t[:, ::1] refr = np.zeros((n_threads, block * max(N, 1)), np.int32)
     cdef int32_t[:, ::1] spk = np.zeros((n_threads, block * max(N, 1)), np.int32)
     cdef int64_t[:, ::1] nspk = np.zeros((n_threads, block), np.int64)

@@ -75,10 +75,41 @@ static inline void nc_lanes_add(int32_t *lanes, uint64_t m, int32_t val, int64_t
     }
 }
 
+/* Lists into out[] the neurons n of [lo, hi) whose flag (nc_update's) has the spike bit 2,
+ * given that there are ns of them (nc_update's count): stops at the last one. Returns ns. */
+static inline int64_t nc_list_spikes(const int32_t *flag, int64_t lo, int64_t hi, int64_t ns, int32_t *out) {
+    int64_t k = 0, n = lo;
+    while (k < ns) {
+#if defined(__AVX512F__)
+        if (n + 16 <= hi) {
+            __mmask16 m = _mm512_test_epi32_mask(_mm512_loadu_si512((const void *)(flag + n)), _mm512_set1_epi32(2));
+            while (m) {
+                out[k++] = (int32_t)(n + __builtin_ctz((unsigned)m));
+                m &= (__mmask16)(m - 1);
+            }
+            n += 16;
+            continue;
+        }
+#else
+        if (n + 8 <= hi && !((flag[n] | flag[n + 1] | flag[n + 2] | flag[n + 3] | flag[n + 4] | flag[n + 5]
+                              | flag[n + 6] | flag[n + 7]) & 2)) {
+            n += 8;
+            continue;
+        }
+#endif
+        if (flag[n] & 2)
+            out[k++] = (int32_t)n;
+        n++;
+    }
+    return ns;
+}
+
 #define NC_W int32_t
 #define NC_UW uint32_t
 #define NC(name) name##32
+#define NC_DECAY_FLOAT 1
 #include "neuron_body.h"
+#undef NC_DECAY_FLOAT
 #undef NC_W
 #undef NC_UW
 #undef NC
@@ -86,7 +117,9 @@ static inline void nc_lanes_add(int32_t *lanes, uint64_t m, int32_t val, int64_t
 #define NC_W int64_t
 #define NC_UW uint64_t
 #define NC(name) name##64
+#define NC_DECAY_FLOAT 0
 #include "neuron_body.h"
+#undef NC_DECAY_FLOAT
 #undef NC_W
 #undef NC_UW
 #undef NC
