@@ -32,7 +32,7 @@ from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_lanes_add, nc_list_spikes, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
+from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_count_active, nc_lanes_add, nc_list_spikes, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
                                           nc_gather64_8, nc_gather64_16, nc_saturate32, nc_saturate64,
                                           nc_trunc_shift, nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
 
@@ -280,45 +280,80 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
     u <- limit_u(trunc(u * decay_u >> decay_bits) + a); unless refractory:
     v <- limit_v(trunc(v * decay_v >> decay_bits) + u + bias); spike if v > vth, then
     v <- 0 (or v - vth) and the refractory counter starts. One nc_update call (C,
-    vectorised) per piece of neurons that share a segment (population) and a core: it
-    returns the piece's active updates and spikes, so per-core counts need no second pass;
-    the spike list is read from the flags of pieces that spiked. Returns the spike count."""
-    cdef int64_t N = net.N, i = 0, r = 0, lo = 0, hi, nspk = 0, k, core, ovf_u = 0, ovf_v = 0, n_active = 0
+    vectorised) per segment (population) returns its active updates, spikes and overflows;
+    the spike list is read from the flags of segments that spiked. Returns the spike count."""
+    cdef int64_t i, s0, s1, first, uni, nspk = 0, n_active = 0, ovf_u = 0, ovf_v = 0, k
     cdef int32_t c[4]
-    while lo < N:
-        hi = min(net.seg_start[i + 1], net.run_start[r + 1])
+    cdef bint nonzero_bias
+    for i in range(net.n_segs):
+        s0, s1 = net.seg_start[i], net.seg_start[i + 1]
+        if s1 == s0:
+            continue
         c[0] = 0
         c[1] = 0
         c[2] = 0
         c[3] = 0
+        uni = net.seg_uni[i]
         if word_t is int32_t:
-            nc_update32(hi - lo, acc + lo, u + lo, v + lo, refr + lo, flag + lo, net.decay_u + lo, net.decay_v + lo,
-                        net.vth32 + lo, net.bias32 + lo, net.reset + lo, net.refractory + lo, net.decay_bits,
-                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], c)
+            nonzero_bias = net.bias32[s0] != 0
         else:
-            nc_update64(hi - lo, acc + lo, u + lo, v + lo, refr + lo, flag + lo, net.decay_u + lo, net.decay_v + lo,
-                        net.vth + lo, net.bias + lo, net.reset + lo, net.refractory + lo, net.decay_bits,
-                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], c)
-        core = net.run_core[r]
-        core_step[(core * N_CORE_COUNTERS + K_UPDATES) * cs_stride] += c[0]
-        core_step[(core * N_CORE_COUNTERS + K_SPIKES) * cs_stride] += c[1]
+            nonzero_bias = net.bias[s0] != 0
+        if uni & 2 and nonzero_bias:
+            uni |= 4  # a single non-zero bias: every update is active
+        if word_t is int32_t:
+            nc_update32(s1 - s0, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
+                        net.vth32 + s0, net.bias32 + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
+                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, uni, c)
+        else:
+            nc_update64(s1 - s0, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
+                        net.vth + s0, net.bias + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
+                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, uni, c)
         n_active += c[0]
         ovf_u += c[2]
         ovf_v += c[3]
+        first = nspk
         if c[1]:
-            for k in range(nspk, nspk + nc_list_spikes(flag, lo, hi, c[1], spk + nspk)):
+            nspk += nc_list_spikes(flag, s0, s1, c[1], spk + nspk)
+            for k in range(first, nspk):
                 spike_counts[spk[k]] += 1
-            nspk += c[1]
-        lo = hi
-        if lo == net.seg_start[i + 1]:
-            i += 1
-        if lo == net.run_start[r + 1]:
-            r += 1
+        count_cores(net, s0, s1, (uni & 4) != 0, c[0], flag, spk + first, nspk - first, core_step, cs_stride)
     cnt[C_ACTIVE] += n_active
     cnt[C_SPIKES] += nspk
     cnt[C_OVF_U] += ovf_u
     cnt[C_OVF_V] += ovf_v
     return nspk
+
+
+cdef inline void count_cores(const Net* net, int64_t s0, int64_t s1, bint all_active, int64_t n_active,
+                             const int32_t* flag, const int32_t* spk, int64_t nspk, int32_t* core_step,
+                             int64_t cs_stride) noexcept nogil:
+    """Add one segment's active updates and spikes (its sorted spike list) to the counters of
+    the cores its neurons are on (runs of same-core neurons, ``run_start``): every update when
+    ``all_active``, the segment's count when it lies on one core, else its flags counted."""
+    cdef int64_t lo, hi, act, ns, k = 0, a = 0, b = net.n_runs, m
+    while b - a > 1:  # the run that holds neuron s0
+        m = (a + b) // 2
+        if net.run_start[m] <= s0:
+            a = m
+        else:
+            b = m
+    lo = s0
+    while lo < s1:
+        hi = min(net.run_start[a + 1], s1)
+        if all_active:
+            act = hi - lo
+        elif lo == s0 and hi == s1:
+            act = n_active
+        else:
+            act = nc_count_active(flag + lo, hi - lo)
+        ns = 0
+        while k < nspk and spk[k] < hi:
+            ns += 1
+            k += 1
+        core_step[(net.run_core[a] * N_CORE_COUNTERS + K_UPDATES) * cs_stride] += <int32_t>act
+        core_step[(net.run_core[a] * N_CORE_COUNTERS + K_SPIKES) * cs_stride] += <int32_t>ns
+        lo = hi
+        a += 1
 
 
 cdef inline void add_row(const Net* net, int64_t r, uint64_t m, int64_t slot, word_t* acc, int64_t acc_stride,

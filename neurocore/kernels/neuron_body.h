@@ -50,13 +50,14 @@ static inline NC_W NC(nc_decay)(NC_W x, int32_t d, int k) {
  * overflows and v overflows of the call to cnt[0..3] (each at most N < 2**31).
  *
  * UWRAP, VWRAP (1 wrap, 0 saturate), PS (1: per-neuron decays, threshold, reset and
- * refractory period; 0: one value for all N, read from index 0) and PB (the same for the
- * bias) are constants at every call site, so each call compiles to its own loop. */
+ * refractory period; 0: one value for all N, read from index 0), PB (the same for the
+ * bias) and AA (1: the single bias is non-zero, so every update is active) are constants
+ * at every call site, so each call compiles to its own loop. */
 NC_INLINE void NC(nc_body)(int64_t N, NC_W *restrict acc, NC_W *restrict u, NC_W *restrict v,
         int32_t *restrict refr, int32_t *restrict flag, const int32_t *restrict dcu,
         const int32_t *restrict dcv, const NC_W *restrict vth, const NC_W *restrict bias,
         const int32_t *restrict reset, const int32_t *restrict refractory, int db, int ub, int vb,
-        int32_t *restrict cnt, const int UWRAP, const int VWRAP, const int PS, const int PB) {
+        int32_t *restrict cnt, const int UWRAP, const int VWRAP, const int PS, const int PB, const int AA) {
     int32_t na = 0, ns = 0, ou = 0, ov = 0;
     const double sc = 1.0 / (double)((int64_t)1 << db);
     (void)sc;
@@ -64,7 +65,7 @@ NC_INLINE void NC(nc_body)(int64_t N, NC_W *restrict acc, NC_W *restrict u, NC_W
         NC_W a = acc[n], u0 = u[n], v0 = v[n], b = bias[n * PB], vt = vth[n * PS];
         int32_t r = refr[n];
         acc[n] = 0;
-        int32_t act = (a | u0 | v0 | b | (NC_W)r) != 0;
+        int32_t act = AA ? 1 : (a | u0 | v0 | b | (NC_W)r) != 0;
         NC_W un = NC_DECAY(u0, dcu[n * PS]) + a;
         NC_W x = UWRAP ? NC(nc_wrap)(un, ub) : NC(nc_saturate)(un, ub);
         u[n] = x;
@@ -89,20 +90,24 @@ NC_INLINE void NC(nc_body)(int64_t N, NC_W *restrict acc, NC_W *restrict u, NC_W
 #undef NC_DECAY
 
 /* The update of one population: `uniform` bit 0 = decays/threshold/reset/refractory
- * single-valued, bit 1 = bias single-valued; uw, vw = wrap rules. */
+ * single-valued, bit 1 = bias single-valued, bit 2 (with bit 1) = that bias is non-zero;
+ * uw, vw = wrap rules. */
 static inline void NC(nc_update)(int64_t N, NC_W *restrict acc, NC_W *restrict u, NC_W *restrict v,
         int32_t *restrict refr, int32_t *restrict flag, const int32_t *restrict dcu,
         const int32_t *restrict dcv, const NC_W *restrict vth, const NC_W *restrict bias,
         const int32_t *restrict reset, const int32_t *restrict refractory,
         int db, int ub, int vb, int uw, int vw, int uniform, int32_t *restrict cnt) {
-#define NC_CALL(UW_, VW_, PS_, PB_) NC(nc_body)(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, \
-                                                refractory, db, ub, vb, cnt, UW_, VW_, PS_, PB_); break;
-    switch ((uw ? 8 : 0) | (vw ? 4 : 0) | (uniform & 3)) {
-    case 0:  NC_CALL(0, 0, 1, 1)  case 1:  NC_CALL(0, 0, 0, 1)  case 2:  NC_CALL(0, 0, 1, 0)  case 3:  NC_CALL(0, 0, 0, 0)
-    case 4:  NC_CALL(0, 1, 1, 1)  case 5:  NC_CALL(0, 1, 0, 1)  case 6:  NC_CALL(0, 1, 1, 0)  case 7:  NC_CALL(0, 1, 0, 0)
-    case 8:  NC_CALL(1, 0, 1, 1)  case 9:  NC_CALL(1, 0, 0, 1)  case 10: NC_CALL(1, 0, 1, 0)  case 11: NC_CALL(1, 0, 0, 0)
-    case 12: NC_CALL(1, 1, 1, 1)  case 13: NC_CALL(1, 1, 0, 1)  case 14: NC_CALL(1, 1, 1, 0)  default: NC_CALL(1, 1, 0, 0)
+#define NC_CALL(UW_, VW_, PS_, PB_, AA_) NC(nc_body)(N, acc, u, v, refr, flag, dcu, dcv, vth, bias, reset, \
+                                                     refractory, db, ub, vb, cnt, UW_, VW_, PS_, PB_, AA_); break;
+#define NC_CASES(K, UW_, VW_) case K: NC_CALL(UW_, VW_, 1, 1, 0) case K + 1: NC_CALL(UW_, VW_, 0, 1, 0) \
+    case K + 2: NC_CALL(UW_, VW_, 1, 0, 0) case K + 3: NC_CALL(UW_, VW_, 0, 0, 0)                       \
+    case K + 6: NC_CALL(UW_, VW_, 1, 0, 1) case K + 7: NC_CALL(UW_, VW_, 0, 0, 1)
+    if (!(uniform & 2))
+        uniform &= 3;  /* bit 2 says something of a single bias only */
+    switch ((uw ? 16 : 0) | (vw ? 8 : 0) | (uniform & 7)) {
+    NC_CASES(0, 0, 0) NC_CASES(8, 0, 1) NC_CASES(16, 1, 0) NC_CASES(24, 1, 1)
     }
+#undef NC_CASES
 #undef NC_CALL
 }
 

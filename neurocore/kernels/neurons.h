@@ -104,6 +104,14 @@ static inline int64_t nc_list_spikes(const int32_t *flag, int64_t lo, int64_t hi
     return ns;
 }
 
+/* Active updates among n flags of nc_update (bit 0). */
+static inline int64_t nc_count_active(const int32_t *restrict flag, int64_t n) {
+    int32_t k = 0;  /* n < 2**31 neurons */
+    for (int64_t j = 0; j < n; j++)
+        k += flag[j] & 1;
+    return k;
+}
+
 #define NC_W int32_t
 #define NC_UW uint32_t
 #define NC(name) name##32
