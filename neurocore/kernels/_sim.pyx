@@ -172,6 +172,7 @@ cdef struct Out:
     int64_t* core_tot        # B x n_cores x N_CORE_COUNTERS: the same summed over steps
     int64_t n_timing         # chip-time models (neurocore.steptime.CoreTiming)
     const double* timing_w   # n_timing x 2 x N_TERMS seconds per count
+    const int32_t* timing_nz # n_timing x 2 x (N_TERMS + 1): how many weights are non-zero, then their terms
     const double* neurons    # n_cores: neurons on each core
     double* chip_time        # B x n_timing x 2 sums (s)
     int32_t* busiest         # B x T
@@ -223,6 +224,8 @@ cdef struct Scratch:
     int32_t* core_step   # n_cores x N_CORE_COUNTERS x cs_stride: this step's per-core counters, one lane per
                          # sample (zero between steps)
     int64_t cs_stride    # lanes per counter: 1 for a one-sample block, else nb rounded up to 16 (nc_lanes_add)
+    double* terms        # N_TERMS x n_cores: one sample's chip-time terms this step (close_step)
+    double* core_sum     # n_cores: one form's sum per core (close_step)
 
 
 cdef inline void walk_links(const Net* net, int64_t src, int64_t dst, uint64_t m, Scratch* s) noexcept nogil:
@@ -622,14 +625,20 @@ cdef void deliver_spikes(const Net* net, int64_t t, int64_t slot, Scratch* s, Ou
 cdef void close_step(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nogil:
     """Fold this step's per-core counters of each live sample into its totals, its chip-time
     sums (``neurocore.steptime``: the same float64 operations in the same order as
-    ``steptime.evaluate``) and, when recorded, the full per-step table; then clear them."""
-    cdef int64_t b, c, k, i, j, gb, K = net.n_cores, stride = net.n_cores * N_CORE_COUNTERS, st = s.cs_stride
+    ``steptime.evaluate``) and, when recorded, the full per-step table; then clear them.
+
+    A term whose weight is zero is skipped: its product is a zero and adding a zero leaves a
+    sum that is never -0.0 unchanged (every sum starts at +0.0), so the sums are bitwise
+    those of all ten terms. Cores are the inner loop (independent sums, vectorised)."""
+    cdef int64_t b, c, k, i, j, q, gb, K = net.n_cores, stride = net.n_cores * N_CORE_COUNTERS, st = s.cs_stride
     cdef int32_t* cs = s.core_step
     cdef int32_t* row
     cdef int64_t* tot
-    cdef const double* w
-    cdef double x[N_TERMS]
-    cdef double acc, best[2]
+    cdef const int32_t* nz
+    cdef double* x = s.terms
+    cdef double* acc = s.core_sum
+    cdef const double* xk
+    cdef double wk, best[2]
     for b in range(s.nb):
         if not (s.live >> b) & 1:
             continue
@@ -641,21 +650,32 @@ cdef void close_step(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nog
             row = o.core + (gb * net.T + t) * stride
             for k in range(stride):
                 row[k] = cs[k * st + b]
+        if o.n_timing == 0:
+            continue
+        for c in range(K):  # the terms of neurocore.steptime.TERMS, term-major
+            for k in range(N_CORE_COUNTERS):
+                x[k * K + c] = <double>cs[(c * N_CORE_COUNTERS + k) * st + b]
+            x[N_CORE_COUNTERS * K + c] = o.neurons[c] - x[K_UPDATES * K + c]
+            x[(N_CORE_COUNTERS + 1) * K + c] = x[K_SYNOPS * K + c] - x[K_SPARSE * K + c] - x[K_CONV * K + c]
+            x[(N_CORE_COUNTERS + 2) * K + c] = o.neurons[c]
         for i in range(o.n_timing):
             for j in range(2):
-                w = o.timing_w + (i * 2 + j) * N_TERMS
+                nz = o.timing_nz + (i * 2 + j) * (N_TERMS + 1)
                 best[j] = 0.0
+                if nz[0] == 0 or K == 0:
+                    continue  # every core's sum is +0.0
                 for c in range(K):
-                    for k in range(N_CORE_COUNTERS):
-                        x[k] = <double>cs[(c * N_CORE_COUNTERS + k) * st + b]
-                    x[N_CORE_COUNTERS] = o.neurons[c] - x[K_UPDATES]
-                    x[N_CORE_COUNTERS + 1] = x[K_SYNOPS] - x[K_SPARSE] - x[K_CONV]
-                    x[N_CORE_COUNTERS + 2] = o.neurons[c]
-                    acc = 0.0
-                    for k in range(N_TERMS):
-                        acc = acc + x[k] * w[k]
-                    if c == 0 or acc > best[j]:
-                        best[j] = acc
+                    acc[c] = 0.0
+                for q in range(nz[0]):
+                    k = nz[1 + q]
+                    wk = o.timing_w[(i * 2 + j) * N_TERMS + k]
+                    xk = x + k * K
+                    for c in range(K):
+                        acc[c] = acc[c] + xk[c] * wk
+                best[j] = acc[0]
+                for c in range(1, K):
+                    if acc[c] > best[j]:
+                        best[j] = acc[c]
             if best[0] > best[1]:
                 o.chip_time[(gb * o.n_timing + i) * 2] += best[0]
             else:
@@ -860,6 +880,18 @@ cdef class Tables:
         n.chan_graded = <const uint8_t*>_addr(tb, "chan_graded")
 
 
+def _nonzero_terms(timing_w):
+    """Per chip-time model and form: how many of its N_TERMS weights are non-zero, then those terms."""
+    w = np.asarray(timing_w, np.float64)
+    nz = np.zeros(w.shape[:2] + (N_TERMS + 1,), np.int32)
+    for i in range(w.shape[0]):
+        for j in range(w.shape[1]):
+            idx = np.flatnonzero(w[i, j] != 0)
+            nz[i, j, 0] = idx.size
+            nz[i, j, 1: 1 + idx.size] = idx
+    return nz
+
+
 def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int n_threads,
          int64_t block, word_t[:, ::1] acc, word_t[:, ::1] u, word_t[:, ::1] v, const wt_t[::1] w,
          const ix_t[::1] tg):
@@ -887,12 +919,15 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     cdef int32_t[:, ::1] in_count = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int32_t[:, ::1] in_one = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int32_t[:, ::1] core_step = np.zeros((n_threads, max(lanes * net.n_cores * N_CORE_COUNTERS, 1)), np.int32)
+    cdef double[:, ::1] terms = np.zeros((n_threads, max(N_TERMS * net.n_cores, 1)), np.float64)
+    cdef double[:, ::1] core_sum = np.zeros((n_threads, max(net.n_cores, 1)), np.float64)
     cdef int64_t[:, ::1] link_total = out["link_total"]
     cdef int64_t[:, ::1] cnt = out["counters"]
     cdef int32_t[:, ::1] spike_counts = out["spike_counts"]
     cdef int32_t[:, :, :, ::1] core
     cdef int64_t[:, :, ::1] core_tot = out["core_totals"]
     cdef const double[:, :, ::1] timing_w = out["timing_w"]
+    cdef const int32_t[:, :, ::1] timing_nz = _nonzero_terms(out["timing_w"])
     cdef const double[::1] neurons = out["core_neurons"]
     cdef double[:, :, ::1] chip_time = out["chip_time"]
     cdef int32_t[:, ::1] busiest = out["busiest_link"]
@@ -908,6 +943,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
         o.core = &core[0, 0, 0, 0]
     o.core_tot, o.neurons = &core_tot[0, 0, 0], &neurons[0]
     o.n_timing, o.timing_w, o.chip_time = out["n_timing"], &timing_w[0, 0, 0], &chip_time[0, 0, 0]
+    o.timing_nz = &timing_nz[0, 0, 0]
     o.u, o.v = &u_out[0, 0], &v_out[0, 0]
     o.n_pu, o.n_pv, o.n_ps = out["n_probe_u"], out["n_probe_v"], out["n_probe_s"]
     o.pu_idx, o.pv_idx, o.ps_idx = &pu_idx[0], &pv_idx[0], &ps_idx[0]
@@ -931,6 +967,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
         sp.g_cnt, sp.g_list, sp.g_touched, sp.n_g_touched = &g_cnt[tid, 0], &g_list[tid, 0], &g_touched[tid, 0], 0
         sp.in_count, sp.in_one = &in_count[tid, 0], &in_one[tid, 0]
         sp.core_step = &core_step[tid, 0]
+        sp.terms, sp.core_sum = &terms[tid, 0], &core_sum[tid, 0]
     for blk in prange(n_blocks, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         sp = scr + tid
