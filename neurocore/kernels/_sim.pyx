@@ -32,7 +32,7 @@ from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_count_active, nc_lanes_add, nc_list_spikes, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
+from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_count_active, nc_form_max, nc_lanes_add, nc_list_spikes, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
                                           nc_gather64_8, nc_gather64_16, nc_saturate32, nc_saturate64,
                                           nc_trunc_shift, nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
 
@@ -224,8 +224,7 @@ cdef struct Scratch:
     int32_t* core_step   # n_cores x N_CORE_COUNTERS x cs_stride: this step's per-core counters, one lane per
                          # sample (zero between steps)
     int64_t cs_stride    # lanes per counter: 1 for a one-sample block, else nb rounded up to 16 (nc_lanes_add)
-    double* terms        # N_TERMS x n_cores: one sample's chip-time terms this step (close_step)
-    double* core_sum     # n_cores: one form's sum per core (close_step)
+    double* terms        # N_TERMS x n_cores rounded up to 8 (pads zero): one sample's chip-time terms this step
 
 
 cdef inline void walk_links(const Net* net, int64_t src, int64_t dst, uint64_t m, Scratch* s) noexcept nogil:
@@ -629,16 +628,15 @@ cdef void close_step(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nog
 
     A term whose weight is zero is skipped: its product is a zero and adding a zero leaves a
     sum that is never -0.0 unchanged (every sum starts at +0.0), so the sums are bitwise
-    those of all ten terms. Cores are the inner loop (independent sums, vectorised)."""
-    cdef int64_t b, c, k, i, j, q, gb, K = net.n_cores, stride = net.n_cores * N_CORE_COUNTERS, st = s.cs_stride
+    those of all ten terms (``nc_form_max``: eight cores a vector)."""
+    cdef int64_t b, c, k, i, j, gb, K = net.n_cores, stride = net.n_cores * N_CORE_COUNTERS, st = s.cs_stride
+    cdef int64_t ks = (K + 7) // 8 * 8
     cdef int32_t* cs = s.core_step
     cdef int32_t* row
     cdef int64_t* tot
     cdef const int32_t* nz
     cdef double* x = s.terms
-    cdef double* acc = s.core_sum
-    cdef const double* xk
-    cdef double wk, best[2]
+    cdef double best[2]
     for b in range(s.nb):
         if not (s.live >> b) & 1:
             continue
@@ -652,30 +650,17 @@ cdef void close_step(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nog
                 row[k] = cs[k * st + b]
         if o.n_timing == 0:
             continue
-        for c in range(K):  # the terms of neurocore.steptime.TERMS, term-major
-            for k in range(N_CORE_COUNTERS):
-                x[k * K + c] = <double>cs[(c * N_CORE_COUNTERS + k) * st + b]
-            x[N_CORE_COUNTERS * K + c] = o.neurons[c] - x[K_UPDATES * K + c]
-            x[(N_CORE_COUNTERS + 1) * K + c] = x[K_SYNOPS * K + c] - x[K_SPARSE * K + c] - x[K_CONV * K + c]
-            x[(N_CORE_COUNTERS + 2) * K + c] = o.neurons[c]
+        for k in range(N_CORE_COUNTERS):  # the terms of neurocore.steptime.TERMS, term-major
+            for c in range(K):
+                x[k * ks + c] = <double>cs[(c * N_CORE_COUNTERS + k) * st + b]
+        for c in range(K):
+            x[N_CORE_COUNTERS * ks + c] = o.neurons[c] - x[K_UPDATES * ks + c]
+            x[(N_CORE_COUNTERS + 1) * ks + c] = x[K_SYNOPS * ks + c] - x[K_SPARSE * ks + c] - x[K_CONV * ks + c]
+            x[(N_CORE_COUNTERS + 2) * ks + c] = o.neurons[c]
         for i in range(o.n_timing):
             for j in range(2):
                 nz = o.timing_nz + (i * 2 + j) * (N_TERMS + 1)
-                best[j] = 0.0
-                if nz[0] == 0 or K == 0:
-                    continue  # every core's sum is +0.0
-                for c in range(K):
-                    acc[c] = 0.0
-                for q in range(nz[0]):
-                    k = nz[1 + q]
-                    wk = o.timing_w[(i * 2 + j) * N_TERMS + k]
-                    xk = x + k * K
-                    for c in range(K):
-                        acc[c] = acc[c] + xk[c] * wk
-                best[j] = acc[0]
-                for c in range(1, K):
-                    if acc[c] > best[j]:
-                        best[j] = acc[c]
+                best[j] = nc_form_max(x, K, ks, nz + 1, nz[0], o.timing_w + (i * 2 + j) * N_TERMS)
             if best[0] > best[1]:
                 o.chip_time[(gb * o.n_timing + i) * 2] += best[0]
             else:
@@ -919,8 +904,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     cdef int32_t[:, ::1] in_count = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int32_t[:, ::1] in_one = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int32_t[:, ::1] core_step = np.zeros((n_threads, max(lanes * net.n_cores * N_CORE_COUNTERS, 1)), np.int32)
-    cdef double[:, ::1] terms = np.zeros((n_threads, max(N_TERMS * net.n_cores, 1)), np.float64)
-    cdef double[:, ::1] core_sum = np.zeros((n_threads, max(net.n_cores, 1)), np.float64)
+    cdef double[:, ::1] terms = np.zeros((n_threads, N_TERMS * ((net.n_cores + 7) // 8 * 8) + 1), np.float64)
     cdef int64_t[:, ::1] link_total = out["link_total"]
     cdef int64_t[:, ::1] cnt = out["counters"]
     cdef int32_t[:, ::1] spike_counts = out["spike_counts"]
@@ -967,7 +951,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
         sp.g_cnt, sp.g_list, sp.g_touched, sp.n_g_touched = &g_cnt[tid, 0], &g_list[tid, 0], &g_touched[tid, 0], 0
         sp.in_count, sp.in_one = &in_count[tid, 0], &in_one[tid, 0]
         sp.core_step = &core_step[tid, 0]
-        sp.terms, sp.core_sum = &terms[tid, 0], &core_sum[tid, 0]
+        sp.terms = &terms[tid, 0]
     for blk in prange(n_blocks, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         sp = scr + tid

@@ -31,6 +31,7 @@ cdef extern from "neurons.h" nogil:
                      int uniform, int32_t* cnt)
     int64_t nc_list_spikes(const int32_t* flag, int64_t lo, int64_t hi, int64_t ns, int32_t* out)
     int64_t nc_count_active(const int32_t* flag, int64_t n)
+    double nc_form_max(const double* x, int64_t K, int64_t ks, const int32_t* terms, int n, const double* w)
     # a[q] += (sum over k < n of w[lst[k] + c0 + q]) << sh, q < cw <= NC_CHUNK (sum of spiking window rows)
     enum: NC_CHUNK
     void nc_gather32_8(int32_t* a, const int8_t* w, const int32_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)

@@ -112,6 +112,29 @@ static inline int64_t nc_count_active(const int32_t *restrict flag, int64_t n) {
     return k;
 }
 
+/* One chip-time form's largest sum over K cores (neurocore.steptime): per core c,
+ * sum over q < n of x[terms[q] * ks + c] * w[terms[q]], added in q order from +0.0, in
+ * float64 without fused multiply-adds (the build says -ffp-contract=off), so each sum is
+ * the scalar loop's bit for bit. x is term-major with ks >= K rounded up to 8 columns,
+ * the pad columns zero; terms and weights are non-negative, so every sum is >= +0.0 and
+ * neither the pads nor the starting 0.0 can change the maximum. */
+static inline double nc_form_max(const double *restrict x, int64_t K, int64_t ks, const int32_t *restrict terms,
+                                 int n, const double *restrict w) {
+    double best = 0.0;
+    for (int64_t c0 = 0; c0 < K; c0 += 8) {
+        double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        for (int q = 0; q < n; q++) {
+            const double *restrict xk = x + terms[q] * ks + c0;
+            double wk = w[terms[q]];
+            for (int i = 0; i < 8; i++)
+                a[i] = a[i] + xk[i] * wk;
+        }
+        for (int i = 0; i < 8; i++)
+            best = a[i] > best ? a[i] : best;
+    }
+    return best;
+}
+
 #define NC_W int32_t
 #define NC_UW uint32_t
 #define NC(name) name##32
