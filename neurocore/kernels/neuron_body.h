@@ -5,7 +5,7 @@
 /* Wrap into (-2**(bits-1), 2**(bits-1)]: Lava's rule for u (-2**23 becomes +2**23). */
 static inline NC_W NC(nc_wrap)(NC_W x, int bits) {
     NC_UW h = (NC_UW)1 << (bits - 1);
-    return (NC_W)(((NC_UW)x + (h - 1)) & ((h << 1) - 1)) - (NC_W)h + 1;
+    return (NC_W)(((NC_UW)x + (h - 1)) & ((h << 1) - 1)) - (NC_W)(h - 1);
 }
 
 /* Clip into [-(2**(bits-1) - 1), 2**(bits-1) - 1]: Lava's rule for v. */
@@ -73,8 +73,9 @@ NC_INLINE void NC(nc_body)(int64_t N, NC_W *restrict acc, NC_W *restrict u, NC_W
         NC_W vn = NC_DECAY(v0, dcv[n * PS]) + x + b;
         NC_W y = VWRAP ? NC(nc_wrap)(vn, vb) : NC(nc_saturate)(vn, vb);
         int32_t spike = (y > vt) & (held ^ 1);
-        NC_W rs = (y - vt) & (NC_W)reset[n * PS];
-        v[n] = held ? v0 : (spike ? rs : y);
+        NC_W rm = (NC_W)reset[n * PS], t = (vt & rm) | (y & ~rm);  /* a spike subtracts vth, or v itself */
+        NC_W kept = held ? v0 : y;
+        v[n] = spike ? y - t : kept;  /* spike implies not held */
         refr[n] = ((r - 1) & -held) | (refractory[n * PS] & -spike);  /* spike implies not held */
         flag[n] = act | (spike << 1);
         na += act;
