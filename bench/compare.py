@@ -22,21 +22,30 @@ Implementations:
 A synaptic event is one spike through one (non-zero) synapse; a neuron update is one
 neuron advanced by one step (N x steps).
 
-Batch table (``--batch``): the FF network at 300 steps (Bernoulli(0.2) input, a new raster
-per sample) at batch 1, 32 and 256, neurocore's kernel (``n_threads=--threads``, every
-counter kept) against the pinned dense PyTorch float32 step (``bench/torch_steps.py``:
-``inference_mode``, preallocated buffers, one ``addmm`` + threshold + reset per layer per
-step, ``torch.set_num_threads(--threads)``, warm-up excluded) and, at batch 32, dense
-NumPy/BLAS (``numpy_steps.run_ff_batch``), plus neurocore at batch 32 on 1 thread against
-2 threads, and the kernel's table bytes per synapse. Spike counts of PyTorch and NumPy are
-checked equal to neurocore's. Repeats alternate between the implementations so that load
+Batch tables (``--batch``, ``bench/batch_rows.py``): the FF network (300 steps, Bernoulli(0.2)
+input, a new raster per sample) and the converted digits CNN (32 steps, direct input;
+``--batch-net ff|cnn|all``) at batch 1, 32 and 256, neurocore's kernel (``n_threads=--threads``,
+every counter kept) against the pinned dense PyTorch float32 step (``bench/torch_steps.py``:
+``inference_mode``, preallocated buffers, one ``addmm``/``conv2d`` + threshold + reset per layer
+per step, ``torch.set_num_threads(--threads)``, warm-up excluded) and, at batch 32, dense
+NumPy/BLAS, plus neurocore at batch 32 on 1 thread against ``--threads``; dense PyTorch on
+CUDA where a CUDA device is present (else the table says "no CUDA device"); snnTorch's and
+sinabs' own layers on FF at ``--peer-batches`` (default 1, 32, 256), run in their venvs
+(``bench/peer_runner.py``, ``--peer-venvs`` or ``$NEUROCORE_PEER_VENVS`` or ``.venvs``; a
+missing tool's row says "skipped"); next to each events/s the fraction of the in-cache vector
+limit and of the DRAM limit for 8-bit weights, the memory bandwidth measured in the same run
+(``bench/machine_limits.py``, formula printed); and the kernel's table bytes per synapse.
+Spike counts of PyTorch, NumPy and sinabs are checked equal to neurocore's (snnTorch's reset
+differs: its agreement is printed). Repeats alternate between the implementations so that load
 from other processes hits all of them alike; ratios are taken per repeat, then the median.
 
 Usage::
 
     python bench/compare.py [--workload ff|cuba|all] [--repeats 5] [--json out.json]
                             [--brian2-python PATH | --no-brian2]
-    python bench/compare.py --batch [--threads 2] [--repeats 5] [--json out.json]
+    python bench/compare.py --batch [--threads 2] [--repeats 5] [--json out.json] [--batch-net ff|cnn|all]
+                            [--batches 1,32,256] [--peers snntorch,sinabs|none] [--peer-batches 1,32,256]
+                            [--peer-venvs DIR] [--no-limits]
 """
 from __future__ import annotations
 
@@ -236,126 +245,46 @@ def targets(rows):
     return "\n".join(out)
 
 
-def _alternating(fns: dict, repeats: int) -> dict:
-    """Time each callable ``repeats`` times (after one warm-up each), interleaved round by round."""
-    for fn in fns.values():
-        fn()
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
-            t0 = time.perf_counter()
-            fn()
-            times[k].append(time.perf_counter() - t0)
-    return times
+# The batch table lives in batch_rows (one module one job); these names stay importable from here.
+from batch_rows import alternating as _alternating  # noqa: E402
+from batch_rows import batch_table, batch_tables, bench_batch, bytes_per_synapse, limits_note  # noqa: E402
+from batch_rows import spread as _spread  # noqa: E402,F401
+from machine_limits import EVENTS_PER_CYCLE  # noqa: E402,F401
+from machine_limits import clock_hz as _clock_hz  # noqa: E402,F401
 
 
-def _spread(xs):
-    return f"{statistics.median(xs):.3g} [{min(xs):.3g}–{max(xs):.3g}]"
+def _peer_tools(arg: str) -> tuple[str, ...]:
+    import peer_rows
 
-
-def bench_batch(repeats: int, threads: int, batches=(1, 32, 256), n_steps: int = 300) -> list[dict]:
-    """FF at several batch sizes: neurocore vs dense PyTorch (and NumPy/BLAS, 1 vs 2 threads at 32)."""
-    import torch
-    import torch_steps
-
-    torch.set_num_threads(threads)
-    rows = []
-    for B in batches:
-        wl = workloads.ff(n_steps=n_steps, batch=B)
-        sim = nc.Simulator(nc.compile(wl.graph, wl.chip))
-        ref = sim.run(wl.inputs, n_steps, n_threads=threads)
-        tf = torch_steps.TorchFF(wl, wl.inputs)
-        got = tf.run(n_steps, count=True)
-        for k, c in got.items():
-            if not np.array_equal(c, ref.spike_counts[k]):
-                raise SystemExit(f"ff batch {B}: PyTorch spike counts differ from neurocore's in {k}")
-        fns = {"neurocore": lambda: sim.run(wl.inputs, n_steps, n_threads=threads),
-               "torch": lambda: tf.run(n_steps)}
-        if B == 32:
-            got = numpy_steps.run_ff_batch(wl, n_steps)
-            for k, c in got.items():
-                if not np.array_equal(c, ref.spike_counts[k]):
-                    raise SystemExit(f"ff batch {B}: NumPy spike counts differ from neurocore's in {k}")
-            fns["numpy"] = lambda: numpy_steps.run_ff_batch(wl, n_steps)
-            if threads != 1:
-                fns["neurocore 1 thread"] = lambda: sim.run(wl.inputs, n_steps, n_threads=1)
-        times = _alternating(fns, repeats)
-        events = int(ref.totals()["synops"])
-        nct = times["neurocore"]
-        row = {"batch": B, "threads": threads, "n_steps": n_steps, "events": events, "neurocore_s": nct, "load": _load(),
-               "neurocore_events_per_s": [events / t for t in nct],
-               "torch_s": times["torch"], "vs_torch": [a / b for a, b in zip(times["torch"], nct)]}
-        if "numpy" in times:
-            row["numpy_s"] = times["numpy"]
-            row["vs_numpy"] = [a / b for a, b in zip(times["numpy"], nct)]
-        if "neurocore 1 thread" in times:
-            row["neurocore_1thread_s"] = times["neurocore 1 thread"]
-            row["threads_speedup"] = [a / b for a, b in zip(times["neurocore 1 thread"], nct)]
-        rows.append(row)
-        print(f"  batch {B}: done", file=sys.stderr)
-    return rows
-
-
-def _clock_hz() -> float | None:
-    """The CPU clock the kernel reports (``cpu MHz`` in /proc/cpuinfo), None when unknown."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("cpu MHz"):
-                return float(line.split(":")[1]) * 1e6
-    except (OSError, ValueError):
-        return None
-    return None
-
-
-#: The in-cache vector limit of event-driven accumulation: about 8 synaptic events per cycle
-#: per core (one 8-wide 32-bit vector add of sign-extended 8-bit weights per cycle).
-EVENTS_PER_CYCLE = 8
-
-
-def batch_table(rows, repeats: int) -> str:
-    hz = _clock_hz()
-    lines = ["| batch | neurocore, s | neurocore synaptic events/s | of the in-cache limit | dense PyTorch f32, s | "
-             "neurocore vs PyTorch (> 1: faster) | dense NumPy/BLAS f32, s | neurocore vs NumPy | threads: 2 vs 1 | "
-             "load avg |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        limit = EVENTS_PER_CYCLE * hz * r["threads"] if hz else None
-        frac = f"{statistics.median(r['neurocore_events_per_s']) / limit:.1%}" if limit else "—"
-        lines.append(f"| {r['batch']} | {_spread(r['neurocore_s'])} | {_spread(r['neurocore_events_per_s'])} | "
-                     f"{frac} | "
-                     f"{_spread(r['torch_s'])} | **{_spread(r['vs_torch'])}×** | "
-                     + (f"{_spread(r['numpy_s'])} | {_spread(r['vs_numpy'])}× | " if "numpy_s" in r else "— | — | ")
-                     + (f"{_spread(r['threads_speedup'])}× |" if "threads_speedup" in r else "— |")
-                     + f" {r['load']:.1f} |")
-    if hz:
-        lines.append(f"\nIn-cache limit: {EVENTS_PER_CYCLE} synaptic events per cycle per thread at the "
-                     f"{hz / 1e9:.2f} GHz /proc/cpuinfo reports (turbo unknown; under load the threads do not "
-                     "hold their cores the whole time).")
-    return "\n".join(lines)
-
-
-def bytes_per_synapse() -> str:
-    from neurocore.sim import kernel_tables, table_bytes
-
-    out = []
-    for name, wl in (("ff", workloads.ff(n_steps=1)), ("cuba", workloads.cuba(n_steps=1))):
-        prog = nc.compile(wl.graph, wl.chip)
-        tb = kernel_tables(prog)
-        n = int(prog.arrays["target"].shape[0])
-        out.append(f"- {name}: {table_bytes(tb) / n:.2f} bytes per synapse ({table_bytes(tb):,} bytes of synapse "
-                   f"and route tables, {n:,} synapses; {tb['weight'].dtype} weights, {tb['target'].dtype} targets)")
-    return "\n".join(out)
+    if arg == "none":
+        return ()
+    tools = tuple(t for t in arg.split(",") if t)
+    bad = [t for t in tools if t not in peer_rows.TOOLS]
+    if bad:
+        raise SystemExit(f"--peers {arg!r}: unknown tool(s) {bad}; choose from {peer_rows.TOOLS}, 'none'")
+    return tools
 
 
 def main_batch(a) -> None:
     import torch
 
+    import machine_limits
+
+    nets = ("ff", "cnn") if a.batch_net == "all" else (a.batch_net,)
     print(f"# neurocore vs dense PyTorch at batch\n\nPython {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
           f"{a.threads} thread(s) on every side; {a.repeats} repeats (+1 warm-up), interleaved; "
           f"median [min–max]; load average at start {_load():.1f}\n")
-    rows = bench_batch(a.repeats, a.threads)
-    print(batch_table(rows, a.repeats))
+    bandwidth = None if a.no_limits else machine_limits.memory_bandwidth(a.threads)
+    peers = _peer_tools(a.peers)
+    batches = tuple(int(b) for b in a.batches.split(","))
+    peer_batches = tuple(int(b) for b in a.peer_batches.split(","))
+    rows = []
+    for net in nets:
+        rows += bench_batch(a.repeats, a.threads, batches, net=net, peers=peers, peer_batches=peer_batches,
+                            peer_venvs=a.peer_venvs, bandwidth=bandwidth, limits=not a.no_limits)
+    print(batch_tables(rows))
+    print("\n" + limits_note(rows, bandwidth))
     print("\nSimulator table size:\n" + bytes_per_synapse())
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
@@ -373,8 +302,19 @@ def main(argv=None) -> None:
     ap.add_argument("--ref-steps", type=int, default=None, help="steps for the NumPy twin (default ff 200, cuba 500)")
     ap.add_argument("--dense-steps", type=int, default=500, help="steps for CUBA's dense NumPy step")
     ap.add_argument("--workdir", default=None, help="Brian2 build folder (default: a temporary folder)")
-    ap.add_argument("--batch", action="store_true", help="the FF batch table against dense PyTorch instead")
+    ap.add_argument("--batch", action="store_true", help="the batch tables against dense PyTorch, NumPy, "
+                    "snnTorch and sinabs instead")
     ap.add_argument("--threads", type=int, default=1, help="threads on every side (read before numpy loads)")
+    ap.add_argument("--batch-net", choices=("ff", "cnn", "all"), default="all",
+                    help="--batch: the FF network, the converted digits CNN, or both (default)")
+    ap.add_argument("--batches", default="1,32,256", help="--batch: batch sizes, comma-separated")
+    ap.add_argument("--peers", default="snntorch,sinabs",
+                    help="--batch: peer tools timed on FF in their venvs (comma-separated, or 'none')")
+    ap.add_argument("--peer-batches", default="1,32,256", help="--batch: batch sizes of the peer rows")
+    ap.add_argument("--peer-venvs", default=None, help="--batch: folder of the peer venvs (<dir>/<tool>/bin/python; "
+                    "default $NEUROCORE_PEER_VENVS, else .venvs in the repository root)")
+    ap.add_argument("--no-limits", action="store_true",
+                    help="--batch: skip the memory-bandwidth measurement and the DRAM-limit column")
     a = ap.parse_args(argv)
     if a.batch:
         main_batch(a)

@@ -113,12 +113,17 @@ def run(w, variant: str = "event", n_steps: int | None = None) -> dict[str, np.n
     return _RUNNERS[w.name](w, variant, n_steps)
 
 
-def run_ff_batch(w, n_steps: int | None = None) -> dict[str, np.ndarray]:
+def run_ff_batch(w, n_steps: int | None = None, snntorch_reset: bool = False) -> dict[str, np.ndarray]:
     """FF over the whole batch at once, dense float32 BLAS: ``v += s_prev @ W`` per layer per step.
 
     ``w.inputs`` is (B, T, 784); the same step order as :func:`run_ff` (layers visited last to
     first so each reads its source's spikes of the previous step). Returns per-population
-    spike counts (B, n) int64."""
+    spike counts (B, n) int64.
+
+    ``snntorch_reset``: decide each spike as snnTorch's ``Leaky(reset_mechanism="subtract",
+    reset_delay=False)`` does, on ``v + a - vth * [v > vth]`` (``v`` the previous step's
+    membrane after its reset), the membrane still ending at ``v + a - vth * spike``; the twin
+    that shows snnTorch's counts differ from neurocore's by that rule alone (see ``peer_runner``)."""
     T = w.n_steps if n_steps is None else n_steps
     x = w.inputs[:, :T].astype(np.float32)
     B = x.shape[0]
@@ -134,8 +139,60 @@ def run_ff_batch(w, n_steps: int | None = None) -> dict[str, np.ndarray]:
         for i in range(len(Ws) - 1, -1, -1):
             src = (x[:, t - 1] if t > 0 else zero) if i == 0 else s[i - 1]
             np.matmul(src, Ws[i], out=tmp[i])
+            pre = (v[i] > th[i]) * th[i] if snntorch_reset else None  # snnTorch's reset of the previous membrane
             v[i] += tmp[i]
-            np.greater(v[i], th[i], out=s[i], casting="unsafe")
+            np.greater(v[i] if pre is None else v[i] - pre, th[i], out=s[i], casting="unsafe")
             v[i] -= s[i] * th[i]
             counts[i] += s[i] > 0
     return dict(zip(names, counts))
+
+
+def run_graph_batch(graph, chip, inputs: np.ndarray, n_steps: int) -> dict[str, np.ndarray]:
+    """A feed-forward graph of IF populations over the whole batch, dense float32 BLAS, the chip's integers.
+
+    The NumPy twin of ``torch_steps.TorchGraph`` (same integers, same step order, same
+    restrictions), every projection as its dense (n_src, n_dst) matrix (a convolution too:
+    NumPy has no convolution), ``v += s_prev @ W + bias``, threshold, reset. Returns
+    per-population spike counts (B, n) int64."""
+    from torch_steps import EXACT, _if_params
+
+    x = np.asarray(inputs, np.float32)
+    B = x.shape[0]
+    chan, off = {}, 0
+    for node in graph.inputs:
+        chan[node.name] = (off, off + node.n)
+        off += node.n
+    order = [p.name for p in graph.populations]
+    into = {pr.dst: pr for pr in graph.projections.values()}
+    layers = []
+    for pop in graph.populations:
+        pr = into[pop.name]
+        W = pr.weights.T.toarray().astype(np.int64) << (chip.act_shift + pr.weight_exp)
+        if np.abs(W).max() >= EXACT:
+            raise ValueError(f"{pr.name}: weights are not exact in float32")
+        p = _if_params(pop, chip)
+        layers.append({"W": W.astype(np.float32), "vth": p["vth"].astype(np.float32),
+                       "bias": p["bias"].astype(np.float32),
+                       "v": np.broadcast_to(p["v0"].astype(np.float32), (B, pop.n)).copy(), "sub": p["subtract"],
+                       "s": np.zeros((B, pop.n), np.float32), "tmp": np.empty((B, pop.n), np.float32),
+                       "counts": np.zeros((B, pop.n), np.int64), "chan": chan.get(pr.src), "delay": pr.delay,
+                       "src": None if pr.src in chan else order.index(pr.src)})
+    for t in range(n_steps):
+        for L in reversed(layers):
+            if L["src"] is not None:
+                src = layers[L["src"]]["s"]
+            else:
+                a, b = L["chan"]
+                tt = t - L["delay"]
+                src = x[:, tt, a:b] if tt >= 0 else np.zeros((B, b - a), np.float32)
+            np.matmul(src, L["W"], out=L["tmp"])
+            v = L["v"]
+            v += L["tmp"]
+            v += L["bias"]
+            np.greater(v, L["vth"], out=L["s"], casting="unsafe")
+            if L["sub"]:
+                v -= L["s"] * L["vth"]
+            else:
+                v[L["s"] > 0] = 0.0
+            L["counts"] += L["s"] > 0
+    return {name: L["counts"] for name, L in zip(order, layers)}

@@ -1,6 +1,7 @@
 """Benchmark workloads for the simulator: each builder returns a :class:`Workload`.
 
-Two workloads, both rebuilt deterministically from fixed seeds:
+Two workloads, both rebuilt deterministically from fixed seeds (and, for the batch table,
+a third: :func:`digits_cnn`, the converted digits CNN):
 
 * ``ff``   -- a converted-ANN-like feed-forward net 784-512-512-10 of IF neurons,
   1000 steps, batch 1, driven by a fixed Bernoulli(0.2) input raster (seed 1234).
@@ -19,6 +20,7 @@ Run ``python bench/workloads.py`` to print both descriptions and the measured fi
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import sys
@@ -34,7 +36,7 @@ except ImportError:  # run from a checkout without installing: use the repositor
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import neurocore as nc
 
-__all__ = ["CUBA", "FF_GAINS", "WORKLOADS", "Workload", "cuba", "ff"]
+__all__ = ["CUBA", "FF_GAINS", "WORKLOADS", "Workload", "cuba", "digits_cnn", "ff"]
 
 #: Per-layer gains of the FF weights (as in the Brian2 anchor, ``ff_common.py``).
 FF_GAINS = (1.0, 1.6, 1.6)
@@ -250,6 +252,89 @@ def cuba(n_steps: int = 10_000, seed: int = 1, tau_syn: str = "taue") -> Workloa
             f"w_exc={me}<<(6{ee:+d}), w_inh={mi}<<(6{ei:+d}), refractory={refr} steps; seed {seed}")
     return Workload("cuba", desc, g, chip, np.zeros((1, n_steps, 0), np.int32), n_steps, layers,
                     neurons, degree, info)
+
+
+# ---------------------------------------------------------------------------------------
+# (c) the converted digits CNN (scikit-learn's 8 x 8 digits, nc.convert)
+# ---------------------------------------------------------------------------------------
+#: Steps of the digits CNN runs: the converter examples' longest read-out (4, 8, 16, 32 steps).
+CNN_STEPS = 32
+
+
+@functools.lru_cache(maxsize=2)
+def _digits_snn(seed: int = 0, epochs: int = 15):
+    """Train the digits CNN (seeded, one thread, a few seconds), convert it for Loihi; cached per process.
+
+    The network is the converter tests' and ``examples/convert_torch_cnn.py``'s shape:
+    conv(1->8, 3x3, pad 1)-BN-ReLU-avgpool 2, conv(8->16, 3x3, pad 1)-BN-ReLU-avgpool 2,
+    flatten, dropout 0.1, linear(64->10); Adam (lr 5e-3) on cross-entropy, batches of 64,
+    ``epochs`` epochs on the 70 % training split of ``sklearn.datasets.load_digits``
+    (stratified, ``random_state=0``; pixels / 16). ``nc.convert`` (direct encoding, count
+    decoding, reset by subtraction) calibrates on the first 500 training digits.
+    Returns (graph, X_test float32 (n, 1, 8, 8), y_test, ANN test accuracy).
+    """
+    import torch
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from torch import nn
+
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).reshape(-1, 1, 8, 8).astype(np.float32)
+    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # float reductions depend on the thread count: one thread, one trained net
+    try:
+        torch.manual_seed(seed)
+        net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.AvgPool2d(2),
+                            nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AvgPool2d(2),
+                            nn.Flatten(), nn.Dropout(0.1), nn.Linear(16 * 2 * 2, 10))
+        opt = torch.optim.Adam(net.parameters(), 5e-3)
+        xt, yt = torch.tensor(Xtr), torch.tensor(ytr)
+        gen = torch.Generator().manual_seed(seed)
+        for _ in range(epochs):
+            net.train()
+            perm = torch.randperm(len(xt), generator=gen)
+            for i in range(0, len(xt), 64):
+                idx = perm[i: i + 64]
+                opt.zero_grad()
+                nn.functional.cross_entropy(net(xt[idx]), yt[idx]).backward()
+                opt.step()
+        net.eval()
+        with torch.no_grad():
+            ann = float((net(torch.tensor(Xte)).argmax(1).numpy() == yte).mean())
+        graph = nc.convert(net, calibration=Xtr[:500], chip=nc.chip.loihi())
+    finally:
+        torch.set_num_threads(threads)
+    return graph, Xte, yte, ann
+
+
+def digits_cnn(n_steps: int = CNN_STEPS, batch: int = 32, seed: int = 0) -> Workload:
+    """The converted digits CNN (see :func:`_digits_snn`) on the first ``batch`` test digits.
+
+    The graph is ``nc.convert``'s: three IF populations (8 x 8 x 8 after the first conv,
+    16 x 4 x 4 after pool+conv, 10 outputs after pool+linear; thresholds ``vth << 6``,
+    per-neuron biases and initial potentials), the first projection a 3 x 3 convolution of
+    the graded input (delay 0), the others the pooling folded into sparse matrices (delay 1).
+    ``inputs`` are the codec's direct encoding, (batch, n_steps, 64) int32 graded values
+    (pixel x 128); ``info["samples"]`` the float digits neurocore's ``Simulator.run`` takes
+    (it encodes them itself) and ``info["labels"]`` their classes. Test digits repeat
+    cyclically when ``batch`` exceeds the 540 of the test split. ``layers`` and ``neurons``
+    are empty: the dense peers are built from the graph (``torch_steps.TorchGraph``).
+    """
+    graph, Xte, yte, ann = _digits_snn(seed)
+    idx = np.arange(batch) % len(Xte)
+    samples, labels = Xte[idx], yte[idx]
+    codec = graph.meta["codec"]
+    inputs = codec.encode(samples, n_steps)
+    degree = {}
+    for pr in graph.projections.values():
+        degree[pr.src] = degree.get(pr.src, 0) + np.diff(pr.weights.tocsc().indptr).astype(np.int64)
+    sizes = [p.n for p in graph.populations]
+    desc = (f"digits CNN (sklearn load_digits 8x8; conv8-pool-conv16-pool-linear10, trained {seed=}, ANN test "
+            f"accuracy {ann:.1%}) converted by nc.convert for Loihi: IF populations {sizes}, direct encoding "
+            f"(graded input x{codec.gain}), {n_steps} steps, batch {batch}")
+    return Workload("cnn", desc, graph, nc.chip.loihi(), inputs, n_steps, [], {}, degree,
+                    {"samples": samples, "labels": labels, "ann_accuracy": ann, "codec": codec})
 
 
 WORKLOADS = {"ff": ff, "cuba": cuba}

@@ -55,13 +55,15 @@ def _narrowest(values: NDArray, kinds) -> np.dtype:
     raise SimulationError(f"values in [{lo}, {hi}] fit none of {kinds}")  # pragma: no cover - compile bounds them
 
 
-def kernel_tables(program: Program) -> dict:
+def kernel_tables(program: Program, wide_packets: bool = False) -> dict:
     """The Program's arrays in the dtypes and layout the kernel reads.
 
     Weights are the chip's mantissas in the narrowest of int8 / int16 (``weight``, with
     dense-window copies of rows with gaps appended, see :func:`row_windows`); each row
     carries ``row_mul = 2**(act_shift + weight_exp)``, applied at accumulate. Targets are
-    uint16 when every neuron index fits, else int32.
+    uint16 when every neuron index fits, else int32. Rows are merged per (source, delay,
+    shift) (:func:`merged_rows`); packets are compact unless ``wide_packets`` (or they do
+    not fit, see :func:`packet_tables`): results are identical either way.
     """
     a, chip = program.arrays, program.chip
     unity = 1 << chip.decay_bits
@@ -95,41 +97,188 @@ def kernel_tables(program: Program) -> dict:
     for k in ("vth", "bias"):  # int32 copies for narrow runs (narrow_ok proves they fit)
         tb[k + "32"] = tb[k].astype(i32) if _fits32(tb[k]) else np.zeros_like(tb[k], i32)
     w = a["weight"].astype(_narrowest(a["weight"], (np.int8, np.int16)))
-    tb.update(row_windows(a["row_ptr"], a["target"], w))
+    n_src = program.n_neurons + n_chan
+    rows = merged_rows(a, n_src, w)
+    tb.update(row_windows(rows["row_ptr"], rows["target"], rows["weight"], dense_ok=rows["dense_ok"]))
     tb["weight"] = tb.pop("wdense")
     if tb["weight"].shape[0] >= 2**31:
         raise SimulationError(f"{tb['weight'].shape[0]:,} stored weights exceed the kernel's 2**31 limit; "
                               "split the network over several Programs")
-    for k in ("row_ptr", "src_pk_ptr", "pk_row_ptr"):
-        tb[k] = _narrow(k, a[k], i32)
-    tb["row_wptr"] = _narrow("row_wptr", tb["row_wptr"], i32)
+    for k in ("row_ptr", "src_row_ptr"):
+        tb[k] = _narrow(k, rows[k], i32)
+    tb["src_pk_ptr"] = _narrow("src_pk_ptr", a["src_pk_ptr"], i32)
     # targets of scatter rows only (window rows need none); a scatter row's row_span is their offset
-    n_rows = a["row_ptr"].shape[0] - 1
+    n_rows = rows["row_ptr"].shape[0] - 1
     scatter = tb["row_start"][:n_rows] < 0
-    nnz = np.diff(a["row_ptr"])
+    nnz = np.diff(rows["row_ptr"])
     keep = np.repeat(scatter, nnz)
-    tb["target"] = _pad(a["target"][keep].astype(np.uint16 if program.n_neurons <= 1 << 16 else i32))
+    tb["target"] = _pad(rows["target"][keep].astype(np.uint16 if program.n_neurons <= 1 << 16 else i32))
     if n_rows:
         tb["row_span"][:n_rows][scatter] = (np.cumsum(nnz * scatter) - nnz * scatter)[scatter]
-    tb.update(window_groups(tb["row_start"][:n_rows], a["row_delay"], a["row_shift"], tb["row_span"][:n_rows]))
-    nnz = np.diff(a["row_ptr"]).astype(i64)
+    tb.update(window_groups(tb["row_start"][:n_rows], rows["row_delay"], rows["row_shift"], tb["row_span"][:n_rows]))
+    tb.update(stored_weights(tb, rows["row_ptr"], scatter))
+    tb["row_shift"] = _narrow("row_shift", rows["row_shift"], np.int8)
+    tb["row_delay"] = _narrow("row_delay", rows["row_delay"], np.int16)
+    chan_core = np.asarray(a.get("chan_core", np.full(n_chan, -1)), np.int64)
+    tb["src_core"] = _pad(np.concatenate([a["neuron_core"].astype(np.int64), chan_core]).astype(i32))
+    tb.update(packet_tables(program, a, n_src, wide=wide_packets))
+    tb.update(packet_classes(tb, n_src))
+    tb.update({k: _narrow(k, v, i32) for k, v in source_totals(a, n_src).items()})
+    return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
+
+
+def stored_weights(tb: dict, row_ptr: NDArray, scatter: NDArray) -> dict:
+    """The weights the kernel stores, row after row: a window row its window, a scatter row its
+    mantissas, a scatter row whose mantissas are all equal only one (``row_group`` -2).
+
+    Returns ``weight``, ``row_wptr`` (each row's first stored weight) and ``row_group``.
+    """
+    n_rows = row_ptr.shape[0] - 1
+    nnz = np.diff(row_ptr).astype(np.int64)
+    w, wptr = tb["weight"], tb["row_wptr"][:n_rows].astype(np.int64)
+    group = tb["row_group"].copy()
+    const = scatter & (nnz > 0)
+    if n_rows and const.any():
+        syn_row = np.repeat(np.arange(n_rows), nnz)
+        first = w[wptr[syn_row]] if syn_row.size else w[:0]
+        differs = np.zeros(n_rows, bool)
+        np.logical_or.at(differs, syn_row, w[wptr[syn_row] + np.arange(syn_row.size) - row_ptr[syn_row]] != first)
+        const &= ~differs
+    group[:n_rows][const] = -2
+    length = np.where(const, 1, np.where(scatter, nnz, tb["row_span"][:n_rows].astype(np.int64)))
+    new_ptr = np.concatenate([[0], np.cumsum(length)])
+    src = np.repeat(wptr - new_ptr[:-1], length) + np.arange(int(new_ptr[-1]))
+    return {"weight": _pad(w[src]), "row_wptr": _pad(_narrow("row_wptr", new_ptr[:-1], np.int32)),
+            "row_group": group}
+
+
+def packet_classes(tb: dict, n_sources: int, max_share: float = 0.25) -> dict:
+    """Classes of sources whose packets are alike: the same destination cores, synapses and units
+    in the same order, from the same core and tile (a dense layer's sources, most of a conv
+    layer's). The kernel counts how many sources of a class fire per step and sample, then
+    adds the class's packets times those counts, instead of every source's packets. Used only
+    when there are at most ``max_share`` as many classes as sources with packets (else every
+    source counts alone: ``src_class`` -1). Returns ``src_class``, ``cls_src`` (each class's
+    first source) and ``n_classes``.
+    """
+    ptr = tb["src_pk_ptr"].astype(np.int64)
+    npk = np.diff(ptr)[:n_sources]
+    wide = bool(tb["pk_wide"])
+    cols = ([tb["pk_core"], tb["pk_nnz"], tb["pk_nnz_sparse"], tb["pk_nnz_conv"]] if wide
+            else [tb["pk_core16"], tb["pk_nnz16"], tb["pk_unit"]])
+    n_pk = int(ptr[n_sources]) if n_sources else 0
+    per_pk = np.stack([c[:n_pk].astype(np.int64) for c in cols], 1) if n_pk else np.zeros((0, len(cols)), np.int64)
+    has = np.flatnonzero(npk > 0)
+    keys = {}
+    src_class = np.full(max(n_sources, 1), -1, np.int32)
+    for k in has:
+        sig = (int(tb["src_core"][k]), int(tb["src_tile"][k]), per_pk[ptr[k]: ptr[k + 1]].tobytes())
+        src_class[k] = keys.setdefault(sig, len(keys))
+    if len(keys) > max_share * has.size:
+        src_class[:] = -1
+        keys = {}
+    cls_src = np.zeros(max(len(keys), 1), np.int32)
+    if keys:
+        first = np.unique(src_class[: n_sources][src_class[: n_sources] >= 0], return_index=True)[1]
+        cls_src[:] = np.flatnonzero(src_class[: n_sources] >= 0)[first]
+    return {"src_class": src_class, "cls_src": cls_src, "n_classes": len(keys)}
+
+
+def _row_sources(a: dict, n_sources: int) -> NDArray:
+    """The source (neuron, then input channel) of each of the Program's synapse rows."""
+    pk_src = np.repeat(np.arange(n_sources), np.diff(a["src_pk_ptr"]))
     pk_of_row = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
+    row_src = np.zeros(a["row_ptr"].shape[0] - 1, np.int64)
+    row_src[a["pk_rows"]] = pk_src[pk_of_row]
+    return row_src
+
+
+def merged_rows(a: dict, n_sources: int, weight: NDArray) -> dict:
+    """The kernel's synapse rows: all of one source's rows with the same delay and shift as one row.
+
+    A source that reaches several cores has one Program row (and packet) per core; the
+    kernel reads one merged row per (source, delay, shift), targets in increasing order,
+    so a spike costs one row visit however many cores it reaches, and a dense layer's
+    row is one window over the whole layer. Adding the same (target, weight) pairs in
+    another order gives the same integers. Returns ``row_ptr``, ``target``, ``weight``,
+    ``row_delay``, ``row_shift``, ``src_row_ptr`` (rows of each source, prefix sums) and
+    ``dense_ok`` (False for a row with a repeated target: it cannot be one dense window).
+    """
+    nnz = np.diff(a["row_ptr"]).astype(np.int64)
+    R = nnz.shape[0]
+    row_src = _row_sources(a, n_sources)
+    delay, shift = a["row_delay"].astype(np.int64), a["row_shift"].astype(np.int64)
+    key = np.lexsort((shift, delay, row_src))
+    ks = np.stack([row_src, delay, shift])[:, key]
+    first = np.ones(R, bool)
+    if R:
+        first[1:] = np.any(ks[:, 1:] != ks[:, :-1], axis=0)
+    new_of_row = np.empty(R, np.int64)
+    new_of_row[key] = np.cumsum(first) - 1
+    M = int(first.sum())
+    syn_new = new_of_row[np.repeat(np.arange(R), nnz)]
+    target = a["target"].astype(np.int64)
+    order = np.lexsort((target, syn_new))
+    tgt, row_of = target[order], syn_new[order]
+    dense_ok = np.ones(M, bool)
+    same = (tgt[1:] == tgt[:-1]) & (row_of[1:] == row_of[:-1])
+    dense_ok[row_of[1:][same]] = False
+    m_src = ks[0][first]
+    return {"row_ptr": np.concatenate([[0], np.cumsum(np.bincount(syn_new, minlength=M))]).astype(np.int64),
+            "target": tgt, "weight": weight[order], "row_delay": ks[1][first], "row_shift": ks[2][first],
+            "src_row_ptr": np.concatenate([[0], np.cumsum(np.bincount(m_src, minlength=n_sources))]),
+            "dense_ok": dense_ok}
+
+
+def _per_owner(owner: NDArray, value: NDArray, n: int, what: str) -> NDArray:
+    """One value per owner (-1 where it owns none); a :class:`SimulationError` when its entries disagree."""
+    out = np.full(n, -1, np.int64)
+    out[owner] = value
+    if np.any(out[owner] != value):
+        bad = int(owner[np.flatnonzero(out[owner] != value)[0]])
+        raise SimulationError(f"the packets of {what} {bad} disagree on its tile; the Program's packet tables are "
+                              "inconsistent: re-compile it")
+    return out
+
+
+def packet_tables(program: Program, a: dict, n_sources: int, wide: bool = False) -> dict:
+    """Per packet what the kernel counts: its destination core slot and its synapses, by unit.
+
+    Compact (``pk_wide`` 0): ``pk_core16`` and ``pk_nnz16`` uint16, ``pk_unit`` uint8 (1: all its
+    synapses in the sparse unit, 2: all in the conv unit, 0: neither), when every packet fits
+    that; else wide (``pk_wide`` 1): ``pk_core``, ``pk_nnz``, ``pk_nnz_sparse``, ``pk_nnz_conv``
+    int32. The tiles are per source (``src_tile``, -1 for a host input) and per core slot
+    (``core_tile``): every packet of a source leaves the same tile, every packet to a core
+    arrives at the same one.
+    """
+    i32 = np.int32
+    nnz = np.diff(a["row_ptr"]).astype(np.int64)
     n_pk = a["pk_core"].size
-    tb["pk_nnz"] = _narrow("pk_nnz", np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=n_pk), i32)
+    pk_of_row = np.repeat(np.arange(n_pk), np.diff(a["pk_row_ptr"]))
+    pk_nnz = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]], minlength=n_pk).astype(np.int64)
     unit = np.array([SYNAPSE_UNITS.index(st.get("synapse_unit", default_synapse_unit(st)))
                      for st in program.projections] or [0], np.int64)
     row_unit = unit[a["row_proj"]][a["pk_rows"]] if a["row_proj"].size else np.zeros(0, np.int64)
-    for key, u in (("pk_nnz_sparse", 1), ("pk_nnz_conv", 2)):
-        tb[key] = np.bincount(pk_of_row, weights=nnz[a["pk_rows"]] * (row_unit == u), minlength=n_pk).astype(i32)
-    chan_core = np.asarray(a.get("chan_core", np.full(n_chan, -1)), i64)
-    src_core = np.concatenate([a["neuron_core"].astype(i64), chan_core])
-    tb["pk_src_core"] = src_core[np.repeat(np.arange(src_core.size), np.diff(a["src_pk_ptr"]))].astype(i32)
-    tb.update({k: _narrow(k, v, i32) for k, v in source_totals(a, program.n_neurons + n_chan).items()})
-    for k in ("pk_core", "pk_rows", "pk_src_tile", "pk_dst_tile"):
-        tb[k] = a[k].astype(i32)
-    tb["row_shift"], tb["row_delay"] = _narrow("row_shift", a["row_shift"], np.int8), _narrow("row_delay",
-                                                                                               a["row_delay"], np.int16)
-    return {k: (_pad(v) if isinstance(v, np.ndarray) else v) for k, v in tb.items()}
+    by_unit = [np.bincount(pk_of_row, weights=nnz[a["pk_rows"]] * (row_unit == u), minlength=n_pk).astype(np.int64)
+               for u in (1, 2)]
+    pk_core = a["pk_core"].astype(np.int64)
+    pk_src = np.repeat(np.arange(n_sources), np.diff(a["src_pk_ptr"]))
+    out = {"src_tile": _pad(_per_owner(pk_src, a["pk_src_tile"].astype(np.int64), n_sources, "source").astype(i32)),
+           "core_tile": _pad(_per_owner(pk_core, a["pk_dst_tile"].astype(np.int64), program.n_cores_used,
+                                        "core slot").astype(i32))}
+    pure = all(np.all((x == 0) | (x == pk_nnz)) for x in by_unit) and not np.any((by_unit[0] > 0) & (by_unit[1] > 0))
+    compact = not wide and pure and (n_pk == 0 or (int(pk_core.max()) < 1 << 16 and int(pk_nnz.max()) < 1 << 16))
+    one = {t: np.zeros(1, t) for t in (np.uint16, np.uint8, i32)}
+    if compact:
+        pk_unit = np.where(by_unit[0] > 0, 1, np.where(by_unit[1] > 0, 2, 0)).astype(np.uint8)
+        out.update(pk_wide=0, pk_core16=_pad(pk_core.astype(np.uint16)), pk_nnz16=_pad(pk_nnz.astype(np.uint16)),
+                   pk_unit=_pad(pk_unit), pk_core=one[i32], pk_nnz=one[i32], pk_nnz_sparse=one[i32],
+                   pk_nnz_conv=one[i32])
+    else:
+        out.update(pk_wide=1, pk_core16=one[np.uint16], pk_nnz16=one[np.uint16], pk_unit=one[np.uint8],
+                   pk_core=_pad(pk_core.astype(i32)), pk_nnz=_pad(_narrow("pk_nnz", pk_nnz, i32)),
+                   pk_nnz_sparse=_pad(by_unit[0].astype(i32)), pk_nnz_conv=_pad(by_unit[1].astype(i32)))
+    return out
 
 
 def _narrow(key: str, values: NDArray, dtype) -> NDArray:
@@ -196,10 +345,11 @@ def _fits32(arr: NDArray) -> bool:
 
 
 #: Kernel arrays that hold synapses and routes (counted by :func:`table_bytes`).
-SYNAPSE_TABLES = ("weight", "target", "row_ptr", "row_shift", "row_delay", "row_start",
-                  "row_wptr", "row_span", "row_group", "g_start", "g_span", "g_delay", "g_shift", "g_off",
-                  "pk_core", "pk_nnz", "pk_nnz_sparse", "pk_nnz_conv", "pk_src_core", "src_syn", "src_words", "src_pk", "src_intra", "src_hops_ew",
-                  "src_hops_ns", "src_hops_chip", "src_pk_ptr", "pk_row_ptr", "pk_rows", "pk_src_tile", "pk_dst_tile")
+SYNAPSE_TABLES = ("weight", "target", "row_ptr", "row_shift", "row_delay", "row_start", "row_wptr", "row_span",
+                  "row_group", "g_start", "g_span", "g_delay", "g_shift", "g_off", "src_row_ptr", "src_pk_ptr",
+                  "src_core", "src_tile", "core_tile", "src_class", "cls_src", "pk_core16", "pk_nnz16", "pk_unit", "pk_core", "pk_nnz",
+                  "pk_nnz_sparse", "pk_nnz_conv", "src_syn", "src_words", "src_pk", "src_intra", "src_hops_ew",
+                  "src_hops_ns", "src_hops_chip")
 
 
 def table_bytes(tables: dict) -> int:
@@ -362,7 +512,8 @@ def narrow_ok(program: Program, tables: dict, input_max: NDArray | None = None, 
             and hv + vth < lim)
 
 
-def row_windows(row_ptr: NDArray, target: NDArray, weight: NDArray, max_fill: float = 2.0) -> dict:
+def row_windows(row_ptr: NDArray, target: NDArray, weight: NDArray, max_fill: float = 2.0,
+                dense_ok: NDArray | None = None) -> dict:
     """Dense windows for the kernel's index-free row add.
 
     A row whose targets span at most ``max_fill`` times its synapse count is also
@@ -383,6 +534,8 @@ def row_windows(row_ptr: NDArray, target: NDArray, weight: NDArray, max_fill: fl
     first[has] = target[row_ptr[:-1][has]]
     span[has] = target[row_ptr[1:][has] - 1] - first[has] + 1
     fast = has & (span <= max_fill * nnz)
+    if dense_ok is not None:  # a row with a repeated target stays a scatter row
+        fast &= dense_ok
     gap = fast & (span > nnz)
     wptr = row_ptr[:-1].astype(np.int64).copy()
     off = np.zeros(n_rows, np.int64)

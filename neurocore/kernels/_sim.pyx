@@ -32,7 +32,8 @@ from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_ctz64, nc_count_active, nc_form_max, nc_lanes_add, nc_list_spikes, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
+from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_count_active, nc_count_packets, nc_ctz64, nc_form_max, nc_lanes_add,
+                                          nc_list_spikes, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
                                           nc_gather64_8, nc_gather64_16, nc_saturate32, nc_saturate64,
                                           nc_trunc_shift, nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
 
@@ -142,17 +143,28 @@ cdef struct Net:
     const int32_t* g_delay
     const int32_t* g_shift
     const int64_t* g_off     # G + 1: first list slot of each group (rows of the group, prefix sum)
-    # packets: per source (N + C) a list of packets, per packet a list of rows
+    # per source (N + C): its rows (one per delay and shift, over every core it reaches) and its
+    # packets (one per destination core), each a range of a prefix-sum table
+    const int32_t* src_row_ptr
     const int32_t* src_pk_ptr
-    const int32_t* pk_row_ptr
-    const int32_t* pk_rows
-    const int32_t* pk_src_tile   # -1 for input packets (injected, no hops)
-    const int32_t* pk_dst_tile
-    const int32_t* pk_core       # destination core slot (all rows of a packet are on it)
-    const int32_t* pk_nnz        # synapses in the packet's rows
+    const int32_t* src_core      # core slot that sends the source's packets (-1: an input injected by the host)
+    const int32_t* src_tile      # tile they leave (-1: injected, no hops)
+    const int32_t* core_tile     # n_cores: tile of each core slot
+    # packet classes: sources whose packets are alike (same cores, synapses, units, source core and
+    # tile) are counted together: per step, how many of a class fired in each sample, then once
+    # per class its representative's packets times those counts (neurocore.sim.packet_classes)
+    int64_t n_classes
+    const int32_t* src_class     # class of each source, -1: counted on its own
+    const int32_t* cls_src       # n_classes: the representative source of each class
+    # per packet: compact (pk_wide 0) or wide tables, see neurocore.sim.packet_tables
+    bint pk_wide
+    const uint16_t* pk_core16    # destination core slot
+    const uint16_t* pk_nnz16     # synapses it delivers
+    const uint8_t* pk_unit       # 1: all in the sparse synapse unit, 2: all in the conv unit, 0: neither
+    const int32_t* pk_core
+    const int32_t* pk_nnz
     const int32_t* pk_nnz_sparse # of which in rows of the sparse synapse unit
     const int32_t* pk_nnz_conv   # of which in rows of the conv synapse unit
-    const int32_t* pk_src_core   # core slot that sends the packet (-1: an input injected by the host)
     # per source (N + C), each time it fires: synapses, words, packets; neurons also intra-tile packets, hops
     const int32_t* src_syn
     const int32_t* src_words
@@ -225,32 +237,50 @@ cdef struct Scratch:
                          # sample (zero between steps)
     int64_t cs_stride    # lanes per counter: 1 for a one-sample block, else nb rounded up to 16 (nc_lanes_add)
     double* terms        # N_TERMS x n_cores rounded up to 8 (pads zero): one sample's chip-time terms this step
+    int32_t* cls_lanes   # n_classes x cs_stride: sources of each class that fired this step, per sample
+    int32_t* cls_touched # n_classes: the classes with a source that fired this step
+    uint8_t* cls_mark    # n_classes: 1 while listed in ``cls_touched``
+    int64_t n_cls_touched
+    int32_t* route       # the links of one route (at most the mesh's width plus height)
+
+
+cdef inline int64_t route_links(const Net* net, int64_t src, int64_t dst, int32_t* route) noexcept nogil:
+    """The links of the XY route from tile src to tile dst, in order; returns how many."""
+    cdef int64_t x = src % net.mesh_x, y = src // net.mesh_x
+    cdef int64_t x1 = dst % net.mesh_x, y1 = dst // net.mesh_x, n = 0
+    while x != x1 or y != y1:
+        if x < x1:
+            route[n] = <int32_t>((y * net.mesh_x + x) * 4 + 0)
+            x += 1
+        elif x > x1:
+            route[n] = <int32_t>((y * net.mesh_x + x) * 4 + 1)
+            x -= 1
+        elif y < y1:
+            route[n] = <int32_t>((y * net.mesh_x + x) * 4 + 2)
+            y += 1
+        else:
+            route[n] = <int32_t>((y * net.mesh_x + x) * 4 + 3)
+            y -= 1
+        n += 1
+    return n
+
+
+cdef inline int32_t* touch_link(Scratch* s, int64_t l) noexcept nogil:
+    """Link l's lanes of this step, the link listed as touched."""
+    if s.link_mark[l] == 0:
+        s.link_mark[l] = 1
+        s.touched[s.n_touched] = <int32_t>l
+        s.n_touched += 1
+    return s.link_step + l * s.cs_stride
 
 
 cdef inline void walk_links(const Net* net, int64_t src, int64_t dst, uint64_t m, Scratch* s) noexcept nogil:
     """Count one packet, sent in every sample of mask ``m``, on every link of its XY route."""
-    cdef int64_t x = src % net.mesh_x, y = src // net.mesh_x
-    cdef int64_t x1 = dst % net.mesh_x, y1 = dst // net.mesh_x, l
-    cdef int32_t n = nc_popcount64(m)
-    while x != x1 or y != y1:
-        if x < x1:
-            l = (y * net.mesh_x + x) * 4 + 0
-            x += 1
-        elif x > x1:
-            l = (y * net.mesh_x + x) * 4 + 1
-            x -= 1
-        elif y < y1:
-            l = (y * net.mesh_x + x) * 4 + 2
-            y += 1
-        else:
-            l = (y * net.mesh_x + x) * 4 + 3
-            y -= 1
-        if s.link_mark[l] == 0:
-            s.link_mark[l] = 1
-            s.touched[s.n_touched] = <int32_t>l
-            s.n_touched += 1
-        nc_lanes_add(s.link_step + l * s.cs_stride, m, 1, s.cs_stride)
-        s.link_total[l] += n
+    cdef int64_t i, n = route_links(net, src, dst, s.route)
+    cdef int32_t c = nc_popcount64(m)
+    for i in range(n):
+        nc_lanes_add(touch_link(s, s.route[i]), m, 1, s.cs_stride)
+        s.link_total[s.route[i]] += c
 
 
 cdef void busiest_links(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nogil:
@@ -364,15 +394,26 @@ cdef inline void add_row(const Net* net, int64_t r, uint64_t m, int64_t slot, wo
 
     ``slot`` is t mod D; t + delay lands in slot + delay, taken mod D by one subtraction
     since delay < D. ``w << shift`` is computed on the unsigned word (no shift of a
-    negative number); the table bounds prove the result fits."""
-    cdef int64_t lo = net.row_ptr[r], n = net.row_ptr[r + 1] - lo, k, b
+    negative number); the table bounds prove the result fits. A constant-weight row
+    (``row_group`` -2) stores its one mantissa."""
+    cdef int64_t n = net.row_ptr[r + 1] - net.row_ptr[r], k, b
     cdef int64_t sd = slot + net.row_delay[r]
     if sd >= net.D:
         sd -= net.D
     cdef int sh = net.row_shift[r]
     cdef word_t* a
-    cdef const wt_t* wr = w + lo
+    cdef word_t c
+    cdef const wt_t* wr = w + net.row_wptr[r]
     cdef const ix_t* t = tg + net.row_span[r]
+    if net.row_group[r] == -2:
+        c = <word_t>(<uint64_t><int64_t>wr[0] << sh)
+        while m:
+            b = nc_ctz64(m)
+            m &= m - 1
+            a = acc + b * acc_stride + sd * net.N
+            for k in range(n):
+                a[t[k]] += c
+        return
     while m:
         b = nc_ctz64(m)
         m &= m - 1
@@ -391,15 +432,15 @@ cdef inline void add_row_graded(const Net* net, int64_t r, uint64_t m, const int
     """Add row r times each sample's graded value ``xin[b * x_stride]`` (samples in mask ``m``).
 
     A window row adds its whole window (zeros in its gaps add nothing)."""
-    cdef int64_t lo = net.row_ptr[r], n = net.row_ptr[r + 1] - lo, k, b, xm, st = net.row_start[r]
+    cdef int64_t n = net.row_ptr[r + 1] - net.row_ptr[r], k, b, xm, st = net.row_start[r]
+    cdef int64_t wstep = 0 if net.row_group[r] == -2 else 1  # a constant-weight row stores one mantissa
     cdef int64_t sd = slot + net.row_delay[r]
     if sd >= net.D:
         sd -= net.D
     cdef word_t* a
-    cdef const wt_t* wr = w + lo
+    cdef const wt_t* wr = w + net.row_wptr[r]
     cdef const ix_t* t = tg + net.row_span[r]
     if st >= 0:
-        wr = w + net.row_wptr[r]
         n = net.row_span[r]
     while m:
         b = nc_ctz64(m)
@@ -411,7 +452,7 @@ cdef inline void add_row_graded(const Net* net, int64_t r, uint64_t m, const int
                 a[st + k] += <word_t>(<int64_t>wr[k] * xm)
         else:
             for k in range(n):
-                a[t[k]] += <word_t>(<int64_t>wr[k] * xm)
+                a[t[k]] += <word_t>(<int64_t>wr[k * wstep] * xm)
 
 
 cdef inline void list_row(const Net* net, int64_t r, uint64_t m, Scratch* s) noexcept nogil:
@@ -478,24 +519,98 @@ cdef void flush_groups(const Net* net, int64_t slot, Scratch* s, word_t* acc, in
     s.n_g_touched = 0
 
 
-cdef inline void count_packet(const Net* net, int64_t p, uint64_t m, int64_t t, Scratch* s, Out* o) noexcept nogil:
-    """Per-step work of one packet in every sample of mask ``m``: the per-core counters and, for a
+cdef inline void count_source(const Net* net, int64_t k, uint64_t m, Scratch* s) noexcept nogil:
+    """Per-step work of source k's packets in every sample of mask ``m``: the per-core counters
+    (packets out of its core; per destination core packets in and synapses, by unit) and, for a
     packet that leaves its tile, the links of its route. (The per-sample totals are counted
     once per block from the spike counts, see ``count_totals``.)"""
-    cdef int64_t st = s.cs_stride
-    cdef int32_t* dst = s.core_step + net.pk_core[p] * N_CORE_COUNTERS * st
-    cdef int64_t src = net.pk_src_core[p]
-    cdef int32_t sparse = net.pk_nnz_sparse[p], conv = net.pk_nnz_conv[p]
-    nc_lanes_add(dst + K_SYNOPS * st, m, net.pk_nnz[p], st)
-    nc_lanes_add(dst + K_PIN * st, m, 1, st)
+    cdef int64_t st = s.cs_stride, core, src = net.src_core[k], p
+    cdef int64_t p0 = net.src_pk_ptr[k], p1 = net.src_pk_ptr[k + 1]
+    cdef int32_t* dst
+    if p1 == p0:
+        return
     if src >= 0:
-        nc_lanes_add(s.core_step + (src * N_CORE_COUNTERS + K_POUT) * st, m, 1, st)
-    if sparse:
-        nc_lanes_add(dst + K_SPARSE * st, m, sparse, st)
-    if conv:
-        nc_lanes_add(dst + K_CONV * st, m, conv, st)
-    if net.pk_src_tile[p] >= 0 and net.pk_src_tile[p] != net.pk_dst_tile[p]:
-        walk_links(net, net.pk_src_tile[p], net.pk_dst_tile[p], m, s)
+        nc_lanes_add(s.core_step + (src * N_CORE_COUNTERS + K_POUT) * st, m, <int32_t>(p1 - p0), st)
+    if not net.pk_wide:
+        nc_count_packets(s.core_step, st, m, net.pk_core16 + p0, net.pk_nnz16 + p0, net.pk_unit + p0, p1 - p0,
+                         N_CORE_COUNTERS, K_SYNOPS, K_PIN, K_SPARSE, K_CONV)
+    else:
+        for p in range(p0, p1):
+            dst = s.core_step + net.pk_core[p] * N_CORE_COUNTERS * st
+            nc_lanes_add(dst + K_SYNOPS * st, m, net.pk_nnz[p], st)
+            nc_lanes_add(dst + K_PIN * st, m, 1, st)
+            if net.pk_nnz_sparse[p]:
+                nc_lanes_add(dst + K_SPARSE * st, m, net.pk_nnz_sparse[p], st)
+            if net.pk_nnz_conv[p]:
+                nc_lanes_add(dst + K_CONV * st, m, net.pk_nnz_conv[p], st)
+    if net.src_tile[k] < 0:
+        return
+    for p in range(p0, p1):
+        core = net.pk_core[p] if net.pk_wide else net.pk_core16[p]
+        if net.src_tile[k] != net.core_tile[core]:
+            walk_links(net, net.src_tile[k], net.core_tile[core], m, s)
+
+
+cdef inline void count_fired(const Net* net, int64_t k, uint64_t m, Scratch* s) noexcept nogil:
+    """Source k fired in the samples of mask ``m``: count it with its class, or on its own."""
+    cdef int64_t c = net.src_class[k]
+    if c < 0:
+        count_source(net, k, m, s)
+        return
+    if s.cls_mark[c] == 0:
+        s.cls_mark[c] = 1
+        s.cls_touched[s.n_cls_touched] = <int32_t>c
+        s.n_cls_touched += 1
+    nc_lanes_add(s.cls_lanes + c * s.cs_stride, m, 1, s.cs_stride)
+
+
+cdef inline void add_times(int32_t* dst, const int32_t* lanes, int32_t v, int64_t nb) noexcept nogil:
+    cdef int64_t b
+    for b in range(nb):
+        dst[b] += lanes[b] * v
+
+
+cdef void count_classes(const Net* net, Scratch* s) noexcept nogil:
+    """Each class that fired this step: its representative's packets, counted as many times per
+    sample as sources of the class fired in it (``cls_lanes``); then clear the class counts."""
+    cdef int64_t j, c, k, p, p0, p1, b, i, n, core, src, st = s.cs_stride, nb = s.nb
+    cdef int32_t nnz, sparse, conv
+    cdef int64_t total
+    cdef int32_t* lanes
+    cdef int32_t* dst
+    for j in range(s.n_cls_touched):
+        c = s.cls_touched[j]
+        lanes = s.cls_lanes + c * st
+        k = net.cls_src[c]
+        p0, p1 = net.src_pk_ptr[k], net.src_pk_ptr[k + 1]
+        src = net.src_core[k]
+        total = 0
+        for b in range(nb):
+            total += lanes[b]
+        if src >= 0:
+            add_times(s.core_step + (src * N_CORE_COUNTERS + K_POUT) * st, lanes, <int32_t>(p1 - p0), nb)
+        for p in range(p0, p1):
+            if net.pk_wide:
+                core, nnz, sparse, conv = net.pk_core[p], net.pk_nnz[p], net.pk_nnz_sparse[p], net.pk_nnz_conv[p]
+            else:
+                core, nnz = net.pk_core16[p], net.pk_nnz16[p]
+                sparse = nnz if net.pk_unit[p] == 1 else 0
+                conv = nnz if net.pk_unit[p] == 2 else 0
+            dst = s.core_step + core * N_CORE_COUNTERS * st
+            add_times(dst + K_SYNOPS * st, lanes, nnz, nb)
+            add_times(dst + K_PIN * st, lanes, 1, nb)
+            if sparse:
+                add_times(dst + K_SPARSE * st, lanes, sparse, nb)
+            if conv:
+                add_times(dst + K_CONV * st, lanes, conv, nb)
+            if net.src_tile[k] >= 0 and net.src_tile[k] != net.core_tile[core]:
+                n = route_links(net, net.src_tile[k], net.core_tile[core], s.route)
+                for i in range(n):
+                    add_times(touch_link(s, s.route[i]), lanes, 1, nb)
+                    s.link_total[s.route[i]] += total
+        memset(lanes, 0, st * sizeof(int32_t))
+        s.cls_mark[c] = 0
+    s.n_cls_touched = 0
 
 
 cdef void count_totals(const Net* net, Scratch* s, Out* o) noexcept nogil:
@@ -539,12 +654,11 @@ cdef void count_totals(const Net* net, Scratch* s, Out* o) noexcept nogil:
             cnt[C_HOPS_CHIP] += n * net.src_hops_chip[k]
 
 
-cdef inline void spike_rows(const Net* net, int64_t p, uint64_t m, int64_t slot, Scratch* s, word_t* acc,
+cdef inline void spike_rows(const Net* net, int64_t k, uint64_t m, int64_t slot, Scratch* s, word_t* acc,
                             int64_t acc_stride, const wt_t* w, const ix_t* tg) noexcept nogil:
-    """The rows of packet p, as spikes in the samples of mask ``m``: window rows listed, others scattered."""
-    cdef int64_t q, r
-    for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-        r = net.pk_rows[q]
+    """The rows of source k, as spikes in the samples of mask ``m``: window rows listed, others scattered."""
+    cdef int64_t r
+    for r in range(net.src_row_ptr[k], net.src_row_ptr[k + 1]):
         if net.row_group[r] >= 0:
             list_row(net, r, m, s)
         else:
@@ -557,7 +671,7 @@ cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64
 
     Per channel two sample masks: any non-zero value, and value exactly 1 (added as a
     spike). A 1 counts as graded only on a channel declared graded."""
-    cdef int64_t c, b, p, q, n_src = 0, j, C = net.C
+    cdef int64_t c, b, p, r, k, n_src = 0, j, C = net.C
     cdef uint64_t m, m1, mg
     cdef uint64_t* any_mask = s.src_mask + net.N
     cdef uint64_t* one_mask = s.one_mask
@@ -587,13 +701,14 @@ cdef void deliver_inputs(const Net* net, const int32_t* inputs, int64_t t, int64
         one_mask[c] = 0
         mg = m & ~m1
         xin = inputs + (s.b0 * net.T + t) * C + c
-        for p in range(net.src_pk_ptr[net.N + c], net.src_pk_ptr[net.N + c + 1]):
-            count_packet(net, p, m, t, s, o)
-            if m1:
-                spike_rows(net, p, m1, slot, s, acc, acc_stride, w, tg)
-            if mg:
-                for q in range(net.pk_row_ptr[p], net.pk_row_ptr[p + 1]):
-                    add_row_graded(net, net.pk_rows[q], mg, xin, net.T * C, slot, acc, acc_stride, w, tg)
+        k = net.N + c
+        count_fired(net, k, m, s)
+        if m1:
+            spike_rows(net, k, m1, slot, s, acc, acc_stride, w, tg)
+        if mg:
+            for r in range(net.src_row_ptr[k], net.src_row_ptr[k + 1]):
+                add_row_graded(net, r, mg, xin, net.T * C, slot, acc, acc_stride, w, tg)
+    count_classes(net, s)
     flush_groups(net, slot, s, acc, acc_stride, w)
 
 
@@ -615,9 +730,9 @@ cdef void deliver_spikes(const Net* net, int64_t t, int64_t slot, Scratch* s, Ou
         k = s.src_list[j]
         m = s.src_mask[k]
         s.src_mask[k] = 0
-        for p in range(net.src_pk_ptr[k], net.src_pk_ptr[k + 1]):
-            count_packet(net, p, m, t, s, o)
-            spike_rows(net, p, m, slot, s, acc, acc_stride, w, tg)
+        count_fired(net, k, m, s)
+        spike_rows(net, k, m, slot, s, acc, acc_stride, w, tg)
+    count_classes(net, s)
     flush_groups(net, slot, s, acc, acc_stride, w)
 
 
@@ -732,6 +847,9 @@ cdef void run_block(const Net* net, const int32_t* inputs, Scratch* s, Out* o, w
     memset(s.refr, 0, s.nb * N * sizeof(int32_t))
     s.cs_stride = 1 if s.nb == 1 else (s.nb + 15) // 16 * 16
     s.n_touched = 0
+    s.n_cls_touched = 0
+    memset(s.cls_lanes, 0, max(net.n_classes, 1) * s.cs_stride * sizeof(int32_t))
+    memset(s.cls_mark, 0, max(net.n_classes, 1) * sizeof(uint8_t))
     memset(s.link_step, 0, net.n_links * s.cs_stride * sizeof(int32_t))
     memset(s.link_mark, 0, net.n_links * sizeof(uint8_t))
     memset(s.in_count, 0, s.nb * net.C * sizeof(int32_t))
@@ -786,12 +904,11 @@ TABLE_DTYPES = {
     "row_ptr": np.int32, "row_shift": np.int8, "row_delay": np.int16,
     "row_start": np.int32, "row_wptr": np.int32, "row_span": np.int32, "row_group": np.int32,
     "g_start": np.int32, "g_span": np.int32, "g_delay": np.int32, "g_shift": np.int32, "g_off": np.int64,
-    "pk_core": np.int32, "pk_nnz": np.int32, "pk_nnz_sparse": np.int32,
-    "pk_nnz_conv": np.int32, "pk_src_core": np.int32, "src_syn": np.int32, "src_words": np.int32,
-    "src_pk": np.int32, "src_intra": np.int32, "src_hops_ew": np.int32, "src_hops_ns": np.int32,
-    "src_hops_chip": np.int32,
-    "src_pk_ptr": np.int32, "pk_row_ptr": np.int32, "pk_rows": np.int32, "pk_src_tile": np.int32,
-    "pk_dst_tile": np.int32,
+    "src_row_ptr": np.int32, "src_pk_ptr": np.int32, "src_core": np.int32, "src_tile": np.int32,
+    "core_tile": np.int32, "src_class": np.int32, "cls_src": np.int32, "pk_core16": np.uint16, "pk_nnz16": np.uint16, "pk_unit": np.uint8,
+    "pk_core": np.int32, "pk_nnz": np.int32, "pk_nnz_sparse": np.int32, "pk_nnz_conv": np.int32,
+    "src_syn": np.int32, "src_words": np.int32, "src_pk": np.int32, "src_intra": np.int32,
+    "src_hops_ew": np.int32, "src_hops_ns": np.int32, "src_hops_chip": np.int32,
     "chan_graded": np.uint8,
 }
 
@@ -845,11 +962,21 @@ cdef class Tables:
         n.g_delay = <const int32_t*>_addr(tb, "g_delay")
         n.g_shift = <const int32_t*>_addr(tb, "g_shift")
         n.g_off = <const int64_t*>_addr(tb, "g_off")
+        n.src_row_ptr = <const int32_t*>_addr(tb, "src_row_ptr")
+        n.src_core = <const int32_t*>_addr(tb, "src_core")
+        n.src_tile = <const int32_t*>_addr(tb, "src_tile")
+        n.core_tile = <const int32_t*>_addr(tb, "core_tile")
+        n.pk_wide = tb["pk_wide"]
+        n.n_classes = tb["n_classes"]
+        n.src_class = <const int32_t*>_addr(tb, "src_class")
+        n.cls_src = <const int32_t*>_addr(tb, "cls_src")
+        n.pk_core16 = <const uint16_t*>_addr(tb, "pk_core16")
+        n.pk_nnz16 = <const uint16_t*>_addr(tb, "pk_nnz16")
+        n.pk_unit = <const uint8_t*>_addr(tb, "pk_unit")
         n.pk_core = <const int32_t*>_addr(tb, "pk_core")
         n.pk_nnz = <const int32_t*>_addr(tb, "pk_nnz")
         n.pk_nnz_sparse = <const int32_t*>_addr(tb, "pk_nnz_sparse")
         n.pk_nnz_conv = <const int32_t*>_addr(tb, "pk_nnz_conv")
-        n.pk_src_core = <const int32_t*>_addr(tb, "pk_src_core")
         n.src_syn = <const int32_t*>_addr(tb, "src_syn")
         n.src_words = <const int32_t*>_addr(tb, "src_words")
         n.src_pk = <const int32_t*>_addr(tb, "src_pk")
@@ -858,10 +985,6 @@ cdef class Tables:
         n.src_hops_ns = <const int32_t*>_addr(tb, "src_hops_ns")
         n.src_hops_chip = <const int32_t*>_addr(tb, "src_hops_chip")
         n.src_pk_ptr = <const int32_t*>_addr(tb, "src_pk_ptr")
-        n.pk_row_ptr = <const int32_t*>_addr(tb, "pk_row_ptr")
-        n.pk_rows = <const int32_t*>_addr(tb, "pk_rows")
-        n.pk_src_tile = <const int32_t*>_addr(tb, "pk_src_tile")
-        n.pk_dst_tile = <const int32_t*>_addr(tb, "pk_dst_tile")
         n.chan_graded = <const uint8_t*>_addr(tb, "chan_graded")
 
 
@@ -894,6 +1017,11 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     cdef int32_t[:, ::1] link_step = np.zeros((n_threads, lanes * nL), np.int32)
     cdef int32_t[:, ::1] touched = np.zeros((n_threads, nL), np.int32)
     cdef uint8_t[:, ::1] link_mark = np.zeros((n_threads, nL), np.uint8)
+    cdef int64_t nK = max(net.n_classes, 1)
+    cdef int32_t[:, ::1] cls_lanes = np.zeros((n_threads, nK * lanes), np.int32)
+    cdef int32_t[:, ::1] cls_touched = np.zeros((n_threads, nK), np.int32)
+    cdef uint8_t[:, ::1] cls_mark = np.zeros((n_threads, nK), np.uint8)
+    cdef int32_t[:, ::1] route = np.zeros((n_threads, nL), np.int32)
     cdef int32_t[:, ::1] link_best = np.zeros((n_threads, block), np.int32)
     cdef uint64_t[:, ::1] src_mask = np.zeros((n_threads, max(S, 1)), np.uint64)
     cdef int32_t[:, ::1] src_list = np.zeros((n_threads, max(S, 1)), np.int32)
@@ -946,6 +1074,8 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
         sp.flag, sp.refr, sp.spk, sp.nspk = &flag[tid, 0], &refr[tid, 0], &spk[tid, 0], &nspk[tid, 0]
         sp.link_step, sp.touched, sp.link_mark, sp.link_best = (&link_step[tid, 0], &touched[tid, 0],
                                                                 &link_mark[tid, 0], &link_best[tid, 0])
+        sp.cls_lanes, sp.cls_touched, sp.cls_mark, sp.route = (&cls_lanes[tid, 0], &cls_touched[tid, 0],
+                                                               &cls_mark[tid, 0], &route[tid, 0])
         sp.src_mask, sp.src_list, sp.one_mask = &src_mask[tid, 0], &src_list[tid, 0], &one_mask[tid, 0]
         sp.link_total = &link_total[tid, 0]
         sp.g_cnt, sp.g_list, sp.g_touched, sp.n_g_touched = &g_cnt[tid, 0], &g_list[tid, 0], &g_touched[tid, 0], 0

@@ -1,6 +1,6 @@
 # Fixed-point helpers and the neuron update, implemented in neurons.h (C, so that
 # `restrict` lets the loop vectorise); each has a one-to-one twin in reference.py.
-from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint64_t
+from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint64_t
 
 # A state word: int32 when the Simulator has proven every intermediate fits
 # 31 bits (a narrow run), else int64. Results are identical either way.
@@ -13,6 +13,8 @@ cdef extern from "neurons.h" nogil:
     int nc_ctz64(uint64_t m)
     int nc_popcount64(uint64_t m)
     void nc_lanes_add(int32_t* lanes, uint64_t m, int32_t val, int64_t stride)
+    void nc_count_packets(int32_t* cs, int64_t stride, uint64_t m, const uint16_t* core, const uint16_t* nnz,
+                          const uint8_t* unit, int64_t n, int ncc, int k_syn, int k_pin, int k_sparse, int k_conv)
     int32_t nc_wrap32(int32_t x, int bits)
     int64_t nc_wrap64(int64_t x, int bits)
     int32_t nc_saturate32(int32_t x, int bits)

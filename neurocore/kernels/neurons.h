@@ -135,6 +135,53 @@ static inline double nc_form_max(const double *restrict x, int64_t K, int64_t ks
     return best;
 }
 
+/* The per-step counters of n packets (one source's, compact tables) in every sample of mask m:
+ * for packet p, cs[(core[p] * ncc + k_syn) * stride + b] += nnz[p], the k_pin counter += 1 and,
+ * when unit[p] is 1 (2), the k_sparse (k_conv) counter += nnz[p], for each sample b in m. The
+ * mask is split into 16-lane masks once for all the packets. */
+static inline void nc_count_packets(int32_t *cs, int64_t stride, uint64_t m, const uint16_t *core,
+                                    const uint16_t *nnz, const uint8_t *unit, int64_t n, int ncc, int k_syn,
+                                    int k_pin, int k_sparse, int k_conv) {
+#if defined(__AVX512F__)
+    if (stride >= 16) {
+        int G = (int)(stride / 16);
+        __mmask16 km[4];
+        for (int j = 0; j < 4; j++) km[j] = (__mmask16)(j < G ? m >> (16 * j) : 0);
+        const __m512i one = _mm512_set1_epi32(1);
+        for (int64_t p = 0; p < n; p++) {
+            int32_t *d = cs + (int64_t)core[p] * ncc * stride;
+            __m512i v = _mm512_set1_epi32((int32_t)nnz[p]);
+            int32_t *u = unit[p] == 1 ? d + k_sparse * stride : (unit[p] == 2 ? d + k_conv * stride : 0);
+            for (int j = 0; j < G; j++) {
+                if (!km[j]) continue;
+                int32_t *a = d + k_syn * stride + 16 * j;
+                __m512i x = _mm512_loadu_si512((const void *)a);
+                _mm512_storeu_si512((void *)a, _mm512_mask_add_epi32(x, km[j], x, v));
+                a = d + k_pin * stride + 16 * j;
+                x = _mm512_loadu_si512((const void *)a);
+                _mm512_storeu_si512((void *)a, _mm512_mask_add_epi32(x, km[j], x, one));
+                if (u) {
+                    a = u + 16 * j;
+                    x = _mm512_loadu_si512((const void *)a);
+                    _mm512_storeu_si512((void *)a, _mm512_mask_add_epi32(x, km[j], x, v));
+                }
+            }
+        }
+        return;
+    }
+#endif
+    for (int64_t p = 0; p < n; p++) {
+        int32_t *d = cs + (int64_t)core[p] * ncc * stride;
+        int k_u = unit[p] == 1 ? k_sparse : (unit[p] == 2 ? k_conv : -1);
+        for (uint64_t q = m; q; q &= q - 1) {
+            int b = nc_ctz64(q);
+            d[k_syn * stride + b] += nnz[p];
+            d[k_pin * stride + b] += 1;
+            if (k_u >= 0) d[k_u * stride + b] += nnz[p];
+        }
+    }
+}
+
 #define NC_W int32_t
 #define NC_UW uint32_t
 #define NC(name) name##32
@@ -183,34 +230,42 @@ static inline void NAME(int32_t *restrict a, const WT *restrict w, const int32_t
 #define NC_LOAD8_I16(p) _mm256_cvtepi16_epi32(_mm_loadu_si128((const __m128i *)(p)))
 NC_GATHER_AVX2(int16_t, nc_gather32_16, nc_gather_portable_16_32, NC_LOAD8_I16)
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VL__)
-/* int8 weights with AVX-512: four 16-lane registers hold the 64 sums; a chunk shorter than
- * 64 targets uses masked loads and stores (no read or write past the window). */
+/* int8 weights with AVX-512: the rows are summed in 16-bit lanes (two registers of 32 hold the
+ * 64 sums), NC_ROWS16 = 255 rows at a time: 255 * 128 < 2**15, so no 16-bit sum can overflow;
+ * each batch is then widened into four 32-bit registers. A chunk shorter than 64 targets uses
+ * masked loads and stores (no read or write past the window). */
+#define NC_ROWS16 255
 static inline void nc_gather32_8(int32_t *restrict a, const int8_t *restrict w, const int32_t *restrict lst,
                                  int64_t n, int64_t c0, int64_t cw, int sh) {
-    __mmask16 m[4];
-    for (int j = 0; j < 4; j++) {
-        int64_t lanes = cw - 16 * j;
-        lanes = lanes < 0 ? 0 : (lanes > 16 ? 16 : lanes);
-        m[j] = (__mmask16)((1u << lanes) - 1u);
-    }
-    __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
-    if (cw <= 16) {
-        for (int64_t k = 0; k < n; k++)
-            s0 = _mm512_add_epi32(s0, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[0], w + lst[k] + c0)));
-    } else {
-        for (int64_t k = 0; k < n; k++) {
-            const int8_t *p = w + lst[k] + c0;
-            s0 = _mm512_add_epi32(s0, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[0], p)));
-            s1 = _mm512_add_epi32(s1, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[1], p + 16)));
-            s2 = _mm512_add_epi32(s2, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[2], p + 32)));
-            s3 = _mm512_add_epi32(s3, _mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(m[3], p + 48)));
+    __mmask32 ml = (__mmask32)(cw >= 32 ? 0xFFFFFFFFu : ((1u << cw) - 1u));
+    __mmask32 mh = (__mmask32)(cw >= 64 ? 0xFFFFFFFFu : (cw <= 32 ? 0u : ((1u << (cw - 32)) - 1u)));
+    __m512i t0 = _mm512_setzero_si512(), t1 = t0, t2 = t0, t3 = t0;
+    for (int64_t k0 = 0; k0 < n; k0 += NC_ROWS16) {
+        int64_t k1 = k0 + NC_ROWS16 < n ? k0 + NC_ROWS16 : n;
+        __m512i s0 = _mm512_setzero_si512(), s1 = s0;
+        if (mh) {
+            for (int64_t k = k0; k < k1; k++) {
+                const int8_t *p = w + lst[k] + c0;
+                s0 = _mm512_add_epi16(s0, _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(ml, p)));
+                s1 = _mm512_add_epi16(s1, _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(mh, p + 32)));
+            }
+        } else {
+            for (int64_t k = k0; k < k1; k++)
+                s0 = _mm512_add_epi16(s0, _mm512_cvtepi8_epi16(_mm256_maskz_loadu_epi8(ml, w + lst[k] + c0)));
         }
+        t0 = _mm512_add_epi32(t0, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(s0)));
+        t1 = _mm512_add_epi32(t1, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(s0, 1)));
+        t2 = _mm512_add_epi32(t2, _mm512_cvtepi16_epi32(_mm512_castsi512_si256(s1)));
+        t3 = _mm512_add_epi32(t3, _mm512_cvtepi16_epi32(_mm512_extracti64x4_epi64(s1, 1)));
     }
     __m128i c = _mm_cvtsi32_si128(sh);  /* a logical shift: the unsigned word's << */
-    __m512i s[4] = {s0, s1, s2, s3};
+    __m512i t[4] = {t0, t1, t2, t3};
     for (int j = 0; j < 4; j++) {
-        __m512i x = _mm512_maskz_loadu_epi32(m[j], a + 16 * j);
-        _mm512_mask_storeu_epi32(a + 16 * j, m[j], _mm512_add_epi32(x, _mm512_sll_epi32(s[j], c)));
+        int64_t lanes = cw - 16 * j;
+        if (lanes <= 0) break;
+        __mmask16 m = (__mmask16)(lanes >= 16 ? 0xFFFFu : ((1u << lanes) - 1u));
+        __m512i x = _mm512_maskz_loadu_epi32(m, a + 16 * j);
+        _mm512_mask_storeu_epi32(a + 16 * j, m, _mm512_add_epi32(x, _mm512_sll_epi32(t[j], c)));
     }
 }
 #else
