@@ -303,6 +303,36 @@ cdef void busiest_links(const Net* net, int64_t t, Scratch* s, Out* o) noexcept 
         o.busiest[(s.b0 + b) * net.T + t] = best[b]
 
 
+cdef inline int64_t count_cores(const Net* net, int64_t s0, int64_t s1, int64_t r, bint all_active,
+                                int64_t n_active, const int32_t* flag, const int32_t* spk, int64_t nspk,
+                                int32_t* core_step, int64_t cs_stride) noexcept nogil:
+    """Add one segment's active updates and spikes (its sorted spike list) to the counters of
+    the cores its neurons are on (runs of same-core neurons, ``run_start``; ``r`` is a run at or
+    before the one holding s0): every update when ``all_active``, the segment's count when it
+    lies on one core, else its flags counted. Returns the run holding s1 - 1."""
+    cdef int64_t lo = s0, hi, act, ns, k = 0
+    while net.run_start[r + 1] <= s0:
+        r += 1
+    while True:
+        hi = min(net.run_start[r + 1], s1)
+        if all_active:
+            act = hi - lo
+        elif lo == s0 and hi == s1:
+            act = n_active
+        else:
+            act = nc_count_active(flag + lo, hi - lo)
+        ns = 0
+        while k < nspk and spk[k] < hi:
+            ns += 1
+            k += 1
+        core_step[(net.run_core[r] * N_CORE_COUNTERS + K_UPDATES) * cs_stride] += <int32_t>act
+        core_step[(net.run_core[r] * N_CORE_COUNTERS + K_SPIKES) * cs_stride] += <int32_t>ns
+        if hi == s1:
+            return r
+        lo = hi
+        r += 1
+
+
 cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_t* v, int32_t* refr,
                                    int32_t* flag, int32_t* spk, int32_t* spike_counts, int32_t* core_step,
                                    int64_t cs_stride, int64_t* cnt) noexcept nogil:
@@ -314,7 +344,7 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
     v <- 0 (or v - vth) and the refractory counter starts. One nc_update call (C,
     vectorised) per segment (population) returns its active updates, spikes and overflows;
     the spike list is read from the flags of segments that spiked. Returns the spike count."""
-    cdef int64_t i, s0, s1, first, uni, nspk = 0, n_active = 0, ovf_u = 0, ovf_v = 0, k
+    cdef int64_t i, s0, s1, first, uni, nspk = 0, n_active = 0, ovf_u = 0, ovf_v = 0, k, r = 0
     cdef int32_t c[4]
     cdef bint nonzero_bias
     for i in range(net.n_segs):
@@ -348,44 +378,12 @@ cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_
             nspk += nc_list_spikes(flag, s0, s1, c[1], spk + nspk)
             for k in range(first, nspk):
                 spike_counts[spk[k]] += 1
-        count_cores(net, s0, s1, (uni & 4) != 0, c[0], flag, spk + first, nspk - first, core_step, cs_stride)
+        r = count_cores(net, s0, s1, r, (uni & 4) != 0, c[0], flag, spk + first, nspk - first, core_step, cs_stride)
     cnt[C_ACTIVE] += n_active
     cnt[C_SPIKES] += nspk
     cnt[C_OVF_U] += ovf_u
     cnt[C_OVF_V] += ovf_v
     return nspk
-
-
-cdef inline void count_cores(const Net* net, int64_t s0, int64_t s1, bint all_active, int64_t n_active,
-                             const int32_t* flag, const int32_t* spk, int64_t nspk, int32_t* core_step,
-                             int64_t cs_stride) noexcept nogil:
-    """Add one segment's active updates and spikes (its sorted spike list) to the counters of
-    the cores its neurons are on (runs of same-core neurons, ``run_start``): every update when
-    ``all_active``, the segment's count when it lies on one core, else its flags counted."""
-    cdef int64_t lo, hi, act, ns, k = 0, a = 0, b = net.n_runs, m
-    while b - a > 1:  # the run that holds neuron s0
-        m = (a + b) // 2
-        if net.run_start[m] <= s0:
-            a = m
-        else:
-            b = m
-    lo = s0
-    while lo < s1:
-        hi = min(net.run_start[a + 1], s1)
-        if all_active:
-            act = hi - lo
-        elif lo == s0 and hi == s1:
-            act = n_active
-        else:
-            act = nc_count_active(flag + lo, hi - lo)
-        ns = 0
-        while k < nspk and spk[k] < hi:
-            ns += 1
-            k += 1
-        core_step[(net.run_core[a] * N_CORE_COUNTERS + K_UPDATES) * cs_stride] += <int32_t>act
-        core_step[(net.run_core[a] * N_CORE_COUNTERS + K_SPIKES) * cs_stride] += <int32_t>ns
-        lo = hi
-        a += 1
 
 
 cdef inline void add_row(const Net* net, int64_t r, uint64_t m, int64_t slot, word_t* acc, int64_t acc_stride,

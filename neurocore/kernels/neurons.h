@@ -120,7 +120,19 @@ static inline int64_t nc_count_active(const int32_t *restrict flag, int64_t n) {
  * neither the pads nor the starting 0.0 can change the maximum. */
 static inline double nc_form_max(const double *restrict x, int64_t K, int64_t ks, const int32_t *restrict terms,
                                  int n, const double *restrict w) {
-    double best = 0.0;
+    double top = 0.0;
+    if (n == 0)
+        return 0.0;
+#if defined(__AVX512F__)
+    __m512d best = _mm512_setzero_pd();
+    for (int64_t c0 = 0; c0 < K; c0 += 8) {
+        __m512d a = _mm512_setzero_pd();
+        for (int q = 0; q < n; q++)  /* a multiply, then an add: no fused multiply-add */
+            a = _mm512_add_pd(a, _mm512_mul_pd(_mm512_loadu_pd(x + terms[q] * ks + c0), _mm512_set1_pd(w[terms[q]])));
+        best = _mm512_max_pd(best, a);
+    }
+    top = _mm512_reduce_max_pd(best);
+#else
     for (int64_t c0 = 0; c0 < K; c0 += 8) {
         double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
         for (int q = 0; q < n; q++) {
@@ -130,9 +142,10 @@ static inline double nc_form_max(const double *restrict x, int64_t K, int64_t ks
                 a[i] = a[i] + xk[i] * wk;
         }
         for (int i = 0; i < 8; i++)
-            best = a[i] > best ? a[i] : best;
+            top = a[i] > top ? a[i] : top;
     }
-    return best;
+#endif
+    return top;
 }
 
 /* The per-step counters of n packets (one source's, compact tables) in every sample of mask m:
