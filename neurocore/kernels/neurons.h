@@ -76,18 +76,27 @@ static inline void nc_lanes_add(int32_t *lanes, uint64_t m, int32_t val, int64_t
 }
 
 /* Lists into out[] the neurons n of [lo, hi) whose flag (nc_update's) has the spike bit 2,
- * given that there are ns of them (nc_update's count): stops at the last one. Returns ns. */
+ * given that there are ns of them (nc_update's count): stops at the last one. Returns ns.
+ * With AVX-512, 64 flags at a time are tested for any spike. */
 static inline int64_t nc_list_spikes(const int32_t *flag, int64_t lo, int64_t hi, int64_t ns, int32_t *out) {
     int64_t k = 0, n = lo;
     while (k < ns) {
 #if defined(__AVX512F__)
-        if (n + 16 <= hi) {
-            __mmask16 m = _mm512_test_epi32_mask(_mm512_loadu_si512((const void *)(flag + n)), _mm512_set1_epi32(2));
-            while (m) {
-                out[k++] = (int32_t)(n + __builtin_ctz((unsigned)m));
-                m &= (__mmask16)(m - 1);
+        const __m512i two = _mm512_set1_epi32(2);
+        if (n + 64 <= hi) {
+            __m512i f0 = _mm512_loadu_si512((const void *)(flag + n)), f1 = _mm512_loadu_si512((const void *)(flag + n + 16));
+            __m512i f2 = _mm512_loadu_si512((const void *)(flag + n + 32)), f3 = _mm512_loadu_si512((const void *)(flag + n + 48));
+            if (_mm512_test_epi32_mask(_mm512_or_si512(_mm512_or_si512(f0, f1), _mm512_or_si512(f2, f3)), two)) {
+                __m512i f[4] = {f0, f1, f2, f3};
+                for (int j = 0; j < 4; j++) {
+                    __mmask16 m = _mm512_test_epi32_mask(f[j], two);
+                    while (m) {
+                        out[k++] = (int32_t)(n + 16 * j + __builtin_ctz((unsigned)m));
+                        m &= (__mmask16)(m - 1);
+                    }
+                }
             }
-            n += 16;
+            n += 64;
             continue;
         }
 #else
