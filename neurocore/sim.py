@@ -361,8 +361,10 @@ def block_size(tables: dict, wide: bool, batch: int, n_threads: int, cache_bytes
     """Samples one kernel block advances in lockstep: as many as fit half the L2 cache (1 to 64).
 
     A block's working set per sample is its accumulators (delay slots x N words), u, v,
-    flags, refractory counters, spike list and link counters. Fewer samples per block when
-    the batch would otherwise leave threads idle. Results do not depend on the block size.
+    flags, refractory counters, spike list and link counters; a multiple of 16 from 16 on
+    (the per-sample counters add 16 lanes at a time). Fewer samples per block when the
+    batch would otherwise leave threads idle, and as many blocks for every thread where
+    the batch allows. Results do not depend on the block size.
     """
     if cache_bytes is None:
         cache_bytes = _l2_bytes()
@@ -370,14 +372,28 @@ def block_size(tables: dict, wide: bool, batch: int, n_threads: int, cache_bytes
     N = max(int(tables["N"]), 1)
     per_sample = (int(tables["D"]) + 2) * N * word + 9 * N + 8 * int(tables["n_links"]) + 64
     nb = max(1, min(64, (cache_bytes // 2) // per_sample))
-    return int(max(1, min(nb, -(-batch // n_threads))))
+    if nb >= 16:  # whole 16-lane groups of the per-sample counters (nc_lanes_add)
+        nb -= nb % 16
+    nb = max(1, min(nb, -(-batch // n_threads)))
+    blocks = -(-batch // nb)
+    if n_threads > 1 and blocks % n_threads and blocks < 8 * n_threads:  # few blocks: as many per thread
+        nb = -(-batch // (blocks + (-blocks % n_threads)))
+    return int(nb)
 
 
 def _l2_bytes() -> int:
+    """Bytes of one core's L2 cache (sysconf, else Linux's sysfs), 1 MiB when unknown."""
     try:
         n = int(os.sysconf("SC_LEVEL2_CACHE_SIZE"))
     except (AttributeError, ValueError, OSError):
         n = 0
+    if n <= 0:
+        try:
+            with open("/sys/devices/system/cpu/cpu0/cache/index2/size") as f:
+                txt = f.read().strip().upper()
+            n = int(txt[:-1]) * {"K": 1 << 10, "M": 1 << 20}[txt[-1]] if txt[-1] in "KM" else int(txt)
+        except (OSError, ValueError, KeyError, IndexError):
+            n = 0
     return n if n > 0 else 1 << 20
 
 
