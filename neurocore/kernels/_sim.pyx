@@ -1113,7 +1113,8 @@ def fixedpoint(str op, const int64_t[::1] x, int k, const int32_t[::1] d=None):
 
     op: "trunc_shift" (k = shift), "wrap" or "saturate" (k = bits), each in int64;
     "wrap32", "saturate32" in int32 words; "decay32" / "decay64" compute
-    trunc_shift(x * d, k) for each (x, d) pair of ``x`` and ``d``."""
+    trunc_shift(x * d, k) for each (x, d) pair of ``x`` and ``d`` (0 <= d <= 2**k);
+    "decay32" is the narrow runs' one float64 multiplication, exact for k <= 15."""
     cdef Py_ssize_t i, n = x.shape[0]
     out = np.empty(n, np.int64)
     cdef int64_t[::1] o = out
