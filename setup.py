@@ -23,7 +23,8 @@ if sys.platform == "win32":
 else:
     compile_args = ["-O3", "-fopenmp"] + (["-O0", "-g"] if debug else [])
     if os.environ.get("NEUROCORE_PORTABLE", "0") == "0":
-        compile_args.append("-march=native")  # AVX2 row adds; set NEUROCORE_PORTABLE=1 for a portable build
+        # AVX2 row adds and 512-bit vectors for the neuron update; NEUROCORE_PORTABLE=1 for a portable build
+        compile_args += ["-march=native", "-mprefer-vector-width=512"]
     link_args = ["-fopenmp"]
 
 extensions = [

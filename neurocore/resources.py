@@ -259,7 +259,7 @@ def run_estimate(batch: int, n_steps: int, n_channels: int, n_neurons: int, n_co
     est.parts["final state and spike counts"] = B * N * (2 * I64 + I32)
     nb = max(int(block), 1)
     est.parts["kernel state"] = int(n_threads) * (
-        nb * N * ((n_delay_slots + 2) * I64 + I8 + 2 * I32)          # accumulators, u, v, flags, refractory, spikes
+        nb * N * ((n_delay_slots + 2) * I64 + 3 * I32)               # accumulators, u, v, flags, refractory, spikes
         + nb * (2 * int(n_links) * I32 + 2 * C * I32 + K * n_keys * I32)   # link, input and core counters
         + (N + C) * (I64 + I32))                                     # per-source sample masks and list
     return est

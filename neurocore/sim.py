@@ -370,7 +370,7 @@ def block_size(tables: dict, wide: bool, batch: int, n_threads: int, cache_bytes
         cache_bytes = _l2_bytes()
     word = 8 if wide else 4
     N = max(int(tables["N"]), 1)
-    per_sample = (int(tables["D"]) + 2) * N * word + 9 * N + 8 * int(tables["n_links"]) + 64
+    per_sample = (int(tables["D"]) + 2) * N * word + 12 * N + 8 * int(tables["n_links"]) + 64  # int32 flags, refr, spikes
     nb = max(1, min(64, (cache_bytes // 2) // per_sample))
     if nb >= 16:  # whole 16-lane groups of the per-sample counters (nc_lanes_add)
         nb -= nb % 16

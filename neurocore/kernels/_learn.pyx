@@ -325,7 +325,7 @@ cdef void run_sample(Net* net, int64_t b, const int32_t* xin, int64_t* u, int64_
     cdef int64_t N = net.N, C = net.C, D = net.D, T = net.T, t, c, n, j, slot, tau, tg
     cdef int64_t* r_in = <int64_t*>calloc(N + 1, sizeof(int64_t))
     cdef int32_t* refr = <int32_t*>calloc(N + 1, sizeof(int32_t))
-    cdef uint8_t* flag = <uint8_t*>calloc(N + 1, 1)
+    cdef int32_t* flag = <int32_t*>calloc(N + 1, sizeof(int32_t))
     cdef uint8_t* spk = <uint8_t*>calloc(N + 1, 1)
     cdef uint8_t* pre = <uint8_t*>calloc(N + C + 1, 1)
     cdef int64_t* hx = <int64_t*>malloc((net.max_hist + 1) * sizeof(int64_t))
@@ -334,6 +334,7 @@ cdef void run_sample(Net* net, int64_t b, const int32_t* xin, int64_t* u, int64_
     cdef int64_t th
     cdef Plastic* p
     cdef int64_t ov[2]
+    cdef int32_t cu[4]
     cdef const int32_t* xt
     ov[0] = 0
     ov[1] = 0
@@ -356,14 +357,20 @@ cdef void run_sample(Net* net, int64_t b, const int32_t* xin, int64_t* u, int64_
         memset(racc + slot * N, 0, N * sizeof(int64_t))
         for n in range(N):  # the adaptive threshold (0 for neurons without one)
             vth[n] = net.vth[n] + theta[n] * (<int64_t>1 << net.vth_shift)
+        cu[0] = 0
+        cu[1] = 0
+        cu[2] = 0
+        cu[3] = 0
         nc_update64(N, acc + slot * N, u, v, refr, flag, net.decay_u, net.decay_v, vth, net.bias, net.reset,
-                    net.refractory, net.decay_bits, net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, 0, ov)
+                    net.refractory, net.decay_bits, net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, 0, cu)
+        ov[0] += cu[2]
+        ov[1] += cu[3]
         for n in range(N):
             spk[n] = (flag[n] >> 1) & 1
             th = nc_trunc_shift(theta[n] * net.theta_decay[n], net.decay_bits) + net.theta_inc[n] * spk[n]
             theta[n] = th if th < net.theta_cap[n] else net.theta_cap[n]
             pre[n] = spk[n]
-            flags[t * N + n] = flag[n]
+            flags[t * N + n] = <uint8_t>flag[n]
         if urec != NULL:
             memcpy(urec + t * N, u, N * sizeof(int64_t))
             memcpy(vrec + t * N, v, N * sizeof(int64_t))

@@ -32,7 +32,8 @@ from cython.parallel cimport prange, threadid
 from libc.stdint cimport int8_t, int16_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_count_packets, nc_ctz64, nc_lanes_add, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
+from neurocore.kernels.fixedpoint cimport (NC_CHUNK, nc_count_active, nc_count_packets, nc_ctz64, nc_form_max, nc_lanes_add,
+                                          nc_list_spikes, nc_popcount64, nc_decay32, nc_decay64, nc_gather32_8, nc_gather32_16,
                                           nc_gather64_8, nc_gather64_16, nc_saturate32, nc_saturate64,
                                           nc_trunc_shift, nc_update32, nc_update64, nc_wrap32, nc_wrap64, word_t)
 
@@ -183,6 +184,7 @@ cdef struct Out:
     int64_t* core_tot        # B x n_cores x N_CORE_COUNTERS: the same summed over steps
     int64_t n_timing         # chip-time models (neurocore.steptime.CoreTiming)
     const double* timing_w   # n_timing x 2 x N_TERMS seconds per count
+    const int32_t* timing_nz # n_timing x 2 x (N_TERMS + 1): how many weights are non-zero, then their terms
     const double* neurons    # n_cores: neurons on each core
     double* chip_time        # B x n_timing x 2 sums (s)
     int32_t* busiest         # B x T
@@ -212,7 +214,7 @@ cdef struct Scratch:
     int64_t nb           # samples in this block
     int64_t b0           # batch index of its first sample
     uint64_t live        # samples still running (bit b)
-    uint8_t* flag        # nb x N
+    int32_t* flag        # nb x N: nc_update's flags (active | spike << 1)
     int32_t* refr        # nb x N
     int32_t* spk         # nb x N spike lists
     int64_t* nspk        # nb
@@ -234,6 +236,7 @@ cdef struct Scratch:
     int32_t* core_step   # n_cores x N_CORE_COUNTERS x cs_stride: this step's per-core counters, one lane per
                          # sample (zero between steps)
     int64_t cs_stride    # lanes per counter: 1 for a one-sample block, else nb rounded up to 16 (nc_lanes_add)
+    double* terms        # N_TERMS x n_cores rounded up to 8 (pads zero): one sample's chip-time terms this step
     int32_t* cls_lanes   # n_classes x cs_stride: sources of each class that fired this step, per sample
     int32_t* cls_touched # n_classes: the classes with a source that fired this step
     uint8_t* cls_mark    # n_classes: 1 while listed in ``cls_touched``
@@ -300,59 +303,86 @@ cdef void busiest_links(const Net* net, int64_t t, Scratch* s, Out* o) noexcept 
         o.busiest[(s.b0 + b) * net.T + t] = best[b]
 
 
+cdef inline int64_t count_cores(const Net* net, int64_t s0, int64_t s1, int64_t r, bint all_active,
+                                int64_t n_active, const int32_t* flag, const int32_t* spk, int64_t nspk,
+                                int32_t* core_step, int64_t cs_stride) noexcept nogil:
+    """Add one segment's active updates and spikes (its sorted spike list) to the counters of
+    the cores its neurons are on (runs of same-core neurons, ``run_start``; ``r`` is a run at or
+    before the one holding s0): every update when ``all_active``, the segment's count when it
+    lies on one core, else its flags counted. Returns the run holding s1 - 1."""
+    cdef int64_t lo = s0, hi, act, ns, k = 0
+    while net.run_start[r + 1] <= s0:
+        r += 1
+    while True:
+        hi = min(net.run_start[r + 1], s1)
+        if all_active:
+            act = hi - lo
+        elif lo == s0 and hi == s1:
+            act = n_active
+        else:
+            act = nc_count_active(flag + lo, hi - lo)
+        ns = 0
+        while k < nspk and spk[k] < hi:
+            ns += 1
+            k += 1
+        core_step[(net.run_core[r] * N_CORE_COUNTERS + K_UPDATES) * cs_stride] += <int32_t>act
+        core_step[(net.run_core[r] * N_CORE_COUNTERS + K_SPIKES) * cs_stride] += <int32_t>ns
+        if hi == s1:
+            return r
+        lo = hi
+        r += 1
+
+
 cdef inline int64_t update_neurons(const Net* net, word_t* acc, word_t* u, word_t* v, int32_t* refr,
-                                   uint8_t* flag, int32_t* spk, int32_t* spike_counts, int32_t* core_step,
+                                   int32_t* flag, int32_t* spk, int32_t* spike_counts, int32_t* core_step,
                                    int64_t cs_stride, int64_t* cnt) noexcept nogil:
     """One step of every neuron of one sample; takes and clears this step's input slot.
 
     Per neuron (Lava's PyLifModelBitAcc, plus refractory hold and reset by subtraction):
     u <- limit_u(trunc(u * decay_u >> decay_bits) + a); unless refractory:
     v <- limit_v(trunc(v * decay_v >> decay_bits) + u + bias); spike if v > vth, then
-    v <- 0 (or v - vth) and the refractory counter starts. Pass 1 (nc_update, C, vectorised)
-    computes the state and a flag per neuron; pass 2 lists spikes and counts activity.
-    Returns the spike count."""
-    cdef int64_t N = net.N, n, r, k, nspk = 0, n_active = 0, i, s0, ns
-    cdef int32_t cnt_run, spk_run  # at most N < 2**31
-    cdef uint64_t w
+    v <- 0 (or v - vth) and the refractory counter starts. One nc_update call (C,
+    vectorised) per segment (population) returns its active updates, spikes and overflows;
+    the spike list is read from the flags of segments that spiked. Returns the spike count."""
+    cdef int64_t i, s0, s1, first, uni, nspk = 0, n_active = 0, ovf_u = 0, ovf_v = 0, k, r = 0
+    cdef int32_t c[4]
+    cdef bint nonzero_bias
     for i in range(net.n_segs):
-        s0 = net.seg_start[i]
-        ns = net.seg_start[i + 1] - s0
+        s0, s1 = net.seg_start[i], net.seg_start[i + 1]
+        if s1 == s0:
+            continue
+        c[0] = 0
+        c[1] = 0
+        c[2] = 0
+        c[3] = 0
+        uni = net.seg_uni[i]
         if word_t is int32_t:
-            nc_update32(ns, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
-                        net.vth32 + s0, net.bias32 + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
-                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], cnt + C_OVF_U)
+            nonzero_bias = net.bias32[s0] != 0
         else:
-            nc_update64(ns, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
+            nonzero_bias = net.bias[s0] != 0
+        if uni & 2 and nonzero_bias:
+            uni |= 4  # a single non-zero bias: every update is active
+        if word_t is int32_t:
+            nc_update32(s1 - s0, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
+                        net.vth32 + s0, net.bias32 + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
+                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, uni, c)
+        else:
+            nc_update64(s1 - s0, acc + s0, u + s0, v + s0, refr + s0, flag + s0, net.decay_u + s0, net.decay_v + s0,
                         net.vth + s0, net.bias + s0, net.reset + s0, net.refractory + s0, net.decay_bits,
-                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, net.seg_uni[i], cnt + C_OVF_U)
-    # active updates per core: a vectorised byte sum over each run of same-core neurons
-    for r in range(net.n_runs):
-        cnt_run = 0
-        spk_run = 0
-        for n in range(net.run_start[r], net.run_start[r + 1]):
-            cnt_run += flag[n] & 1
-            spk_run += (flag[n] >> 1) & 1
-        core_step[(net.run_core[r] * N_CORE_COUNTERS + K_UPDATES) * cs_stride] += cnt_run
-        core_step[(net.run_core[r] * N_CORE_COUNTERS + K_SPIKES) * cs_stride] += spk_run
-        n_active += cnt_run
-    # the spike list: skip 8 neurons at a time when none of them spiked
-    n = 0
-    while n + 8 <= N:
-        memcpy(&w, flag + n, 8)
-        if w & 0x0202020202020202ULL:
-            for k in range(n, n + 8):
-                if flag[k] & 2:
-                    spk[nspk] = <int32_t>k
-                    nspk += 1
-                    spike_counts[k] += 1
-        n += 8
-    for k in range(n, N):
-        if flag[k] & 2:
-            spk[nspk] = <int32_t>k
-            nspk += 1
-            spike_counts[k] += 1
+                        net.u_bits, net.v_bits, net.u_wrap, net.v_wrap, uni, c)
+        n_active += c[0]
+        ovf_u += c[2]
+        ovf_v += c[3]
+        first = nspk
+        if c[1]:
+            nspk += nc_list_spikes(flag, s0, s1, c[1], spk + nspk)
+            for k in range(first, nspk):
+                spike_counts[spk[k]] += 1
+        r = count_cores(net, s0, s1, r, (uni & 4) != 0, c[0], flag, spk + first, nspk - first, core_step, cs_stride)
     cnt[C_ACTIVE] += n_active
     cnt[C_SPIKES] += nspk
+    cnt[C_OVF_U] += ovf_u
+    cnt[C_OVF_V] += ovf_v
     return nspk
 
 
@@ -707,14 +737,19 @@ cdef void deliver_spikes(const Net* net, int64_t t, int64_t slot, Scratch* s, Ou
 cdef void close_step(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nogil:
     """Fold this step's per-core counters of each live sample into its totals, its chip-time
     sums (``neurocore.steptime``: the same float64 operations in the same order as
-    ``steptime.evaluate``) and, when recorded, the full per-step table; then clear them."""
+    ``steptime.evaluate``) and, when recorded, the full per-step table; then clear them.
+
+    A term whose weight is zero is skipped: its product is a zero and adding a zero leaves a
+    sum that is never -0.0 unchanged (every sum starts at +0.0), so the sums are bitwise
+    those of all ten terms (``nc_form_max``: eight cores a vector)."""
     cdef int64_t b, c, k, i, j, gb, K = net.n_cores, stride = net.n_cores * N_CORE_COUNTERS, st = s.cs_stride
+    cdef int64_t ks = (K + 7) // 8 * 8
     cdef int32_t* cs = s.core_step
     cdef int32_t* row
     cdef int64_t* tot
-    cdef const double* w
-    cdef double x[N_TERMS]
-    cdef double acc, best[2]
+    cdef const int32_t* nz
+    cdef double* x = s.terms
+    cdef double best[2]
     for b in range(s.nb):
         if not (s.live >> b) & 1:
             continue
@@ -726,21 +761,19 @@ cdef void close_step(const Net* net, int64_t t, Scratch* s, Out* o) noexcept nog
             row = o.core + (gb * net.T + t) * stride
             for k in range(stride):
                 row[k] = cs[k * st + b]
+        if o.n_timing == 0:
+            continue
+        for k in range(N_CORE_COUNTERS):  # the terms of neurocore.steptime.TERMS, term-major
+            for c in range(K):
+                x[k * ks + c] = <double>cs[(c * N_CORE_COUNTERS + k) * st + b]
+        for c in range(K):
+            x[N_CORE_COUNTERS * ks + c] = o.neurons[c] - x[K_UPDATES * ks + c]
+            x[(N_CORE_COUNTERS + 1) * ks + c] = x[K_SYNOPS * ks + c] - x[K_SPARSE * ks + c] - x[K_CONV * ks + c]
+            x[(N_CORE_COUNTERS + 2) * ks + c] = o.neurons[c]
         for i in range(o.n_timing):
             for j in range(2):
-                w = o.timing_w + (i * 2 + j) * N_TERMS
-                best[j] = 0.0
-                for c in range(K):
-                    for k in range(N_CORE_COUNTERS):
-                        x[k] = <double>cs[(c * N_CORE_COUNTERS + k) * st + b]
-                    x[N_CORE_COUNTERS] = o.neurons[c] - x[K_UPDATES]
-                    x[N_CORE_COUNTERS + 1] = x[K_SYNOPS] - x[K_SPARSE] - x[K_CONV]
-                    x[N_CORE_COUNTERS + 2] = o.neurons[c]
-                    acc = 0.0
-                    for k in range(N_TERMS):
-                        acc = acc + x[k] * w[k]
-                    if c == 0 or acc > best[j]:
-                        best[j] = acc
+                nz = o.timing_nz + (i * 2 + j) * (N_TERMS + 1)
+                best[j] = nc_form_max(x, K, ks, nz + 1, nz[0], o.timing_w + (i * 2 + j) * N_TERMS)
             if best[0] > best[1]:
                 o.chip_time[(gb * o.n_timing + i) * 2] += best[0]
             else:
@@ -953,6 +986,18 @@ cdef class Tables:
         n.chan_graded = <const uint8_t*>_addr(tb, "chan_graded")
 
 
+def _nonzero_terms(timing_w):
+    """Per chip-time model and form: how many of its N_TERMS weights are non-zero, then those terms."""
+    w = np.asarray(timing_w, np.float64)
+    nz = np.zeros(w.shape[:2] + (N_TERMS + 1,), np.int32)
+    for i in range(w.shape[0]):
+        for j in range(w.shape[1]):
+            idx = np.flatnonzero(w[i, j] != 0)
+            nz[i, j, 0] = idx.size
+            nz[i, j, 1: 1 + idx.size] = idx
+    return nz
+
+
 def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict out, int n_threads,
          int64_t block, word_t[:, ::1] acc, word_t[:, ::1] u, word_t[:, ::1] v, const wt_t[::1] w,
          const ix_t[::1] tg):
@@ -962,7 +1007,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     net.B = inputs.shape[0]
     cdef int64_t N = net.N, S = net.N + net.C, nL = max(net.n_links, 1)
     cdef int64_t n_blocks = (net.B + block - 1) // block, blk, b
-    cdef uint8_t[:, ::1] flag = np.zeros((n_threads, block * max(N, 1)), np.uint8)
+    cdef int32_t[:, ::1] flag = np.zeros((n_threads, block * max(N, 1)), np.int32)
     cdef int32_t[:, ::1] refr = np.zeros((n_threads, block * max(N, 1)), np.int32)
     cdef int32_t[:, ::1] spk = np.zeros((n_threads, block * max(N, 1)), np.int32)
     cdef int64_t[:, ::1] nspk = np.zeros((n_threads, block), np.int64)
@@ -985,12 +1030,14 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
     cdef int32_t[:, ::1] in_count = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int32_t[:, ::1] in_one = np.zeros((n_threads, max(block * net.C, 1)), np.int32)
     cdef int32_t[:, ::1] core_step = np.zeros((n_threads, max(lanes * net.n_cores * N_CORE_COUNTERS, 1)), np.int32)
+    cdef double[:, ::1] terms = np.zeros((n_threads, N_TERMS * ((net.n_cores + 7) // 8 * 8) + 1), np.float64)
     cdef int64_t[:, ::1] link_total = out["link_total"]
     cdef int64_t[:, ::1] cnt = out["counters"]
     cdef int32_t[:, ::1] spike_counts = out["spike_counts"]
     cdef int32_t[:, :, :, ::1] core
     cdef int64_t[:, :, ::1] core_tot = out["core_totals"]
     cdef const double[:, :, ::1] timing_w = out["timing_w"]
+    cdef const int32_t[:, :, ::1] timing_nz = _nonzero_terms(out["timing_w"])
     cdef const double[::1] neurons = out["core_neurons"]
     cdef double[:, :, ::1] chip_time = out["chip_time"]
     cdef int32_t[:, ::1] busiest = out["busiest_link"]
@@ -1006,6 +1053,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
         o.core = &core[0, 0, 0, 0]
     o.core_tot, o.neurons = &core_tot[0, 0, 0], &neurons[0]
     o.n_timing, o.timing_w, o.chip_time = out["n_timing"], &timing_w[0, 0, 0], &chip_time[0, 0, 0]
+    o.timing_nz = &timing_nz[0, 0, 0]
     o.u, o.v = &u_out[0, 0], &v_out[0, 0]
     o.n_pu, o.n_pv, o.n_ps = out["n_probe_u"], out["n_probe_v"], out["n_probe_s"]
     o.pu_idx, o.pv_idx, o.ps_idx = &pu_idx[0], &pv_idx[0], &ps_idx[0]
@@ -1031,6 +1079,7 @@ def _run(Tables tables, const int32_t[:, :, ::1] inputs, int64_t n_steps, dict o
         sp.g_cnt, sp.g_list, sp.g_touched, sp.n_g_touched = &g_cnt[tid, 0], &g_list[tid, 0], &g_touched[tid, 0], 0
         sp.in_count, sp.in_one = &in_count[tid, 0], &in_one[tid, 0]
         sp.core_step = &core_step[tid, 0]
+        sp.terms = &terms[tid, 0]
     for blk in prange(n_blocks, nogil=True, schedule="dynamic", num_threads=n_threads):
         tid = threadid()
         sp = scr + tid
@@ -1064,7 +1113,8 @@ def fixedpoint(str op, const int64_t[::1] x, int k, const int32_t[::1] d=None):
 
     op: "trunc_shift" (k = shift), "wrap" or "saturate" (k = bits), each in int64;
     "wrap32", "saturate32" in int32 words; "decay32" / "decay64" compute
-    trunc_shift(x * d, k) for each (x, d) pair of ``x`` and ``d``."""
+    trunc_shift(x * d, k) for each (x, d) pair of ``x`` and ``d`` (0 <= d <= 2**k);
+    "decay32" is the narrow runs' one float64 multiplication, exact for k <= 15."""
     cdef Py_ssize_t i, n = x.shape[0]
     out = np.empty(n, np.int64)
     cdef int64_t[::1] o = out

@@ -21,14 +21,19 @@ cdef extern from "neurons.h" nogil:
     int64_t nc_saturate64(int64_t x, int bits)
     int32_t nc_decay32(int32_t x, int32_t d, int k)
     int64_t nc_decay64(int64_t x, int32_t d, int k)
-    void nc_update32(int64_t N, int32_t* acc, int32_t* u, int32_t* v, int32_t* refr, uint8_t* flag,
+    # one step of N neurons: flag[n] = active | spike << 1; cnt[0..3] += active updates, spikes,
+    # u overflows, v overflows of the call
+    void nc_update32(int64_t N, int32_t* acc, int32_t* u, int32_t* v, int32_t* refr, int32_t* flag,
                      const int32_t* dcu, const int32_t* dcv, const int32_t* vth, const int32_t* bias,
                      const int32_t* reset, const int32_t* refractory, int db, int ub, int vb, int uw, int vw,
-                     int uniform, int64_t* ovf)
-    void nc_update64(int64_t N, int64_t* acc, int64_t* u, int64_t* v, int32_t* refr, uint8_t* flag,
+                     int uniform, int32_t* cnt)
+    void nc_update64(int64_t N, int64_t* acc, int64_t* u, int64_t* v, int32_t* refr, int32_t* flag,
                      const int32_t* dcu, const int32_t* dcv, const int64_t* vth, const int64_t* bias,
                      const int32_t* reset, const int32_t* refractory, int db, int ub, int vb, int uw, int vw,
-                     int uniform, int64_t* ovf)
+                     int uniform, int32_t* cnt)
+    int64_t nc_list_spikes(const int32_t* flag, int64_t lo, int64_t hi, int64_t ns, int32_t* out)
+    int64_t nc_count_active(const int32_t* flag, int64_t n)
+    double nc_form_max(const double* x, int64_t K, int64_t ks, const int32_t* terms, int n, const double* w)
     # a[q] += (sum over k < n of w[lst[k] + c0 + q]) << sh, q < cw <= NC_CHUNK (sum of spiking window rows)
     enum: NC_CHUNK
     void nc_gather32_8(int32_t* a, const int8_t* w, const int32_t* lst, int64_t n, int64_t c0, int64_t cw, int sh)

@@ -75,6 +75,88 @@ static inline void nc_lanes_add(int32_t *lanes, uint64_t m, int32_t val, int64_t
     }
 }
 
+/* Lists into out[] the neurons n of [lo, hi) whose flag (nc_update's) has the spike bit 2,
+ * given that there are ns of them (nc_update's count): stops at the last one. Returns ns.
+ * With AVX-512, 64 flags at a time are tested for any spike. */
+static inline int64_t nc_list_spikes(const int32_t *flag, int64_t lo, int64_t hi, int64_t ns, int32_t *out) {
+    int64_t k = 0, n = lo;
+    while (k < ns) {
+#if defined(__AVX512F__)
+        const __m512i two = _mm512_set1_epi32(2);
+        if (n + 64 <= hi) {
+            __m512i f0 = _mm512_loadu_si512((const void *)(flag + n)), f1 = _mm512_loadu_si512((const void *)(flag + n + 16));
+            __m512i f2 = _mm512_loadu_si512((const void *)(flag + n + 32)), f3 = _mm512_loadu_si512((const void *)(flag + n + 48));
+            if (_mm512_test_epi32_mask(_mm512_or_si512(_mm512_or_si512(f0, f1), _mm512_or_si512(f2, f3)), two)) {
+                __m512i f[4] = {f0, f1, f2, f3};
+                for (int j = 0; j < 4; j++) {
+                    __mmask16 m = _mm512_test_epi32_mask(f[j], two);
+                    while (m) {
+                        out[k++] = (int32_t)(n + 16 * j + __builtin_ctz((unsigned)m));
+                        m &= (__mmask16)(m - 1);
+                    }
+                }
+            }
+            n += 64;
+            continue;
+        }
+#else
+        if (n + 8 <= hi && !((flag[n] | flag[n + 1] | flag[n + 2] | flag[n + 3] | flag[n + 4] | flag[n + 5]
+                              | flag[n + 6] | flag[n + 7]) & 2)) {
+            n += 8;
+            continue;
+        }
+#endif
+        if (flag[n] & 2)
+            out[k++] = (int32_t)n;
+        n++;
+    }
+    return ns;
+}
+
+/* Active updates among n flags of nc_update (bit 0). */
+static inline int64_t nc_count_active(const int32_t *restrict flag, int64_t n) {
+    int32_t k = 0;  /* n < 2**31 neurons */
+    for (int64_t j = 0; j < n; j++)
+        k += flag[j] & 1;
+    return k;
+}
+
+/* One chip-time form's largest sum over K cores (neurocore.steptime): per core c,
+ * sum over q < n of x[terms[q] * ks + c] * w[terms[q]], added in q order from +0.0, in
+ * float64 without fused multiply-adds (the build says -ffp-contract=off), so each sum is
+ * the scalar loop's bit for bit. x is term-major with ks >= K rounded up to 8 columns,
+ * the pad columns zero; terms and weights are non-negative, so every sum is >= +0.0 and
+ * neither the pads nor the starting 0.0 can change the maximum. */
+static inline double nc_form_max(const double *restrict x, int64_t K, int64_t ks, const int32_t *restrict terms,
+                                 int n, const double *restrict w) {
+    double top = 0.0;
+    if (n == 0)
+        return 0.0;
+#if defined(__AVX512F__)
+    __m512d best = _mm512_setzero_pd();
+    for (int64_t c0 = 0; c0 < K; c0 += 8) {
+        __m512d a = _mm512_setzero_pd();
+        for (int q = 0; q < n; q++)  /* a multiply, then an add: no fused multiply-add */
+            a = _mm512_add_pd(a, _mm512_mul_pd(_mm512_loadu_pd(x + terms[q] * ks + c0), _mm512_set1_pd(w[terms[q]])));
+        best = _mm512_max_pd(best, a);
+    }
+    top = _mm512_reduce_max_pd(best);
+#else
+    for (int64_t c0 = 0; c0 < K; c0 += 8) {
+        double a[8] = {0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0};
+        for (int q = 0; q < n; q++) {
+            const double *restrict xk = x + terms[q] * ks + c0;
+            double wk = w[terms[q]];
+            for (int i = 0; i < 8; i++)
+                a[i] = a[i] + xk[i] * wk;
+        }
+        for (int i = 0; i < 8; i++)
+            top = a[i] > top ? a[i] : top;
+    }
+#endif
+    return top;
+}
+
 /* The per-step counters of n packets (one source's, compact tables) in every sample of mask m:
  * for packet p, cs[(core[p] * ncc + k_syn) * stride + b] += nnz[p], the k_pin counter += 1 and,
  * when unit[p] is 1 (2), the k_sparse (k_conv) counter += nnz[p], for each sample b in m. The
@@ -125,7 +207,9 @@ static inline void nc_count_packets(int32_t *cs, int64_t stride, uint64_t m, con
 #define NC_W int32_t
 #define NC_UW uint32_t
 #define NC(name) name##32
+#define NC_DECAY_FLOAT 1
 #include "neuron_body.h"
+#undef NC_DECAY_FLOAT
 #undef NC_W
 #undef NC_UW
 #undef NC
@@ -133,7 +217,9 @@ static inline void nc_count_packets(int32_t *cs, int64_t stride, uint64_t m, con
 #define NC_W int64_t
 #define NC_UW uint64_t
 #define NC(name) name##64
+#define NC_DECAY_FLOAT 0
 #include "neuron_body.h"
+#undef NC_DECAY_FLOAT
 #undef NC_W
 #undef NC_UW
 #undef NC

@@ -54,6 +54,19 @@ def test_fixedpoint_helpers_match_reference(op, k, xs):
     assert_array_equal(_sim.fixedpoint(op, x, k), twin(x, k))
 
 
+@given(st.integers(1, 15), st.lists(st.tuples(st.integers(-2**31, 2**31 - 1), st.floats(0, 1)), min_size=1,
+                                      max_size=50))
+def test_decay_helpers_match_reference(k, pairs):
+    """The 32-bit decay (one float64 multiplication, narrow runs: decay_bits <= 15) and the 64-bit one
+    equal trunc_shift(x * d, k) over the whole int32 range, d from 0 to 2**k."""
+    x = np.array([p[0] for p in pairs], np.int64)
+    d = np.array([round(p[1] * (1 << k)) for p in pairs], np.int32)
+    d[0] = 1 << k  # the identity is always drawn
+    want = ref.trunc_shift(x * d, k)
+    assert_array_equal(_sim.fixedpoint("decay32", x, k, d), want)
+    assert_array_equal(_sim.fixedpoint("decay64", x, k, d), want)
+
+
 def test_fixedpoint_edges():
     h = 1 << 23
     x = np.array([h, h + 1, -h, -h + 1, -h - 1, 2 * h, -(2 * h), 3 * h + 5], np.int64)
