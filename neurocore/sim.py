@@ -5,6 +5,7 @@ batch to one kernel call (``neurocore.kernels._sim``): no Python per timestep.
 """
 from __future__ import annotations
 
+import functools
 import os
 from typing import NamedTuple
 from dataclasses import dataclass, field
@@ -381,6 +382,7 @@ def block_size(tables: dict, wide: bool, batch: int, n_threads: int, cache_bytes
     return int(nb)
 
 
+@functools.lru_cache(maxsize=1)
 def _l2_bytes() -> int:
     """Bytes of one core's L2 cache (sysconf, else Linux's sysfs), 1 MiB when unknown."""
     try:
@@ -940,6 +942,21 @@ class Simulator:
                                   "Program has none (a hand-built graph, or a Program read from a file): use "
                                   "backend='kernel' or 'reference'")
 
+    def _channel_range(self, x: NDArray) -> tuple[NDArray, NDArray]:
+        """Per channel min and max of the inputs ``x`` (batch, steps, channels), one pass in the kernel
+        when ``x`` is C-contiguous int32 (else NumPy); the last answer is kept for the same array."""
+        last = getattr(self, "_last_range", None)
+        if last is not None and last[0] is x:
+            return last[1], last[2]
+        kernel = getattr(self, "_kernel", None)
+        if x.dtype == np.int32 and x.flags.c_contiguous and kernel is not None:
+            cmin, cmax = kernel.channel_range(x, min(os.cpu_count() or 1, 8))
+        else:
+            flat = x.reshape(-1, x.shape[2])
+            cmin, cmax = flat.min(axis=0), flat.max(axis=0)
+        self._last_range = (x, cmin, cmax)
+        return cmin, cmax
+
     def _check_inputs(self, inputs, n_steps) -> NDArray[np.int32]:
         p = self.program
         if not isinstance(n_steps, (int, np.integer)) or isinstance(n_steps, bool) or n_steps < 1:
@@ -965,8 +982,7 @@ class Simulator:
         what = (f"a spike (0/1) or a {gb}-bit signed graded value [{lo}, {hi}]" if gb
                 else "a spike (0 or 1): this chip takes no graded inputs (graded_bits=0)")
         if x.size:
-            flat = x.reshape(-1, x.shape[2])
-            cmin, cmax = flat.min(axis=0), flat.max(axis=0)
+            cmin, cmax = self._channel_range(x)
         for im in p.inputs.values():
             sl = slice(im.offset, im.offset + im.n)
             if im.n == 0 or not x.size or (cmin[sl].min() >= lo and cmax[sl].max() <= hi):
@@ -1090,7 +1106,18 @@ class Simulator:
         n_threads = _thread_count(n_threads)
         kept = _Kept(_record_options(record), _timings(chip_time))
         self._check_memory(inputs, T, pidx, n_threads, memory_limit, kept, block)
-        x, n_samples = self._encode(inputs, T, seed)
+        self._last_range = None  # inputs' channel range: computed once per run, never kept from another
+        try:
+            x, n_samples = self._encode(inputs, T, seed)
+            return self._run_encoded(x, n_samples, inputs, T, probes, pidx, n_threads, stop, learning,
+                                     initial_state, block, kept, plastic)
+        finally:
+            self._last_range = None
+
+    def _run_encoded(self, x, n_samples, inputs, T, probes, pidx, n_threads, stop, learning, initial_state, block,
+                     kept, plastic) -> RunResult:
+        """``run`` after the inputs are checked and encoded."""
+        p = self.program
         if plastic:  # plastic projections run on the learning kernel, one sample at a time
             return _run_plastic(self, x, T, probes, stop, learning, initial_state)
         if initial_state is not None or learning is not True:
@@ -1190,8 +1217,11 @@ class Simulator:
         K = p.n_cores_used
         xin = x if x.shape[2] else np.zeros((B, T, 1), np.int32)  # the kernel takes &x[b, 0, 0]
         # the largest |value| per channel in this batch decides whether 32-bit words are exact
-        in_max = (np.maximum(x.max(axis=(0, 1)).astype(np.int64), -x.min(axis=(0, 1)).astype(np.int64))
-                  if x.shape[2] else np.zeros(0, np.int64))
+        if x.shape[2]:
+            cmin, cmax = self._channel_range(x)
+            in_max = np.maximum(cmax.astype(np.int64), -cmin.astype(np.int64))
+        else:
+            in_max = np.zeros(0, np.int64)
         narrow = narrow_ok(p, self._tables, in_max, self._bound_parts)
         if block is None:
             block = block_size(self._tables, not narrow, B, n_threads)

@@ -1138,3 +1138,33 @@ def fixedpoint(str op, const int64_t[::1] x, int k, const int32_t[::1] d=None):
             else:
                 o[i] = nc_decay64(x[i], dd[i], k)
     return out
+
+
+def channel_range(const int32_t[:, :, ::1] x, int n_threads=1):
+    """Per channel the smallest and the largest value of ``x`` (batch, steps, channels), one pass.
+
+    Returns two int32 arrays of length ``channels`` (the input checks and the word-width
+    bound read them; NumPy's axis reductions take a strided pass each)."""
+    cdef Py_ssize_t B = x.shape[0], T = x.shape[1], C = x.shape[2], b, t, c
+    cdef int nt = max(1, min(n_threads, B))
+    lo_arr = np.full((nt, max(C, 1)), np.iinfo(np.int32).max, np.int32)
+    hi_arr = np.full((nt, max(C, 1)), np.iinfo(np.int32).min, np.int32)
+    cdef int32_t[:, ::1] lo = lo_arr, hi = hi_arr
+    cdef int tid
+    cdef const int32_t* row
+    cdef int32_t* l
+    cdef int32_t* h
+    if C == 0 or B == 0 or T == 0:
+        return lo_arr[0, :C], hi_arr[0, :C]
+    for b in prange(B, nogil=True, schedule="static", num_threads=nt):
+        tid = threadid()
+        l = &lo[tid, 0]
+        h = &hi[tid, 0]
+        for t in range(T):
+            row = &x[b, t, 0]
+            for c in range(C):
+                if row[c] < l[c]:
+                    l[c] = row[c]
+                if row[c] > h[c]:
+                    h[c] = row[c]
+    return lo_arr.min(axis=0)[:C], hi_arr.max(axis=0)[:C]
