@@ -151,9 +151,17 @@ def available_memory() -> tuple[float, str]:
     return min(found) if found else (math.inf, "no limit known")
 
 
+#: A run that needs at most this many bytes is not checked against the system's free memory
+#: (reading the cgroup and /proc/meminfo costs more than such a run); ``memory_limit=`` and
+#: ``NEUROCORE_MEMORY_LIMIT`` still apply to it.
+SMALL_REQUEST = 16 << 20
+
+
 def check_memory(est: Estimate, memory_limit: float | None, advice: str) -> None:
     """Raise :class:`ResourceError` when ``est`` exceeds ``memory_limit`` (None: :func:`available_memory`)."""
     if memory_limit is None:
+        if est.total <= SMALL_REQUEST and not os.environ.get("NEUROCORE_MEMORY_LIMIT"):
+            return
         limit, source = available_memory()
     else:
         if not isinstance(memory_limit, (int, float)) or isinstance(memory_limit, bool) or not memory_limit > 0:

@@ -423,3 +423,24 @@ def test_a_long_batched_run_keeps_compact_per_step_data():
     assert compact.parts["per-step core counters (record='core_steps')"] == 0
     per_step = compact.parts["busiest link per step"] + compact.parts["core totals and chip-time sums"]
     assert per_step < 50 * 2**20 < full.total - compact.total
+
+
+def test_small_runs_skip_the_system_reading_but_not_a_set_limit(monkeypatch):
+    """A run of at most SMALL_REQUEST bytes does not read /proc or the cgroup; memory_limit= and
+    NEUROCORE_MEMORY_LIMIT still refuse it when it exceeds them."""
+    from neurocore import resources
+
+    small = resources.Estimate("a small run", {"outputs": 1 << 20})
+    monkeypatch.delenv("NEUROCORE_MEMORY_LIMIT", raising=False)
+    monkeypatch.setattr(resources, "available_memory", lambda: pytest.fail("read the system for a small run"))
+    resources.check_memory(small, None, "")
+    with pytest.raises(ResourceError, match="a small run would need about"):
+        resources.check_memory(small, 1000, "use less")
+    monkeypatch.undo()  # the system may be read again: a set limit applies
+    monkeypatch.setenv("NEUROCORE_MEMORY_LIMIT", "1K")
+    with pytest.raises(ResourceError, match="NEUROCORE_MEMORY_LIMIT"):
+        resources.check_memory(small, None, "use less")
+    big = resources.Estimate("a big run", {"outputs": resources.SMALL_REQUEST + 1})
+    monkeypatch.setenv("NEUROCORE_MEMORY_LIMIT", str(resources.SMALL_REQUEST))
+    with pytest.raises(ResourceError, match="a big run"):
+        resources.check_memory(big, None, "")
