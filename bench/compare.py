@@ -287,6 +287,7 @@ def main_batch(a) -> None:
     print("\n" + limits_note(rows, bandwidth))
     print("\nSimulator table size:\n" + bytes_per_synapse())
     if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(rows, indent=1))
         print(f"\nrows written to {a.json}")
 
@@ -344,6 +345,7 @@ def main(argv=None) -> None:
     print(table(rows))
     print("\nTargets:\n" + targets(rows))
     if a.json:
+        Path(a.json).parent.mkdir(parents=True, exist_ok=True)
         Path(a.json).write_text(json.dumps(rows, indent=1))
         print(f"\nrows written to {a.json}")
 
