@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import os
+import weakref
 from typing import NamedTuple
 from dataclasses import dataclass, field
 
@@ -297,8 +298,7 @@ def source_totals(a: dict, n_sources: int) -> dict:
     memory words, packets, intra-tile packets and hops (E-W, N-S, inter-chip) of its packets."""
     pk_src = np.repeat(np.arange(n_sources), np.diff(a["src_pk_ptr"]))
     nnz = np.diff(a["row_ptr"]).astype(np.int64)
-    pk_of_row = np.repeat(np.arange(a["pk_core"].size), np.diff(a["pk_row_ptr"]))
-    row_src = pk_src[pk_of_row[np.argsort(a["pk_rows"], kind="stable")]] if pk_of_row.size else pk_of_row
+    row_src = _row_sources(a, n_sources)
     moving = (a["pk_src_tile"] != a["pk_dst_tile"]) & (a["pk_src_tile"] >= 0)
     intra = (a["pk_src_tile"] == a["pk_dst_tile"]) & (a["pk_src_tile"] >= 0)
 
@@ -944,9 +944,10 @@ class Simulator:
 
     def _channel_range(self, x: NDArray) -> tuple[NDArray, NDArray]:
         """Per channel min and max of the inputs ``x`` (batch, steps, channels), one pass in the kernel
-        when ``x`` is C-contiguous int32 (else NumPy); the last answer is kept for the same array."""
+        when ``x`` is C-contiguous int32 (else NumPy); within a run the answer is kept for the same
+        array (a weak reference: the inputs are not held after the run)."""
         last = getattr(self, "_last_range", None)
-        if last is not None and last[0] is x:
+        if last is not None and last[0]() is x:
             return last[1], last[2]
         kernel = getattr(self, "_kernel", None)
         if x.dtype == np.int32 and x.flags.c_contiguous and kernel is not None:
@@ -954,7 +955,7 @@ class Simulator:
         else:
             flat = x.reshape(-1, x.shape[2])
             cmin, cmax = flat.min(axis=0), flat.max(axis=0)
-        self._last_range = (x, cmin, cmax)
+        self._last_range = (weakref.ref(x), cmin, cmax)
         return cmin, cmax
 
     def _check_inputs(self, inputs, n_steps) -> NDArray[np.int32]:
@@ -1106,18 +1107,8 @@ class Simulator:
         n_threads = _thread_count(n_threads)
         kept = _Kept(_record_options(record), _timings(chip_time))
         self._check_memory(inputs, T, pidx, n_threads, memory_limit, kept, block)
-        self._last_range = None  # inputs' channel range: computed once per run, never kept from another
-        try:
-            x, n_samples = self._encode(inputs, T, seed)
-            return self._run_encoded(x, n_samples, inputs, T, probes, pidx, n_threads, stop, learning,
-                                     initial_state, block, kept, plastic)
-        finally:
-            self._last_range = None
-
-    def _run_encoded(self, x, n_samples, inputs, T, probes, pidx, n_threads, stop, learning, initial_state, block,
-                     kept, plastic) -> RunResult:
-        """``run`` after the inputs are checked and encoded."""
-        p = self.program
+        self._last_range = None  # the inputs' channel range: computed once per run, never kept from another
+        x, n_samples = self._encode(inputs, T, seed)
         if plastic:  # plastic projections run on the learning kernel, one sample at a time
             return _run_plastic(self, x, T, probes, stop, learning, initial_state)
         if initial_state is not None or learning is not True:

@@ -517,6 +517,19 @@ cdef void flush_groups(const Net* net, int64_t slot, Scratch* s, word_t* acc, in
     s.n_g_touched = 0
 
 
+cdef inline int64_t packet_fields(const Net* net, int64_t p, int32_t* nnz, int32_t* sparse,
+                                  int32_t* conv) noexcept nogil:
+    """Packet p's destination core slot (returned), synapses and, of them, the sparse and conv
+    units', from the compact or the wide tables."""
+    if net.pk_wide:
+        nnz[0], sparse[0], conv[0] = net.pk_nnz[p], net.pk_nnz_sparse[p], net.pk_nnz_conv[p]
+        return net.pk_core[p]
+    nnz[0] = net.pk_nnz16[p]
+    sparse[0] = nnz[0] if net.pk_unit[p] == 1 else 0
+    conv[0] = nnz[0] if net.pk_unit[p] == 2 else 0
+    return net.pk_core16[p]
+
+
 cdef inline void count_source(const Net* net, int64_t k, uint64_t m, Scratch* s) noexcept nogil:
     """Per-step work of source k's packets in every sample of mask ``m``: the per-core counters
     (packets out of its core; per destination core packets in and synapses, by unit) and, for a
@@ -524,6 +537,7 @@ cdef inline void count_source(const Net* net, int64_t k, uint64_t m, Scratch* s)
     once per block from the spike counts, see ``count_totals``.)"""
     cdef int64_t st = s.cs_stride, core, src = net.src_core[k], p
     cdef int64_t p0 = net.src_pk_ptr[k], p1 = net.src_pk_ptr[k + 1]
+    cdef int32_t nnz, sparse, conv
     cdef int32_t* dst
     if p1 == p0:
         return
@@ -534,17 +548,17 @@ cdef inline void count_source(const Net* net, int64_t k, uint64_t m, Scratch* s)
                          N_CORE_COUNTERS, K_SYNOPS, K_PIN, K_SPARSE, K_CONV)
     else:
         for p in range(p0, p1):
-            dst = s.core_step + net.pk_core[p] * N_CORE_COUNTERS * st
-            nc_lanes_add(dst + K_SYNOPS * st, m, net.pk_nnz[p], st)
+            dst = s.core_step + packet_fields(net, p, &nnz, &sparse, &conv) * N_CORE_COUNTERS * st
+            nc_lanes_add(dst + K_SYNOPS * st, m, nnz, st)
             nc_lanes_add(dst + K_PIN * st, m, 1, st)
-            if net.pk_nnz_sparse[p]:
-                nc_lanes_add(dst + K_SPARSE * st, m, net.pk_nnz_sparse[p], st)
-            if net.pk_nnz_conv[p]:
-                nc_lanes_add(dst + K_CONV * st, m, net.pk_nnz_conv[p], st)
+            if sparse:
+                nc_lanes_add(dst + K_SPARSE * st, m, sparse, st)
+            if conv:
+                nc_lanes_add(dst + K_CONV * st, m, conv, st)
     if net.src_tile[k] < 0:
         return
     for p in range(p0, p1):
-        core = net.pk_core[p] if net.pk_wide else net.pk_core16[p]
+        core = packet_fields(net, p, &nnz, &sparse, &conv)
         if net.src_tile[k] != net.core_tile[core]:
             walk_links(net, net.src_tile[k], net.core_tile[core], m, s)
 
@@ -588,12 +602,7 @@ cdef void count_classes(const Net* net, Scratch* s) noexcept nogil:
         if src >= 0:
             add_times(s.core_step + (src * N_CORE_COUNTERS + K_POUT) * st, lanes, <int32_t>(p1 - p0), nb)
         for p in range(p0, p1):
-            if net.pk_wide:
-                core, nnz, sparse, conv = net.pk_core[p], net.pk_nnz[p], net.pk_nnz_sparse[p], net.pk_nnz_conv[p]
-            else:
-                core, nnz = net.pk_core16[p], net.pk_nnz16[p]
-                sparse = nnz if net.pk_unit[p] == 1 else 0
-                conv = nnz if net.pk_unit[p] == 2 else 0
+            core = packet_fields(net, p, &nnz, &sparse, &conv)
             dst = s.core_step + core * N_CORE_COUNTERS * st
             add_times(dst + K_SYNOPS * st, lanes, nnz, nb)
             add_times(dst + K_PIN * st, lanes, 1, nb)
