@@ -158,3 +158,29 @@ def test_packet_classes_count_exactly_what_each_source_counts(net, ):
             assert_array_equal(r.core_steps[k], v, err_msg=k)
         assert_array_equal(r.busiest_link, want["busiest_link"])
         assert_array_equal(r.link_packets, want["link_packets"])
+
+
+def test_packets_that_disagree_on_their_tile_are_refused():
+    """Every packet of a source leaves one tile and every packet to a core slot arrives at one:
+    a Program whose packet tables say otherwise gets a SimulationError naming the source or
+    core slot, not a kernel that routes from the wrong tile."""
+    from neurocore.errors import SimulationError
+
+    chip, g, x, T = _sparse_constant_net()
+    program = nc.compile(g, chip)
+    a = program.arrays
+    src = np.repeat(np.arange(a["src_pk_ptr"].shape[0] - 1), np.diff(a["src_pk_ptr"]))
+    k = int(np.flatnonzero(np.bincount(src) > 1)[0])  # a source with two packets
+    p = int(a["src_pk_ptr"][k])
+    bad = dict(a, pk_src_tile=a["pk_src_tile"].copy())
+    bad["pk_src_tile"][p] += 1
+    program.arrays = bad
+    with pytest.raises(SimulationError, match=rf"packets of source {k} disagree on its tile"):
+        kernel_tables(program)
+    bad = dict(a, pk_dst_tile=a["pk_dst_tile"].copy())
+    core = int(a["pk_core"][p])
+    to_core = np.flatnonzero(a["pk_core"] == core)
+    bad["pk_dst_tile"][to_core[0]] += 1
+    program.arrays = bad
+    with pytest.raises(SimulationError, match=rf"packets of core slot {core} disagree on its tile"):
+        kernel_tables(program)
